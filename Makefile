@@ -1,0 +1,24 @@
+# One command each. `make demo` and `make test` install what they need first (as root).
+PY := .venv/bin/python
+
+.PHONY: setup demo test lint screenshots bench
+
+setup:
+	bash scripts/setup-host
+
+demo: setup
+	.venv/bin/shimdeck demo
+
+test: setup
+	.venv/bin/pytest
+
+lint: setup
+	.venv/bin/ruff check runtime tui tests bench
+	.venv/bin/ruff format --check runtime tui tests bench
+	.venv/bin/mypy
+
+screenshots: setup
+	$(PY) -m tui.screenshots screenshots
+
+bench: setup
+	$(PY) -m bench

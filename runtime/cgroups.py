@@ -1,0 +1,90 @@
+"""Resource use of a task, read from its cgroup (v1 controllers or the v2 unified tree)."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+from . import errors
+from .types import Stats
+
+
+def _mounts() -> dict[str, tuple[str, str]]:
+    """Map a v1 controller (or "" for v2) to (mount point, root inside the hierarchy)."""
+    found: dict[str, tuple[str, str]] = {}
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            left, _, right = line.partition(" - ")
+            fields, extra = left.split(), right.split()
+            if not extra:
+                continue
+            if extra[0] == "cgroup2":
+                found.setdefault("", (fields[4], fields[3]))
+            elif extra[0] == "cgroup":
+                for opt in extra[2].split(","):
+                    found.setdefault(opt, (fields[4], fields[3]))
+    return found
+
+
+def cgroup_dirs(pid: int) -> dict[str, Path]:
+    """The cgroup directory of ``pid`` for each controller it is in ("" for v2)."""
+    mounts = _mounts()
+    dirs: dict[str, Path] = {}
+    try:
+        with open(f"/proc/{pid}/cgroup") as f:
+            lines = f.read().splitlines()
+    except (FileNotFoundError, ProcessLookupError):
+        raise errors.NotFound(f"process {pid} is gone") from None
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        for ctl in controllers.split(",") if controllers else [""]:
+            if ctl not in mounts:
+                continue
+            mount, root = mounts[ctl]
+            rel = os.path.relpath(path, root) if path.startswith(root) else path.lstrip("/")
+            dirs[ctl] = Path(mount) / rel
+    return dirs
+
+
+def _read_int(path: Path) -> int | None:
+    try:
+        text = path.read_text().strip()
+    except OSError:
+        return None
+    if text == "max":
+        return None
+    try:
+        return int(text.split()[0])
+    except (ValueError, IndexError):
+        return None
+
+
+def read_stats(pid: int) -> Stats:
+    dirs = cgroup_dirs(pid)
+    if "memory" in dirs or "cpuacct" in dirs:
+        cpu_ns = _read_int(dirs.get("cpuacct", Path("/nonexistent")) / "cpuacct.usage") or 0
+        mem_dir = dirs.get("memory", Path("/nonexistent"))
+        memory = _read_int(mem_dir / "memory.usage_in_bytes") or 0
+        limit = _read_int(mem_dir / "memory.limit_in_bytes")
+        pids = _read_int(dirs.get("pids", Path("/nonexistent")) / "pids.current") or 0
+        cpu = cpu_ns / 1e9
+    elif "" in dirs:
+        d = dirs[""]
+        usage = 0
+        try:
+            for line in (d / "cpu.stat").read_text().splitlines():
+                key, _, value = line.partition(" ")
+                if key == "usage_usec":
+                    usage = int(value)
+        except OSError:
+            pass
+        cpu = usage / 1e6
+        memory = _read_int(d / "memory.current") or 0
+        limit = _read_int(d / "memory.max")
+        pids = _read_int(d / "pids.current") or 0
+    else:
+        raise errors.Unavailable(f"no cgroup found for process {pid}")
+    if limit is not None and limit >= 1 << 62:
+        limit = None
+    return Stats(cpu, memory, pids, limit, datetime.now(UTC))

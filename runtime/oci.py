@@ -1,0 +1,234 @@
+"""The OCI runtime command line (runc or crun), after go-runc.
+
+Each command is a method that builds its argv and runs the binary through the engine's reaper,
+never through ``subprocess``. A non-zero exit raises :class:`errors.RuntimeFailure` carrying
+what the runtime said, taken from its JSON log (where detached create/exec write, since their
+stdio belongs to the container) and its stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import errors
+from .reaper import Reaper
+
+
+def find_binary(runtime: str) -> str:
+    """Resolve ``runc``/``crun``/a path to an executable, or raise Unavailable naming it."""
+    if os.sep in runtime:
+        if os.path.isfile(runtime) and os.access(runtime, os.X_OK):
+            return os.path.abspath(runtime)
+        raise errors.Unavailable(f"OCI runtime {runtime!r} is not an executable file")
+    found = shutil.which(runtime)
+    if found is None:
+        raise errors.Unavailable(
+            f"OCI runtime {runtime!r} was not found on PATH (install it: apt-get install {runtime})"
+        )
+    return found
+
+
+async def _read_all(fd: int) -> bytes:
+    """Read a pipe to EOF without blocking the loop."""
+    loop = asyncio.get_running_loop()
+    os.set_blocking(fd, False)
+    chunks: list[bytes] = []
+    done: asyncio.Future[None] = loop.create_future()
+
+    def on_readable() -> None:
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            return
+        if data:
+            chunks.append(data)
+        elif not done.done():
+            done.set_result(None)
+
+    loop.add_reader(fd, on_readable)
+    try:
+        await done
+    finally:
+        loop.remove_reader(fd)
+        os.close(fd)
+    return b"".join(chunks)
+
+
+def _log_errors(log: Path, offset: int) -> str:
+    try:
+        with open(log, "rb") as f:
+            f.seek(offset)
+            lines = f.read().decode(errors="replace").splitlines()
+    except FileNotFoundError:
+        return ""
+    msgs = []
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            msgs.append(line.strip())
+            continue
+        if isinstance(entry, dict) and entry.get("level") in ("error", "fatal", "panic"):
+            msgs.append(str(entry.get("msg", "")).strip())
+    return "\n".join(m for m in msgs if m)
+
+
+class OCIRuntime:
+    """One runtime binary with its own state root (``--root``)."""
+
+    def __init__(self, binary: str, root: Path, reaper: Reaper) -> None:
+        self.binary = binary
+        self.name = os.path.basename(binary)
+        self.root = root
+        self._reaper = reaper
+
+    async def run(
+        self,
+        *args: str,
+        stdio: tuple[int, int, int] | None = None,
+        log: Path | None = None,
+    ) -> bytes:
+        """Run the binary with ``args``; return its stdout (empty when ``stdio`` is given).
+
+        With ``stdio`` the runtime's own 0/1/2 are those fds (a detached container inherits
+        them), and its messages are read from the JSON ``log`` instead.
+        """
+        argv = [self.binary, "--root", str(self.root)]
+        if log is not None:
+            argv += ["--log", str(log), "--log-format", "json"]
+        argv += list(args)
+        offset = log.stat().st_size if log is not None and log.exists() else 0
+        if stdio is None:
+            out_r, out_w = os.pipe()
+            err_r, err_w = os.pipe()
+            devnull = os.open(os.devnull, os.O_RDONLY)
+            try:
+                _, exited = self._reaper.spawn(argv, stdin=devnull, stdout=out_w, stderr=err_w)
+            except OSError:
+                for fd in (out_r, err_r):
+                    os.close(fd)
+                raise
+            finally:
+                for fd in (out_w, err_w, devnull):
+                    os.close(fd)
+            stdout, stderr, ex = await asyncio.gather(_read_all(out_r), _read_all(err_r), exited)
+        else:
+            _, exited = self._reaper.spawn(argv, stdin=stdio[0], stdout=stdio[1], stderr=stdio[2])
+            ex = await exited
+            stdout = stderr = b""
+        if ex.status != 0:
+            said = _log_errors(log, offset) if log is not None else ""
+            said = "\n".join(s for s in (stderr.decode(errors="replace").strip(), said) if s)
+            said = said or f"exit status {ex.status}"
+            raise errors.RuntimeFailure(
+                f"{self.name} {args[0]} failed: {_last_line(said)}", command=argv, stderr=said
+            )
+        return stdout
+
+    async def create(
+        self,
+        id: str,
+        bundle: Path,
+        *,
+        pid_file: Path,
+        log: Path,
+        stdio: tuple[int, int, int],
+        console_socket: Path | None = None,
+    ) -> None:
+        args = ["create", "--bundle", str(bundle), "--pid-file", str(pid_file)]
+        if console_socket is not None:
+            args += ["--console-socket", str(console_socket)]
+        await self.run(*args, id, stdio=stdio, log=log)
+
+    async def start(self, id: str, *, log: Path | None = None) -> None:
+        await self.run("start", id, log=log)
+
+    async def exec(
+        self,
+        id: str,
+        process_file: Path,
+        *,
+        pid_file: Path,
+        log: Path,
+        stdio: tuple[int, int, int],
+        console_socket: Path | None = None,
+    ) -> None:
+        args = ["exec", "--detach", "--process", str(process_file), "--pid-file", str(pid_file)]
+        if console_socket is not None:
+            args += ["--console-socket", str(console_socket)]
+        await self.run(*args, id, stdio=stdio, log=log)
+
+    async def kill(self, id: str, sig: int, *, all: bool = False) -> None:
+        await self.run("kill", *(["--all"] if all else []), id, str(sig))
+
+    async def delete(self, id: str, *, force: bool = False) -> None:
+        await self.run("delete", *(["--force"] if force else []), id)
+
+    async def pause(self, id: str) -> None:
+        await self.run("pause", id)
+
+    async def resume(self, id: str) -> None:
+        await self.run("resume", id)
+
+    async def state(self, id: str) -> dict[str, Any]:
+        out = await self.run("state", id)
+        state: dict[str, Any] = json.loads(out)
+        return state
+
+    async def ps(self, id: str) -> list[int]:
+        out = await self.run("ps", "--format", "json", id)
+        pids = json.loads(out) or []
+        return [int(p) for p in pids]
+
+    async def list_ids(self) -> list[str]:
+        out = await self.run("list", "--format", "json")
+        return [c["id"] for c in (json.loads(out or b"null") or [])]
+
+    async def update(self, id: str, resources_file: Path) -> None:
+        await self.run("update", "--resources", str(resources_file), id)
+
+    async def checkpoint(
+        self, id: str, image: Path, work: Path, *, leave_running: bool, extra: Sequence[str] = ()
+    ) -> None:
+        args = ["checkpoint", "--image-path", str(image), "--work-path", str(work)]
+        if leave_running:
+            args.append("--leave-running")
+        await self.run(*args, *extra, id)
+
+    async def restore(
+        self,
+        id: str,
+        bundle: Path,
+        image: Path,
+        work: Path,
+        *,
+        pid_file: Path,
+        log: Path,
+        stdio: tuple[int, int, int],
+        console_socket: Path | None = None,
+    ) -> None:
+        args = ["restore", "--detach", "--bundle", str(bundle), "--image-path", str(image)]
+        args += ["--work-path", str(work), "--pid-file", str(pid_file)]
+        if console_socket is not None:
+            args += ["--console-socket", str(console_socket)]
+        await self.run(*args, id, stdio=stdio, log=log)
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else text
+
+
+def read_pid_file(path: Path) -> int:
+    with contextlib.suppress(FileNotFoundError):
+        text = path.read_text().strip()
+        if text.isdigit():
+            return int(text)
+    raise errors.RuntimeFailure(f"the runtime wrote no pid to {path}")

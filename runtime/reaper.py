@@ -1,0 +1,209 @@
+"""The one owner of every wait in the process.
+
+The engine is a child subreaper (PR_SET_CHILD_SUBREAPER): runc and crun fork twice, so a
+container's processes are re-parented to us and we must reap them. Every process the engine
+cares about, runtime CLI calls included, is watched through a pidfd and reaped with
+``waitid(P_PIDFD)``, so no wait can steal another's exit and a recycled pid can never be
+mistaken for ours. Children nobody registered (a container process whose pid file we have not
+read yet) are swept on SIGCHLD; their exits are kept so that a late registration still gets
+its status (containerd issue 869 / PR 940: never drop an early exit).
+
+The reaper never calls ``waitpid(-1)``: do not run ``subprocess``/asyncio child watchers for
+the runtime binaries beside it; use :meth:`Reaper.spawn` instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import os
+import signal
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from . import errors
+
+PR_SET_CHILD_SUBREAPER = 36
+UNKNOWN_EXIT_STATUS = 255
+#: How long an exit of an unregistered child is kept for a registration that may follow.
+EARLY_EXIT_TTL = 120.0
+
+
+@dataclass(frozen=True)
+class Exit:
+    pid: int
+    status: int
+    at: datetime
+    #: False when the process was not ours to reap, so the status is the unknown 255.
+    known: bool = True
+
+
+def exit_status(code: int, si_code: int) -> int:
+    """A wait status in the shell's convention: the code, or 128 + the signal that killed it."""
+    if si_code == os.CLD_EXITED:
+        return code
+    return 128 + code
+
+
+def set_subreaper() -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        err = ctypes.get_errno()
+        raise errors.Unavailable(f"cannot become a child subreaper: {os.strerror(err)}")
+
+
+def _children() -> set[int]:
+    pids: set[int] = set()
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/children") as f:
+                pids.update(int(p) for p in f.read().split())
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return pids
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3] == b"Z"
+
+
+class Reaper:
+    """Watches processes by pidfd on one asyncio loop and reaps them as they exit.
+
+    One per event loop, shared by every engine on it: use :meth:`acquire` and :meth:`release`.
+    """
+
+    _by_loop: dict[asyncio.AbstractEventLoop, Reaper] = {}
+
+    @classmethod
+    def acquire(cls) -> Reaper:
+        loop = asyncio.get_running_loop()
+        reaper = cls._by_loop.get(loop)
+        if reaper is None or reaper._closed:
+            reaper = cls._by_loop[loop] = cls(loop)
+        reaper._users += 1
+        return reaper
+
+    def release(self) -> None:
+        self._users -= 1
+        if self._users <= 0:
+            self._by_loop.pop(self._loop, None)
+            self.close()
+
+    def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self._loop = loop or asyncio.get_running_loop()
+        self._users = 0
+        self._watched: dict[int, tuple[int, asyncio.Future[Exit]]] = {}
+        self._early: dict[int, tuple[Exit, float]] = {}
+        self._closed = False
+        set_subreaper()
+        self._loop.add_signal_handler(signal.SIGCHLD, self.sweep)
+
+    def spawn(
+        self,
+        argv: Sequence[str],
+        *,
+        stdin: int,
+        stdout: int,
+        stderr: int,
+        env: dict[str, str] | None = None,
+        cwd: str | None = None,
+    ) -> tuple[int, asyncio.Future[Exit]]:
+        """Start ``argv`` with the given fds as its stdio; return its pid and exit future."""
+        actions: list[tuple[int, ...]] = [
+            (os.POSIX_SPAWN_DUP2, stdin, 0),
+            (os.POSIX_SPAWN_DUP2, stdout, 1),
+            (os.POSIX_SPAWN_DUP2, stderr, 2),
+        ]
+        path = argv[0]
+        if cwd is not None:
+            # posix_spawn has no chdir action before glibc 2.29's np variant; resolve instead.
+            path = os.path.join(cwd, path) if not os.path.isabs(path) else path
+        pid = os.posix_spawn(
+            path, list(argv), env if env is not None else os.environ, file_actions=actions
+        )
+        return pid, self.watch(pid)
+
+    def watch(self, pid: int) -> asyncio.Future[Exit]:
+        """Return a future resolved with ``pid``'s exit. Registering twice returns the same one."""
+        if pid in self._watched:
+            return self._watched[pid][1]
+        fut: asyncio.Future[Exit] = self._loop.create_future()
+        try:
+            pidfd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            early = self._early.pop(pid, None)
+            ex = early[0] if early else Exit(pid, UNKNOWN_EXIT_STATUS, _now(), known=False)
+            self._loop.call_soon(_resolve, fut, ex)
+            return fut
+        # A live (or zombie) process with this pid exists, so any kept early exit is stale.
+        self._early.pop(pid, None)
+        self._watched[pid] = (pidfd, fut)
+        self._loop.add_reader(pidfd, self._on_ready, pid)
+        return fut
+
+    def _on_ready(self, pid: int) -> None:
+        pidfd, fut = self._watched[pid]
+        try:
+            res = os.waitid(os.P_PIDFD, pidfd, os.WEXITED | os.WNOHANG)
+        except ChildProcessError:
+            # Not our child (re-adopted after an engine restart): it is gone, its status is not ours.
+            ex = Exit(pid, UNKNOWN_EXIT_STATUS, _now(), known=False)
+        else:
+            if res is None:
+                return
+            ex = Exit(pid, exit_status(res.si_status, res.si_code), _now())
+        self._unwatch(pid)
+        _resolve(fut, ex)
+
+    def _unwatch(self, pid: int) -> None:
+        pidfd, _ = self._watched.pop(pid)
+        self._loop.remove_reader(pidfd)
+        os.close(pidfd)
+
+    def sweep(self) -> None:
+        """Reap exited children nobody watches, keeping their status for a later ``watch``."""
+        now = time.monotonic()
+        for pid in [p for p, (_, t) in self._early.items() if now - t > EARLY_EXIT_TTL]:
+            del self._early[pid]
+        for pid in _children():
+            if pid in self._watched or not _is_zombie(pid):
+                continue
+            try:
+                res = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG)
+            except ChildProcessError:
+                continue
+            if res is not None:
+                self._early[pid] = (Exit(pid, exit_status(res.si_status, res.si_code), _now()), now)
+
+    def forget(self, pid: int) -> None:
+        """Stop watching ``pid`` (its exit stays unreported); used when the engine shuts down."""
+        if pid in self._watched:
+            fut = self._watched[pid][1]
+            self._unwatch(pid)
+            fut.cancel()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._loop.remove_signal_handler(signal.SIGCHLD)
+        for pid in list(self._watched):
+            self.forget(pid)
+        self.sweep()
+
+
+def _resolve(fut: asyncio.Future[Exit], ex: Exit) -> None:
+    if not fut.done():
+        fut.set_result(ex)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

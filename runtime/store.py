@@ -1,0 +1,93 @@
+"""Container metadata and the record of live tasks, in SQLite under the engine's root.
+
+Tasks are recorded so that an engine started later can re-adopt what an earlier one left
+running (after a crash, or when asked to keep its tasks).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .types import Container
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS containers (
+    id TEXT PRIMARY KEY,
+    bundle TEXT NOT NULL,
+    runtime TEXT NOT NULL,
+    labels TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tasks (
+    container_id TEXT PRIMARY KEY REFERENCES containers(id),
+    pid INTEGER NOT NULL,
+    terminal INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+);
+"""
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        os.close(fd)
+        os.chmod(path, 0o600)
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def add_container(self, c: Container) -> None:
+        now = _iso(c.created_at or datetime.now(UTC))
+        self._db.execute(
+            "INSERT INTO containers VALUES (?, ?, ?, ?, ?, ?)",
+            (c.id, str(c.bundle), c.runtime, json.dumps(c.labels), now, now),
+        )
+
+    def update_labels(self, id: str, labels: dict[str, str]) -> None:
+        self._db.execute(
+            "UPDATE containers SET labels = ?, updated_at = ? WHERE id = ?",
+            (json.dumps(labels), _iso(datetime.now(UTC)), id),
+        )
+
+    def delete_container(self, id: str) -> None:
+        self._db.execute("DELETE FROM containers WHERE id = ?", (id,))
+
+    def containers(self) -> list[Container]:
+        rows = self._db.execute("SELECT * FROM containers ORDER BY created_at, id").fetchall()
+        return [
+            Container(
+                id=r[0],
+                bundle=Path(r[1]),
+                runtime=r[2],
+                labels=json.loads(r[3]),
+                created_at=datetime.fromisoformat(r[4]),
+                updated_at=datetime.fromisoformat(r[5]),
+            )
+            for r in rows
+        ]
+
+    def add_task(self, container_id: str, pid: int, terminal: bool) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?)",
+            (container_id, pid, int(terminal), _iso(datetime.now(UTC))),
+        )
+
+    def delete_task(self, container_id: str) -> None:
+        self._db.execute("DELETE FROM tasks WHERE container_id = ?", (container_id,))
+
+    def tasks(self) -> list[tuple[str, int, bool]]:
+        rows = self._db.execute("SELECT container_id, pid, terminal FROM tasks").fetchall()
+        return [(r[0], int(r[1]), bool(r[2])) for r in rows]
+
+
+def _iso(t: datetime) -> str:
+    return t.isoformat()

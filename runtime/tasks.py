@@ -1,0 +1,564 @@
+"""The task service: containerd's shim task API over one OCI runtime.
+
+Ordering rules kept here (containerd fixed each of them late; see docs/design.md):
+- an exit is published only after the event of the operation that started the process
+  (Create -> Start -> Exit -> Delete; ExecAdded -> ExecStarted -> Exit);
+- every exec's exit is published before its task's init exit, even when init died first;
+- an exit that reaches the reaper before the process is registered is kept, not dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import signal as _signal
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from . import errors, events, ids, states
+from .cgroups import read_stats
+from .console import ConsoleSocket
+from .events import EventBus
+from .oci import OCIRuntime, read_pid_file
+from .process import Process, Task
+from .reaper import Exit, Reaper
+from .stdio import ProcessIO
+from .store import Store
+from .types import Container, Event, ExitInfo, Stats, TaskInfo
+
+#: Bound on waiting for a process's output to end after it exited (containerd uses 10 s).
+DRAIN_TIMEOUT = 10.0
+#: Bound on holding an init exit back for execs whose exits have not come in.
+EXEC_EXIT_GRACE = 5.0
+CONSOLE_TIMEOUT = 10.0
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _load_spec(bundle: Path) -> dict[str, Any]:
+    path = bundle / "config.json"
+    try:
+        spec = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise errors.InvalidArgument(f"bundle {bundle} has no config.json") from None
+    except (OSError, ValueError) as e:
+        raise errors.InvalidArgument(f"cannot read {path}: {e}") from None
+    if not isinstance(spec, dict) or not isinstance(spec.get("process"), dict):
+        raise errors.InvalidArgument(f"{path} has no process section")
+    return spec
+
+
+def _signal_number(sig: object) -> int:
+    if isinstance(sig, str):
+        name = sig.upper() if sig.upper().startswith("SIG") else "SIG" + sig.upper()
+        try:
+            return int(_signal.Signals[name])
+        except KeyError:
+            raise errors.InvalidArgument(f"unknown signal {sig!r}") from None
+    if isinstance(sig, int) and not isinstance(sig, bool) and 1 <= int(sig) <= _signal.SIGRTMAX:
+        return int(sig)
+    raise errors.InvalidArgument(f"invalid signal {sig!r}")
+
+
+def _pty_size(value: object, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        raise errors.InvalidArgument(f"terminal {what} must be a whole number from 1 to 65535")
+    return value
+
+
+class Tasks:
+    """``engine.tasks``: create, start, exec, kill, wait and delete tasks and their execs."""
+
+    def __init__(
+        self,
+        *,
+        root: Path,
+        runtime: OCIRuntime,
+        reaper: Reaper,
+        bus: EventBus,
+        store: Store,
+        containers: Any,
+    ) -> None:
+        self._root = root
+        self._runtime = runtime
+        self._reaper = reaper
+        self._bus = bus
+        self._store = store
+        self._containers = containers
+        self._tasks: dict[str, Task] = {}
+        self._creating: set[str] = set()
+        self._sockets = root / "c"
+        self._socket_seq = 0
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _get(self, id: str) -> Task:
+        ids.validate(id, "task id")
+        try:
+            return self._tasks[id]
+        except KeyError:
+            raise errors.NotFound(f"task {id!r} not found") from None
+
+    def _publish(self, topic: str, proc: Process, **kw: Any) -> None:
+        self._bus.publish(
+            Event(topic, proc.task_id, _now(), exec_id=proc.exec_id, pid=proc.pid, **kw)
+        )
+
+    def _console_socket(self) -> ConsoleSocket:
+        self._socket_seq += 1
+        return ConsoleSocket(self._sockets / f"{self._socket_seq}.sock")
+
+    def _watch(self, task: Task, proc: Process, exited: asyncio.Future[Exit]) -> None:
+        def done(fut: asyncio.Future[Exit]) -> None:
+            if not fut.cancelled():
+                proc.exit = fut.result()
+                self._publish_exit(task, proc)
+
+        exited.add_done_callback(done)
+
+    def _publish_exit(self, task: Task, proc: Process, *, force: bool = False) -> None:
+        if proc.exit is None or proc.published.done() or proc.holds:
+            return
+        if proc is task.init and not force:
+            pending = [e for e in task.execs.values() if e.running]
+            if pending:
+                # The kernel tears the pid namespace down; those exits are on their way.
+                asyncio.get_running_loop().call_later(
+                    EXEC_EXIT_GRACE, self._publish_exit, task, proc, force=True
+                )
+                return
+        if proc.state is not states.Deleted:
+            proc.state = states.Stopped
+        info = ExitInfo(proc.pid, proc.exit.status, proc.exit.at)
+        self._publish(events.TASK_EXIT, proc, exit_status=info.exit_status, exited_at=info.exited_at)
+        proc.published.set_result(info)
+        if proc is not task.init:
+            self._publish_exit(task, task.init)
+
+    async def _launch(
+        self,
+        proc: Process,
+        run: Any,
+        *,
+        terminal: bool,
+        pid_file: Path,
+    ) -> asyncio.Future[Exit]:
+        """Run a create/exec/restore command wired to ``proc``'s IO; return its exit future."""
+        console: ConsoleSocket | None = None
+        devnull = os.open(os.devnull, os.O_RDWR)
+        try:
+            if terminal:
+                console = self._console_socket()
+                stdio = (devnull, devnull, devnull)
+            else:
+                stdio = proc.io.make_pipes()
+            master = asyncio.ensure_future(console.receive_master()) if console else None
+            try:
+                await run(stdio, console.path if console else None)
+                if master is not None:
+                    proc.io.set_master(await asyncio.wait_for(master, CONSOLE_TIMEOUT))
+            finally:
+                if master is not None and not master.done():
+                    master.cancel()
+            pid = read_pid_file(pid_file)
+        finally:
+            os.close(devnull)
+            proc.io.close_child_ends()
+            if console is not None:
+                console.close()
+        proc.pid = pid
+        return self._reaper.watch(pid)
+
+    # -- the init process -----------------------------------------------------------------
+
+    async def create(self, id: str) -> TaskInfo:
+        """Create the task of container ``id`` (not started). Terminal comes from the spec."""
+        return await self._create(id, restore_from=None)
+
+    async def restore(self, id: str, path: str | os.PathLike[str]) -> TaskInfo:
+        """Create and start the task of container ``id`` from a checkpoint at ``path``."""
+        image = Path(path)
+        if not (image / "inventory.img").exists():
+            raise errors.InvalidArgument(f"{image} holds no checkpoint (no inventory.img)")
+        return await self._create(id, restore_from=image)
+
+    async def _create(self, id: str, restore_from: Path | None) -> TaskInfo:
+        container: Container = self._containers.get(id)
+        if id in self._tasks or id in self._creating:
+            raise errors.AlreadyExists(f"task {id!r} already exists")
+        spec = _load_spec(container.bundle)
+        terminal = bool(spec["process"].get("terminal", False))
+        self._creating.add(id)
+        tdir = self._root / "tasks" / id
+        try:
+            shutil.rmtree(tdir, ignore_errors=True)
+            tdir.mkdir(mode=0o700, parents=True)
+            proc = Process(
+                id, "", args=tuple(spec["process"].get("args") or ()),
+                io=ProcessIO(terminal, tdir / "init.log"),
+            )
+            pid_file, log = tdir / "init.pid", tdir / "runtime.log"
+
+            async def run(stdio: tuple[int, int, int], sock: Path | None) -> None:
+                if restore_from is None:
+                    await self._runtime.create(
+                        id, container.bundle, pid_file=pid_file, log=log, stdio=stdio,
+                        console_socket=sock,
+                    )
+                else:
+                    await self._runtime.restore(
+                        id, container.bundle, restore_from, tdir / "restore-work",
+                        pid_file=pid_file, log=log, stdio=stdio, console_socket=sock,
+                    )
+
+            try:
+                exited = await self._launch(proc, run, terminal=terminal, pid_file=pid_file)
+            except BaseException:
+                proc.io.close()
+                with contextlib.suppress(errors.Error):
+                    await self._runtime.delete(id, force=True)
+                shutil.rmtree(tdir, ignore_errors=True)
+                raise
+        finally:
+            self._creating.discard(id)
+        task = Task(container=container, dir=tdir, init=proc)
+        self._tasks[id] = task
+        self._store.add_task(id, proc.pid, terminal)
+        self._publish(events.TASK_CREATE, proc)
+        if restore_from is not None:
+            proc.state = states.Running
+            proc.started_at = _now()
+            self._publish(events.TASK_START, proc)
+        self._watch(task, proc, exited)
+        return proc.info(container.bundle)
+
+    async def start(self, id: str, exec_id: str = "") -> int:
+        """Start the task's init process, or the exec ``exec_id``; return its pid."""
+        task = self._get(id)
+        proc = task.process(exec_id)
+        async with task.lock:
+            proc.check("start")
+            if exec_id and task.init.state not in (states.Created, states.Running):
+                raise errors.FailedPrecondition(
+                    f"cannot start {proc.what}: the task is {task.init.state.name}"
+                )
+            proc.holds += 1
+            try:
+                if exec_id:
+                    await self._start_exec(task, proc)
+                else:
+                    await self._runtime.start(id)
+                proc.state = states.Running
+                proc.started_at = _now()
+                topic = events.TASK_EXEC_STARTED if exec_id else events.TASK_START
+                self._publish(topic, proc)
+            finally:
+                proc.holds -= 1
+                self._publish_exit(task, proc)
+        return proc.pid
+
+    async def kill(
+        self, id: str, signal: int = _signal.SIGTERM, all: bool = False, exec_id: str = ""
+    ) -> None:
+        """Signal the init process (``all``: every process of the task) or one exec."""
+        sig = _signal_number(signal)
+        task = self._get(id)
+        proc = task.process(exec_id)
+        proc.check("kill")
+        if proc.exit is not None:
+            raise errors.NotFound(f"{proc.what} has already exited")
+        if exec_id:
+            if all:
+                raise errors.InvalidArgument("all applies to the init process only")
+            # Safe by pid: it is our unreaped child, so the pid cannot have been reused.
+            os.kill(proc.pid, sig)
+            return
+        paused = proc.state is states.Paused
+        try:
+            await self._runtime.kill(id, sig, all=all)
+        except errors.RuntimeFailure:
+            if proc.exit is not None:
+                raise errors.NotFound(f"{proc.what} has already exited") from None
+            raise
+        if paused and sig == _signal.SIGKILL:
+            # A frozen process cannot die: thaw it so the kill takes effect (runc does this
+            # itself for --all; crun does not).
+            with contextlib.suppress(errors.RuntimeFailure):
+                await self._runtime.resume(id)
+
+    async def pause(self, id: str) -> None:
+        task = self._get(id)
+        async with task.lock:
+            task.init.check("pause")
+            task.init.state = states.Pausing
+            try:
+                await self._runtime.pause(id)
+            except BaseException:
+                if task.init.state is states.Pausing:
+                    task.init.state = states.Running
+                raise
+            if task.init.state is states.Pausing:
+                task.init.state = states.Paused
+                self._publish(events.TASK_PAUSED, task.init)
+
+    async def resume(self, id: str) -> None:
+        task = self._get(id)
+        async with task.lock:
+            task.init.check("resume")
+            await self._runtime.resume(id)
+            if task.init.state is states.Paused:
+                task.init.state = states.Running
+                self._publish(events.TASK_RESUMED, task.init)
+
+    async def state(self, id: str, exec_id: str = "") -> TaskInfo:
+        task = self._get(id)
+        return task.process(exec_id).info(task.container.bundle)
+
+    def list(self) -> list[TaskInfo]:
+        return [t.init.info(t.container.bundle) for t in self._tasks.values()]
+
+    def get(self, id: str) -> TaskInfo | None:
+        task = self._tasks.get(id)
+        return task.init.info(task.container.bundle) if task else None
+
+    def execs(self, id: str) -> list[TaskInfo]:
+        task = self._get(id)
+        return [e.info(task.container.bundle) for e in task.execs.values()]
+
+    async def wait(self, id: str, exec_id: str = "") -> ExitInfo:
+        """Wait for the process to exit; return its exit status and time."""
+        task = self._get(id)
+        return await asyncio.shield(task.process(exec_id).published)
+
+    async def pids(self, id: str) -> list[tuple[int, str]]:
+        """Every process of the task as (pid, exec_id); exec_id is "" for the init and others."""
+        task = self._get(id)
+        if task.init.exit is not None or task.init.state is states.Stopped:
+            return []
+        by_pid = {p.pid: p.exec_id for p in task.execs.values() if p.running}
+        return [(pid, by_pid.get(pid, "")) for pid in await self._runtime.ps(id)]
+
+    async def delete(self, id: str, exec_id: str = "") -> ExitInfo:
+        """Delete a stopped (or never started) process and release what it held."""
+        task = self._get(id)
+        if exec_id:
+            return await self._delete_exec(task, task.process(exec_id))
+        proc = task.init
+        async with task.lock:
+            proc.check("delete")
+            if proc.state is states.Created:
+                await self._runtime.kill(id, _signal.SIGKILL)
+                await asyncio.wait_for(asyncio.shield(proc.published), DRAIN_TIMEOUT)
+            done = proc.published.result()
+            try:
+                await self._runtime.delete(id, force=True)
+            except errors.RuntimeFailure as e:
+                if "not exist" not in e.stderr and "not found" not in e.stderr.lower():
+                    raise
+            for p in task.processes():
+                await p.io.drain(DRAIN_TIMEOUT if p is proc else 1.0)
+                p.io.close()
+                p.state = states.Deleted
+            del self._tasks[id]
+            self._store.delete_task(id)
+            shutil.rmtree(task.dir, ignore_errors=True)
+            self._bus.publish(
+                Event(events.TASK_DELETE, id, _now(), pid=done.pid,
+                      exit_status=done.exit_status, exited_at=done.exited_at)
+            )
+            return done
+
+    # -- execs ----------------------------------------------------------------------------
+
+    async def exec(
+        self,
+        id: str,
+        exec_id: str,
+        args: Sequence[str],
+        *,
+        terminal: bool = False,
+        env: dict[str, str] | Sequence[str] | None = None,
+        cwd: str | None = None,
+    ) -> TaskInfo:
+        """Add an exec process to a task; it runs when started with ``start(id, exec_id)``."""
+        ids.validate(exec_id, "exec id")
+        task = self._get(id)
+        if not args or not all(isinstance(a, str) and a and "\0" not in a for a in args):
+            raise errors.InvalidArgument("exec args must be a non-empty list of non-empty strings")
+        task.init.check("exec")
+        if exec_id in task.execs:
+            raise errors.AlreadyExists(f"exec {exec_id!r} of task {id!r} already exists")
+        base = _load_spec(task.container.bundle)["process"]
+        spec = dict(base)
+        spec.update(args=list(args), terminal=bool(terminal))
+        if env is not None:
+            items = env.items() if isinstance(env, dict) else ((e.split("=", 1) + [""])[:2] for e in env)
+            spec["env"] = [f"{k}={v}" for k, v in items]
+        if cwd is not None:
+            if not cwd.startswith("/"):
+                raise errors.InvalidArgument(f"exec cwd {cwd!r} must be an absolute path")
+            spec["cwd"] = cwd
+        spec.pop("consoleSize", None)
+        io = ProcessIO(bool(terminal), task.dir / f"exec-{exec_id}.log")
+        proc = Process(id, exec_id, args=tuple(args), io=io, spec=spec)
+        task.execs[exec_id] = proc
+        self._publish(events.TASK_EXEC_ADDED, proc)
+        return proc.info(task.container.bundle)
+
+    async def _start_exec(self, task: Task, proc: Process) -> None:
+        assert proc.spec is not None
+        process_file = task.dir / f"exec-{proc.exec_id}.json"
+        pid_file = task.dir / f"exec-{proc.exec_id}.pid"
+        fd = os.open(process_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(proc.spec, f)
+
+        async def run(stdio: tuple[int, int, int], sock: Path | None) -> None:
+            await self._runtime.exec(
+                task.id, process_file, pid_file=pid_file, log=task.dir / "runtime.log",
+                stdio=stdio, console_socket=sock,
+            )
+
+        exited = await self._launch(proc, run, terminal=proc.io.terminal, pid_file=pid_file)
+        self._watch(task, proc, exited)
+
+    async def _delete_exec(self, task: Task, proc: Process) -> ExitInfo:
+        proc.check("delete")
+        if proc.state is states.ExecCreated:
+            done = ExitInfo(0, 255, _now())
+        else:
+            done = await asyncio.shield(proc.published)
+            await proc.io.drain(1.0)
+        proc.io.close()
+        proc.state = states.Deleted
+        task.execs.pop(proc.exec_id, None)
+        return done
+
+    # -- stdio --------------------------------------------------------------------------
+
+    def io(self, id: str, exec_id: str = "") -> ProcessIO:
+        """The process's stdio: write, backlog, live stream, log path."""
+        return self._get(id).process(exec_id).io
+
+    async def resize_pty(self, id: str, width: int, height: int, exec_id: str = "") -> None:
+        """Set the process's terminal to ``width`` columns by ``height`` rows."""
+        _pty_size(width, "width")
+        _pty_size(height, "height")
+        proc = self._get(id).process(exec_id)
+        proc.check("resize")
+        if not proc.io.terminal:
+            raise errors.FailedPrecondition(f"{proc.what} has no terminal")
+        proc.io.resize(width, height)
+
+    async def close_io(self, id: str, exec_id: str = "") -> None:
+        """Deliver EOF on the process's stdin."""
+        proc = self._get(id).process(exec_id)
+        proc.check("close_io")
+        proc.io.close_stdin()
+
+    # -- resources and checkpoints -----------------------------------------------------
+
+    async def stats(self, id: str) -> Stats:
+        task = self._get(id)
+        if task.init.exit is not None or task.init.state in (states.Stopped, states.Created):
+            if task.init.state is not states.Created:
+                raise errors.FailedPrecondition(f"no stats for {task.init.what}: it has exited")
+        return read_stats(task.init.pid)
+
+    async def update(self, id: str, resources: dict[str, Any]) -> None:
+        """Change the task's cgroup limits (OCI LinuxResources: memory, cpu, pids...)."""
+        if not isinstance(resources, dict):
+            raise errors.InvalidArgument("resources must be a dict in OCI LinuxResources form")
+        task = self._get(id)
+        async with task.lock:
+            task.init.check("update")
+            path = task.dir / "resources.json"
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                json.dump(resources, f)
+            await self._runtime.update(id, path)
+
+    async def checkpoint(self, id: str, path: str | os.PathLike[str], exit: bool = False) -> None:
+        """Checkpoint the task with CRIU into ``path``; with ``exit`` the task stops after."""
+        image = Path(path)
+        if not image.is_absolute() or ".." in image.parts:
+            raise errors.InvalidArgument(f"checkpoint path {str(path)!r} must be absolute, no '..'")
+        task = self._get(id)
+        async with task.lock:
+            task.init.check("checkpoint")
+            image.mkdir(mode=0o700, parents=True, exist_ok=True)
+            work = task.dir / "checkpoint-work"
+            shutil.rmtree(work, ignore_errors=True)
+            work.mkdir(mode=0o700)
+            try:
+                await self._runtime.checkpoint(id, image, work, leave_running=not exit)
+            except errors.RuntimeFailure as e:
+                raise _criu_failure(task.init.what, e, work / "dump.log") from None
+            self._publish(events.TASK_CHECKPOINTED, task.init, detail={"path": str(image)})
+
+    # -- engine life --------------------------------------------------------------------
+
+    def adopt(self, container: Container, pid: int, terminal: bool, status: str) -> None:
+        """Take over a task an earlier engine left, in the state the runtime reports."""
+        tdir = self._root / "tasks" / container.id
+        tdir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        io = ProcessIO(terminal, None)
+        io.detach()
+        proc = Process(container.id, "", args=(), io=io)
+        proc.pid = pid
+        proc.state = {
+            "created": states.Created, "running": states.Running,
+            "paused": states.Paused, "pausing": states.Paused,
+        }.get(status, states.Stopped)
+        task = Task(container=container, dir=tdir, init=proc, adopted=True)
+        self._tasks[container.id] = task
+        if proc.state is states.Stopped:
+            proc.exit = Exit(pid, 255, _now(), known=False)
+            self._publish_exit(task, proc)
+        else:
+            self._watch(task, proc, self._reaper.watch(pid))
+
+    async def shutdown(self, keep: bool) -> None:
+        """Kill and delete every task (unless ``keep``), then release what the engine holds."""
+        if not keep:
+            await asyncio.gather(
+                *(self._remove(t) for t in list(self._tasks.values())), return_exceptions=True
+            )
+        for task in list(self._tasks.values()):
+            for p in task.processes():
+                self._reaper.forget(p.pid)
+                p.io.close()
+        self._tasks.clear()
+
+    async def _remove(self, task: Task) -> None:
+        proc = task.init
+        if proc.running or proc.state is states.Created:
+            with contextlib.suppress(errors.Error):
+                await self.kill(task.id, _signal.SIGKILL, all=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(proc.published), DRAIN_TIMEOUT)
+        with contextlib.suppress(errors.Error):
+            await self.delete(task.id)
+
+
+def _criu_failure(what: str, e: errors.RuntimeFailure, dump_log: Path) -> errors.RuntimeFailure:
+    reason = ""
+    with contextlib.suppress(OSError):
+        for line in dump_log.read_text(errors="replace").splitlines():
+            if "Error" in line:
+                reason = line.split(":", 2)[-1].strip() if line.count(":") >= 2 else line
+                reason = line[line.find("Error") :].strip()
+                break
+    reason = reason or str(e)
+    return errors.RuntimeFailure(
+        f"checkpoint of {what} failed: {reason} (criu log: {dump_log})",
+        command=e.command,
+        stderr=e.stderr,
+    )
