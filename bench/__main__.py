@@ -1,0 +1,86 @@
+"""``python -m bench [--quick]``: every engine benchmark, then one markdown table.
+
+Each benchmark runs in a process of its own (``python -m bench.<name>``), so that one's
+engine, memory and children cannot touch the next; each writes
+``bench/results/<name>[-quick].json``, and this writes ``summary[-quick].json`` with all of
+them and the total time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from ._common import REPO, RESULTS_DIR, RUNTIMES, Row, machine_info, machine_line, markdown_table
+
+BENCHES = ("lifecycle", "exec_latency", "exit_latency", "console")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a short run (fewer rounds)")
+    parser.add_argument("--only", default=",".join(BENCHES), help="comma-separated benches")
+    parser.add_argument("--runtimes", default=",".join(RUNTIMES), help="comma-separated")
+    args = parser.parse_args(argv)
+    names = [n for n in args.only.split(",") if n]
+    unknown = set(names) - set(BENCHES)
+    if unknown:
+        parser.error(f"unknown bench {', '.join(sorted(unknown))}: choose from {BENCHES}")
+    suffix = "-quick" if args.quick else ""
+    machine = machine_info()
+    print(f"machine: {machine_line(machine)}\n", flush=True)
+    started = datetime.now(UTC)
+    t0 = time.monotonic()
+    docs: dict[str, Any] = {}
+    failed: list[str] = []
+    for name in names:
+        out = RESULTS_DIR / f"{name}{suffix}.json"
+        out.unlink(missing_ok=True)
+        cmd = [
+            sys.executable,
+            "-m",
+            f"bench.{name}",
+            "--runtimes",
+            args.runtimes,
+            "--out",
+            str(out),
+        ]
+        if args.quick:
+            cmd.append("--quick")
+        print(f"$ {' '.join(cmd[1:])}", flush=True)
+        rc = subprocess.run(cmd, cwd=REPO).returncode
+        if rc != 0 or not out.exists():
+            failed.append(f"{name} (exit status {rc})")
+        if out.exists():
+            docs[name] = json.loads(out.read_text())
+    total = time.monotonic() - t0
+    rows = [Row(**r) for doc in docs.values() for r in doc["rows"]]
+    summary = {
+        "quick": args.quick,
+        "started": started.isoformat(),
+        "total_s": round(total, 1),
+        "machine": machine,
+        "benches": docs,
+        "failed": failed,
+    }
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"summary{suffix}.json"
+    path.write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    print(f"\n# Engine benchmarks{' (quick)' if args.quick else ''}: {total:.0f} s in all\n")
+    print(f"Machine: {machine_line(machine)}\n")
+    print(markdown_table(rows))
+    missed = [f"{r.bench}: {r.metric}" for r in rows if r.met is False]
+    print(f"\ntargets missed: {len(missed)}" + "".join(f"\n- {m}" for m in missed))
+    if failed:
+        print(f"failed or left something behind: {', '.join(failed)}")
+    print(f"\nresults: {path}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,165 @@
+"""Exec latency: ``/bin/true`` run in a running task, through the engine and bare.
+
+Engine: ``exec`` + ``start`` + ``wait`` + ``delete`` of an exec in a running ``sleep`` task.
+Bare, in a container of its own started with ``<rt> run --detach``: ``<rt> exec <id>
+/bin/true`` (the runtime waits for the process itself), and, as a second baseline, what the
+engine has the runtime do: ``<rt> exec --detach --pid-file``, then wait for the pid.
+Interleaved rounds; medians, p90 and the ratio engine/bare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any
+
+from runtime import Engine
+
+from ._common import (
+    BareWorker,
+    BenchError,
+    Row,
+    Sample,
+    Workspace,
+    fmt_ratio,
+    interleave,
+    ms,
+    ratio,
+    run_bench,
+    runtime_argv,
+    summarize_samples,
+)
+
+NAME = "exec_latency"
+TARGET_RATIO = 1.3
+
+
+async def measure(
+    args: argparse.Namespace, ws: Workspace, worker: BareWorker, runtime: str
+) -> dict[str, Any]:
+    rootfs = ws.rootfs()
+    bundle = ws.bundle(f"sleep-{runtime}", ["/bin/sleep", "100000"], rootfs)
+    bare_root = ws.root(runtime, "bare")
+    bare_id = f"{ws.prefix}{runtime[0]}bare"
+    init_pid = ws.dir / f"bare-{runtime}-init.pid"
+    exec_pid = ws.dir / f"bare-{runtime}-exec.pid"
+    rounds = args.rounds or (15 if args.quick else 80)
+    warmup = 3 if args.quick else 8
+
+    def rt(*a: str) -> list[str]:
+        return runtime_argv(runtime, bare_root, *a)
+
+    await worker.steps(
+        {
+            "argv": rt(
+                "run", "--detach", "--bundle", str(bundle), "--pid-file", str(init_pid), bare_id
+            )
+        }
+    )
+    try:
+        async with Engine(root=ws.root(runtime, "engine"), runtime=runtime) as engine:
+            cid = f"{ws.prefix}{runtime[0]}eng"
+            await engine.containers.create(cid, bundle)
+            await engine.tasks.create(cid)
+            await engine.tasks.start(cid)
+
+            async def engine_side(i: int) -> Sample:
+                eid = f"x{i}"
+                t0 = time.perf_counter()
+                await engine.tasks.exec(cid, eid, ["/bin/true"])
+                await engine.tasks.start(cid, eid)
+                t1 = time.perf_counter()
+                ex = await engine.tasks.wait(cid, eid)
+                t2 = time.perf_counter()
+                await engine.tasks.delete(cid, eid)
+                t3 = time.perf_counter()
+                if ex.exit_status != 0:
+                    raise BenchError(f"engine exec of /bin/true exited {ex.exit_status}")
+                return {"total": t3 - t0, "start": t1 - t0, "wait": t2 - t1, "delete": t3 - t2}
+
+            async def bare_exec(i: int) -> Sample:
+                reply = await worker.steps({"argv": rt("exec", bare_id, "/bin/true")})
+                return {"total": reply["total"]}
+
+            async def bare_detach(i: int) -> Sample:
+                reply = await worker.steps(
+                    {
+                        "argv": rt(
+                            "exec", "--detach", "--pid-file", str(exec_pid), bare_id, "/bin/true"
+                        )
+                    },
+                    {"wait_pid_file": str(exec_pid)},
+                )
+                t = reply["times"]
+                return {"total": reply["total"], "start": t[0], "wait": t[1]}
+
+            samples = await interleave(
+                {"engine": engine_side, "bare_exec": bare_exec, "bare_detach": bare_detach},
+                rounds=rounds,
+                warmup=warmup,
+            )
+            await engine.tasks.kill(cid, 9)
+            await engine.tasks.wait(cid)
+            await engine.tasks.delete(cid)
+            await engine.containers.delete(cid)
+    finally:
+        await worker.call(
+            "steps",
+            steps=[
+                {"argv": rt("kill", bare_id, "KILL")},
+                {"wait_pid_file": str(init_pid)},
+                {"argv": rt("delete", "--force", bare_id)},
+            ],
+        )
+        await worker.call("reap")
+    return {"rounds": rounds, "warmup": warmup} | {
+        side: summarize_samples(s) for side, s in samples.items()
+    }
+
+
+async def bench(args: argparse.Namespace, ws: Workspace) -> tuple[dict[str, Any], list[Row]]:
+    worker = BareWorker(ws.dir / "worker.log")
+    results: dict[str, Any] = {}
+    rows: list[Row] = []
+    try:
+        for rt in [r for r in args.runtimes.split(",") if r]:
+            res = results[rt] = await measure(args, ws, worker, rt)
+            eng, bare, det = (res[k]["total"] for k in ("engine", "bare_exec", "bare_detach"))
+            r = ratio(eng["median"], bare["median"])
+            rows += [
+                Row(
+                    NAME,
+                    f"{rt}: exec /bin/true, median (n={eng['n']})",
+                    ms(eng["median"]),
+                    f"{ms(bare['median'])} (`{rt} exec`)",
+                    fmt_ratio(r),
+                    f"<= {TARGET_RATIO}",
+                    r <= TARGET_RATIO,
+                ),
+                Row(
+                    NAME,
+                    f"{rt}: exec /bin/true, p90",
+                    ms(eng["p90"]),
+                    ms(bare["p90"]),
+                    fmt_ratio(ratio(eng["p90"], bare["p90"])),
+                ),
+                Row(
+                    NAME,
+                    f"{rt}: exec vs `exec --detach` + wait, median",
+                    ms(eng["median"]),
+                    ms(det["median"]),
+                    fmt_ratio(ratio(eng["median"], det["median"])),
+                ),
+            ]
+    finally:
+        await worker.aclose()
+    return results, rows
+
+
+def main() -> int:
+    return run_bench(NAME, __doc__ or NAME, bench)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
