@@ -22,7 +22,9 @@ MAX_SOCKET_PATH = 107
 class ConsoleSocket:
     def __init__(self, path: Path) -> None:
         if len(os.fsencode(path)) > MAX_SOCKET_PATH:
-            raise errors.InvalidArgument(f"console socket path {path} is too long for a unix socket")
+            raise errors.InvalidArgument(
+                f"console socket path {path} is too long for a unix socket"
+            )
         self.path = path
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
         try:

@@ -26,7 +26,9 @@ def validate_labels(labels: object) -> dict[str, str]:
         if not isinstance(k, str) or not isinstance(v, str):
             raise errors.InvalidArgument(f"label {k!r}: keys and values must be strings")
         if not k or "\0" in k or "\0" in v:
-            raise errors.InvalidArgument(f"label {k!r}: keys must be non-empty, and no NUL anywhere")
+            raise errors.InvalidArgument(
+                f"label {k!r}: keys must be non-empty, and no NUL anywhere"
+            )
         size += len(k.encode()) + len(v.encode())
         out[k] = v
     if size > MAX_LABELS_BYTES:
@@ -88,9 +90,7 @@ class Containers:
     async def delete(self, id: str) -> None:
         self.get(id)
         if self._has_task(id):
-            raise errors.FailedPrecondition(
-                f"container {id!r} has a task: delete the task first"
-            )
+            raise errors.FailedPrecondition(f"container {id!r} has a task: delete the task first")
         self._store.delete_container(id)
         del self._cache[id]
         self._bus.publish(Event(events.CONTAINER_DELETE, id, datetime.now(UTC)))

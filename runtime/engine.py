@@ -120,12 +120,18 @@ class Engine:
         self._store = Store(self.root / "meta.db")
         runtime = OCIRuntime(self.runtime_binary, self.root / self.runtime_name, self._reaper)
         self._containers = Containers(
-            self._store, self.bus, self.runtime_name,
+            self._store,
+            self.bus,
+            self.runtime_name,
             lambda id: self._tasks is not None and self._tasks.get(id) is not None,
         )
         self._tasks = Tasks(
-            root=self.root, runtime=runtime, reaper=self._reaper, bus=self.bus,
-            store=self._store, containers=self._containers,
+            root=self.root,
+            runtime=runtime,
+            reaper=self._reaper,
+            bus=self.bus,
+            store=self._store,
+            containers=self._containers,
         )
         self._runtime = runtime
         self._opened = True

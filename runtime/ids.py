@@ -11,7 +11,7 @@ _ID = re.compile(r"^[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*$")
 
 
 def validate(value: object, what: str = "id") -> str:
-    """Return ``value`` if it is a valid identifier, else raise InvalidArgument naming the problem."""
+    """Return ``value`` if it is a valid identifier; else raise InvalidArgument saying why."""
     if not isinstance(value, str):
         raise errors.InvalidArgument(f"{what} must be a string, not {type(value).__name__}")
     if not value:
@@ -22,6 +22,7 @@ def validate(value: object, what: str = "id") -> str:
         )
     if not _ID.match(value):
         raise errors.InvalidArgument(
-            f"{what} {value!r} is invalid: use letters and digits separated by single '.', '_' or '-'"
+            f"{what} {value!r} is invalid: use letters and digits separated by single "
+            "'.', '_' or '-'"
         )
     return value

@@ -19,9 +19,10 @@ import ctypes
 import os
 import signal
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import ClassVar
 
 from . import errors
 
@@ -80,7 +81,7 @@ class Reaper:
     One per event loop, shared by every engine on it: use :meth:`acquire` and :meth:`release`.
     """
 
-    _by_loop: dict[asyncio.AbstractEventLoop, Reaper] = {}
+    _by_loop: ClassVar[dict[asyncio.AbstractEventLoop, Reaper]] = {}
 
     @classmethod
     def acquire(cls) -> Reaper:
@@ -154,7 +155,7 @@ class Reaper:
         try:
             res = os.waitid(os.P_PIDFD, pidfd, os.WEXITED | os.WNOHANG)
         except ChildProcessError:
-            # Not our child (re-adopted after an engine restart): it is gone, its status is not ours.
+            # Not our child (adopted after an engine restart): it is gone; its status is not ours.
             ex = Exit(pid, UNKNOWN_EXIT_STATUS, _now(), known=False)
         else:
             if res is None:

@@ -25,6 +25,7 @@ BACKLOG_BYTES = 256 * 1024
 LOG_BYTES = 1024 * 1024
 STREAM_BYTES = 8 * 1024 * 1024
 READ_SIZE = 65536
+READS_PER_WAKEUP = 64
 
 
 class OutputStream:
@@ -117,8 +118,8 @@ class ProcessIO:
         self._pending = bytearray()
         self._stdin_eof = False
         self._size: tuple[int, int] | None = None
+        # Set at the end of output: once every output fd is closed, or the IO is closed.
         self._eof = asyncio.Event()
-        self._eof.set()
         self._child_fds: list[int] = []
         self.attached = True
 
@@ -154,28 +155,40 @@ class ProcessIO:
     def detach(self) -> None:
         """Mark this IO as gone (a re-adopted process whose fds died with the earlier engine)."""
         self.attached = False
+        self._eof.set()
 
     def _watch(self, fd: int) -> None:
         os.set_blocking(fd, False)
         self._readers.add(fd)
-        self._eof.clear()
         self._loop.add_reader(fd, self._on_readable, fd)
 
     # -- output ---------------------------------------------------------------------------
 
     def _on_readable(self, fd: int) -> None:
-        try:
-            data = os.read(fd, READ_SIZE)
-        except BlockingIOError:
-            return
-        except OSError as e:
-            # EIO on a pty master: every slave fd is closed, which is the end of output.
-            if e.errno != errno.EIO:
-                raise
-            data = b""
-        if not data:
+        # A pty hands out a few hundred bytes per read under a flood: take what is there in
+        # one go, so the ring, the log and the streams are fed once per wakeup.
+        chunks: list[bytes] = []
+        ended = False
+        for _ in range(READS_PER_WAKEUP):
+            try:
+                data = os.read(fd, READ_SIZE)
+            except BlockingIOError:
+                break
+            except OSError as e:
+                # EIO on a pty master: every slave fd is closed, which is the end of output.
+                if e.errno != errno.EIO:
+                    raise
+                data = b""
+            if not data:
+                ended = True
+                break
+            chunks.append(data)
+        if chunks:
+            self._feed(b"".join(chunks) if len(chunks) > 1 else chunks[0])
+        if ended:
             self._close_reader(fd)
-            return
+
+    def _feed(self, data: bytes) -> None:
         self._ring += data
         if len(self._ring) > BACKLOG_BYTES:
             del self._ring[: len(self._ring) - BACKLOG_BYTES]
@@ -270,6 +283,11 @@ class ProcessIO:
             self._stdin = -1
 
     # -- terminal size --------------------------------------------------------------------
+
+    @property
+    def size(self) -> tuple[int, int] | None:
+        """The last (width, height) asked for, if any."""
+        return self._size
 
     def resize(self, width: int, height: int) -> None:
         self._size = (width, height)

@@ -10,9 +10,12 @@ Ordering rules kept here (containerd fixed each of them late; see docs/design.md
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
+import functools
 import json
 import os
+import re
 import shutil
 import signal as _signal
 from collections.abc import Sequence
@@ -65,6 +68,22 @@ def _signal_number(sig: object) -> int:
     if isinstance(sig, int) and not isinstance(sig, bool) and 1 <= int(sig) <= _signal.SIGRTMAX:
         return int(sig)
     raise errors.InvalidArgument(f"invalid signal {sig!r}")
+
+
+def _merge_env(base: Sequence[str], extra: dict[str, str] | Sequence[str]) -> list[str]:
+    """The spec's environment with ``extra`` added or overriding, as ``docker exec -e`` does."""
+
+    def split(entry: str) -> tuple[str, str]:
+        name, _, value = entry.partition("=")
+        return name, value
+
+    merged = dict(split(e) for e in base)
+    pairs = extra.items() if isinstance(extra, dict) else (split(e) for e in extra)
+    for k, v in pairs:
+        if not isinstance(k, str) or not isinstance(v, str) or not k or "\0" in k + v:
+            raise errors.InvalidArgument(f"env entry {k!r}: names and values must be strings")
+        merged[k] = v
+    return [f"{k}={v}" for k, v in merged.items()]
 
 
 def _pty_size(value: object, what: str) -> int:
@@ -131,13 +150,15 @@ class Tasks:
             if pending:
                 # The kernel tears the pid namespace down; those exits are on their way.
                 asyncio.get_running_loop().call_later(
-                    EXEC_EXIT_GRACE, self._publish_exit, task, proc, force=True
+                    EXEC_EXIT_GRACE, functools.partial(self._publish_exit, task, proc, force=True)
                 )
                 return
         if proc.state is not states.Deleted:
             proc.state = states.Stopped
         info = ExitInfo(proc.pid, proc.exit.status, proc.exit.at)
-        self._publish(events.TASK_EXIT, proc, exit_status=info.exit_status, exited_at=info.exited_at)
+        self._publish(
+            events.TASK_EXIT, proc, exit_status=info.exit_status, exited_at=info.exited_at
+        )
         proc.published.set_result(info)
         if proc is not task.init:
             self._publish_exit(task, task.init)
@@ -159,14 +180,23 @@ class Tasks:
                 stdio = (devnull, devnull, devnull)
             else:
                 stdio = proc.io.make_pipes()
-            master = asyncio.ensure_future(console.receive_master()) if console else None
-            try:
-                await run(stdio, console.path if console else None)
-                if master is not None:
-                    proc.io.set_master(await asyncio.wait_for(master, CONSOLE_TIMEOUT))
-            finally:
-                if master is not None and not master.done():
-                    master.cancel()
+            if console is None:
+                await run(stdio, None)
+            else:
+                # Take the master as soon as it arrives: the process may already be writing.
+                master = asyncio.ensure_future(console.receive_master())
+
+                def take(f: asyncio.Future[int]) -> None:
+                    if not f.cancelled() and f.exception() is None:
+                        proc.io.set_master(f.result())
+
+                master.add_done_callback(take)
+                try:
+                    await run(stdio, console.path)
+                    await asyncio.wait_for(asyncio.shield(master), CONSOLE_TIMEOUT)
+                finally:
+                    if not master.done():
+                        master.cancel()
             pid = read_pid_file(pid_file)
         finally:
             os.close(devnull)
@@ -201,7 +231,9 @@ class Tasks:
             shutil.rmtree(tdir, ignore_errors=True)
             tdir.mkdir(mode=0o700, parents=True)
             proc = Process(
-                id, "", args=tuple(spec["process"].get("args") or ()),
+                id,
+                "",
+                args=tuple(spec["process"].get("args") or ()),
                 io=ProcessIO(terminal, tdir / "init.log"),
             )
             pid_file, log = tdir / "init.pid", tdir / "runtime.log"
@@ -209,13 +241,23 @@ class Tasks:
             async def run(stdio: tuple[int, int, int], sock: Path | None) -> None:
                 if restore_from is None:
                     await self._runtime.create(
-                        id, container.bundle, pid_file=pid_file, log=log, stdio=stdio,
+                        id,
+                        container.bundle,
+                        pid_file=pid_file,
+                        log=log,
+                        stdio=stdio,
                         console_socket=sock,
                     )
                 else:
                     await self._runtime.restore(
-                        id, container.bundle, restore_from, tdir / "restore-work",
-                        pid_file=pid_file, log=log, stdio=stdio, console_socket=sock,
+                        id,
+                        container.bundle,
+                        restore_from,
+                        tdir / "restore-work",
+                        pid_file=pid_file,
+                        log=log,
+                        stdio=stdio,
+                        console_socket=sock,
                     )
 
             try:
@@ -321,14 +363,14 @@ class Tasks:
         task = self._get(id)
         return task.process(exec_id).info(task.container.bundle)
 
-    def list(self) -> list[TaskInfo]:
+    def list(self) -> builtins.list[TaskInfo]:
         return [t.init.info(t.container.bundle) for t in self._tasks.values()]
 
     def get(self, id: str) -> TaskInfo | None:
         task = self._tasks.get(id)
         return task.init.info(task.container.bundle) if task else None
 
-    def execs(self, id: str) -> list[TaskInfo]:
+    def execs(self, id: str) -> builtins.list[TaskInfo]:
         task = self._get(id)
         return [e.info(task.container.bundle) for e in task.execs.values()]
 
@@ -337,7 +379,7 @@ class Tasks:
         task = self._get(id)
         return await asyncio.shield(task.process(exec_id).published)
 
-    async def pids(self, id: str) -> list[tuple[int, str]]:
+    async def pids(self, id: str) -> builtins.list[tuple[int, str]]:
         """Every process of the task as (pid, exec_id); exec_id is "" for the init and others."""
         task = self._get(id)
         if task.init.exit is not None or task.init.state is states.Stopped:
@@ -370,8 +412,14 @@ class Tasks:
             self._store.delete_task(id)
             shutil.rmtree(task.dir, ignore_errors=True)
             self._bus.publish(
-                Event(events.TASK_DELETE, id, _now(), pid=done.pid,
-                      exit_status=done.exit_status, exited_at=done.exited_at)
+                Event(
+                    events.TASK_DELETE,
+                    id,
+                    _now(),
+                    pid=done.pid,
+                    exit_status=done.exit_status,
+                    exited_at=done.exited_at,
+                )
             )
             return done
 
@@ -399,8 +447,7 @@ class Tasks:
         spec = dict(base)
         spec.update(args=list(args), terminal=bool(terminal))
         if env is not None:
-            items = env.items() if isinstance(env, dict) else ((e.split("=", 1) + [""])[:2] for e in env)
-            spec["env"] = [f"{k}={v}" for k, v in items]
+            spec["env"] = _merge_env(spec.get("env") or [], env)
         if cwd is not None:
             if not cwd.startswith("/"):
                 raise errors.InvalidArgument(f"exec cwd {cwd!r} must be an absolute path")
@@ -416,14 +463,23 @@ class Tasks:
         assert proc.spec is not None
         process_file = task.dir / f"exec-{proc.exec_id}.json"
         pid_file = task.dir / f"exec-{proc.exec_id}.pid"
+        spec = dict(proc.spec)
+        if proc.io.terminal and proc.io.size is not None:
+            # The process may run before our TIOCSWINSZ lands: let the runtime size the pty.
+            width, height = proc.io.size
+            spec["consoleSize"] = {"width": width, "height": height}
         fd = os.open(process_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
-            json.dump(proc.spec, f)
+            json.dump(spec, f)
 
         async def run(stdio: tuple[int, int, int], sock: Path | None) -> None:
             await self._runtime.exec(
-                task.id, process_file, pid_file=pid_file, log=task.dir / "runtime.log",
-                stdio=stdio, console_socket=sock,
+                task.id,
+                process_file,
+                pid_file=pid_file,
+                log=task.dir / "runtime.log",
+                stdio=stdio,
+                console_socket=sock,
             )
 
         exited = await self._launch(proc, run, terminal=proc.io.terminal, pid_file=pid_file)
@@ -466,10 +522,10 @@ class Tasks:
     # -- resources and checkpoints -----------------------------------------------------
 
     async def stats(self, id: str) -> Stats:
+        """CPU, memory and pids of the task's cgroup."""
         task = self._get(id)
-        if task.init.exit is not None or task.init.state in (states.Stopped, states.Created):
-            if task.init.state is not states.Created:
-                raise errors.FailedPrecondition(f"no stats for {task.init.what}: it has exited")
+        if task.init.exit is not None:
+            raise errors.FailedPrecondition(f"no stats for {task.init.what}: it has exited")
         return read_stats(task.init.pid)
 
     async def update(self, id: str, resources: dict[str, Any]) -> None:
@@ -514,8 +570,10 @@ class Tasks:
         proc = Process(container.id, "", args=(), io=io)
         proc.pid = pid
         proc.state = {
-            "created": states.Created, "running": states.Running,
-            "paused": states.Paused, "pausing": states.Paused,
+            "created": states.Created,
+            "running": states.Running,
+            "paused": states.Paused,
+            "pausing": states.Paused,
         }.get(status, states.Stopped)
         task = Task(container=container, dir=tdir, init=proc, adopted=True)
         self._tasks[container.id] = task
@@ -549,16 +607,21 @@ class Tasks:
 
 
 def _criu_failure(what: str, e: errors.RuntimeFailure, dump_log: Path) -> errors.RuntimeFailure:
+    """The checkpoint error a user can act on: criu's own reason and where its log is."""
     reason = ""
-    with contextlib.suppress(OSError):
-        for line in dump_log.read_text(errors="replace").splitlines():
-            if "Error" in line:
-                reason = line.split(":", 2)[-1].strip() if line.count(":") >= 2 else line
-                reason = line[line.find("Error") :].strip()
-                break
-    reason = reason or str(e)
+    try:
+        lines = dump_log.read_text(errors="replace").splitlines()
+    except OSError:
+        lines = []
+    errors_seen = [line[line.find("Error ") :].strip() for line in lines if "Error (" in line]
+    # criu first logs the exit of helpers it ran ("exited, status=1"), which says nothing.
+    telling = [line for line in errors_seen if not re.search(r"exited, status=\d+$", line)]
+    if telling or errors_seen:
+        reason = f"{(telling or errors_seen)[0]} (criu log: {dump_log})"
+    elif "unknown command checkpoint" in e.stderr:
+        reason = f"{e} (this runtime was built without CRIU support)"
+    else:
+        reason = str(e)
     return errors.RuntimeFailure(
-        f"checkpoint of {what} failed: {reason} (criu log: {dump_log})",
-        command=e.command,
-        stderr=e.stderr,
+        f"checkpoint of {what} failed: {reason}", command=e.command, stderr=e.stderr
     )

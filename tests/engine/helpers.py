@@ -1,0 +1,44 @@
+"""Helpers for engine tests: await events and conditions, never sleep."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from runtime.events import Subscription
+from runtime.types import Event
+
+TIMEOUT = 20.0
+
+
+async def next_event(
+    sub: Subscription, pred: Callable[[Event], bool], timeout: float = TIMEOUT
+) -> Event:
+    async def find() -> Event:
+        async for ev in sub:
+            if pred(ev):
+                return ev
+        raise AssertionError("subscription closed")
+
+    return await asyncio.wait_for(find(), timeout)
+
+
+def drain(sub: Subscription) -> list[Event]:
+    out = []
+    while (ev := sub.get_nowait()) is not None:
+        out.append(ev)
+    return out
+
+
+async def read_until(stream: object, needle: bytes, timeout: float = TIMEOUT) -> bytes:
+    buf = b""
+
+    async def run() -> bytes:
+        nonlocal buf
+        async for chunk in stream:  # type: ignore[attr-defined]
+            buf += chunk
+            if needle in buf:
+                return buf
+        raise AssertionError(f"output ended before {needle!r}: {buf[-500:]!r}")
+
+    return await asyncio.wait_for(run(), timeout)

@@ -1,0 +1,164 @@
+"""The init process: create, start, wait, delete, kill, pause, resume, on runc and crun."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import pytest
+
+from runtime import Engine, errors, events
+
+from .helpers import drain, next_event
+
+
+async def test_lifecycle_and_event_order(engine: Engine, make_bundle) -> None:
+    sub = engine.subscribe()
+    await engine.containers.create("life", make_bundle(["sh", "-c", "echo hi; exit 7"]))
+    info = await engine.tasks.create("life")
+    assert info.status == "created" and info.pid > 0
+    pid = await engine.tasks.start("life")
+    assert pid == info.pid
+    ex = await engine.tasks.wait("life")
+    assert ex.exit_status == 7
+    assert (await engine.tasks.state("life")).status == "stopped"
+    deleted = await engine.tasks.delete("life")
+    assert (deleted.pid, deleted.exit_status) == (pid, 7)
+    assert engine.tasks.io  # the io of a deleted task is gone:
+    with pytest.raises(errors.NotFound):
+        await engine.tasks.state("life")
+    topics = [(e.topic, e.exit_status) for e in drain(sub) if e.container_id == "life"]
+    assert topics == [
+        (events.CONTAINER_CREATE, None),
+        (events.TASK_CREATE, None),
+        (events.TASK_START, None),
+        (events.TASK_EXIT, 7),
+        (events.TASK_DELETE, 7),
+    ]
+
+
+async def test_output_of_a_short_task_is_kept(engine: Engine, make_bundle) -> None:
+    await engine.containers.create("out", make_bundle(["sh", "-c", "echo to-out; echo to-err >&2"]))
+    await engine.tasks.create("out")
+    io = engine.tasks.io("out")
+    await engine.tasks.start("out")
+    assert (await engine.tasks.wait("out")).exit_status == 0
+    assert await io.drain(5)
+    assert b"to-out\n" in io.backlog() and b"to-err\n" in io.backlog()
+    assert io.log_path is not None and b"to-err" in io.log_path.read_bytes()
+    await engine.tasks.delete("out")
+
+
+@pytest.mark.parametrize(("sig", "status"), [(signal.SIGKILL, 137), (signal.SIGTERM, 143)])
+async def test_signalled_exit_is_128_plus_signal(engine: Engine, make_bundle, sig, status) -> None:
+    # sh as pid 1 ignores SIGTERM without a handler: trap it so it dies of the signal itself.
+    args = ["sh", "-c", "trap 'trap - TERM; kill -TERM $$' TERM; sleep 100 & wait"]
+    await engine.containers.create("sig", make_bundle(args))
+    await engine.tasks.create("sig")
+    await engine.tasks.start("sig")
+    await engine.tasks.kill("sig", sig)
+    assert (await engine.tasks.wait("sig")).exit_status == status
+    await engine.tasks.delete("sig")
+
+
+async def test_pause_resume(engine: Engine, make_bundle) -> None:
+    sub = engine.subscribe(topics=[events.TASK_PAUSED, events.TASK_RESUMED])
+    await engine.containers.create("pz", make_bundle(["sleep", "100"]))
+    await engine.tasks.create("pz")
+    await engine.tasks.start("pz")
+    await engine.tasks.pause("pz")
+    assert (await engine.tasks.state("pz")).status == "paused"
+    with pytest.raises(errors.FailedPrecondition, match="paused"):
+        await engine.tasks.exec("pz", "x", ["true"])
+    await engine.tasks.resume("pz")
+    assert (await engine.tasks.state("pz")).status == "running"
+    assert [e.topic for e in drain(sub)] == [events.TASK_PAUSED, events.TASK_RESUMED]
+    await engine.tasks.kill("pz", signal.SIGKILL)
+    await engine.tasks.wait("pz")
+    await engine.tasks.delete("pz")
+
+
+async def test_sigkill_of_a_paused_task_kills_it(engine: Engine, make_bundle) -> None:
+    await engine.containers.create("pk", make_bundle(["sleep", "100"]))
+    await engine.tasks.create("pk")
+    await engine.tasks.start("pk")
+    await engine.tasks.pause("pk")
+    await engine.tasks.kill("pk", signal.SIGKILL)
+    assert (await engine.tasks.wait("pk")).exit_status == 137
+    await engine.tasks.delete("pk")
+
+
+async def test_delete_of_a_created_task(engine: Engine, make_bundle) -> None:
+    sub = engine.subscribe()
+    await engine.containers.create("cr", make_bundle(["true"]))
+    info = await engine.tasks.create("cr")
+    ex = await engine.tasks.delete("cr")
+    assert ex.pid == info.pid and ex.exit_status == 137
+    assert [e.topic for e in drain(sub)][-3:] == [
+        events.TASK_CREATE,
+        events.TASK_EXIT,
+        events.TASK_DELETE,
+    ]
+    await engine.containers.delete("cr")
+    assert engine.containers.list() == []
+
+
+async def test_pids_lists_init_and_execs(engine: Engine, make_bundle) -> None:
+    await engine.containers.create("ps", make_bundle(["sleep", "100"]))
+    info = await engine.tasks.create("ps")
+    await engine.tasks.start("ps")
+    await engine.tasks.exec("ps", "nap", ["sleep", "100"])
+    exec_pid = await engine.tasks.start("ps", "nap")
+    pids = dict(await engine.tasks.pids("ps"))
+    assert pids == {info.pid: "", exec_pid: "nap"}
+    await engine.tasks.kill("ps", signal.SIGKILL)
+    await engine.tasks.wait("ps")
+    assert await engine.tasks.pids("ps") == []
+    await engine.tasks.delete("ps")
+
+
+async def test_many_tasks_at_once_are_reaped_with_their_status(engine: Engine, make_bundle) -> None:
+    n = 40
+    bundles = {i: make_bundle(["sh", "-c", f"exit {i}"]) for i in range(n)}
+    sub = engine.subscribe(topics=[events.TASK_EXIT])
+
+    async def one(i: int) -> int:
+        await engine.containers.create(f"m{i}", bundles[i])
+        await engine.tasks.create(f"m{i}")
+        await engine.tasks.start(f"m{i}")
+        status = (await engine.tasks.wait(f"m{i}")).exit_status
+        await engine.tasks.delete(f"m{i}")
+        return status
+
+    assert await asyncio.gather(*(one(i) for i in range(n))) == list(range(n))
+    exits = {e.container_id: e.exit_status for e in drain(sub)}
+    assert exits == {f"m{i}": i for i in range(n)}
+
+
+async def test_close_kills_and_deletes_tasks(tmp, runtime_name, make_bundle) -> None:
+    from tests.conftest import runtime_list
+
+    async with Engine(root=tmp / "root", runtime=runtime_name) as e:
+        await e.containers.create("a", make_bundle(["sleep", "100"]))
+        await e.containers.create("b", make_bundle(["sleep", "100"]))
+        await e.tasks.create("a")
+        await e.tasks.start("a")
+        await e.tasks.create("b")
+        await e.tasks.start("b")
+        await e.tasks.pause("b")
+    assert runtime_list(runtime_name, tmp / "root" / runtime_name) == []
+    async with Engine(root=tmp / "root", runtime=runtime_name) as e:
+        assert {c.id for c in e.containers.list()} == {"a", "b"}
+        assert e.tasks.list() == []
+
+
+async def test_wait_on_a_running_task_returns_on_exit(engine: Engine, make_bundle) -> None:
+    await engine.containers.create("w", make_bundle(["sleep", "100"]))
+    await engine.tasks.create("w")
+    await engine.tasks.start("w")
+    sub = engine.subscribe(topics=[events.TASK_EXIT])
+    waiter = asyncio.ensure_future(engine.tasks.wait("w"))
+    await engine.tasks.kill("w", signal.SIGKILL)
+    ev = await next_event(sub, lambda e: e.container_id == "w")
+    assert (await waiter).exit_status == ev.exit_status == 137
+    await engine.tasks.delete("w")

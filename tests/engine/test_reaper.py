@@ -1,0 +1,90 @@
+"""The reaper owns every wait: early exits are kept, nothing is stolen, no zombie remains."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from runtime.reaper import Reaper
+
+
+def _spawn(code: int) -> int:
+    return os.posix_spawn("/bin/sh", ["sh", "-c", f"exit {code}"], os.environ)
+
+
+async def _until_reaped(pid: int) -> None:
+    while os.path.exists(f"/proc/{pid}"):
+        await asyncio.sleep(0.005)
+
+
+async def test_an_exit_before_registration_is_kept() -> None:
+    reaper = Reaper.acquire()
+    try:
+        pid = _spawn(42)
+        # SIGCHLD makes the reaper sweep: the unregistered child is reaped and its status kept.
+        await asyncio.wait_for(_until_reaped(pid), 10)
+        ex = await asyncio.wait_for(reaper.watch(pid), 5)
+        assert (ex.pid, ex.status, ex.known) == (pid, 42, True)
+    finally:
+        reaper.release()
+
+
+async def test_watched_children_are_not_stolen_by_the_sweep() -> None:
+    reaper = Reaper.acquire()
+    try:
+        futs = {}
+        for code in range(30):
+            pid = _spawn(code)
+            futs[pid] = (code, reaper.watch(pid))
+        for _ in range(20):
+            reaper.sweep()
+            await asyncio.sleep(0)
+        for code, fut in futs.values():
+            assert (await asyncio.wait_for(fut, 10)).status == code
+    finally:
+        reaper.release()
+
+
+async def test_spawn_reports_the_exit_status() -> None:
+    reaper = Reaper.acquire()
+    try:
+        null = os.open(os.devnull, os.O_RDWR)
+        try:
+            _, fut = reaper.spawn(
+                ["/bin/sh", "-c", "kill -9 $$"], stdin=null, stdout=null, stderr=null
+            )
+        finally:
+            os.close(null)
+        assert (await asyncio.wait_for(fut, 10)).status == 137
+    finally:
+        reaper.release()
+
+
+async def test_a_process_that_is_not_ours_exits_with_unknown_status() -> None:
+    import subprocess
+
+    reaper = Reaper.acquire()
+    try:
+        # The sleep's parent is the shell, which reaps it: we can see it die, not its status.
+        null = os.open(os.devnull, os.O_RDWR)
+        out_r, out_w = os.pipe()
+        try:
+            _, shell = reaper.spawn(
+                ["/bin/sh", "-c", "sleep 100 & echo $!; wait"],
+                stdin=null,
+                stdout=out_w,
+                stderr=null,
+            )
+        finally:
+            os.close(null)
+            os.close(out_w)
+        with os.fdopen(out_r) as f:
+            pid = int(await asyncio.to_thread(f.readline))
+        fut = reaper.watch(pid)
+        os.kill(pid, 9)
+        ex = await asyncio.wait_for(fut, 10)
+        assert (ex.pid, ex.status, ex.known) == (pid, 255, False)
+        assert (await asyncio.wait_for(shell, 10)).status == 0
+        del subprocess
+    finally:
+        reaper.release()

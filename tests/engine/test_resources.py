@@ -1,0 +1,108 @@
+"""Stats from the cgroup, limits through ``runtime update``, checkpoint and restore with CRIU."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+
+import pytest
+
+from runtime import Engine, errors, events
+
+from .helpers import drain
+
+
+def criu_works() -> bool:
+    criu = shutil.which("criu")
+    if criu is None:
+        return False
+    return subprocess.run([criu, "check"], capture_output=True).returncode == 0
+
+
+@pytest.fixture
+async def busy(engine: Engine, make_bundle) -> str:
+    script = "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; echo warm; sleep 1000"
+    await engine.containers.create("busy", make_bundle(["sh", "-c", script]))
+    await engine.tasks.create("busy")
+    await engine.tasks.start("busy")
+    return "busy"
+
+
+async def _stop(engine: Engine, id: str) -> None:
+    await engine.tasks.kill(id, signal.SIGKILL)
+    await engine.tasks.wait(id)
+    await engine.tasks.delete(id)
+
+
+async def test_stats_come_from_the_cgroup(engine: Engine, busy: str) -> None:
+    first = await engine.tasks.stats(busy)
+    assert first.memory_bytes > 0
+    io = engine.tasks.io(busy)
+    stream = io.stream()
+    while b"warm" not in io.backlog():
+        await stream.__anext__()
+    await engine.tasks.exec(busy, "extra", ["sleep", "1000"])
+    await engine.tasks.start(busy, "extra")
+    later = await engine.tasks.stats(busy)
+    assert later.cpu_seconds > 0.05 and later.cpu_seconds >= first.cpu_seconds
+    # The shell (now exec'd into its last command, sleep) and the exec: the cgroup agrees.
+    assert later.pids == len(await engine.tasks.pids(busy)) == 2
+    await engine.tasks.kill(busy, signal.SIGKILL)
+    await engine.tasks.wait(busy)
+    with pytest.raises(errors.FailedPrecondition, match="exited"):
+        await engine.tasks.stats(busy)
+    await engine.tasks.delete(busy)
+
+
+async def test_update_sets_limits(engine: Engine, busy: str) -> None:
+    await engine.tasks.update(busy, {"memory": {"limit": 64 * 1024 * 1024}, "pids": {"limit": 50}})
+    assert (await engine.tasks.stats(busy)).memory_limit == 64 * 1024 * 1024
+    with pytest.raises(errors.InvalidArgument):
+        await engine.tasks.update(busy, "lots")  # type: ignore[arg-type]
+    await _stop(engine, busy)
+
+
+@pytest.mark.skipif(criu_works(), reason="criu works here: the success path is tested instead")
+async def test_checkpoint_fails_clearly_where_criu_cannot_run(
+    engine: Engine, busy: str, tmp
+) -> None:
+    sub = engine.subscribe()
+    with pytest.raises(errors.RuntimeFailure) as info:
+        await engine.tasks.checkpoint(busy, tmp / "ckpt")
+    message = str(info.value)
+    assert message.startswith("checkpoint of task 'busy' failed: ")
+    if engine.runtime_name == "runc":
+        # criu's own first error line and where its log is.
+        assert "Error (criu/" in message and "dump.log" in message
+        log = message.rsplit("criu log: ", 1)[1].rstrip(")")
+        with open(log) as f:
+            assert "Error" in f.read()
+    assert (await engine.tasks.state(busy)).status == "running"
+    assert [e for e in drain(sub) if e.topic == events.TASK_CHECKPOINTED] == []
+    await _stop(engine, busy)
+
+
+@pytest.mark.skipif(not criu_works(), reason="criu check fails on this kernel")
+async def test_checkpoint_and_restore(engine: Engine, make_bundle, tmp) -> None:
+    await engine.containers.create(
+        "ck", make_bundle(["sh", "-c", "i=0; while :; do i=$((i+1)); echo $i; sleep 0.1; done"])
+    )
+    await engine.tasks.create("ck")
+    await engine.tasks.start("ck")
+    sub = engine.subscribe(topics=[events.TASK_CHECKPOINTED])
+    await engine.tasks.checkpoint("ck", tmp / "ckpt", exit=True)
+    assert drain(sub)[0].detail["path"] == str(tmp / "ckpt")
+    await engine.tasks.wait("ck")
+    await engine.tasks.delete("ck")
+    info = await engine.tasks.restore("ck", tmp / "ckpt")
+    assert info.status == "running"
+    await _stop(engine, "ck")
+
+
+async def test_checkpoint_path_must_be_absolute(engine: Engine, busy: str) -> None:
+    with pytest.raises(errors.InvalidArgument, match="absolute"):
+        await engine.tasks.checkpoint(busy, "relative/dir")
+    with pytest.raises(errors.InvalidArgument, match="no checkpoint"):
+        await engine.tasks.restore(busy, "/nonexistent")
+    await _stop(engine, busy)
