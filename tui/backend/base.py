@@ -1,0 +1,120 @@
+"""The seam between the UI and whatever runs containers.
+
+The UI sees only :class:`Backend`: synchronous reads of current state, async actions that
+raise ``runtime.errors.Error`` subclasses with user-readable messages, and a stream of
+Textual messages (engine events, stats samples) posted to the app. :mod:`.live` implements
+it over a real :class:`runtime.Engine`; :mod:`.replay` over a recorded session file.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from datetime import datetime
+
+from textual.message_pump import MessagePump
+
+from runtime import Container, TaskInfo
+
+
+class Console(abc.ABC):
+    """One process's stdio as the console pane sees it."""
+
+    #: True for a pty: keys go in, the pane size goes to the pty. False: output only.
+    terminal: bool
+
+    @abc.abstractmethod
+    def backlog(self) -> bytes:
+        """Output produced before the attach (the engine keeps the most recent part)."""
+
+    @abc.abstractmethod
+    def stream(self) -> AsyncIterator[bytes]:
+        """Output from now on; ends when the process's output ends. Call right after backlog."""
+
+    @abc.abstractmethod
+    def write(self, data: bytes) -> None:
+        """Send input to the process; raises an engine error when it cannot."""
+
+    @abc.abstractmethod
+    async def resize(self, width: int, height: int) -> None:
+        """Set the pty size (terminal processes only)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Stop the stream (the process goes on)."""
+
+
+class Backend(abc.ABC):
+    """What the UI needs from an engine."""
+
+    #: Shown in the title: "runc", "crun", "replay".
+    runtime_name: str = ""
+    #: A subtitle for the header (root directory, replayed file).
+    description: str = ""
+
+    @abc.abstractmethod
+    def connect(self, target: MessagePump) -> None:
+        """Start posting :mod:`tui.messages` to ``target`` (events, stats)."""
+
+    @abc.abstractmethod
+    async def disconnect(self) -> None:
+        """Stop posting messages and stop background work (stats, replay, recording)."""
+
+    @abc.abstractmethod
+    def now(self) -> datetime:
+        """The clock uptimes are measured against (frozen in a deterministic replay)."""
+
+    # -- state ----------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def containers(self) -> list[Container]: ...
+
+    @abc.abstractmethod
+    def container(self, id: str) -> Container | None: ...
+
+    @abc.abstractmethod
+    def task(self, id: str) -> TaskInfo | None: ...
+
+    @abc.abstractmethod
+    def execs(self, id: str) -> list[TaskInfo]: ...
+
+    def set_stats_targets(self, ids: Iterable[str]) -> None:  # noqa: B027 - optional
+        """The tasks whose stats the UI shows; only those are sampled (1 Hz)."""
+
+    # -- actions --------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def create(
+        self, id: str, args: Sequence[str], *, terminal: bool, labels: Mapping[str, str]
+    ) -> None:
+        """Create a container running ``args`` (a busybox bundle) without starting it."""
+
+    @abc.abstractmethod
+    async def start(self, id: str, exec_id: str = "") -> None:
+        """Start the task (creating it, or re-creating a stopped one) or a created exec."""
+
+    @abc.abstractmethod
+    async def pause(self, id: str) -> None: ...
+
+    @abc.abstractmethod
+    async def resume(self, id: str) -> None: ...
+
+    @abc.abstractmethod
+    async def kill(self, id: str, signal: int, *, all: bool = False, exec_id: str = "") -> None: ...
+
+    @abc.abstractmethod
+    async def delete(self, id: str, exec_id: str = "") -> None:
+        """Delete an exec, or a container with its (stopped or created) task."""
+
+    @abc.abstractmethod
+    async def exec(self, id: str, exec_id: str, args: Sequence[str], *, terminal: bool) -> None:
+        """Add an exec to a task and start it."""
+
+    @abc.abstractmethod
+    async def checkpoint(self, id: str, path: str, *, exit: bool = False) -> None: ...
+
+    @abc.abstractmethod
+    async def set_labels(self, id: str, labels: Mapping[str, str]) -> None: ...
+
+    @abc.abstractmethod
+    def console(self, id: str, exec_id: str = "") -> Console:
+        """The stdio of the task's init (or an exec), to attach the console pane to."""

@@ -1,0 +1,47 @@
+"""Every main-screen action in the command palette (ctrl+p), by name."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from .screens.main import ACTIONS, MainScreen
+
+_KEY_NAMES = {"slash": "/", "question_mark": "?"}
+
+
+def _title(action: str, label: str) -> str:
+    return {
+        "attach": "Attach console",
+        "filter": "Filter",
+        "sort": "Sort containers",
+        "labels": "Edit labels",
+        "create": "New container",
+    }.get(action, label)
+
+
+class ActionsProvider(Provider):
+    def _commands(self) -> list[tuple[str, str, str]]:
+        return [
+            (f"{_title(action, label)} ({_KEY_NAMES.get(key, key)})", action, help)
+            for key, action, label, help in ACTIONS
+        ]
+
+    async def _run(self, action: str) -> None:
+        screen = self.screen
+        if action in ("help", "quit"):
+            await self.app.run_action(action)
+        elif isinstance(screen, MainScreen):
+            await screen.run_action(action)
+
+    async def discover(self) -> Hits:
+        for title, action, help in self._commands():
+            yield DiscoveryHit(title, partial(self._run, action), help=help)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, action, help in self._commands():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), partial(self._run, action), help=help)

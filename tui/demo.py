@@ -1,0 +1,44 @@
+"""``shimdeck demo``: a handful of containers worth looking at, removed on quit."""
+
+from __future__ import annotations
+
+import shutil
+
+from runtime import errors
+
+from .backend.base import Backend
+from .backend.live import LiveBackend
+from .templates import TEMPLATES
+
+#: (name, labels, start it?) — names are templates; ``flood`` waits for the user's ``s``.
+DEMO: list[tuple[str, dict[str, str], bool]] = [
+    ("shell", {"app": "demo", "tier": "interactive"}, True),
+    ("top", {"app": "demo", "tier": "monitoring"}, True),
+    ("counter", {"app": "demo", "tier": "worker", "note": "[bold]not markup[/bold]"}, True),
+    ("crash", {"app": "demo", "tier": "worker"}, True),
+    ("flood", {"app": "demo", "tier": "noisy"}, False),
+]
+
+
+async def setup(backend: Backend) -> None:
+    """Create (and start) the demo containers; leftovers of an earlier demo are replaced."""
+    assert isinstance(backend, LiveBackend)
+    for name, labels, start in DEMO:
+        existing = backend.container(name)
+        if existing is not None:
+            if existing.labels.get("app") != "demo":
+                raise errors.AlreadyExists(
+                    f"container {name!r} exists and is not a demo container: use --root"
+                )
+            await backend.remove(name)
+        template = TEMPLATES[name]
+        await backend.create(name, template.args, terminal=template.terminal, labels=labels)
+        if start:
+            await backend.start(name)
+
+
+async def teardown(backend: LiveBackend) -> None:
+    """Remove every container the session created, then the bundles."""
+    for id in list(backend.created):
+        await backend.remove(id)
+    shutil.rmtree(backend.bundles, ignore_errors=True)

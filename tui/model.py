@@ -1,0 +1,173 @@
+"""What the screens show, kept up to date from backend events and stats samples."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from runtime import Container, Event, Stats, TaskInfo, events
+
+from .backend import Backend
+
+#: Samples kept per task for the sparklines (one a second).
+HISTORY = 120
+#: Events kept for the events pane.
+EVENTS_KEPT = 1000
+
+
+@dataclass
+class Row:
+    container: Container
+    task: TaskInfo | None = None
+    execs: list[TaskInfo] = field(default_factory=list)
+    cpu: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY))
+    memory: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY))
+    last: Stats | None = None
+
+    @property
+    def id(self) -> str:
+        return self.container.id
+
+    @property
+    def status(self) -> str:
+        return self.task.status if self.task is not None else "no task"
+
+    def uptime(self, now: datetime) -> float | None:
+        task = self.task
+        if task is None or task.started_at is None:
+            return None
+        end = task.exited_at if task.exited_at is not None else now
+        return max(0.0, (end - task.started_at).total_seconds())
+
+    @property
+    def cpu_percent(self) -> float | None:
+        return self.cpu[-1] if self.cpu and self.running else None
+
+    @property
+    def memory_bytes(self) -> int | None:
+        return self.last.memory_bytes if self.last is not None and self.running else None
+
+    @property
+    def running(self) -> bool:
+        return self.status in ("running", "paused", "pausing")
+
+    def matches(self, text: str) -> bool:
+        """The filter: a case-insensitive substring of the id or of any ``key=value``."""
+        needle = text.lower()
+        if needle in self.id.lower():
+            return True
+        return any(needle in f"{k}={v}".lower() for k, v in self.container.labels.items())
+
+    def add_stats(self, stats: Stats) -> None:
+        last = self.last
+        if last is not None:
+            span = (stats.timestamp - last.timestamp).total_seconds()
+            if span > 0:
+                self.cpu.append(max(0.0, (stats.cpu_seconds - last.cpu_seconds) / span * 100))
+        self.memory.append(float(stats.memory_bytes))
+        self.last = stats
+
+
+class Model:
+    """Rows by container id plus the recent events; every change bumps ``version``."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, Row] = {}
+        self.events: deque[tuple[int, Event]] = deque(maxlen=EVENTS_KEPT)
+        self.event_seq = 0
+        self.version = 0
+
+    def resync(self, backend: Backend) -> None:
+        ids = {c.id for c in backend.containers()}
+        for id in list(self.rows):
+            if id not in ids:
+                del self.rows[id]
+        for id in ids:
+            self.refresh(backend, id)
+
+    def refresh(self, backend: Backend, id: str) -> None:
+        container = backend.container(id)
+        if container is None:
+            self.rows.pop(id, None)
+        else:
+            row = self.rows.get(id)
+            if row is None:
+                row = self.rows[id] = Row(container)
+            row.container = container
+            new_task = backend.task(id)
+            if row.task is not None and (new_task is None or new_task.pid != row.task.pid):
+                # A new task (or none): its history is not the old one's.
+                row.cpu.clear()
+                row.memory.clear()
+                row.last = None
+            row.task = new_task
+            row.execs = backend.execs(id)
+        self.version += 1
+
+    def apply(self, backend: Backend, event: Event) -> None:
+        if event.topic == events.LAGGED:
+            self.resync(backend)
+        elif event.container_id:
+            self.refresh(backend, event.container_id)
+        self.event_seq += 1
+        self.events.append((self.event_seq, event))
+        self.version += 1
+
+    def add_stats(self, id: str, stats: Stats) -> None:
+        row = self.rows.get(id)
+        if row is not None:
+            row.add_stats(stats)
+            self.version += 1
+
+
+# -- formatting -------------------------------------------------------------------------------
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    s = int(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
+
+
+def format_bytes(n: float | None) -> str:
+    if n is None:
+        return "-"
+    for unit in ("B", "K", "M", "G", "T"):
+        if abs(n) < 1024 or unit == "T":
+            return f"{n:.0f}{unit}" if unit == "B" else f"{n:.1f}{unit}"
+        n /= 1024
+    return f"{n:.1f}T"
+
+
+def format_percent(p: float | None) -> str:
+    return "-" if p is None else f"{p:.1f}%"
+
+
+def format_labels(labels: dict[str, str]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(labels.items()))
+
+
+def parse_labels(text: str, *, separators: str = ",\n") -> dict[str, str]:
+    """``"a=1, b=2"`` (or one per line) to a dict; ValueError names the bad item."""
+    items = [text]
+    for sep in separators:
+        items = [part for item in items for part in item.split(sep)]
+    labels: dict[str, str] = {}
+    for raw in items:
+        item = raw.strip()
+        if not item:
+            continue
+        key, eq, value = item.partition("=")
+        key = key.strip()
+        if not eq or not key:
+            raise ValueError(f"label {item!r} must look like key=value")
+        labels[key] = value.strip()
+    return labels

@@ -1,0 +1,136 @@
+"""The console pane: a process's terminal (or captured output), full width.
+
+It feeds the engine's backlog and then the live stream into a :class:`TerminalView`;
+keys and paste go to the process, the pane's size goes to its pty. Only ctrl+] (a
+priority binding) is kept by the UI: it leaves the pane, the process goes on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Static
+
+from runtime import errors
+
+from ..backend import Console
+from ..widgets.tables import status_text
+from ..widgets.terminal import LEAVE_KEY, TerminalView
+
+if TYPE_CHECKING:
+    from ..app import ShimdeckApp
+
+
+class ConsoleScreen(Screen[None]):
+    BINDINGS: ClassVar[list[Any]] = [
+        Binding(LEAVE_KEY, "leave", "Leave console", priority=True, key_display="ctrl+]"),
+    ]
+
+    app: ShimdeckApp
+
+    def __init__(self, console: Console, id: str, exec_id: str = "") -> None:
+        super().__init__()
+        self.console = console
+        self.task_id = id
+        self.exec_id = exec_id
+        self._ended = False
+        self._input_error = ""
+        self._version = -1
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="console-bar")
+        yield TerminalView(terminal=self.console.terminal, id="terminal")
+
+    @property
+    def terminal(self) -> TerminalView:
+        return self.query_one(TerminalView)
+
+    def on_mount(self) -> None:
+        view = self.terminal
+        # Backlog and stream are taken together: no output is lost or shown twice.
+        view.feed(self.console.backlog())
+        stream = self.console.stream()
+        self.run_worker(self._pump(stream), group="console", exit_on_error=False)
+        view.focus()
+        self.set_interval(0.25, self._refresh_bar)
+        self._refresh_bar(force=True)
+
+    async def _pump(self, stream: Any) -> None:
+        try:
+            async for chunk in stream:
+                self.terminal.feed(chunk)
+        finally:
+            self._ended = True
+            self._refresh_bar(force=True)
+
+    def _status(self) -> tuple[str, int | None]:
+        model = self.app.model
+        row = model.rows.get(self.task_id)
+        if row is None:
+            return "deleted", None
+        info = row.task
+        if self.exec_id:
+            info = next((e for e in row.execs if e.exec_id == self.exec_id), None)
+        if info is None:
+            return "deleted", None
+        return info.status, info.exit_status
+
+    def _refresh_bar(self, force: bool = False) -> None:
+        if not force and self._version == self.app.model.version:
+            return
+        self._version = self.app.model.version
+        status, exit_status = self._status()
+        view = self.terminal
+        bar = Text(" console ", style="bold reverse")
+        bar.append(" ")
+        bar.append(self.task_id, style="bold")
+        if self.exec_id:
+            bar.append(f" / {self.exec_id}", style="bold")
+        bar.append("  ")
+        bar.append_text(status_text(status, exit_status))
+        if exit_status is not None:
+            bar.append(f" (exit {exit_status})")
+        screen = view.screen_buffer
+        if self.console.terminal:
+            bar.append(f"  tty {screen.columns}x{screen.lines}", style="dim")
+        else:
+            bar.append("  output only (no tty)", style="dim")
+        if self._ended:
+            bar.append("  output ended", style="yellow")
+        if self._input_error:
+            bar.append(f"  {self._input_error}", style="red")
+        bar.append("   ctrl+] leaves", style="dim")
+        self.query_one("#console-bar", Static).update(bar)
+
+    @on(TerminalView.Input)
+    def _send(self, message: TerminalView.Input) -> None:
+        try:
+            self.console.write(message.data)
+        except errors.Error as e:
+            # Shown once in the bar, not a notification per key.
+            if not self._input_error:
+                self._input_error = str(e)
+                self._refresh_bar(force=True)
+
+    @on(TerminalView.Resized)
+    def _resized(self, message: TerminalView.Resized) -> None:
+        self._refresh_bar(force=True)
+        if not self.console.terminal:
+            return
+
+        async def resize() -> None:
+            # Refused once the process has exited, when its pty size no longer matters.
+            with contextlib.suppress(errors.Error):
+                await self.console.resize(message.width, message.height)
+
+        self.run_worker(resize(), group="resize", exclusive=True, exit_on_error=False)
+
+    def action_leave(self) -> None:
+        self.console.close()
+        self.dismiss(None)

@@ -1,0 +1,47 @@
+"""``?``: the keys, and what shimdeck is."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from .main import ACTIONS
+
+_KEY_NAMES = {"slash": "/", "question_mark": "?"}
+
+
+def help_table() -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold cyan", no_wrap=True)
+    table.add_column()
+    for key, _action, _label, help in ACTIONS:
+        table.add_row(_KEY_NAMES.get(key, key), help)
+    table.add_row("ctrl+]", "Leave the console pane (the process keeps running)")
+    table.add_row("ctrl+p", "Command palette: every action by name")
+    table.add_row("tab", "Move between panes; enter on a container attaches")
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[Any]] = [
+        Binding("escape,q,question_mark", "dismiss_help", "Close"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog help"):
+            yield Static(
+                Text("shimdeck: look inside containers while they run", style="bold"),
+                classes="dialog-title",
+            )
+            yield Static(help_table())
+            yield Static(Text("escape closes this help", style="dim"), classes="dialog-note")
+
+    def action_dismiss_help(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,398 @@
+"""The main screen: containers, execs of the selected task, details, events.
+
+It repaints from the app's model on a timer when the model changed (never per event), and
+turns keys into backend actions run as workers; an engine error becomes a notification.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input
+
+from runtime import errors
+
+from ..dialogs import (
+    CheckpointDialog,
+    CheckpointRequest,
+    ConfirmDialog,
+    CreateDialog,
+    CreateRequest,
+    ExecDialog,
+    ExecRequest,
+    KillDialog,
+    KillRequest,
+    LabelsDialog,
+)
+from ..model import Row
+from ..widgets.details import DetailsPane
+from ..widgets.tables import ContainersTable, EventsTable, ExecsTable
+
+if TYPE_CHECKING:
+    from ..app import ShimdeckApp
+
+#: Every action of the main screen: (key, action, footer label, palette help).
+ACTIONS: list[tuple[str, str, str, str]] = [
+    ("n", "create", "New", "Create a container from a template or a command"),
+    ("s", "start", "Start", "Start the selected task (or exec); re-run it if it stopped"),
+    ("p", "pause", "Pause", "Pause or resume the selected task"),
+    ("k", "kill", "Kill", "Send a signal to the selected task or exec"),
+    ("d", "delete", "Delete", "Delete the selected container (or exec)"),
+    ("e", "exec", "Exec", "Run a process in the selected task"),
+    ("a", "attach", "Attach", "Open the console of the selected task or exec"),
+    ("c", "checkpoint", "Checkpoint", "Checkpoint the selected task with CRIU"),
+    ("l", "labels", "Labels", "Edit the labels of the selected container"),
+    ("slash", "filter", "Filter", "Filter the focused pane (containers or events)"),
+    ("o", "sort", "Sort", "Sort containers by the next column (O reverses)"),
+    ("question_mark", "help", "Help", "Show the keys"),
+    ("q", "quit", "Quit", "Quit shimdeck"),
+]
+
+
+class MainScreen(Screen[None]):
+    BINDINGS: ClassVar[list[Any]] = [
+        *(
+            Binding(key, f"screen.{action}", label)
+            for key, action, label, _ in ACTIONS
+            if action not in ("quit", "help")
+        ),
+        Binding("question_mark", "app.help", "Help"),
+        Binding("q", "app.quit", "Quit"),
+        Binding("O", "screen.sort_reverse", "Reverse sort", show=False),
+        Binding("escape", "screen.clear_filter", "Clear filter", show=False),
+    ]
+
+    #: How often a changed model is repainted, at most.
+    REPAINT: ClassVar[float] = 0.1
+
+    app: ShimdeckApp
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._version = -1
+        self._filter = ""
+        self._filter_target = "containers"
+        self._shown: list[Row] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="top"):
+            yield Input(placeholder="filter containers by id or label", id="filter", compact=True)
+            yield ContainersTable(id="containers")
+        with Horizontal(id="middle"):
+            yield ExecsTable(id="execs")
+            yield DetailsPane(id="details")
+        yield EventsTable(id="events")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#containers").border_title = "containers"
+        self.query_one("#execs").border_title = "execs"
+        self.query_one("#details").border_title = "details"
+        self.query_one("#events").border_title = "events"
+        self.query_one("#filter").display = False
+        self.set_interval(self.REPAINT, self._repaint_if_changed)
+        # Uptimes move with the clock even when nothing else changes.
+        self.set_interval(1.0, self.repaint)
+        self.repaint()
+        self.query_one("#containers").focus()
+
+    # -- painting -------------------------------------------------------------------------
+
+    def _repaint_if_changed(self) -> None:
+        if self._version != self.app.model.version:
+            self.repaint()
+
+    def repaint(self) -> None:
+        """Sync every pane with the model now."""
+        model = self.app.model
+        now = self.app.backend.now()
+        self._version = model.version
+        rows = [
+            r
+            for r in model.rows.values()
+            if not self._filter or self._filter_target != "containers" or r.matches(self._filter)
+        ]
+        self._shown = rows
+        table = self.query_one(ContainersTable)
+        table.sync(rows, now)
+        table.border_subtitle = (
+            f"{len(rows)} of {len(model.rows)} · filter: {self._filter}"
+            if self._filter and self._filter_target == "containers"
+            else f"{len(rows)}"
+        )
+        self.app.backend.set_stats_targets(r.id for r in rows if r.running)
+        row = self.selected_row()
+        self.query_one(ExecsTable).sync(row.execs if row else [])
+        self.query_one(DetailsPane).show(row, now)
+        self.query_one(EventsTable).sync_events(model.events)
+
+    @on(DataTable.RowHighlighted, "#containers")
+    def _selection_moved(self) -> None:
+        row = self.selected_row()
+        self.query_one(ExecsTable).sync(row.execs if row else [])
+        self.query_one(DetailsPane).show(row, self.app.backend.now())
+
+    @on(DataTable.HeaderSelected, "#containers")
+    def _header_clicked(self, event: DataTable.HeaderSelected) -> None:
+        self.query_one(ContainersTable).set_sort(str(event.column_key.value))
+        self.repaint()
+
+    # -- selection ------------------------------------------------------------------------
+
+    def selected_row(self) -> Row | None:
+        key = self.query_one(ContainersTable).selected_key
+        return self.app.model.rows.get(key) if key else None
+
+    def selected_exec(self) -> str:
+        """The exec id when the execs pane has focus and a row, else "" (the init)."""
+        table = self.query_one(ExecsTable)
+        if table.has_focus and table.selected_key:
+            return table.selected_key
+        return ""
+
+    def _target(self, need_task: bool = True) -> tuple[Row, str] | None:
+        row = self.selected_row()
+        if row is None:
+            self.notify("No container selected: press n to create one", severity="warning")
+            return None
+        if need_task and row.task is None:
+            self.notify(
+                f"Container {row.id!r} has no task: press s to start it",
+                severity="warning",
+                markup=False,
+            )
+            return None
+        return row, self.selected_exec()
+
+    @staticmethod
+    def describe(id: str, exec_id: str) -> str:
+        return f"{id} / {exec_id}" if exec_id else id
+
+    # -- running actions --------------------------------------------------------------------
+
+    def run_backend(
+        self, what: str, job: Callable[[], Awaitable[Any]], then: Callable[[], None] | None = None
+    ) -> None:
+        """Run a backend call as a worker; errors become notifications, never crashes."""
+
+        async def work() -> None:
+            try:
+                await job()
+            except errors.Error as e:
+                self.app.notify(
+                    str(e), title=f"{what} failed", severity="error", timeout=10, markup=False
+                )
+                return
+            except Exception as e:  # the UI must survive anything an action does
+                self.app.notify(
+                    f"{type(e).__name__}: {e}",
+                    title=f"{what} failed",
+                    severity="error",
+                    timeout=10,
+                    markup=False,
+                )
+                return
+            if then is not None:
+                then()
+
+        self.run_worker(work(), group="actions", exit_on_error=False)
+
+    # -- actions --------------------------------------------------------------------------
+
+    def action_create(self) -> None:
+        def done(req: CreateRequest | None) -> None:
+            if req is None:
+                return
+            backend = self.app.backend
+
+            async def job() -> None:
+                await backend.create(req.id, req.args, terminal=req.terminal, labels=req.labels)
+                if req.start:
+                    await backend.start(req.id)
+
+            self.run_backend(f"create {req.id}", job)
+
+        self.app.push_screen(CreateDialog(self.app.model.rows), done)
+
+    def action_start(self) -> None:
+        target = self._target(need_task=False)
+        if target:
+            (row, exec_id) = target
+            self.run_backend(
+                f"start {self.describe(row.id, exec_id)}",
+                lambda: self.app.backend.start(row.id, exec_id),
+            )
+
+    def action_pause(self) -> None:
+        target = self._target()
+        if not target:
+            return
+        row = target[0]
+        if row.status in ("paused", "pausing"):
+            self.run_backend(f"resume {row.id}", lambda: self.app.backend.resume(row.id))
+        else:
+            self.run_backend(f"pause {row.id}", lambda: self.app.backend.pause(row.id))
+
+    def action_kill(self) -> None:
+        target = self._target()
+        if not target:
+            return
+        row, exec_id = target
+
+        def done(req: KillRequest | None) -> None:
+            if req is not None:
+                name = signal.Signals(req.signal).name
+                self.run_backend(
+                    f"kill {self.describe(row.id, exec_id)} with {name}",
+                    lambda: self.app.backend.kill(row.id, req.signal, all=req.all, exec_id=exec_id),
+                )
+
+        self.app.push_screen(KillDialog(self.describe(row.id, exec_id), exec=bool(exec_id)), done)
+
+    def action_delete(self) -> None:
+        target = self._target(need_task=False)
+        if not target:
+            return
+        row, exec_id = target
+        if exec_id:
+            question = f"Delete exec {exec_id!r} of task {row.id!r}?"
+        elif row.task is not None:
+            question = (
+                f"Delete container {row.id!r} and its {row.status} task? "
+                "A running task must be killed first."
+            )
+        else:
+            question = f"Delete container {row.id!r}?"
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self.run_backend(
+                    f"delete {self.describe(row.id, exec_id)}",
+                    lambda: self.app.backend.delete(row.id, exec_id),
+                )
+
+        self.app.push_screen(ConfirmDialog(self.describe(row.id, exec_id), question), done)
+
+    def action_exec(self) -> None:
+        target = self._target()
+        if not target:
+            return
+        row = target[0]
+
+        def done(req: ExecRequest | None) -> None:
+            if req is None:
+                return
+
+            def attach() -> None:
+                if req.attach:
+                    self.app.attach(row.id, req.exec_id)
+
+            self.run_backend(
+                f"exec {req.exec_id} in {row.id}",
+                lambda: self.app.backend.exec(row.id, req.exec_id, req.args, terminal=req.terminal),
+                then=attach,
+            )
+
+        self.app.push_screen(ExecDialog(row.id, (e.exec_id for e in row.execs)), done)
+
+    def action_attach(self) -> None:
+        target = self._target()
+        if target:
+            self.app.attach(target[0].id, target[1])
+
+    def action_checkpoint(self) -> None:
+        target = self._target()
+        if not target:
+            return
+        row = target[0]
+
+        def done(req: CheckpointRequest | None) -> None:
+            if req is not None:
+                self.run_backend(
+                    f"checkpoint {row.id}",
+                    lambda: self.app.backend.checkpoint(row.id, req.path, exit=req.exit),
+                    then=lambda: self.app.notify(
+                        f"Checkpoint of {row.id} written to {req.path}", markup=False
+                    ),
+                )
+
+        self.app.push_screen(CheckpointDialog(row.id), done)
+
+    def action_labels(self) -> None:
+        target = self._target(need_task=False)
+        if not target:
+            return
+        row = target[0]
+
+        def done(labels: dict[str, str] | None) -> None:
+            if labels is not None:
+                self.run_backend(
+                    f"labels of {row.id}", lambda: self.app.backend.set_labels(row.id, labels)
+                )
+
+        self.app.push_screen(LabelsDialog(row.id, dict(row.container.labels)), done)
+
+    def action_sort(self) -> None:
+        self.query_one(ContainersTable).cycle_sort()
+        self.repaint()
+
+    def action_sort_reverse(self) -> None:
+        table = self.query_one(ContainersTable)
+        table.set_sort(table.sort_column, not table.sort_reverse)
+        self.repaint()
+
+    # -- filtering ----------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        events = self.query_one(EventsTable)
+        self._filter_target = "events" if events.has_focus else "containers"
+        box = self.query_one("#filter", Input)
+        box.placeholder = (
+            "filter events by topic, id or detail"
+            if self._filter_target == "events"
+            else "filter containers by id or label"
+        )
+        box.value = self._filter if self._filter_target == "containers" else events.filter_text
+        box.display = True
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self._apply_filter(event.value)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self, event: Input.Submitted) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = bool(event.value)
+        target = "#events" if self._filter_target == "events" else "#containers"
+        self.query_one(target).focus()
+
+    def _apply_filter(self, text: str) -> None:
+        if self._filter_target == "events":
+            events = self.query_one(EventsTable)
+            events.filter_text = text
+            events.border_subtitle = f"filter: {text}" if text else ""
+            events.sync_events(self.app.model.events, rebuild=True)
+        else:
+            self._filter = text
+            self.repaint()
+
+    def action_clear_filter(self) -> None:
+        """Escape: drop both filters and hide the filter box."""
+        box = self.query_one("#filter", Input)
+        events = self.query_one(EventsTable)
+        if box.display or self._filter or events.filter_text:
+            box.value = ""
+            for target in ("events", "containers"):
+                self._filter_target = target
+                self._apply_filter("")
+            box.display = False
+            self.query_one("#containers").focus()

@@ -1,0 +1,70 @@
+"""The details pane: what the selected container is, and CPU/memory sparklines."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Label, Sparkline, Static
+
+from ..model import Row, format_bytes, format_duration, format_labels, format_percent
+from .tables import exit_text, status_text
+
+
+def _field(text: Text, name: str, value: Text | str) -> None:
+    text.append(f"{name:<8} ", style="bold")
+    text.append_text(value if isinstance(value, Text) else Text(value))
+    text.append("\n")
+
+
+class DetailsPane(Vertical):
+    """Shows one row; ``show(None)`` when nothing is selected."""
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="details-text")
+        with Horizontal(classes="spark-row"):
+            yield Label("cpu", id="cpu-label", classes="spark-label")
+            yield Sparkline([], id="cpu-spark")
+        with Horizontal(classes="spark-row"):
+            yield Label("mem", id="mem-label", classes="spark-label")
+            yield Sparkline([], id="mem-spark")
+
+    def show(self, row: Row | None, now: datetime) -> None:
+        static = self.query_one("#details-text", Static)
+        cpu = self.query_one("#cpu-spark", Sparkline)
+        mem = self.query_one("#mem-spark", Sparkline)
+        if row is None:
+            static.update(Text("no container selected: press n to create one", style="dim"))
+            cpu.data, mem.data = [], []
+            self.query_one("#cpu-label", Label).update("cpu")
+            self.query_one("#mem-label", Label).update("mem")
+            return
+        task = row.task
+        text = Text(no_wrap=True, overflow="ellipsis")
+        head = Text(row.id, style="bold")
+        head.append("  ")
+        head.append_text(status_text(row.status, task.exit_status if task else None))
+        if task is not None and task.pid:
+            head.append(f"  pid {task.pid}")
+        text.append_text(head)
+        text.append("\n")
+        args = task.args if task is not None else ()
+        _field(text, "command", " ".join(args) if args else "-")
+        _field(text, "bundle", str(row.container.bundle))
+        _field(text, "labels", format_labels(row.container.labels) or "-")
+        if task is not None:
+            state = Text(f"{'tty' if task.terminal else 'pipes'}  up ")
+            state.append(format_duration(row.uptime(now)))
+            state.append("  exit ")
+            state.append_text(exit_text(task.exit_status))
+            state.append(f"  execs {len(row.execs)}")
+            _field(text, "state", state)
+        else:
+            _field(text, "state", Text("no task: press s to start", style="dim"))
+        static.update(text)
+        cpu.data = list(row.cpu)
+        mem.data = list(row.memory)
+        self.query_one("#cpu-label", Label).update(f"cpu {format_percent(row.cpu_percent):>7}")
+        self.query_one("#mem-label", Label).update(f"mem {format_bytes(row.memory_bytes):>7}")

@@ -1,0 +1,387 @@
+"""A terminal emulator pane on Textual's Line API, fed by pyte.
+
+Bytes arrive through :meth:`TerminalView.feed` and are only queued there. A timer parses
+the queue in time-bounded slices and then repaints only the rows pyte marked dirty, so a
+flooding process costs a bounded share of the event loop and the UI keeps answering keys.
+When the queue grows to many screens, it is cut to its tail at a safe point (a full clear
+or a line start) and the screen is reset first: what is left on screen is what a real
+terminal would show once the flood had scrolled past.
+
+The widget knows nothing of containers: it posts :class:`TerminalView.Input` for bytes to
+send to the process and :class:`TerminalView.Resized` when its size changes. A benchmark can
+feed it bytes directly and await :meth:`TerminalView.wait_idle`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import groupby
+from typing import Any, ClassVar
+
+import pyte
+from pyte import modes as pyte_modes
+from rich.color import Color
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.strip import Strip
+from textual.widget import Widget
+
+from .keys import encode_key
+
+#: pyte's name for a private mode is the mode number shifted left by 5.
+DECCKM = 1 << 5
+BRACKETED_PASTE = 2004 << 5
+#: The one key that is never sent to the process (Textual's name for ctrl+]).
+LEAVE_KEY = "ctrl+right_square_bracket"
+
+_PYTE_NAMES = {
+    "black": "black",
+    "red": "red",
+    "green": "green",
+    "brown": "yellow",
+    "blue": "blue",
+    "magenta": "magenta",
+    "cyan": "cyan",
+    "white": "white",
+}
+
+
+@lru_cache(maxsize=1024)
+def pyte_color(name: str) -> Color | None:
+    """A pyte colour name ("red", "brightbrown", "ff8700") as a Rich colour; None = default."""
+    if name == "default" or not name:
+        return None
+    if name.startswith("bright") and name[6:] in _PYTE_NAMES:
+        return Color.parse("bright_" + _PYTE_NAMES[name[6:]])
+    if name in _PYTE_NAMES:
+        return Color.parse(_PYTE_NAMES[name])
+    if len(name) == 6:
+        try:
+            return Color.parse("#" + name)
+        except Exception:
+            return None
+    return None
+
+
+@lru_cache(maxsize=4096)
+def char_style(
+    fg: str,
+    bg: str,
+    bold: bool,
+    italics: bool,
+    underscore: bool,
+    strikethrough: bool,
+    reverse: bool,
+    default_fg: Color,
+    default_bg: Color,
+) -> Style:
+    """The Rich style of a pyte cell. Reverse is resolved here, against the pane's colours,
+    so it looks the same in a terminal and in an SVG export."""
+    fore = pyte_color(fg) or default_fg
+    back = pyte_color(bg) or default_bg
+    if reverse:
+        fore, back = back, fore
+    return Style(
+        color=fore,
+        bgcolor=back,
+        bold=bold or None,
+        italic=italics or None,
+        underline=underscore or None,
+        strike=strikethrough or None,
+    )
+
+
+class PaneScreen(pyte.Screen):
+    """A pyte screen that keeps its size (DECCOLM would switch it to 132 columns) and
+    answers the program's status queries (cursor position, device attributes)."""
+
+    def __init__(self, columns: int, lines: int) -> None:
+        super().__init__(columns, lines)
+        self.replies: list[str] = []
+
+    def set_mode(self, *modes: int, **kwargs: Any) -> None:
+        shift = 5 if kwargs.get("private") else 0
+        kept = [m for m in modes if (m << shift) != pyte_modes.DECCOLM]
+        super().set_mode(*kept, **kwargs)
+
+    def write_process_input(self, data: str) -> None:
+        self.replies.append(data)
+
+
+@dataclass
+class FeedStats:
+    """Counters a benchmark or test can read."""
+
+    fed: int = 0
+    parsed: int = 0
+    skipped: int = 0
+    skips: int = 0
+
+
+class TerminalView(Widget, can_focus=True):
+    """A pane showing a pyte screen; keys and paste go out as xterm bytes."""
+
+    DEFAULT_CSS = """
+    TerminalView {
+        background: $background;
+        color: $foreground;
+        height: 1fr;
+        width: 1fr;
+    }
+    """
+
+    #: Timer period of parse + repaint.
+    TICK: ClassVar[float] = 1 / 30
+    #: Share of each tick spent parsing, at most.
+    PARSE_BUDGET: ClassVar[float] = 0.012
+    #: Bytes handed to pyte at a time (the budget is checked between slices).
+    SLICE: ClassVar[int] = 4096
+    #: Floor of the backlog that triggers skipping ahead, and of the tail kept.
+    MIN_SKIP_BYTES: ClassVar[int] = 256 * 1024
+    MIN_TAIL_BYTES: ClassVar[int] = 32 * 1024
+
+    @dataclass
+    class Input(Message):
+        """Bytes the user typed or pasted, for the process."""
+
+        view: TerminalView
+        data: bytes
+
+    @dataclass
+    class Resized(Message):
+        """The pane (and so the pty) should now be ``width`` x ``height``."""
+
+        view: TerminalView
+        width: int
+        height: int
+
+    def __init__(
+        self,
+        *,
+        terminal: bool = True,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        #: False for a pipe-fed process: a bare LF then also returns the carriage.
+        self.terminal = terminal
+        self.screen_buffer = PaneScreen(80, 24)
+        self._stream = pyte.ByteStream(self.screen_buffer)
+        self._apply_input_mode()
+        self._pending = bytearray()
+        self._rows: dict[int, Strip] = {}
+        self._cursor: tuple[int, int] | None = None
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.stats = FeedStats()
+        self.read_only = not terminal
+
+    # -- feeding ---------------------------------------------------------------------------
+
+    def _apply_input_mode(self) -> None:
+        if not self.terminal:
+            self.screen_buffer.set_mode(pyte_modes.LNM)
+
+    def feed(self, data: bytes) -> None:
+        """Queue output of the process; it is parsed and painted on the next ticks."""
+        if not data:
+            return
+        self._pending += data
+        self.stats.fed += len(data)
+        self._idle.clear()
+        # Keep memory bounded between ticks too.
+        if len(self._pending) > 4 * self.skip_threshold:
+            self._skip_ahead()
+
+    @property
+    def pending_bytes(self) -> int:
+        return len(self._pending)
+
+    @property
+    def skip_threshold(self) -> int:
+        s = self.screen_buffer
+        return max(self.MIN_SKIP_BYTES, 64 * s.lines * s.columns)
+
+    @property
+    def tail_bytes(self) -> int:
+        s = self.screen_buffer
+        return max(self.MIN_TAIL_BYTES, 8 * s.lines * s.columns)
+
+    async def wait_idle(self, timeout: float = 10.0) -> None:
+        """Wait until everything fed so far is parsed and its rows are marked for repaint."""
+        await asyncio.wait_for(self._idle.wait(), timeout)
+
+    def drain(self) -> None:
+        """Parse everything queued now, however long it takes (tests, benchmarks)."""
+        self._parse(budget=None)
+        self._repaint_dirty()
+
+    def _skip_ahead(self) -> None:
+        buf = self._pending
+        keep = self.tail_bytes
+        start = len(buf) - keep
+        # A full clear makes everything before it irrelevant to what is on screen.
+        clear = max(buf.rfind(b"\x1b[2J"), buf.rfind(b"\x1bc"))
+        if clear >= start:
+            cut = clear
+        else:
+            newline = buf.find(b"\n", start)
+            cut = newline + 1 if newline >= 0 else start
+        self.stats.skipped += cut
+        self.stats.skips += 1
+        del buf[:cut]
+        self.screen_buffer.reset()
+        self._apply_input_mode()
+        # A fresh parser: the old one may sit in the middle of a sequence or a UTF-8 char.
+        self._stream = pyte.ByteStream(self.screen_buffer)
+
+    def _parse(self, budget: float | None) -> None:
+        if not self._pending:
+            return
+        if len(self._pending) > self.skip_threshold:
+            self._skip_ahead()
+        deadline = None if budget is None else time.perf_counter() + budget
+        view = memoryview(self._pending)
+        done = 0
+        try:
+            while done < len(view):
+                chunk = bytes(view[done : done + self.SLICE])
+                self._stream.feed(chunk)
+                done += len(chunk)
+                if deadline is not None and time.perf_counter() >= deadline:
+                    break
+        finally:
+            view.release()
+            del self._pending[:done]
+            self.stats.parsed += done
+        replies = self.screen_buffer.replies
+        if replies and self.terminal:
+            data = "".join(replies).encode()
+            replies.clear()
+            self.post_message(self.Input(self, data))
+        replies.clear()
+
+    # -- painting --------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.set_interval(self.TICK, self._tick)
+
+    def _tick(self) -> None:
+        self._parse(self.PARSE_BUDGET)
+        self._repaint_dirty()
+
+    def _repaint_dirty(self) -> None:
+        screen = self.screen_buffer
+        dirty = set(screen.dirty)
+        screen.dirty.clear()
+        cursor = None if screen.cursor.hidden else (screen.cursor.x, screen.cursor.y)
+        if cursor != self._cursor:
+            dirty.update(c[1] for c in (cursor, self._cursor) if c is not None)
+            self._cursor = cursor
+        if dirty:
+            width = self.size.width
+            for y in dirty:
+                self._rows.pop(y, None)
+            if len(dirty) > screen.lines // 2:
+                self.refresh()
+            else:
+                for y in dirty:
+                    self.refresh(Region(0, y, width, 1))
+        if not self._pending:
+            self._idle.set()
+
+    def render_line(self, y: int) -> Strip:
+        strip = self._rows.get(y)
+        if strip is None:
+            strip = self._render_row(y)
+            self._rows[y] = strip
+        return strip
+
+    def _colours(self) -> tuple[Color, Color]:
+        fg = self.styles.color.rich_color
+        bg = self.styles.background.rich_color
+        return fg, bg
+
+    def _render_row(self, y: int) -> Strip:
+        screen = self.screen_buffer
+        width = self.size.width
+        base = self.rich_style
+        if y >= screen.lines:
+            return Strip.blank(width, base)
+        fg, bg = self._colours()
+        line = screen.buffer[y]
+        cursor_x = -1
+        if not screen.cursor.hidden and screen.cursor.y == y:
+            cursor_x = screen.cursor.x
+        cells = []
+        for x in range(screen.columns):
+            char = line[x]
+            if not char.data:
+                continue  # the right half of a wide character
+            reverse = char.reverse != (x == cursor_x)
+            style = char_style(
+                char.fg,
+                char.bg,
+                char.bold,
+                char.italics,
+                char.underscore,
+                char.strikethrough,
+                reverse,
+                fg,
+                bg,
+            )
+            cells.append((char.data, style))
+        segments = [
+            Segment("".join(text for text, _ in run), style)
+            for style, run in ((s, list(r)) for s, r in groupby(cells, key=lambda c: c[1]))
+        ]
+        return Strip(segments).crop_extend(0, width, base)
+
+    # -- size --------------------------------------------------------------------------------
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.resize_screen(event.size)
+
+    def resize_screen(self, size: Size) -> None:
+        width, height = max(size.width, 1), max(size.height, 1)
+        screen = self.screen_buffer
+        if (screen.columns, screen.lines) != (width, height):
+            screen.resize(lines=height, columns=width)
+            self._rows.clear()
+            self.refresh()
+        self.post_message(self.Resized(self, width, height))
+
+    # -- input -------------------------------------------------------------------------------
+
+    def send(self, data: bytes) -> None:
+        if data and not self.read_only:
+            self.post_message(self.Input(self, data))
+
+    async def on_key(self, event: events.Key) -> None:
+        if event.key == LEAVE_KEY:
+            return  # never forwarded: the screen holding the pane binds it to leave
+        # Every other key belongs to the process, not to the app's bindings.
+        event.stop()
+        event.prevent_default()
+        app_cursor = DECCKM in self.screen_buffer.mode
+        self.send(encode_key(event.key, event.character, app_cursor=app_cursor))
+
+    def on_paste(self, event: events.Paste) -> None:
+        event.stop()
+        data = event.text.replace("\r\n", "\r").replace("\n", "\r").encode()
+        if BRACKETED_PASTE in self.screen_buffer.mode:
+            data = b"\x1b[200~" + data + b"\x1b[201~"
+        self.send(data)
+
+    # -- inspection ------------------------------------------------------------------------
+
+    def display_lines(self) -> list[str]:
+        """The screen's text, one string per row (tests)."""
+        return list(self.screen_buffer.display)
