@@ -88,3 +88,26 @@ def read_stats(pid: int) -> Stats:
     if limit is not None and limit >= 1 << 62:
         limit = None
     return Stats(cpu, memory, pids, limit, datetime.now(UTC))
+
+
+def oom_eventfd(pid: int) -> int | None:
+    """An eventfd that becomes readable at each OOM kill in ``pid``'s memory cgroup (v1).
+
+    None where that is not available (cgroup v2, or no memory controller): there the
+    ``/tasks/oom`` event is not sent.
+    """
+    mem = cgroup_dirs(pid).get("memory")
+    if mem is None:
+        return None
+    efd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
+    try:
+        ofd = os.open(mem / "memory.oom_control", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            with open(mem / "cgroup.event_control", "w") as ctl:
+                ctl.write(f"{efd} {ofd}")
+        finally:
+            os.close(ofd)
+    except OSError:
+        os.close(efd)
+        return None
+    return efd

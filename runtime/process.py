@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,6 +80,10 @@ class Task:
     execs: dict[str, Process] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     adopted: bool = False
+    #: Releases of what the task holds beside its processes (the OOM watch), run on delete.
+    on_delete: list[Callable[[], None]] = field(default_factory=list)
+    #: Publishes a pending OOM event, if any, so that it precedes the exit event.
+    poll_oom: Callable[[], None] | None = None
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property

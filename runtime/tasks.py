@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from . import errors, events, ids, states
-from .cgroups import read_stats
+from .cgroups import oom_eventfd, read_stats
 from .console import ConsoleSocket
 from .events import EventBus
 from .oci import OCIRuntime, read_pid_file
@@ -153,6 +153,8 @@ class Tasks:
                     EXEC_EXIT_GRACE, functools.partial(self._publish_exit, task, proc, force=True)
                 )
                 return
+        if proc is task.init and task.poll_oom is not None:
+            task.poll_oom()  # an OOM kill is told before the exit it caused
         if proc.state is not states.Deleted:
             proc.state = states.Stopped
         info = ExitInfo(proc.pid, proc.exit.status, proc.exit.at)
@@ -162,6 +164,33 @@ class Tasks:
         proc.published.set_result(info)
         if proc is not task.init:
             self._publish_exit(task, task.init)
+
+    def _watch_oom(self, task: Task) -> None:
+        try:
+            efd = oom_eventfd(task.init.pid)
+        except errors.Error:
+            return
+        if efd is None:
+            return
+        loop = asyncio.get_running_loop()
+
+        def on_oom() -> None:
+            try:
+                os.eventfd_read(efd)
+            except BlockingIOError:
+                return
+            except OSError:  # the cgroup is gone
+                stop()
+                return
+            self._publish(events.TASK_OOM, task.init)
+
+        def stop() -> None:
+            loop.remove_reader(efd)
+            os.close(efd)
+
+        loop.add_reader(efd, on_oom)
+        task.on_delete.append(stop)
+        task.poll_oom = on_oom
 
     async def _launch(
         self,
@@ -274,6 +303,7 @@ class Tasks:
         self._tasks[id] = task
         self._store.add_task(id, proc.pid, terminal)
         self._publish(events.TASK_CREATE, proc)
+        self._watch_oom(task)
         if restore_from is not None:
             proc.state = states.Running
             proc.started_at = _now()
@@ -408,6 +438,8 @@ class Tasks:
                 await p.io.drain(DRAIN_TIMEOUT if p is proc else 1.0)
                 p.io.close()
                 p.state = states.Deleted
+            for release in task.on_delete:
+                release()
             del self._tasks[id]
             self._store.delete_task(id)
             shutil.rmtree(task.dir, ignore_errors=True)
@@ -593,6 +625,8 @@ class Tasks:
             for p in task.processes():
                 self._reaper.forget(p.pid)
                 p.io.close()
+            for release in task.on_delete:
+                release()
         self._tasks.clear()
 
     async def _remove(self, task: Task) -> None:

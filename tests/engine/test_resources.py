@@ -106,3 +106,23 @@ async def test_checkpoint_path_must_be_absolute(engine: Engine, busy: str) -> No
     with pytest.raises(errors.InvalidArgument, match="no checkpoint"):
         await engine.tasks.restore(busy, "/nonexistent")
     await _stop(engine, busy)
+
+
+async def test_an_oom_kill_is_an_event(engine: Engine, make_bundle) -> None:
+    from runtime.cgroups import cgroup_dirs
+
+    # dd allocates its whole block: 64 MiB against a 16 MiB limit.
+    await engine.containers.create(
+        "oom", make_bundle(["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"])
+    )
+    info = await engine.tasks.create("oom")
+    if "memory" not in cgroup_dirs(info.pid):
+        pytest.skip("OOM events are watched on cgroup v1 memory controllers only")
+    await engine.tasks.update(
+        "oom", {"memory": {"limit": 16 * 1024 * 1024, "swap": 16 * 1024 * 1024}}
+    )
+    sub = engine.subscribe(topics=[events.TASK_OOM, events.TASK_EXIT])
+    await engine.tasks.start("oom")
+    assert (await engine.tasks.wait("oom")).exit_status == 137
+    assert [e.topic for e in drain(sub)] == [events.TASK_OOM, events.TASK_EXIT]
+    await engine.tasks.delete("oom")
