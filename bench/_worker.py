@@ -10,7 +10,8 @@ Requests (``op``):
 
 - ``steps``: run ``steps`` in order; each is ``{"argv": [...]}`` (spawned with stdio on
   /dev/null, waited for) or ``{"wait_pid_file": path}`` (wait for the pid written there,
-  a container init re-parented to us). Answers the time of each step and of all of them.
+  a container init re-parented to us). Answers the time of each step and of all of them,
+  and the CPU time used by this process and by the processes it reaped meanwhile.
 - ``parallel``: spawn every argv of ``argvs`` at once, then wait for them all. Answers the
   time until the last one was reaped and every exit status.
 - ``pty``: spawn ``argv`` with its stdout and stderr on a fresh pty's slave and read the
@@ -30,6 +31,7 @@ import ctypes
 import errno
 import json
 import os
+import resource
 import select
 import signal
 import sys
@@ -37,6 +39,13 @@ import time
 from typing import Any
 
 PR_SET_CHILD_SUBREAPER = 36
+
+
+def cpu_times() -> tuple[float, float]:
+    """CPU seconds (user + system) of this process, and of its reaped children."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
 
 
 def _spawn(argv: list[str], stdin: int, stdout: int, stderr: int) -> int:
@@ -67,6 +76,7 @@ class Worker:
         times: list[float] = []
         statuses: list[int] = []
         offset = os.fstat(self.errlog).st_size
+        cpu0 = cpu_times()
         start = time.perf_counter()
         for step in steps:
             t0 = time.perf_counter()
@@ -79,8 +89,11 @@ class Worker:
             times.append(time.perf_counter() - t0)
             statuses.append(_status(status))
         total = time.perf_counter() - start
+        cpu1 = cpu_times()
         return {
             "total": total,
+            "cpu_self": cpu1[0] - cpu0[0],
+            "cpu_children": cpu1[1] - cpu0[1],
             "times": times,
             "statuses": statuses,
             "stderr": self._err_tail(offset) if any(statuses) else "",

@@ -19,6 +19,7 @@ from runtime import Engine
 from ._common import (
     BareWorker,
     BenchError,
+    CpuMeter,
     Row,
     Sample,
     Workspace,
@@ -66,6 +67,7 @@ async def measure(
 
             async def engine_side(i: int) -> Sample:
                 eid = f"x{i}"
+                cpu = CpuMeter()
                 t0 = time.perf_counter()
                 await engine.tasks.exec(cid, eid, ["/bin/true"])
                 await engine.tasks.start(cid, eid)
@@ -76,11 +78,12 @@ async def measure(
                 t3 = time.perf_counter()
                 if ex.exit_status != 0:
                     raise BenchError(f"engine exec of /bin/true exited {ex.exit_status}")
-                return {"total": t3 - t0, "start": t1 - t0, "wait": t2 - t1, "delete": t3 - t2}
+                times = {"total": t3 - t0, "start": t1 - t0, "wait": t2 - t1, "delete": t3 - t2}
+                return times | cpu.sample()
 
             async def bare_exec(i: int) -> Sample:
                 reply = await worker.steps({"argv": rt("exec", bare_id, "/bin/true")})
-                return {"total": reply["total"]}
+                return {k: reply[k] for k in ("total", "cpu_self", "cpu_children")}
 
             async def bare_detach(i: int) -> Sample:
                 reply = await worker.steps(
@@ -92,7 +95,9 @@ async def measure(
                     {"wait_pid_file": str(exec_pid)},
                 )
                 t = reply["times"]
-                return {"total": reply["total"], "start": t[0], "wait": t[1]}
+                return {"total": reply["total"], "start": t[0], "wait": t[1]} | {
+                    k: reply[k] for k in ("cpu_self", "cpu_children")
+                }
 
             samples = await interleave(
                 {"engine": engine_side, "bare_exec": bare_exec, "bare_detach": bare_detach},
@@ -143,6 +148,15 @@ async def bench(args: argparse.Namespace, ws: Workspace) -> tuple[dict[str, Any]
                     ms(eng["p90"]),
                     ms(bare["p90"]),
                     fmt_ratio(ratio(eng["p90"], bare["p90"])),
+                ),
+                Row(
+                    NAME,
+                    f"{rt}: CPU per exec, engine process / its children, median",
+                    f"{ms(res['engine']['cpu_self']['median'])}"
+                    f" / {ms(res['engine']['cpu_children']['median'])}",
+                    f"{ms(res['bare_detach']['cpu_self']['median'])}"
+                    f" / {ms(res['bare_detach']['cpu_children']['median'])}"
+                    " (worker, `exec --detach` + wait)",
                 ),
                 Row(
                     NAME,
