@@ -346,6 +346,36 @@ def cleanup_report(ws: Workspace) -> dict[str, Any]:
     }
 
 
+def _left(report: dict[str, Any]) -> str:
+    containers = sum(len(v) for v in report["containers_left"].values())
+    return (
+        f"{containers} containers, {len(report['cgroups_left'])} cgroup dirs,"
+        f" {len(report['children_left'])} child processes ({len(report['zombies'])} zombies)"
+    )
+
+
+def sweep_leftovers(ws: Workspace) -> None:
+    """Remove what :func:`cleanup_report` found: force-delete containers, reap zombies,
+    remove cgroups. Only ever what this run made (its roots, its id prefix, its children)."""
+    for runtime, root in ws.roots:
+        if not root.exists():
+            continue
+        ids = subprocess.run(
+            runtime_argv(runtime, root, "list", "-q"), capture_output=True, text=True
+        ).stdout.split()
+        for cid in ids:
+            subprocess.run(runtime_argv(runtime, root, "delete", "--force", cid), check=False)
+    time.sleep(0.2)
+    for child in psutil.Process().children():
+        if _status(child) == psutil.STATUS_ZOMBIE:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(child.pid, 0)
+    for depth in ("*/*/*", "*/*", "*"):
+        for path in glob.glob(f"/sys/fs/cgroup/{depth}/{ws.prefix}*"):
+            with contextlib.suppress(OSError):
+                os.rmdir(path)
+
+
 def _status(p: psutil.Process) -> str:
     try:
         return str(p.status())
@@ -418,8 +448,15 @@ def run_bench(
     started = datetime.now(UTC)
     t0 = time.monotonic()
     with workspace(name) as ws:
-        results, rows = asyncio.run(bench(args, ws))
-        cleanup = cleanup_report(ws)
+        try:
+            results, rows = asyncio.run(bench(args, ws))
+        finally:
+            cleanup = cleanup_report(ws)
+            if not cleanup["clean"]:
+                print(
+                    f"{name} left things behind, removing them: {_left(cleanup)}", file=sys.stderr
+                )
+                sweep_leftovers(ws)
     cleanup["tempdir_removed"] = not ws.dir.exists()
     machine["loadavg_end"] = list(os.getloadavg())
     doc = {
@@ -438,6 +475,6 @@ def run_bench(
     print(f"## {name} ({'quick, ' if args.quick else ''}{doc['duration_s']} s)\n")
     print(f"Machine: {machine_line(machine)}\n")
     print(markdown_table(rows))
-    print(f"\nclean-up: {'ok' if cleanup['clean'] else cleanup}; results in {out}\n")
+    print(f"\nclean-up: {'ok' if cleanup['clean'] else _left(cleanup)}; results in {out}\n")
     failed = any(r.check and r.met is False for r in rows)
     return 1 if failed or not cleanup["clean"] or not cleanup["tempdir_removed"] else 0

@@ -104,6 +104,9 @@ async def measure(
                 rounds=rounds,
                 warmup=warmup,
             )
+            # Every exec was deleted: what did the engine keep of them in the task's directory?
+            task_dir = engine.root / "tasks" / cid
+            leftover = sorted(p.name for p in task_dir.iterdir() if p.name.startswith("exec-"))
             await engine.tasks.kill(cid, 9)
             await engine.tasks.wait(cid)
             await engine.tasks.delete(cid)
@@ -118,9 +121,13 @@ async def measure(
             ],
         )
         await worker.call("reap")
-    return {"rounds": rounds, "warmup": warmup} | {
-        side: summarize_samples(s) for side, s in samples.items()
-    }
+    return {
+        "rounds": rounds,
+        "warmup": warmup,
+        "execs_deleted": warmup + rounds,
+        "exec_files_left": len(leftover),
+        "exec_files_left_sample": leftover[:6],
+    } | {side: summarize_samples(s) for side, s in samples.items()}
 
 
 async def bench(args: argparse.Namespace, ws: Workspace) -> tuple[dict[str, Any], list[Row]]:
@@ -157,6 +164,13 @@ async def bench(args: argparse.Namespace, ws: Workspace) -> tuple[dict[str, Any]
                     f"{ms(res['bare_detach']['cpu_self']['median'])}"
                     f" / {ms(res['bare_detach']['cpu_children']['median'])}"
                     " (worker, `exec --detach` + wait)",
+                ),
+                Row(
+                    NAME,
+                    f"{rt}: files left in the task dir after {res['execs_deleted']} deleted execs",
+                    str(res["exec_files_left"]),
+                    target="0 (deleted execs keep nothing)",
+                    met=res["exec_files_left"] == 0,
                 ),
                 Row(
                     NAME,
