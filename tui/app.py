@@ -27,6 +27,7 @@ class ShimdeckApp(App[None]):
     BINDINGS: ClassVar[list[Any]] = [Binding("f1", "help", "Help", show=False)]
     #: Taller terminals give the execs, details and events panes more rows.
     VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]  # noqa: RUF012
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # noqa: RUF012
 
     def __init__(
         self,

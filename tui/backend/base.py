@@ -22,6 +22,8 @@ class Console(abc.ABC):
 
     #: True for a pty: keys go in, the pane size goes to the pty. False: output only.
     terminal: bool
+    #: Shown in the console bar once the stream has ended.
+    end_note: str = "output ended"
 
     @abc.abstractmethod
     def backlog(self) -> bytes:

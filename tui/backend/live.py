@@ -67,6 +67,7 @@ class LiveBackend(Backend):
         *,
         bundles: Path,
         recorder: Recorder | None = None,
+        rootfs: Path | None = None,
         stats_interval: float = 1.0,
     ) -> None:
         self.engine = engine
@@ -74,6 +75,8 @@ class LiveBackend(Backend):
         self.description = str(engine.root)
         #: Where bundles of containers made from the UI go (a shared busybox rootfs inside).
         self.bundles = Path(bundles)
+        #: A busybox rootfs to share (read-only) instead of making one under ``bundles``.
+        self.rootfs = rootfs
         self.created: list[str] = []
         self._recorder = recorder
         self._stats_interval = stats_interval
@@ -213,6 +216,8 @@ class LiveBackend(Backend):
             raise
 
     async def ensure_rootfs(self) -> Path:
+        if self.rootfs is not None:
+            return self.rootfs
         rootfs = self.bundles / "rootfs"
         if not (rootfs / "bin" / "busybox").exists():
             self.bundles.mkdir(mode=0o700, parents=True, exist_ok=True)

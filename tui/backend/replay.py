@@ -38,6 +38,8 @@ from .recording import (
 
 
 class ReplayConsole(Console):
+    end_note = "end of recording"
+
     def __init__(self, backend: ReplayBackend, key: tuple[str, str], terminal: bool) -> None:
         self._backend = backend
         self._key = key
@@ -78,7 +80,7 @@ class ReplayBackend(Backend):
 
     def __init__(self, path: str | Path, *, instant: bool = False, speed: float = 1.0) -> None:
         self.path = Path(path)
-        self.description = f"replay of {self.path.name}"
+        self.description = self.path.name
         try:
             self._records = list(read_records(self.path))
         except OSError as e:

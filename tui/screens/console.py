@@ -102,7 +102,7 @@ class ConsoleScreen(Screen[None]):
         else:
             bar.append("  output only (no tty)", style="dim")
         if self._ended:
-            bar.append("  output ended", style="yellow")
+            bar.append(f"  {self.console.end_note}", style="yellow")
         if self._input_error:
             bar.append(f"  {self._input_error}", style="red")
         bar.append("   ctrl+] leaves", style="dim")

@@ -44,10 +44,10 @@ ACTIONS: list[tuple[str, str, str, str]] = [
     ("s", "start", "Start", "Start the selected task (or exec); re-run it if it stopped"),
     ("p", "pause", "Pause", "Pause or resume the selected task"),
     ("k", "kill", "Kill", "Send a signal to the selected task or exec"),
-    ("d", "delete", "Delete", "Delete the selected container (or exec)"),
+    ("d", "delete", "Del", "Delete the selected container (or exec)"),
     ("e", "exec", "Exec", "Run a process in the selected task"),
     ("a", "attach", "Attach", "Open the console of the selected task or exec"),
-    ("c", "checkpoint", "Checkpoint", "Checkpoint the selected task with CRIU"),
+    ("c", "checkpoint", "Ckpt", "Checkpoint the selected task with CRIU"),
     ("l", "labels", "Labels", "Edit the labels of the selected container"),
     ("slash", "filter", "Filter", "Filter the focused pane (containers or events)"),
     ("o", "sort", "Sort", "Sort containers by the next column (O reverses)"),
@@ -59,7 +59,7 @@ ACTIONS: list[tuple[str, str, str, str]] = [
 class MainScreen(Screen[None]):
     BINDINGS: ClassVar[list[Any]] = [
         *(
-            Binding(key, f"screen.{action}", label)
+            Binding(key, f"screen.{action}", label, show=action != "sort")
             for key, action, label, _ in ACTIONS
             if action not in ("quit", "help")
         ),
@@ -90,7 +90,7 @@ class MainScreen(Screen[None]):
             yield ExecsTable(id="execs")
             yield DetailsPane(id="details")
         yield EventsTable(id="events")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#containers").border_title = "containers"
@@ -139,6 +139,14 @@ class MainScreen(Screen[None]):
         row = self.selected_row()
         self.query_one(ExecsTable).sync(row.execs if row else [])
         self.query_one(DetailsPane).show(row, self.app.backend.now())
+
+    @on(DataTable.RowSelected, "#containers")
+    def _row_chosen(self) -> None:
+        self.action_attach()
+
+    @on(DataTable.RowSelected, "#execs")
+    def _exec_chosen(self) -> None:
+        self.action_attach()
 
     @on(DataTable.HeaderSelected, "#containers")
     def _header_clicked(self, event: DataTable.HeaderSelected) -> None:

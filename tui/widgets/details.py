@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from rich.text import Text
@@ -17,6 +18,15 @@ def _field(text: Text, name: str, value: Text | str) -> None:
     text.append(f"{name:<8} ", style="bold")
     text.append_text(value if isinstance(value, Text) else Text(value))
     text.append("\n")
+
+
+#: Seconds of history the sparklines span: a new task's chart fills from the right.
+WINDOW = 60
+
+
+def _window(samples: Iterable[float]) -> list[float]:
+    data = list(samples)[-WINDOW:]
+    return [0.0] * (WINDOW - len(data)) + data if data else []
 
 
 class DetailsPane(Vertical):
@@ -64,7 +74,7 @@ class DetailsPane(Vertical):
         else:
             _field(text, "state", Text("no task: press s to start", style="dim"))
         static.update(text)
-        cpu.data = list(row.cpu)
-        mem.data = list(row.memory)
+        cpu.data = _window(row.cpu)
+        mem.data = _window(row.memory)
         self.query_one("#cpu-label", Label).update(f"cpu {format_percent(row.cpu_percent):>7}")
         self.query_one("#mem-label", Label).update(f"mem {format_bytes(row.memory_bytes):>7}")

@@ -57,6 +57,8 @@ def pyte_color(name: str) -> Color | None:
     """A pyte colour name ("red", "brightbrown", "ff8700") as a Rich colour; None = default."""
     if name == "default" or not name:
         return None
+    if name == "bfightmagenta":  # pyte 0.8's spelling of SGR 105
+        name = "brightmagenta"
     if name.startswith("bright") and name[6:] in _PYTE_NAMES:
         return Color.parse("bright_" + _PYTE_NAMES[name[6:]])
     if name in _PYTE_NAMES:
@@ -181,6 +183,7 @@ class TerminalView(Widget, can_focus=True):
         self._idle = asyncio.Event()
         self._idle.set()
         self.stats = FeedStats()
+        self._sized = False
         self.read_only = not terminal
 
     # -- feeding ---------------------------------------------------------------------------
@@ -274,6 +277,8 @@ class TerminalView(Widget, can_focus=True):
         self.set_interval(self.TICK, self._tick)
 
     def _tick(self) -> None:
+        if not self._sized:
+            return  # parse at the pane's size, not at pyte's default 80x24
         self._parse(self.PARSE_BUDGET)
         self._repaint_dirty()
 
@@ -351,6 +356,7 @@ class TerminalView(Widget, can_focus=True):
 
     def resize_screen(self, size: Size) -> None:
         width, height = max(size.width, 1), max(size.height, 1)
+        self._sized = True
         screen = self.screen_buffer
         if (screen.columns, screen.lines) != (width, height):
             screen.resize(lines=height, columns=width)

@@ -1,0 +1,152 @@
+"""The replay backend and the UI over it: no root, no runtime, same screens every run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from runtime import errors
+from tui.app import ShimdeckApp
+from tui.backend.recording import SessionFormatError
+from tui.backend.replay import ReplayBackend
+from tui.scenarios import settle
+from tui.screens.console import ConsoleScreen
+from tui.screens.main import MainScreen
+from tui.sessions import DEMO_SESSION
+from tui.widgets.tables import ContainersTable, EventsTable
+from tui.widgets.terminal import TerminalView
+
+from .conftest import type_text, wait_for
+
+
+async def test_instant_replay_shows_the_final_state() -> None:
+    app = ShimdeckApp(ReplayBackend(DEMO_SESSION, instant=True))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        rows = app.model.rows
+        assert sorted(rows) == ["counter", "crash", "flood", "shell", "top"]
+        assert rows["crash"].status == "stopped" and rows["crash"].task.exit_status == 3
+        assert rows["counter"].status == "paused"
+        assert rows["flood"].task is None
+        assert rows["top"].cpu and rows["top"].memory
+        table = app.screen.query_one(ContainersTable)
+        assert table.row_count == 5
+        events = app.screen.query_one(EventsTable)
+        assert events.row_count == len(app.model.events) > 10
+
+
+async def test_filters_narrow_containers_and_events() -> None:
+    app = ShimdeckApp(ReplayBackend(DEMO_SESSION, instant=True))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(ContainersTable)
+        await pilot.press("slash")
+        await type_text(pilot, "worker")
+        await pilot.press("enter")
+        assert sorted(str(k.value) for k in table.rows) == ["counter", "crash"]
+        await pilot.press("escape")
+        assert table.row_count == 5
+        events = app.screen.query_one(EventsTable)
+        events.focus()
+        await pilot.press("slash")
+        await type_text(pilot, "exit")
+        await pilot.press("enter")
+        assert 0 < events.row_count < len(app.model.events)
+        assert table.row_count == 5
+
+
+async def test_sorting_by_column() -> None:
+    app = ShimdeckApp(ReplayBackend(DEMO_SESSION, instant=True))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(ContainersTable)
+        order = lambda: [str(k.value) for k in table.rows]  # noqa: E731
+        assert order() == ["counter", "crash", "flood", "shell", "top"]
+        await pilot.press("O")
+        assert order() == ["top", "shell", "flood", "crash", "counter"]
+        await pilot.press("o")  # status
+        assert table.sort_column == "status"
+        assert order()[0] == "flood"  # "no task" sorts first
+
+
+async def test_actions_in_a_replay_are_refused_or_fail_as_recorded() -> None:
+    backend = ReplayBackend(DEMO_SESSION, instant=True)
+    with pytest.raises(errors.Unavailable, match="not possible in a replay"):
+        await backend.start("flood")
+    with pytest.raises(errors.RuntimeFailure, match="checkpoint of task 'top' failed"):
+        await backend.checkpoint("top", "/tmp/x")
+    with pytest.raises(errors.RuntimeFailure, match="cannot pause task 'crash'"):
+        await backend.pause("crash")
+
+
+async def test_an_engine_error_becomes_a_notification() -> None:
+    app = ShimdeckApp(ReplayBackend(DEMO_SESSION, instant=True))
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(ContainersTable)
+        table.move_cursor(row=table.get_row_index("crash"))
+        await pilot.press("p")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        messages = [n.message for n in app._notifications]
+        assert messages == ["cannot pause task 'crash' in stopped state"]
+        assert isinstance(app.screen, MainScreen)
+
+
+async def test_console_replays_a_terminal_and_leaves_with_ctrl_bracket() -> None:
+    app = ShimdeckApp(ReplayBackend(DEMO_SESSION, instant=True))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(ContainersTable)
+        table.move_cursor(row=table.get_row_index("shell"))
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConsoleScreen))
+        view = app.screen.query_one(TerminalView)
+        await view.wait_idle()
+        assert (view.screen_buffer.columns, view.screen_buffer.lines) == (80, 23)
+        assert any("bold italic underline" in line for line in view.display_lines())
+        await pilot.press("q", "ctrl+p")  # belong to the process, not to the app
+        assert isinstance(app.screen, ConsoleScreen)
+        await pilot.press("ctrl+right_square_bracket")
+        assert isinstance(app.screen, MainScreen)
+
+
+async def test_paced_replay_delivers_records_over_time() -> None:
+    backend = ReplayBackend(DEMO_SESSION, speed=50.0)
+    app = ShimdeckApp(backend)
+    async with app.run_test(size=(80, 24)) as pilot:
+        first = backend.now()
+        await wait_for(pilot, lambda: app.replay_ended, timeout=30)
+        assert sorted(app.model.rows) == ["counter", "crash", "flood", "shell", "top"]
+        assert backend.now() > first  # the clock followed the records
+    await backend.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "is empty"),
+        ("not json\n", "not JSON"),
+        ('{"kind": "event"}\n', "no header"),
+        (
+            '{"kind":"header","start":"2024-01-01T00:00:00+00:00"}\n{"kind":"what"}\n',
+            "unknown kind",
+        ),
+        (
+            '{"kind":"header","start":"2024-01-01T00:00:00+00:00"}\n{"kind":"event","event":{}}\n',
+            "malformed",
+        ),
+    ],
+)
+def test_bad_session_files_are_named(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "s.jsonl"
+    path.write_text(content)
+    with pytest.raises(SessionFormatError, match=message):
+        ReplayBackend(path)
+
+
+def test_the_shipped_session_is_well_formed() -> None:
+    kinds = {json.loads(line)["kind"] for line in DEMO_SESSION.read_text().splitlines()}
+    assert kinds == {"header", "state", "event", "stats", "output", "error"}
