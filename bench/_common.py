@@ -14,6 +14,7 @@ import math
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -26,7 +27,7 @@ from typing import Any
 
 import psutil
 
-from runtime import create_bundle
+from runtime import Engine, create_bundle
 
 from ._worker import cpu_times
 
@@ -431,6 +432,22 @@ def parse_args(description: str, argv: Sequence[str] | None = None) -> argparse.
     return parser.parse_args(argv)
 
 
+async def start_task(engine: Engine, cid: str, bundle: Path) -> None:
+    """Create container ``cid`` on ``bundle`` and create and start its task."""
+    await engine.containers.create(cid, bundle)
+    await engine.tasks.create(cid)
+    await engine.tasks.start(cid)
+
+
+async def remove_task(engine: Engine, cid: str, *, kill: bool = True) -> None:
+    """SIGKILL (unless ``kill`` is false), wait for, and delete task and container ``cid``."""
+    if kill:
+        await engine.tasks.kill(cid, signal.SIGKILL)
+    await engine.tasks.wait(cid)
+    await engine.tasks.delete(cid)
+    await engine.containers.delete(cid)
+
+
 BenchFn = Callable[
     [argparse.Namespace, Workspace], Coroutine[Any, Any, tuple[dict[str, Any], list[Row]]]
 ]
@@ -478,3 +495,29 @@ def run_bench(
     print(f"\nclean-up: {'ok' if cleanup['clean'] else _left(cleanup)}; results in {out}\n")
     failed = any(r.check and r.met is False for r in rows)
     return 1 if failed or not cleanup["clean"] or not cleanup["tempdir_removed"] else 0
+
+
+#: Measures one runtime: (args, workspace, bare worker, runtime name) -> results.
+Measure = Callable[[argparse.Namespace, Workspace, BareWorker, str], Awaitable[dict[str, Any]]]
+#: Table rows from one runtime's results.
+RowsFn = Callable[[str, dict[str, Any]], list[Row]]
+
+
+def run_per_runtime(name: str, description: str, measure: Measure, rows: RowsFn) -> int:
+    """:func:`run_bench` of ``measure`` for each runtime of ``--runtimes``, sharing one bare
+    worker (started, like the shared rootfs, before any Engine opens)."""
+
+    async def bench(args: argparse.Namespace, ws: Workspace) -> tuple[dict[str, Any], list[Row]]:
+        ws.rootfs()
+        worker = BareWorker(ws.dir / "worker.log")
+        results: dict[str, Any] = {}
+        table: list[Row] = []
+        try:
+            for rt in [r for r in args.runtimes.split(",") if r]:
+                results[rt] = await measure(args, ws, worker, rt)
+                table += rows(rt, results[rt])
+        finally:
+            await worker.aclose()
+        return results, table
+
+    return run_bench(name, description, bench)

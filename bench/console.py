@@ -28,7 +28,7 @@ from ._common import (
     interleave,
     ms,
     ratio,
-    run_bench,
+    run_per_runtime,
     summarize_samples,
 )
 
@@ -98,39 +98,29 @@ async def measure(
     }
 
 
-async def bench(args: argparse.Namespace, ws: Workspace) -> tuple[dict[str, Any], list[Row]]:
-    worker = BareWorker(ws.dir / "worker.log")
-    results: dict[str, Any] = {}
-    rows: list[Row] = []
-    ws.rootfs()
-    try:
-        for rt in [r for r in args.runtimes.split(",") if r]:
-            res = results[rt] = await measure(args, ws, worker, rt)
-            eng, bare = res["engine"], res["bare"]
-            size = res["bytes"] // MIB
-            rows += [
-                Row(
-                    NAME,
-                    f"{rt}: pty -> io.stream(), {size} MiB, median (n={eng['total']['n']})",
-                    f"{eng['mib_per_s']['median']:.0f} MiB/s",
-                    f"{bare['mib_per_s']['median']:.0f} MiB/s (cat to a bare pty)",
-                    fmt_ratio(ratio(eng["mib_per_s"]["median"], bare["mib_per_s"]["median"])),
-                ),
-                Row(
-                    NAME,
-                    f"{rt}: {size} MiB through the console, whole time, median",
-                    ms(eng["total"]["median"]),
-                    ms(bare["total"]["median"]),
-                    fmt_ratio(ratio(eng["total"]["median"], bare["total"]["median"])),
-                ),
-            ]
-    finally:
-        await worker.aclose()
-    return results, rows
+def rows(rt: str, res: dict[str, Any]) -> list[Row]:
+    eng, bare = res["engine"], res["bare"]
+    size = res["bytes"] // MIB
+    return [
+        Row(
+            NAME,
+            f"{rt}: pty -> io.stream(), {size} MiB, median (n={eng['total']['n']})",
+            f"{eng['mib_per_s']['median']:.0f} MiB/s",
+            f"{bare['mib_per_s']['median']:.0f} MiB/s (cat to a bare pty)",
+            fmt_ratio(ratio(eng["mib_per_s"]["median"], bare["mib_per_s"]["median"])),
+        ),
+        Row(
+            NAME,
+            f"{rt}: {size} MiB through the console, whole time, median",
+            ms(eng["total"]["median"]),
+            ms(bare["total"]["median"]),
+            fmt_ratio(ratio(eng["total"]["median"], bare["total"]["median"])),
+        ),
+    ]
 
 
 def main() -> int:
-    return run_bench(NAME, __doc__ or NAME, bench)
+    return run_per_runtime(NAME, __doc__ or NAME, measure, rows)
 
 
 if __name__ == "__main__":

@@ -27,8 +27,10 @@ from ._common import (
     interleave,
     ms,
     ratio,
-    run_bench,
+    remove_task,
+    run_per_runtime,
     runtime_argv,
+    start_task,
     summarize_samples,
 )
 
@@ -61,9 +63,7 @@ async def measure(
     try:
         async with Engine(root=ws.root(runtime, "engine"), runtime=runtime) as engine:
             cid = f"{ws.prefix}{runtime[0]}eng"
-            await engine.containers.create(cid, bundle)
-            await engine.tasks.create(cid)
-            await engine.tasks.start(cid)
+            await start_task(engine, cid, bundle)
 
             async def engine_side(i: int) -> Sample:
                 eid = f"x{i}"
@@ -107,10 +107,7 @@ async def measure(
             # Every exec was deleted: what did the engine keep of them in the task's directory?
             task_dir = engine.root / "tasks" / cid
             leftover = sorted(p.name for p in task_dir.iterdir() if p.name.startswith("exec-"))
-            await engine.tasks.kill(cid, 9)
-            await engine.tasks.wait(cid)
-            await engine.tasks.delete(cid)
-            await engine.containers.delete(cid)
+            await remove_task(engine, cid)
     finally:
         await worker.call(
             "steps",
@@ -130,63 +127,54 @@ async def measure(
     } | {side: summarize_samples(s) for side, s in samples.items()}
 
 
-async def bench(args: argparse.Namespace, ws: Workspace) -> tuple[dict[str, Any], list[Row]]:
-    worker = BareWorker(ws.dir / "worker.log")
-    results: dict[str, Any] = {}
-    rows: list[Row] = []
-    try:
-        for rt in [r for r in args.runtimes.split(",") if r]:
-            res = results[rt] = await measure(args, ws, worker, rt)
-            eng, bare, det = (res[k]["total"] for k in ("engine", "bare_exec", "bare_detach"))
-            r = ratio(eng["median"], bare["median"])
-            rows += [
-                Row(
-                    NAME,
-                    f"{rt}: exec /bin/true, median (n={eng['n']})",
-                    ms(eng["median"]),
-                    f"{ms(bare['median'])} (`{rt} exec`)",
-                    fmt_ratio(r),
-                    f"<= {TARGET_RATIO}",
-                    r <= TARGET_RATIO,
-                ),
-                Row(
-                    NAME,
-                    f"{rt}: exec /bin/true, p90",
-                    ms(eng["p90"]),
-                    ms(bare["p90"]),
-                    fmt_ratio(ratio(eng["p90"], bare["p90"])),
-                ),
-                Row(
-                    NAME,
-                    f"{rt}: CPU per exec, engine process / its children, median",
-                    f"{ms(res['engine']['cpu_self']['median'])}"
-                    f" / {ms(res['engine']['cpu_children']['median'])}",
-                    f"{ms(res['bare_detach']['cpu_self']['median'])}"
-                    f" / {ms(res['bare_detach']['cpu_children']['median'])}"
-                    " (worker, `exec --detach` + wait)",
-                ),
-                Row(
-                    NAME,
-                    f"{rt}: files left in the task dir after {res['execs_deleted']} deleted execs",
-                    str(res["exec_files_left"]),
-                    target="0 (deleted execs keep nothing)",
-                    met=res["exec_files_left"] == 0,
-                ),
-                Row(
-                    NAME,
-                    f"{rt}: exec vs `exec --detach` + wait, median",
-                    ms(eng["median"]),
-                    ms(det["median"]),
-                    fmt_ratio(ratio(eng["median"], det["median"])),
-                ),
-            ]
-    finally:
-        await worker.aclose()
-    return results, rows
+def rows(rt: str, res: dict[str, Any]) -> list[Row]:
+    eng, bare, det = (res[k]["total"] for k in ("engine", "bare_exec", "bare_detach"))
+    r = ratio(eng["median"], bare["median"])
+    return [
+        Row(
+            NAME,
+            f"{rt}: exec /bin/true, median (n={eng['n']})",
+            ms(eng["median"]),
+            f"{ms(bare['median'])} (`{rt} exec`)",
+            fmt_ratio(r),
+            f"<= {TARGET_RATIO}",
+            r <= TARGET_RATIO,
+        ),
+        Row(
+            NAME,
+            f"{rt}: exec /bin/true, p90",
+            ms(eng["p90"]),
+            ms(bare["p90"]),
+            fmt_ratio(ratio(eng["p90"], bare["p90"])),
+        ),
+        Row(
+            NAME,
+            f"{rt}: CPU per exec, engine process / its children, median",
+            f"{ms(res['engine']['cpu_self']['median'])}"
+            f" / {ms(res['engine']['cpu_children']['median'])}",
+            f"{ms(res['bare_detach']['cpu_self']['median'])}"
+            f" / {ms(res['bare_detach']['cpu_children']['median'])}"
+            " (worker, `exec --detach` + wait)",
+        ),
+        Row(
+            NAME,
+            f"{rt}: files left in the task dir after {res['execs_deleted']} deleted execs",
+            str(res["exec_files_left"]),
+            target="0 (deleted execs keep nothing)",
+            met=res["exec_files_left"] == 0,
+        ),
+        Row(
+            NAME,
+            f"{rt}: exec vs `exec --detach` + wait, median",
+            ms(eng["median"]),
+            ms(det["median"]),
+            fmt_ratio(ratio(eng["median"], det["median"])),
+        ),
+    ]
 
 
 def main() -> int:
-    return run_bench(NAME, __doc__ or NAME, bench)
+    return run_per_runtime(NAME, __doc__ or NAME, measure, rows)
 
 
 if __name__ == "__main__":

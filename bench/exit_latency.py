@@ -31,8 +31,9 @@ from ._common import (
     fmt_ratio,
     ms,
     ratio,
-    run_bench,
+    run_per_runtime,
     runtime_argv,
+    start_task,
     summarize,
 )
 
@@ -69,13 +70,8 @@ async def one_round(
         )
     ids = [f"{tag}e{i}" for i in range(TASKS + VIA_KILL_COMMAND)]
 
-    async def launch(cid: str) -> None:
-        await engine.containers.create(cid, bundle)
-        await engine.tasks.create(cid)
-        await engine.tasks.start(cid)
-
     for batch in range(0, len(ids), 10):
-        await asyncio.gather(*(launch(c) for c in ids[batch : batch + 10]))
+        await asyncio.gather(*(start_task(engine, c, bundle) for c in ids[batch : batch + 10]))
     out: dict[str, list[float]] = {"engine": [], "reaped": [], "published": [], "bare": []}
     out["via_kill_command"] = []
     sub = engine.subscribe(topics=[events.TASK_EXIT])
@@ -141,52 +137,43 @@ async def measure(
     return {"rounds": rounds, "tasks": TASKS} | {k: summarize(v) for k, v in merged.items()}
 
 
-async def bench(args: argparse.Namespace, ws: Workspace) -> tuple[dict[str, Any], list[Row]]:
-    worker = BareWorker(ws.dir / "worker.log")
-    results: dict[str, Any] = {}
-    rows: list[Row] = []
-    try:
-        for rt in [r for r in args.runtimes.split(",") if r]:
-            res = results[rt] = await measure(args, ws, worker, rt)
-            eng, bare = res["engine"], res["bare"]
-            rows += [
-                Row(
-                    NAME,
-                    f"{rt}: os.kill -> /tasks/exit, p50 (n={eng['n']})",
-                    ms(eng["median"]),
-                    f"{ms(bare['median'])} (pidfd wait, no engine)",
-                    fmt_ratio(ratio(eng["median"], bare["median"])),
-                    f"<= {ms(TARGET_P50)}",
-                    eng["median"] <= TARGET_P50,
-                ),
-                Row(
-                    NAME,
-                    f"{rt}: os.kill -> /tasks/exit, p99",
-                    ms(eng["p99"]),
-                    ms(bare["p99"]),
-                    fmt_ratio(ratio(eng["p99"], bare["p99"])),
-                    f"<= {ms(TARGET_P99)}",
-                    eng["p99"] <= TARGET_P99,
-                ),
-                Row(
-                    NAME,
-                    f"{rt}: of which kill -> reaped / reaped -> event, p50",
-                    f"{ms(res['reaped']['median'])} / {ms(res['published']['median'])}",
-                ),
-                Row(
-                    NAME,
-                    f"{rt}: engine.tasks.kill -> /tasks/exit, p50",
-                    ms(res["via_kill_command"]["median"]),
-                    target="(context: includes a runtime kill command)",
-                ),
-            ]
-    finally:
-        await worker.aclose()
-    return results, rows
+def rows(rt: str, res: dict[str, Any]) -> list[Row]:
+    eng, bare = res["engine"], res["bare"]
+    return [
+        Row(
+            NAME,
+            f"{rt}: os.kill -> /tasks/exit, p50 (n={eng['n']})",
+            ms(eng["median"]),
+            f"{ms(bare['median'])} (pidfd wait, no engine)",
+            fmt_ratio(ratio(eng["median"], bare["median"])),
+            f"<= {ms(TARGET_P50)}",
+            eng["median"] <= TARGET_P50,
+        ),
+        Row(
+            NAME,
+            f"{rt}: os.kill -> /tasks/exit, p99",
+            ms(eng["p99"]),
+            ms(bare["p99"]),
+            fmt_ratio(ratio(eng["p99"], bare["p99"])),
+            f"<= {ms(TARGET_P99)}",
+            eng["p99"] <= TARGET_P99,
+        ),
+        Row(
+            NAME,
+            f"{rt}: of which kill -> reaped / reaped -> event, p50",
+            f"{ms(res['reaped']['median'])} / {ms(res['published']['median'])}",
+        ),
+        Row(
+            NAME,
+            f"{rt}: engine.tasks.kill -> /tasks/exit, p50",
+            ms(res["via_kill_command"]["median"]),
+            target="(context: includes a runtime kill command)",
+        ),
+    ]
 
 
 def main() -> int:
-    return run_bench(NAME, __doc__ or NAME, bench)
+    return run_per_runtime(NAME, __doc__ or NAME, measure, rows)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import gc
 import json
-import signal
 import subprocess
 import sys
 import time
@@ -43,8 +42,10 @@ from ._common import (
     interleave,
     ms,
     ratio,
-    run_bench,
+    remove_task,
+    run_per_runtime,
     runtime_argv,
+    start_task,
     summarize_samples,
 )
 
@@ -146,13 +147,8 @@ async def many_at_once(
         sub = engine.subscribe(topics=[events.TASK_EXIT])
         ids = [f"{ws.prefix}{runtime[0]}m{i}" for i in range(MANY)]
 
-        async def launch(i: int) -> None:
-            await engine.containers.create(ids[i], bundles[i])
-            await engine.tasks.create(ids[i])
-            await engine.tasks.start(ids[i])
-
         t0 = time.perf_counter()
-        await asyncio.gather(*(launch(i) for i in range(MANY)))
+        await asyncio.gather(*(start_task(engine, ids[i], bundles[i]) for i in range(MANY)))
         t_started = time.perf_counter()
         exits = await asyncio.gather(*(engine.tasks.wait(cid) for cid in ids))
         t_reaped = time.perf_counter()
@@ -217,15 +213,10 @@ async def memory_probe(root: Path, runtime: str, bundle: Path, prefix: str) -> d
     async with Engine(root=root, runtime=runtime) as engine:
 
         async def launch(cid: str) -> None:
-            await engine.containers.create(cid, bundle)
-            await engine.tasks.create(cid)
-            await engine.tasks.start(cid)
+            await start_task(engine, cid, bundle)
 
         async def remove(cid: str) -> None:
-            await engine.tasks.kill(cid, signal.SIGKILL)
-            await engine.tasks.wait(cid)
-            await engine.tasks.delete(cid)
-            await engine.containers.delete(cid)
+            await remove_task(engine, cid)
 
         async def launch_all(tag: str) -> list[str]:
             ids = [f"{prefix}{tag}{i}" for i in range(MANY)]
@@ -285,26 +276,18 @@ def memory_per_task(ws: Workspace, runtime: str, rootfs: Path) -> dict[str, Any]
     return result
 
 
-async def bench(args: argparse.Namespace, ws: Workspace) -> tuple[dict[str, Any], list[Row]]:
-    runtimes = [r for r in args.runtimes.split(",") if r]
+async def measure(
+    args: argparse.Namespace, ws: Workspace, worker: BareWorker, runtime: str
+) -> dict[str, Any]:
     rootfs = ws.rootfs()
-    worker = BareWorker(ws.dir / "worker.log")
-    results: dict[str, Any] = {}
-    rows: list[Row] = []
-    try:
-        for rt in runtimes:
-            res = results[rt] = {
-                "interleaved": await interleaved(args, ws, worker, rt, rootfs),
-                "many": await many_at_once(ws, worker, rt, rootfs),
-                "memory": memory_per_task(ws, rt, rootfs),
-            }
-            rows += _rows(rt, res)
-    finally:
-        await worker.aclose()
-    return results, rows
+    return {
+        "interleaved": await interleaved(args, ws, worker, runtime, rootfs),
+        "many": await many_at_once(ws, worker, runtime, rootfs),
+        "memory": memory_per_task(ws, runtime, rootfs),
+    }
 
 
-def _rows(rt: str, res: dict[str, Any]) -> list[Row]:
+def rows(rt: str, res: dict[str, Any]) -> list[Row]:
     il = res["interleaved"]
     eng, run, steps = (il[k]["total"] for k in ("engine", "bare_run", "bare_steps"))
     r_run = ratio(eng["median"], run["median"])
@@ -377,7 +360,7 @@ def main() -> int:
         result = asyncio.run(memory_probe(Path(root), runtime, Path(bundle), prefix))
         print(json.dumps(result))
         return 0
-    return run_bench(NAME, __doc__ or NAME, bench)
+    return run_per_runtime(NAME, __doc__ or NAME, measure, rows)
 
 
 if __name__ == "__main__":
