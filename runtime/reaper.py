@@ -30,6 +30,8 @@ PR_SET_CHILD_SUBREAPER = 36
 UNKNOWN_EXIT_STATUS = 255
 #: How long an exit of an unregistered child is kept for a registration that may follow.
 EARLY_EXIT_TTL = 120.0
+#: How long an unwatched zombie is left for whoever spawned it to reap.
+SWEEP_GRACE = 0.5
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,8 @@ class Reaper:
         self._users = 0
         self._watched: dict[int, tuple[int, asyncio.Future[Exit]]] = {}
         self._early: dict[int, tuple[Exit, float]] = {}
+        self._zombie_seen: dict[int, float] = {}
+        self._resweep: asyncio.TimerHandle | None = None
         self._closed = False
         set_subreaper()
         self._loop.add_signal_handler(signal.SIGCHLD, self.sweep)
@@ -169,13 +173,21 @@ class Reaper:
         self._loop.remove_reader(pidfd)
         os.close(pidfd)
 
-    def sweep(self) -> None:
-        """Reap exited children nobody watches, keeping their status for a later ``watch``."""
+    def sweep(self, grace: float = SWEEP_GRACE) -> None:
+        """Reap exited children nobody watches, keeping their status for a later ``watch``.
+
+        A zombie is left alone for ``SWEEP_GRACE`` seconds first: it may belong to code that
+        reaps its own children by pid (``subprocess`` in a thread), which must not be robbed.
+        """
         now = time.monotonic()
         for pid in [p for p, (_, t) in self._early.items() if now - t > EARLY_EXIT_TTL]:
             del self._early[pid]
-        for pid in _children():
-            if pid in self._watched or not _is_zombie(pid):
+        zombies = {pid for pid in _children() if pid not in self._watched and _is_zombie(pid)}
+        self._zombie_seen = {pid: self._zombie_seen.get(pid, now) for pid in zombies}
+        waiting = False
+        for pid, seen in self._zombie_seen.items():
+            if now - seen < grace:
+                waiting = True
                 continue
             try:
                 res = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG)
@@ -183,6 +195,12 @@ class Reaper:
                 continue
             if res is not None:
                 self._early[pid] = (Exit(pid, exit_status(res.si_status, res.si_code), _now()), now)
+        if waiting and not self._closed and self._resweep is None:
+            self._resweep = self._loop.call_later(SWEEP_GRACE, self._sweep_again)
+
+    def _sweep_again(self) -> None:
+        self._resweep = None
+        self.sweep()
 
     def forget(self, pid: int) -> None:
         """Stop watching ``pid`` (its exit stays unreported); used when the engine shuts down."""
@@ -196,9 +214,11 @@ class Reaper:
             return
         self._closed = True
         self._loop.remove_signal_handler(signal.SIGCHLD)
+        if self._resweep is not None:
+            self._resweep.cancel()
         for pid in list(self._watched):
             self.forget(pid)
-        self.sweep()
+        self.sweep(grace=0)
 
 
 def _resolve(fut: asyncio.Future[Exit], ex: Exit) -> None:

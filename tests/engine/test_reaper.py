@@ -88,3 +88,18 @@ async def test_a_process_that_is_not_ours_exits_with_unknown_status() -> None:
         del subprocess
     finally:
         reaper.release()
+
+
+async def test_subprocess_in_a_thread_is_not_robbed() -> None:
+    import subprocess
+
+    reaper = Reaper.acquire()
+    try:
+
+        def run(code: int) -> int:
+            return subprocess.run(["/bin/sh", "-c", f"exit {code}"]).returncode
+
+        codes = await asyncio.gather(*(asyncio.to_thread(run, c) for c in range(1, 21)))
+        assert codes == list(range(1, 21))
+    finally:
+        reaper.release()
