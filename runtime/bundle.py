@@ -198,3 +198,30 @@ def create_bundle(
     with os.fdopen(fd, "w") as f:
         json.dump(spec, f, indent=2)
     return bundle
+
+
+def task_bundle(source: Path, spec: dict[str, Any], dest: Path, cgroups_path: str) -> Path:
+    """The bundle the runtime is given: the container's spec, made to stand anywhere.
+
+    Written under the task's state directory so the engine can add what it must decide
+    itself, without touching the user's bundle: a cgroup of the engine's own when the spec
+    names none (runc and crun would otherwise use ``/<id>``, which two engines with a
+    container of the same id would share), and paths the spec gives relative to its bundle.
+    """
+    spec = json.loads(json.dumps(spec))  # a deep copy of plain JSON
+    root = spec.setdefault("root", {"path": "rootfs"})
+    if not os.path.isabs(root.get("path", "rootfs")):
+        root["path"] = str(source / root.get("path", "rootfs"))
+    for mount in spec.get("mounts") or []:
+        src = mount.get("source")
+        binding = mount.get("type") == "bind" or "bind" in (mount.get("options") or [])
+        if binding and isinstance(src, str) and not os.path.isabs(src):
+            mount["source"] = str(source / src)
+    linux = spec.setdefault("linux", {})
+    if not linux.get("cgroupsPath"):
+        linux["cgroupsPath"] = cgroups_path
+    dest.mkdir(mode=0o700, exist_ok=True)
+    fd = os.open(dest / "config.json", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(spec, f)
+    return dest

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -111,3 +112,10 @@ def oom_eventfd(pid: int) -> int | None:
         os.close(efd)
         return None
     return efd
+
+
+def remove_empty(relative: str) -> None:
+    """Remove the cgroup ``relative`` to this process's own, in every hierarchy, if empty."""
+    for d in set(cgroup_dirs(os.getpid()).values()):
+        with contextlib.suppress(OSError):
+            (d / relative).rmdir()

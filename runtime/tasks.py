@@ -13,6 +13,7 @@ import asyncio
 import builtins
 import contextlib
 import functools
+import hashlib
 import json
 import os
 import re
@@ -24,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from . import errors, events, ids, states
-from .cgroups import oom_eventfd, read_stats
+from .bundle import task_bundle
+from .cgroups import oom_eventfd, read_stats, remove_empty
 from .console import ConsoleSocket
 from .events import EventBus
 from .oci import OCIRuntime, read_pid_file
@@ -114,6 +116,8 @@ class Tasks:
         self._tasks: dict[str, Task] = {}
         self._creating: set[str] = set()
         self._sockets = root / "c"
+        # Relative to the engine's own cgroup, unique to its root.
+        self._cgroup_parent = "shimdeck-" + hashlib.sha256(bytes(root)).hexdigest()[:12]
         self._socket_seq = 0
 
     # -- helpers ----------------------------------------------------------------------------
@@ -266,12 +270,15 @@ class Tasks:
                 io=ProcessIO(terminal, tdir / "init.log"),
             )
             pid_file, log = tdir / "init.pid", tdir / "runtime.log"
+            bundle = task_bundle(
+                container.bundle, spec, tdir / "bundle", f"{self._cgroup_parent}/{id}"
+            )
 
             async def run(stdio: tuple[int, int, int], sock: Path | None) -> None:
                 if restore_from is None:
                     await self._runtime.create(
                         id,
-                        container.bundle,
+                        bundle,
                         pid_file=pid_file,
                         log=log,
                         stdio=stdio,
@@ -280,7 +287,7 @@ class Tasks:
                 else:
                     await self._runtime.restore(
                         id,
-                        container.bundle,
+                        bundle,
                         restore_from,
                         tdir / "restore-work",
                         pid_file=pid_file,
@@ -628,6 +635,8 @@ class Tasks:
             for release in task.on_delete:
                 release()
         self._tasks.clear()
+        if not keep:
+            remove_empty(self._cgroup_parent)
 
     async def _remove(self, task: Task) -> None:
         proc = task.init

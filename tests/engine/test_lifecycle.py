@@ -162,3 +162,27 @@ async def test_wait_on_a_running_task_returns_on_exit(engine: Engine, make_bundl
     ev = await next_event(sub, lambda e: e.container_id == "w")
     assert (await waiter).exit_status == ev.exit_status == 137
     await engine.tasks.delete("w")
+
+
+async def test_two_engines_with_the_same_container_id_do_not_meet(
+    tmp, runtime_name, make_bundle
+) -> None:
+    from runtime.cgroups import cgroup_dirs
+
+    b = make_bundle(["sleep", "100"])
+    async with (
+        Engine(root=tmp / "one", runtime=runtime_name) as one,
+        Engine(root=tmp / "two", runtime=runtime_name) as two,
+    ):
+        for e in (one, two):
+            await e.containers.create("same", b)
+            await e.tasks.create("same")
+            await e.tasks.start("same")
+        pid_one, pid_two = (e.tasks.get("same").pid for e in (one, two))  # type: ignore[union-attr]
+        assert cgroup_dirs(pid_one)["pids"] != cgroup_dirs(pid_two)["pids"]
+        await one.tasks.kill("same", signal.SIGKILL, all=True)
+        assert (await one.tasks.wait("same")).exit_status == 137
+        assert (await two.tasks.state("same")).status == "running"
+        assert (await two.tasks.stats("same")).pids == 1
+        parent = cgroup_dirs(pid_two)["pids"].parent
+    assert not parent.exists()  # the engine's cgroup parent went with it
