@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -91,27 +93,55 @@ def read_stats(pid: int) -> Stats:
     return Stats(cpu, memory, pids, limit, datetime.now(UTC))
 
 
-def oom_eventfd(pid: int) -> int | None:
-    """An eventfd that becomes readable at each OOM kill in ``pid``'s memory cgroup (v1).
+class OomWatch:
+    """Calls ``on_oom`` at each OOM kill in a process's memory cgroup (cgroup v1 eventfd).
 
-    None where that is not available (cgroup v2, or no memory controller): there the
-    ``/tasks/oom`` event is not sent.
+    :meth:`open` returns None where that is not available (cgroup v2, or no memory
+    controller): there no ``/tasks/oom`` event is sent.
     """
-    mem = cgroup_dirs(pid).get("memory")
-    if mem is None:
-        return None
-    efd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
-    try:
-        ofd = os.open(mem / "memory.oom_control", os.O_RDONLY | os.O_CLOEXEC)
+
+    def __init__(self, efd: int, on_oom: Callable[[], None]) -> None:
+        self._efd = efd
+        self._on_oom = on_oom
+        self._loop = asyncio.get_running_loop()
+        self._loop.add_reader(efd, self.poll)
+
+    @classmethod
+    def open(cls, pid: int, on_oom: Callable[[], None]) -> OomWatch | None:
         try:
-            with open(mem / "cgroup.event_control", "w") as ctl:
-                ctl.write(f"{efd} {ofd}")
-        finally:
-            os.close(ofd)
-    except OSError:
-        os.close(efd)
-        return None
-    return efd
+            mem = cgroup_dirs(pid).get("memory")
+        except errors.Error:
+            return None
+        if mem is None:
+            return None
+        efd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
+        try:
+            ofd = os.open(mem / "memory.oom_control", os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                with open(mem / "cgroup.event_control", "w") as ctl:
+                    ctl.write(f"{efd} {ofd}")
+            finally:
+                os.close(ofd)
+        except OSError:
+            os.close(efd)
+            return None
+        return cls(efd, on_oom)
+
+    def poll(self) -> None:
+        """Report an OOM kill that is pending, if any (also called before an exit is told)."""
+        if self._efd < 0:
+            return
+        try:
+            os.eventfd_read(self._efd)
+        except BlockingIOError:
+            return
+        self._on_oom()
+
+    def close(self) -> None:
+        if self._efd >= 0:
+            self._loop.remove_reader(self._efd)
+            os.close(self._efd)
+            self._efd = -1
 
 
 def remove_empty(relative: str) -> None:

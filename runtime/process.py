@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from . import errors, states
+from .cgroups import OomWatch
 from .reaper import Exit
 from .stdio import ProcessIO
 from .types import Container, ExitInfo, TaskInfo
@@ -80,10 +80,7 @@ class Task:
     execs: dict[str, Process] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     adopted: bool = False
-    #: Releases of what the task holds beside its processes (the OOM watch), run on delete.
-    on_delete: list[Callable[[], None]] = field(default_factory=list)
-    #: Publishes a pending OOM event, if any, so that it precedes the exit event.
-    poll_oom: Callable[[], None] | None = None
+    oom: OomWatch | None = None
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property

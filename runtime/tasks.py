@@ -26,7 +26,7 @@ from typing import Any
 
 from . import errors, events, ids, states
 from .bundle import task_bundle
-from .cgroups import oom_eventfd, read_stats, remove_empty
+from .cgroups import OomWatch, read_stats, remove_empty
 from .console import ConsoleSocket
 from .events import EventBus
 from .oci import OCIRuntime, read_pid_file
@@ -115,6 +115,9 @@ class Tasks:
         self._containers = containers
         self._tasks: dict[str, Task] = {}
         self._creating: set[str] = set()
+        self._no_creates = asyncio.Event()
+        self._no_creates.set()
+        self._closing = False
         self._sockets = root / "c"
         # Relative to the engine's own cgroup, unique to its root.
         self._cgroup_parent = "shimdeck-" + hashlib.sha256(bytes(root)).hexdigest()[:12]
@@ -157,8 +160,8 @@ class Tasks:
                     EXEC_EXIT_GRACE, functools.partial(self._publish_exit, task, proc, force=True)
                 )
                 return
-        if proc is task.init and task.poll_oom is not None:
-            task.poll_oom()  # an OOM kill is told before the exit it caused
+        if proc is task.init and task.oom is not None:
+            task.oom.poll()  # an OOM kill is told before the exit it caused
         if proc.state is not states.Deleted:
             proc.state = states.Stopped
         info = ExitInfo(proc.pid, proc.exit.status, proc.exit.at)
@@ -168,33 +171,6 @@ class Tasks:
         proc.published.set_result(info)
         if proc is not task.init:
             self._publish_exit(task, task.init)
-
-    def _watch_oom(self, task: Task) -> None:
-        try:
-            efd = oom_eventfd(task.init.pid)
-        except errors.Error:
-            return
-        if efd is None:
-            return
-        loop = asyncio.get_running_loop()
-
-        def on_oom() -> None:
-            try:
-                os.eventfd_read(efd)
-            except BlockingIOError:
-                return
-            except OSError:  # the cgroup is gone
-                stop()
-                return
-            self._publish(events.TASK_OOM, task.init)
-
-        def stop() -> None:
-            loop.remove_reader(efd)
-            os.close(efd)
-
-        loop.add_reader(efd, on_oom)
-        task.on_delete.append(stop)
-        task.poll_oom = on_oom
 
     async def _launch(
         self,
@@ -254,11 +230,14 @@ class Tasks:
 
     async def _create(self, id: str, restore_from: Path | None) -> TaskInfo:
         container: Container = self._containers.get(id)
+        if self._closing:
+            raise errors.Unavailable(f"cannot create task {id!r}: the engine is closing")
         if id in self._tasks or id in self._creating:
             raise errors.AlreadyExists(f"task {id!r} already exists")
         spec = _load_spec(container.bundle)
         terminal = bool(spec["process"].get("terminal", False))
         self._creating.add(id)
+        self._no_creates.clear()
         tdir = self._root / "tasks" / id
         try:
             shutil.rmtree(tdir, ignore_errors=True)
@@ -306,11 +285,13 @@ class Tasks:
                 raise
         finally:
             self._creating.discard(id)
+            if not self._creating:
+                self._no_creates.set()
         task = Task(container=container, dir=tdir, init=proc)
         self._tasks[id] = task
         self._store.add_task(id, proc.pid, terminal)
         self._publish(events.TASK_CREATE, proc)
-        self._watch_oom(task)
+        task.oom = OomWatch.open(proc.pid, lambda: self._publish(events.TASK_OOM, task.init))
         if restore_from is not None:
             proc.state = states.Running
             proc.started_at = _now()
@@ -442,11 +423,12 @@ class Tasks:
                 if "not exist" not in e.stderr and "not found" not in e.stderr.lower():
                     raise
             for p in task.processes():
-                await p.io.drain(DRAIN_TIMEOUT if p is proc else 1.0)
+                if p.pid:  # an exec never started has no output to wait for
+                    await p.io.drain(DRAIN_TIMEOUT if p is proc else 1.0)
                 p.io.close()
                 p.state = states.Deleted
-            for release in task.on_delete:
-                release()
+            if task.oom is not None:
+                task.oom.close()
             del self._tasks[id]
             self._store.delete_task(id)
             shutil.rmtree(task.dir, ignore_errors=True)
@@ -521,8 +503,29 @@ class Tasks:
                 console_socket=sock,
             )
 
-        exited = await self._launch(proc, run, terminal=proc.io.terminal, pid_file=pid_file)
+        try:
+            exited = await self._launch(proc, run, terminal=proc.io.terminal, pid_file=pid_file)
+        except BaseException as e:
+            # Leave the exec as it was, created, with fresh stdio for another try.
+            old, proc.io = proc.io, ProcessIO(proc.io.terminal, proc.io.log_path)
+            old.close()
+            if proc.io.terminal and old.size is not None:
+                proc.io.resize(*old.size)
+            if isinstance(e, errors.RuntimeFailure) and await self._init_gone(task):
+                raise errors.FailedPrecondition(
+                    f"cannot start {proc.what}: the task has exited"
+                ) from None
+            raise
         self._watch(task, proc, exited)
+
+    async def _init_gone(self, task: Task) -> bool:
+        """Whether the task's init has exited, even if its exit is not reaped yet."""
+        if task.init.exit is not None:
+            return True
+        try:
+            return (await self._runtime.state(task.id)).get("status") != "running"
+        except errors.RuntimeFailure:
+            return True
 
     async def _delete_exec(self, task: Task, proc: Process) -> ExitInfo:
         proc.check("delete")
@@ -624,6 +627,8 @@ class Tasks:
 
     async def shutdown(self, keep: bool) -> None:
         """Kill and delete every task (unless ``keep``), then release what the engine holds."""
+        self._closing = True
+        await self._no_creates.wait()  # a create under way ends in a task to remove too
         if not keep:
             await asyncio.gather(
                 *(self._remove(t) for t in list(self._tasks.values())), return_exceptions=True
@@ -632,8 +637,8 @@ class Tasks:
             for p in task.processes():
                 self._reaper.forget(p.pid)
                 p.io.close()
-            for release in task.on_delete:
-                release()
+            if task.oom is not None:
+                task.oom.close()
         self._tasks.clear()
         if not keep:
             remove_empty(self._cgroup_parent)
@@ -647,6 +652,11 @@ class Tasks:
                 await asyncio.wait_for(asyncio.shield(proc.published), DRAIN_TIMEOUT)
         with contextlib.suppress(errors.Error):
             await self.delete(task.id)
+        if task.id in self._tasks:
+            # The orderly path failed (a runtime error, an exit that never came): make sure
+            # the runtime holds nothing, whatever state we believed.
+            with contextlib.suppress(errors.Error):
+                await self._runtime.delete(task.id, force=True)
 
 
 def _criu_failure(what: str, e: errors.RuntimeFailure, dump_log: Path) -> errors.RuntimeFailure:

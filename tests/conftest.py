@@ -87,3 +87,7 @@ def no_zombies() -> Iterator[None]:
     yield
     zombies = [p.pid for p in psutil.Process().children() if p.status() == psutil.STATUS_ZOMBIE]
     assert zombies == [], f"zombie children left: {zombies}"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--soak", action="store_true", help="run the reliability suite 10x longer")
