@@ -164,3 +164,41 @@ def test_bad_session_files_are_named(tmp_path: Path, content: str, message: str)
 def test_the_shipped_session_is_well_formed() -> None:
     kinds = {json.loads(line)["kind"] for line in DEMO_SESSION.read_text().splitlines()}
     assert kinds == {"header", "state", "event", "stats", "output", "error"}
+
+
+async def test_every_action_is_in_the_command_palette() -> None:
+    app = ShimdeckApp(ReplayBackend(DEMO_SESSION, instant=True))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await type_text(pilot, "kill")
+        await wait_for(pilot, lambda: _palette_has_hits(app))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "KillDialog")
+        await pilot.press("escape")
+        assert isinstance(app.screen, MainScreen)
+        from tui.commands import ActionsProvider
+
+        titles = [title for title, _, _ in ActionsProvider(app.screen)._commands()]
+        for key in (
+            "(n)",
+            "(s)",
+            "(p)",
+            "(k)",
+            "(d)",
+            "(e)",
+            "(a)",
+            "(c)",
+            "(l)",
+            "(/)",
+            "(?)",
+            "(q)",
+        ):
+            assert any(t.endswith(key) for t in titles), key
+
+
+def _palette_has_hits(app: ShimdeckApp) -> bool:
+    from textual.command import CommandList
+
+    lists = app.screen.query(CommandList)
+    return bool(lists) and lists.first().option_count > 0

@@ -10,6 +10,7 @@ import signal
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -115,18 +116,15 @@ class MainScreen(Screen[None]):
         model = self.app.model
         now = self.app.backend.now()
         self._version = model.version
-        rows = [
-            r
-            for r in model.rows.values()
-            if not self._filter or self._filter_target != "containers" or r.matches(self._filter)
-        ]
+        rows = [r for r in model.rows.values() if not self._filter or r.matches(self._filter)]
         self._shown = rows
         table = self.query_one(ContainersTable)
         table.sync(rows, now)
-        table.border_subtitle = (
-            f"{len(rows)} of {len(model.rows)} · filter: {self._filter}"
-            if self._filter and self._filter_target == "containers"
-            else f"{len(rows)}"
+        # The pane's top border is its only border: the filter shows in the title.
+        table.border_title = Text(
+            f"containers · {len(rows)} of {len(model.rows)} · filter: {self._filter}"
+            if self._filter
+            else "containers"
         )
         self.app.backend.set_stats_targets(r.id for r in rows if r.running)
         row = self.selected_row()
@@ -387,7 +385,7 @@ class MainScreen(Screen[None]):
         if self._filter_target == "events":
             events = self.query_one(EventsTable)
             events.filter_text = text
-            events.border_subtitle = f"filter: {text}" if text else ""
+            events.border_title = Text(f"events · filter: {text}" if text else "events")
             events.sync_events(self.app.model.events, rebuild=True)
         else:
             self._filter = text
