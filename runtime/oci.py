@@ -94,11 +94,14 @@ class OCIRuntime:
         *args: str,
         stdio: tuple[int, int, int] | None = None,
         log: Path | None = None,
+        strict: bool = False,
     ) -> bytes:
         """Run the binary with ``args``; return its stdout (empty when ``stdio`` is given).
 
         With ``stdio`` the runtime's own 0/1/2 are those fds (a detached container inherits
-        them), and its messages are read from the JSON ``log`` instead.
+        them), and its messages are read from the JSON ``log`` instead. ``strict`` also fails
+        a zero exit that logged an error (runc's ``delete --force`` does that when it could not
+        remove its state).
         """
         argv = [self.binary, "--root", str(self.root)]
         if log is not None:
@@ -123,7 +126,8 @@ class OCIRuntime:
             _, exited = self._reaper.spawn(argv, stdin=stdio[0], stdout=stdio[1], stderr=stdio[2])
             ex = await exited
             stdout = stderr = b""
-        if ex.status != 0:
+        logged_error = strict and (b"level=error" in stderr or b'"level":"error"' in stderr)
+        if ex.status != 0 or logged_error:
             said = _log_errors(log, offset) if log is not None else ""
             said = "\n".join(s for s in (stderr.decode(errors="replace").strip(), said) if s)
             said = said or f"exit status {ex.status}"
@@ -169,7 +173,7 @@ class OCIRuntime:
         await self.run("kill", *(["--all"] if all else []), id, str(sig))
 
     async def delete(self, id: str, *, force: bool = False) -> None:
-        await self.run("delete", *(["--force"] if force else []), id)
+        await self.run("delete", *(["--force"] if force else []), id, strict=True)
 
     async def pause(self, id: str) -> None:
         await self.run("pause", id)

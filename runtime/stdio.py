@@ -208,6 +208,12 @@ class ProcessIO:
                 stream._end()
             self._streams.clear()
 
+    def read_now(self) -> bytes:
+        """Take in what the output fds hold right now; return the backlog."""
+        for fd in list(self._readers):
+            self._on_readable(fd)
+        return self.backlog()
+
     def backlog(self) -> bytes:
         """The most recent output, at most ``BACKLOG_BYTES``."""
         return bytes(self._ring)

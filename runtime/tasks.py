@@ -183,37 +183,51 @@ class Tasks:
         """Run a create/exec/restore command wired to ``proc``'s IO; return its exit future."""
         console: ConsoleSocket | None = None
         devnull = os.open(os.devnull, os.O_RDWR)
+        err_r = err_w = -1
         try:
             if terminal:
                 console = self._console_socket()
-                stdio = (devnull, devnull, devnull)
+                # The process gets the pty, not our stdio: the runtime's stderr is ours to read.
+                err_r, err_w = os.pipe()
+                stdio = (devnull, devnull, err_w)
             else:
                 stdio = proc.io.make_pipes()
-            if console is None:
-                await run(stdio, None)
-            else:
-                # Take the master as soon as it arrives: the process may already be writing.
-                master = asyncio.ensure_future(console.receive_master())
-
-                def take(f: asyncio.Future[int]) -> None:
-                    if not f.cancelled() and f.exception() is None:
-                        proc.io.set_master(f.result())
-
-                master.add_done_callback(take)
-                try:
-                    await run(stdio, console.path)
-                    await asyncio.wait_for(asyncio.shield(master), CONSOLE_TIMEOUT)
-                finally:
-                    if not master.done():
-                        master.cancel()
+            try:
+                if console is None:
+                    await run(stdio, None)
+                else:
+                    await self._run_with_console(proc, run, stdio, console)
+            except errors.RuntimeFailure as e:
+                output = _read_available(err_r) if terminal else proc.io.read_now()
+                raise _with_output(e, output) from None
             pid = read_pid_file(pid_file)
         finally:
-            os.close(devnull)
+            for fd in (devnull, err_r, err_w):
+                if fd >= 0:
+                    os.close(fd)
             proc.io.close_child_ends()
             if console is not None:
                 console.close()
         proc.pid = pid
         return self._reaper.watch(pid)
+
+    async def _run_with_console(
+        self, proc: Process, run: Any, stdio: tuple[int, int, int], console: ConsoleSocket
+    ) -> None:
+        # Take the master as soon as it arrives: the process may already be writing.
+        master = asyncio.ensure_future(console.receive_master())
+
+        def take(f: asyncio.Future[int]) -> None:
+            if not f.cancelled() and f.exception() is None:
+                proc.io.set_master(f.result())
+
+        master.add_done_callback(take)
+        try:
+            await run(stdio, console.path)
+            await asyncio.wait_for(asyncio.shield(master), CONSOLE_TIMEOUT)
+        finally:
+            if not master.done():
+                master.cancel()
 
     # -- the init process -----------------------------------------------------------------
 
@@ -464,7 +478,8 @@ class Tasks:
         task.init.check("exec")
         if exec_id in task.execs:
             raise errors.AlreadyExists(f"exec {exec_id!r} of task {id!r} already exists")
-        base = _load_spec(task.container.bundle)["process"]
+        # The task's own copy of the spec: the bundle may have changed or gone since create.
+        base = _load_spec(task.dir / "bundle")["process"]
         spec = dict(base)
         spec.update(args=list(args), terminal=bool(terminal))
         if env is not None:
@@ -657,6 +672,24 @@ class Tasks:
             # the runtime holds nothing, whatever state we believed.
             with contextlib.suppress(errors.Error):
                 await self._runtime.delete(task.id, force=True)
+
+
+def _read_available(fd: int) -> bytes:
+    os.set_blocking(fd, False)
+    try:
+        return os.read(fd, 65536)
+    except BlockingIOError:
+        return b""
+
+
+def _with_output(e: errors.RuntimeFailure, output: bytes) -> errors.RuntimeFailure:
+    """``e``, told with what the runtime wrote to its stdio before it could log (a panic...)."""
+    said = output.decode(errors="replace").strip()
+    if not said or said in e.stderr:
+        return e
+    last = said.splitlines()[-1].strip()
+    stderr = "\n".join(part for part in (e.stderr, said) if part)
+    return errors.RuntimeFailure(f"{e}: {last}", command=e.command, stderr=stderr)
 
 
 def _criu_failure(what: str, e: errors.RuntimeFailure, dump_log: Path) -> errors.RuntimeFailure:
