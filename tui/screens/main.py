@@ -270,11 +270,13 @@ class MainScreen(Screen[None]):
         row, exec_id = target
         if exec_id:
             question = f"Delete exec {exec_id!r} of task {row.id!r}?"
-        elif row.task is not None:
+        elif row.running:
             question = (
-                f"Delete container {row.id!r} and its {row.status} task? "
-                "A running task must be killed first."
+                f"Container {row.id!r} has a {row.status} task: the engine refuses to delete "
+                "it until it has been killed (k)."
             )
+        elif row.task is not None:
+            question = f"Delete container {row.id!r} and its {row.status} task?"
         else:
             question = f"Delete container {row.id!r}?"
 
