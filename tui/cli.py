@@ -13,7 +13,6 @@ import os
 import shutil
 import signal
 import sys
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -171,7 +170,10 @@ async def _run_live(args: argparse.Namespace, runtime: str) -> int:
             except OSError as e:
                 raise CliError(f"cannot write {args.record}: {e.strerror}") from None
         if args.demo:
-            bundles = Path(tempfile.mkdtemp(prefix="shimdeck-demo-"))
+            # Under the root, so a demo that was killed leaves its bundles where the next
+            # demo (which adopts and removes its containers) clears them.
+            bundles = engine.root / "demo"
+            shutil.rmtree(bundles, ignore_errors=True)
         else:
             bundles = engine.root / "bundles"
         backend = LiveBackend(engine, bundles=bundles, recorder=recorder)

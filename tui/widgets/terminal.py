@@ -118,12 +118,15 @@ class PaneScreen(pyte.Screen):
 
 @dataclass
 class FeedStats:
-    """Counters a benchmark or test can read."""
+    """Counters a benchmark or test can read (bytes, and repaints of changed rows)."""
 
     fed: int = 0
     parsed: int = 0
     skipped: int = 0
     skips: int = 0
+    repaints: int = 0
+    #: ``time.perf_counter()`` of the last repaint request: key-to-repaint latency ends here.
+    last_repaint: float = 0.0
 
 
 class TerminalView(Widget, can_focus=True):
@@ -291,6 +294,8 @@ class TerminalView(Widget, can_focus=True):
             dirty.update(c[1] for c in (cursor, self._cursor) if c is not None)
             self._cursor = cursor
         if dirty:
+            self.stats.repaints += 1
+            self.stats.last_repaint = time.perf_counter()
             width = self.size.width
             for y in dirty:
                 self._rows.pop(y, None)
