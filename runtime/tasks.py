@@ -57,7 +57,29 @@ def _load_spec(bundle: Path) -> dict[str, Any]:
         raise errors.InvalidArgument(f"cannot read {path}: {e}") from None
     if not isinstance(spec, dict) or not isinstance(spec.get("process"), dict):
         raise errors.InvalidArgument(f"{path} has no process section")
+    _check_process(spec["process"], path)
     return spec
+
+
+def _check_process(process: dict[str, Any], path: Path) -> None:
+    """Refuse what the engine itself reads from a spec when it is malformed, naming the field.
+
+    The rest is the runtime's to judge; its error is passed on as it is.
+    """
+
+    def strings(value: object) -> bool:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+    args = process.get("args")
+    if not strings(args) or not args:
+        raise errors.InvalidArgument(f"{path}: process.args must be a non-empty list of strings")
+    if not isinstance(process.get("terminal", False), bool):
+        raise errors.InvalidArgument(f"{path}: process.terminal must be true or false")
+    if "env" in process and not strings(process["env"]):
+        raise errors.InvalidArgument(f"{path}: process.env must be a list of strings")
+    cwd = process.get("cwd", "/")
+    if not isinstance(cwd, str) or not cwd.startswith("/"):
+        raise errors.InvalidArgument(f"{path}: process.cwd must be an absolute path")
 
 
 def _signal_number(sig: object) -> int:
