@@ -8,6 +8,8 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from textual import events
+from textual.widgets import Input
 
 from runtime import errors
 from tui.app import ShimdeckApp
@@ -202,3 +204,20 @@ def _palette_has_hits(app: ShimdeckApp) -> bool:
 
     lists = app.screen.query(CommandList)
     return bool(lists) and lists.first().option_count > 0
+
+
+async def test_keys_typed_right_after_the_slash_reach_the_filter() -> None:
+    """A fast typist (or tmux send-keys) queues keys before the slash's action has run."""
+    app = ShimdeckApp(ReplayBackend(DEMO_SESSION, instant=True))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app._driver is not None
+        for key, char in [("slash", "/"), *((c, c) for c in "shell"), ("enter", "\r")]:
+            event = events.Key(key, char)
+            event.set_sender(app)
+            app._driver.send_message(event)
+        table = app.screen.query_one(ContainersTable)
+        await wait_for(pilot, lambda: [str(k.value) for k in table.rows] == ["shell"])
+        await pilot.press("slash")
+        await pilot.press("slash")  # typed into the box, not a new filter
+        assert app.screen.query_one("#filter", Input).value == "shell/"

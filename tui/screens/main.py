@@ -60,7 +60,9 @@ ACTIONS: list[tuple[str, str, str, str]] = [
 class MainScreen(Screen[None]):
     BINDINGS: ClassVar[list[Any]] = [
         *(
-            Binding(key, f"screen.{action}", label, show=action != "sort")
+            # The slash is a priority binding so that it moves the focus before the keys
+            # typed right after it are handed to the widget that had it.
+            Binding(key, f"screen.{action}", label, show=action != "sort", priority=key == "slash")
             for key, action, label, _ in ACTIONS
             if action not in ("quit", "help")
         ),
@@ -85,7 +87,13 @@ class MainScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="top"):
-            yield Input(placeholder="filter containers by id or label", id="filter", compact=True)
+            # No select-on-focus: it would eat the first keys typed right after the slash.
+            yield Input(
+                placeholder="filter containers by id or label",
+                id="filter",
+                compact=True,
+                select_on_focus=False,
+            )
             yield ContainersTable(id="containers")
         with Horizontal(id="middle"):
             yield ExecsTable(id="execs")
@@ -360,9 +368,12 @@ class MainScreen(Screen[None]):
     # -- filtering ----------------------------------------------------------------------------
 
     def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.has_focus:
+            box.insert_text_at_cursor("/")  # a slash typed into the filter itself
+            return
         events = self.query_one(EventsTable)
         self._filter_target = "events" if events.has_focus else "containers"
-        box = self.query_one("#filter", Input)
         box.placeholder = (
             "filter events by topic, id or detail"
             if self._filter_target == "events"
@@ -370,7 +381,9 @@ class MainScreen(Screen[None]):
         )
         box.value = self._filter if self._filter_target == "containers" else events.filter_text
         box.display = True
-        box.focus()
+        # Focus now, not on the next message (as focus() does): keys typed right after the
+        # slash are already queued and must reach the box, not the bindings.
+        self.set_focus(box)
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:

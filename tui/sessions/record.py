@@ -77,7 +77,7 @@ async def record(out: Path) -> None:
             script.chmod(0o755)
             backend.connect(_Sink())  # type: ignore[arg-type]
             try:
-                await _session(backend)
+                await _session(backend, work)
             finally:
                 await backend.disconnect()
                 recorder.close()
@@ -86,7 +86,7 @@ async def record(out: Path) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-async def _session(backend: LiveBackend) -> None:
+async def _session(backend: LiveBackend, work: Path) -> None:
     tasks = backend.engine.tasks
     await demo.setup(backend)
     for id in ("shell", "top"):
@@ -104,7 +104,7 @@ async def _session(backend: LiveBackend) -> None:
     await asyncio.sleep(2.5)  # a few more stats samples and counter lines
     await backend.pause("counter")
     for action, call in (
-        ("checkpoint", backend.checkpoint("top", "/tmp/shimdeck-checkpoints/top")),
+        ("checkpoint", backend.checkpoint("top", str(work / "checkpoints" / "top"))),
         ("pause", backend.pause("crash")),
     ):
         try:
