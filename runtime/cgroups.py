@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -13,8 +14,12 @@ from . import errors
 from .types import Stats
 
 
+@functools.cache
 def _mounts() -> dict[str, tuple[str, str]]:
-    """Map a v1 controller (or "" for v2) to (mount point, root inside the hierarchy)."""
+    """Map a v1 controller (or "" for v2) to (mount point, root inside the hierarchy).
+
+    Read once: the cgroup mounts of a host do not move while the engine runs.
+    """
     found: dict[str, tuple[str, str]] = {}
     with open("/proc/self/mountinfo") as f:
         for line in f:

@@ -145,8 +145,11 @@ class OCIRuntime:
         log: Path,
         stdio: tuple[int, int, int],
         console_socket: Path | None = None,
+        start: bool = False,
     ) -> None:
-        args = ["create", "--bundle", str(bundle), "--pid-file", str(pid_file)]
+        """``create``, or with ``start`` ``run --detach``: created and started in one command."""
+        command = ["run", "--detach"] if start else ["create"]
+        args = [*command, "--bundle", str(bundle), "--pid-file", str(pid_file)]
         if console_socket is not None:
             args += ["--console-socket", str(console_socket)]
         await self.run(*args, id, stdio=stdio, log=log)

@@ -69,7 +69,14 @@ def runtime_name(request: pytest.FixtureRequest) -> str:
 async def engine(tmp: Path, runtime_name: str) -> AsyncIterator[Engine]:
     async with Engine(root=tmp / "root", runtime=runtime_name) as e:
         yield e
-    leftover = runtime_list(runtime_name, tmp / "root" / runtime_name)
+    assert_nothing_left(runtime_name, tmp / "root" / runtime_name)
+
+
+def assert_nothing_left(runtime: str, state_root: Path) -> None:
+    """Fail on containers left in the runtime, after removing them so the machine stays clean."""
+    leftover = runtime_list(runtime, state_root)
+    for id in leftover:
+        subprocess.run([runtime, "--root", str(state_root), "delete", "--force", id])
     assert leftover == [], f"containers left in the runtime: {leftover}"
 
 

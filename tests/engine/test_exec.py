@@ -120,4 +120,6 @@ async def test_many_execs_leak_no_fd(engine: Engine, running: str) -> None:
         assert await asyncio.gather(*(one(batch * 10 + i) for i in range(10))) == [0] * 10
     assert len(os.listdir("/proc/self/fd")) == before
     assert engine.tasks.execs(running) == []
+    # Nor a file: a long-lived task with periodic execs must not fill the engine's root.
+    assert [f for f in os.listdir(engine.root / "tasks" / running) if f.startswith("exec-")] == []
     await _stop(engine, running)

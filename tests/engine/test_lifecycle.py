@@ -136,7 +136,7 @@ async def test_many_tasks_at_once_are_reaped_with_their_status(engine: Engine, m
 
 
 async def test_close_kills_and_deletes_tasks(tmp, runtime_name, make_bundle) -> None:
-    from tests.conftest import runtime_list
+    from tests.conftest import assert_nothing_left
 
     async with Engine(root=tmp / "root", runtime=runtime_name) as e:
         await e.containers.create("a", make_bundle(["sleep", "100"]))
@@ -146,7 +146,7 @@ async def test_close_kills_and_deletes_tasks(tmp, runtime_name, make_bundle) -> 
         await e.tasks.create("b")
         await e.tasks.start("b")
         await e.tasks.pause("b")
-    assert runtime_list(runtime_name, tmp / "root" / runtime_name) == []
+    assert_nothing_left(runtime_name, tmp / "root" / runtime_name)
     async with Engine(root=tmp / "root", runtime=runtime_name) as e:
         assert {c.id for c in e.containers.list()} == {"a", "b"}
         assert e.tasks.list() == []
@@ -186,3 +186,24 @@ async def test_two_engines_with_the_same_container_id_do_not_meet(
         assert (await two.tasks.stats("same")).pids == 1
         parent = cgroup_dirs(pid_two)["pids"].parent
     assert not parent.exists()  # the engine's cgroup parent went with it
+
+
+@pytest.mark.parametrize("terminal", [False, True], ids=["pipes", "tty"])
+async def test_run_creates_and_starts_in_one(engine: Engine, make_bundle, terminal: bool) -> None:
+    sub = engine.subscribe()
+    await engine.containers.create(
+        "fast", make_bundle(["sh", "-c", "echo ran; exit 4"], terminal=terminal)
+    )
+    info = await engine.tasks.run("fast")
+    assert info.status in ("running", "stopped") and info.pid > 0
+    assert (await engine.tasks.wait("fast")).exit_status == 4
+    io = engine.tasks.io("fast")
+    assert await io.drain(5)
+    assert b"ran" in io.backlog()
+    await engine.tasks.delete("fast")
+    assert [(e.topic, e.pid) for e in drain(sub) if e.container_id == "fast"][1:] == [
+        (events.TASK_CREATE, info.pid),
+        (events.TASK_START, info.pid),
+        (events.TASK_EXIT, info.pid),
+        (events.TASK_DELETE, info.pid),
+    ]

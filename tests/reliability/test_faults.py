@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from runtime import Engine, errors, events
-from tests.conftest import runtime_list
+from tests.conftest import assert_nothing_left
 from tests.engine.helpers import next_event
 
 
@@ -62,7 +62,7 @@ async def test_a_runtime_dying_mid_create(
         assert not (e.root / "tasks" / "doomed").exists()
         # Nothing lost: the container is still there and a task can be made once it works.
         assert e.containers.get("doomed").id == "doomed"
-    assert runtime_list(runtime_name, tmp / "root" / os.path.basename(binary)) == []
+    assert_nothing_left(runtime_name, tmp / "root" / os.path.basename(binary))
 
 
 async def test_a_runtime_dying_after_it_created(tmp, runtime_name, make_bundle) -> None:
@@ -74,7 +74,7 @@ async def test_a_runtime_dying_after_it_created(tmp, runtime_name, make_bundle) 
         with pytest.raises(errors.RuntimeFailure):
             await e.tasks.create("half")
         assert e.tasks.list() == []
-    assert runtime_list(runtime_name, tmp / "root" / os.path.basename(binary)) == []
+    assert_nothing_left(runtime_name, tmp / "root" / os.path.basename(binary))
 
 
 async def test_the_bundle_deleted_under_a_running_task(tmp, engine: Engine, rootfs) -> None:

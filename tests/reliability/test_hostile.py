@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from runtime import Engine, create_bundle, errors
 from runtime.ids import MAX_LENGTH
-from tests.conftest import runtime_list
+from tests.conftest import assert_nothing_left
 
 T = TypeVar("T")
 VALID_ID = re.compile(r"^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$")
@@ -53,7 +53,7 @@ def runner(tmp: Path, runtime_name: str) -> Iterator[Runner]:
         yield r
     finally:
         r.close()
-    assert runtime_list(runtime_name, tmp / "root" / runtime_name) == []
+    assert_nothing_left(runtime_name, tmp / "root" / runtime_name)
 
 
 def _outside(tmp: Path) -> set[str]:
