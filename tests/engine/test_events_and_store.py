@@ -158,3 +158,16 @@ async def test_an_engine_killed_with_sigkill_is_re_adopted(tmp, runtime_name, ma
         # is nobody's to reap is covered in test_reaper.
         assert (await e.tasks.wait("orphan")).exit_status == 137
         await e.tasks.delete("orphan")
+
+
+async def test_console_sockets_are_private_and_removed(tmp) -> None:
+    from runtime.console import ConsoleSocket
+
+    sock = ConsoleSocket(tmp / "1.sock")
+    try:
+        assert stat.S_IMODE((tmp / "1.sock").stat().st_mode) == 0o600
+    finally:
+        sock.close()
+    assert not (tmp / "1.sock").exists()
+    with pytest.raises(errors.InvalidArgument, match="too long"):
+        ConsoleSocket(tmp / ("s" * 120))
