@@ -41,8 +41,8 @@ def _private_dir(path: Path) -> None:
         if path.stat().st_uid != os.geteuid():
             raise errors.InvalidArgument(f"engine root {path} belongs to another user")
         os.chmod(path, 0o700)
-    except PermissionError as e:
-        raise errors.InvalidArgument(f"engine root {path} is not writable: {e.strerror}") from None
+    except OSError as e:
+        raise errors.InvalidArgument(f"engine root {path} cannot be used: {e.strerror}") from None
 
 
 def _raise_fd_limit() -> None:

@@ -322,6 +322,18 @@ class Tasks:
 
             try:
                 exited = await self._launch(proc, run, terminal=terminal, pid_file=pid_file)
+            except errors.RuntimeFailure as e:
+                proc.io.close()
+                shutil.rmtree(tdir, ignore_errors=True)
+                if "already exists" in str(e):
+                    # Not ours to delete: left by an earlier engine on this root, or another.
+                    raise errors.AlreadyExists(
+                        f"the runtime already has a container {id!r}, left by an earlier "
+                        "engine: open the engine with adopt=True to take it over"
+                    ) from None
+                with contextlib.suppress(errors.Error):
+                    await self._runtime.delete(id, force=True)
+                raise
             except BaseException:
                 proc.io.close()
                 with contextlib.suppress(errors.Error):
@@ -360,7 +372,7 @@ class Tasks:
                     await self._start_exec(task, proc)
                 else:
                     await self._runtime.start(id)
-                proc.state = states.Running
+                proc.state = states.ExecRunning if exec_id else states.Running
                 proc.started_at = _now()
                 topic = events.TASK_EXEC_STARTED if exec_id else events.TASK_START
                 self._publish(topic, proc)
@@ -640,6 +652,7 @@ class Tasks:
         task = self._get(id)
         async with task.lock:
             task.init.check("checkpoint")
+            made = not image.exists()
             image.mkdir(mode=0o700, parents=True, exist_ok=True)
             work = task.dir / "checkpoint-work"
             shutil.rmtree(work, ignore_errors=True)
@@ -647,6 +660,8 @@ class Tasks:
             try:
                 await self._runtime.checkpoint(id, image, work, leave_running=not exit)
             except errors.RuntimeFailure as e:
+                if made:
+                    shutil.rmtree(image, ignore_errors=True)
                 raise _criu_failure(task.init.what, e, work / "dump.log") from None
             self._publish(events.TASK_CHECKPOINTED, task.init, detail={"path": str(image)})
 

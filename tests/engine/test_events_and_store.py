@@ -95,6 +95,21 @@ async def test_bad_root_and_runtime_are_clear(tmp) -> None:
         Engine(root=tmp / "r", runtime="no-such-runtime")
     with pytest.raises(errors.InvalidArgument, match="too long"):
         Engine(root=tmp / ("x" * 100))
+    for bad in ("/proc/no-such-dir", str(tmp / "file" / "below")):
+        with pytest.raises(errors.InvalidArgument, match="cannot be used"):
+            async with Engine(root=bad):
+                pass
+
+
+async def test_a_left_over_container_is_named_not_clobbered(tmp, runtime_name, make_bundle) -> None:
+    async with Engine(root=tmp / "root", runtime=runtime_name, keep_tasks=True) as e:
+        await e.containers.create("left", make_bundle(["sleep", "100"]))
+        await e.tasks.create("left")
+    async with Engine(root=tmp / "root", runtime=runtime_name) as e:
+        with pytest.raises(errors.AlreadyExists, match="adopt=True"):
+            await e.tasks.create("left")
+    async with Engine(root=tmp / "root", runtime=runtime_name, adopt=True) as e:
+        assert (await e.tasks.state("left")).status == "created"
 
 
 async def test_kept_tasks_are_re_adopted(tmp, runtime_name, make_bundle) -> None:

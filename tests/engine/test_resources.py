@@ -80,6 +80,7 @@ async def test_checkpoint_fails_clearly_where_criu_cannot_run(
             assert "Error" in f.read()
     assert (await engine.tasks.state(busy)).status == "running"
     assert [e for e in drain(sub) if e.topic == events.TASK_CHECKPOINTED] == []
+    assert not (tmp / "ckpt").exists()  # the image directory it made is gone again
     await _stop(engine, busy)
 
 
