@@ -223,5 +223,5 @@ def task_bundle(source: Path, spec: dict[str, Any], dest: Path, cgroups_path: st
     dest.mkdir(mode=0o700, exist_ok=True)
     fd = os.open(dest / "config.json", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
-        json.dump(spec, f)
+        f.write(json.dumps(spec))  # dumps uses the C encoder; dump never does
     return dest

@@ -35,8 +35,11 @@ def _mounts() -> dict[str, tuple[str, str]]:
     return found
 
 
-def cgroup_dirs(pid: int) -> dict[str, Path]:
-    """The cgroup directory of ``pid`` for each controller it is in ("" for v2)."""
+def cgroup_dirs(pid: int, only: str | None = None) -> dict[str, Path]:
+    """The cgroup directory of ``pid`` for each controller it is in ("" for v2).
+
+    With ``only``, just that controller's (the OOM watch needs no other).
+    """
     mounts = _mounts()
     dirs: dict[str, Path] = {}
     try:
@@ -47,7 +50,7 @@ def cgroup_dirs(pid: int) -> dict[str, Path]:
     for line in lines:
         _, controllers, path = line.split(":", 2)
         for ctl in controllers.split(",") if controllers else [""]:
-            if ctl not in mounts:
+            if ctl not in mounts or (only is not None and ctl != only):
                 continue
             mount, root = mounts[ctl]
             rel = os.path.relpath(path, root) if path.startswith(root) else path.lstrip("/")
@@ -114,7 +117,7 @@ class OomWatch:
     @classmethod
     def open(cls, pid: int, on_oom: Callable[[], None]) -> OomWatch | None:
         try:
-            mem = cgroup_dirs(pid).get("memory")
+            mem = cgroup_dirs(pid, only="memory").get("memory")
         except errors.Error:
             return None
         if mem is None:

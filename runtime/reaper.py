@@ -106,6 +106,8 @@ class Reaper:
         self._watched: dict[int, tuple[int, asyncio.Future[Exit]]] = {}
         self._early: dict[int, tuple[Exit, float]] = {}
         self._zombie_seen: dict[int, float] = {}
+        # Encoded once: handing os.environ to posix_spawn decodes and re-encodes it each time.
+        self._env: dict[bytes, bytes] = dict(os.environb)
         self._resweep: asyncio.TimerHandle | None = None
         self._closed = False
         set_subreaper()
@@ -118,7 +120,7 @@ class Reaper:
         stdin: int,
         stdout: int,
         stderr: int,
-        env: dict[str, str] | None = None,
+        env: dict[str, str] | dict[bytes, bytes] | None = None,
         cwd: str | None = None,
     ) -> tuple[int, asyncio.Future[Exit]]:
         """Start ``argv`` with the given fds as its stdio; return its pid and exit future."""
@@ -132,7 +134,7 @@ class Reaper:
             # posix_spawn has no chdir action before glibc 2.29's np variant; resolve instead.
             path = os.path.join(cwd, path) if not os.path.isabs(path) else path
         pid = os.posix_spawn(
-            path, list(argv), env if env is not None else os.environ, file_actions=actions
+            path, list(argv), env if env is not None else self._env, file_actions=actions
         )
         return pid, self.watch(pid)
 
@@ -182,8 +184,13 @@ class Reaper:
         now = time.monotonic()
         for pid in [p for p, (_, t) in self._early.items() if now - t > EARLY_EXIT_TTL]:
             del self._early[pid]
-        zombies = {pid for pid in _children() if pid not in self._watched and _is_zombie(pid)}
-        self._zombie_seen = {pid: self._zombie_seen.get(pid, now) for pid in zombies}
+        # A zombie stays one until reaped: only children not seen as zombies yet are read.
+        seen_before = self._zombie_seen
+        self._zombie_seen = {
+            pid: seen_before.get(pid, now)
+            for pid in _children()
+            if pid not in self._watched and (pid in seen_before or _is_zombie(pid))
+        }
         waiting = False
         for pid, seen in self._zombie_seen.items():
             if now - seen < grace:

@@ -549,7 +549,7 @@ class Tasks:
             spec["consoleSize"] = {"width": width, "height": height}
         fd = os.open(process_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
-            json.dump(spec, f)
+            f.write(json.dumps(spec))
 
         async def run(stdio: tuple[int, int, int], sock: Path | None) -> None:
             await self._runtime.exec(
@@ -641,7 +641,7 @@ class Tasks:
             path = task.dir / "resources.json"
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as f:
-                json.dump(resources, f)
+                f.write(json.dumps(resources))
             await self._runtime.update(id, path)
 
     async def checkpoint(self, id: str, path: str | os.PathLike[str], exit: bool = False) -> None:
