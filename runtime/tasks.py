@@ -344,7 +344,7 @@ class Tasks:
             self._creating.discard(id)
             if not self._creating:
                 self._no_creates.set()
-        task = Task(container=container, dir=tdir, init=proc)
+        task = Task(container=container, dir=tdir, init=proc, base_process=spec["process"])
         self._tasks[id] = task
         self._store.add_task(id, proc.pid, terminal)
         self._publish(events.TASK_CREATE, proc)
@@ -521,8 +521,8 @@ class Tasks:
         task.init.check("exec")
         if exec_id in task.execs:
             raise errors.AlreadyExists(f"exec {exec_id!r} of task {id!r} already exists")
-        # The task's own copy of the spec: the bundle may have changed or gone since create.
-        base = _load_spec(task.dir / "bundle")["process"]
+        # The spec as it was at create: the bundle may have changed or gone since.
+        base = task.base_process or _load_spec(task.dir / "bundle")["process"]
         spec = dict(base)
         spec.update(args=list(args), terminal=bool(terminal))
         if env is not None:
