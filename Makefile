@@ -6,11 +6,11 @@ PY := .venv/bin/python
 setup:
 	bash scripts/setup-host
 
-demo: setup
-	.venv/bin/shimdeck demo
+demo:
+	bash scripts/demo
 
-test: setup
-	.venv/bin/pytest
+test:
+	bash scripts/test
 
 lint: setup
 	.venv/bin/ruff check runtime tui tests bench
