@@ -13,7 +13,13 @@ Requests (``op``):
   a container init re-parented to us). Answers the time of each step and of all of them,
   and the CPU time used by this process and by the processes it reaped meanwhile.
 - ``parallel``: spawn every argv of ``argvs`` at once, then wait for them all. Answers the
-  time until the last one was reaped and every exit status.
+  time until the last one was reaped, each one's time from the common start to its reaping
+  (``times``, in ``argvs`` order) and every exit status. Other children reaped meanwhile
+  (containerd's shims, re-parented here) are counted in ``others``.
+- ``spawn``: start ``argv`` (a daemon) with stdout and stderr appended to ``log``, without
+  waiting; answers its pid.
+- ``stop``: send ``signal`` (SIGTERM) to ``pid`` (one ``spawn`` started), wait up to
+  ``timeout`` seconds, then SIGKILL; answers its exit status and whether it had to be killed.
 - ``pty``: spawn ``argv`` with its stdout and stderr on a fresh pty's slave and read the
   master to its end. Answers the bytes read, the total time and the time from the first
   byte to the end.
@@ -21,7 +27,8 @@ Requests (``op``):
   wait for it through a pidfd, the way the engine's reaper does: the floor under the
   engine's kill-to-exit-event latency. Answers the time from just before ``kill(2)`` to the
   reaped status.
-- ``reap``: reap any exited children; answers how many.
+- ``reap``: reap any exited children; answers how many, and this process's CPU time and
+  its reaped children's so far (``cpu_self_total``, ``cpu_children_total``).
 - ``quit``: reap and exit.
 """
 
@@ -57,6 +64,22 @@ def _spawn(argv: list[str], stdin: int, stdout: int, stderr: int) -> int:
     return os.posix_spawn(argv[0], argv, os.environ, file_actions=actions)
 
 
+def _wait_adopted(pid: int, timeout: float = 10.0) -> int:
+    """Wait for a container init the runtime left behind, once it is re-parented to us.
+
+    ``crun run --detach`` (1.8) can return while its intermediate process, the init's parent,
+    has not exited yet: until it does, the init is not our child (ECHILD), even once exited.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return os.waitpid(pid, 0)[1]
+        except ChildProcessError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.0002)
+
+
 def _status(wait_status: int) -> int:
     return os.waitstatus_to_exitcode(wait_status) % 256
 
@@ -82,10 +105,10 @@ class Worker:
             t0 = time.perf_counter()
             if "argv" in step:
                 pid = _spawn(step["argv"], self.devnull, self.devnull, self.errlog)
+                _, status = os.waitpid(pid, 0)
             else:
                 with open(step["wait_pid_file"]) as f:
-                    pid = int(f.read().strip())
-            _, status = os.waitpid(pid, 0)
+                    status = _wait_adopted(int(f.read().strip()))
             times.append(time.perf_counter() - t0)
             statuses.append(_status(status))
         total = time.perf_counter() - start
@@ -100,10 +123,55 @@ class Worker:
         }
 
     def parallel(self, argvs: list[list[str]]) -> dict[str, Any]:
+        offset = os.fstat(self.errlog).st_size
+        cpu0 = cpu_times()
         t0 = time.perf_counter()
         pids = [_spawn(argv, self.devnull, self.devnull, self.errlog) for argv in argvs]
-        statuses = [_status(os.waitpid(pid, 0)[1]) for pid in pids]
-        return {"total": time.perf_counter() - t0, "statuses": statuses}
+        index = {pid: i for i, pid in enumerate(pids)}
+        times = [0.0] * len(pids)
+        statuses = [0] * len(pids)
+        others = 0
+        while index:
+            pid, status = os.waitpid(-1, 0)
+            if pid not in index:
+                others += 1
+                continue
+            i = index.pop(pid)
+            times[i] = time.perf_counter() - t0
+            statuses[i] = _status(status)
+        cpu1 = cpu_times()
+        return {
+            "total": max(times, default=0.0),
+            "times": times,
+            "statuses": statuses,
+            "others": others,
+            "cpu_self": cpu1[0] - cpu0[0],
+            "cpu_children": cpu1[1] - cpu0[1],
+            "stderr": self._err_tail(offset) if any(statuses) else "",
+        }
+
+    def spawn(self, argv: list[str], log: str) -> dict[str, Any]:
+        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            pid = _spawn(argv, self.devnull, fd, fd)
+        finally:
+            os.close(fd)
+        return {"pid": pid}
+
+    def stop(
+        self, pid: int, signal_number: int = signal.SIGTERM, timeout: float = 10.0
+    ) -> dict[str, Any]:
+        os.kill(pid, signal_number)
+        deadline = time.monotonic() + timeout
+        killed = False
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return {"status": _status(status), "killed": killed}
+            if time.monotonic() > deadline and not killed:
+                os.kill(pid, signal.SIGKILL)
+                killed = True
+            time.sleep(0.01)
 
     def pty(self, argv: list[str]) -> dict[str, Any]:
         master, slave = os.openpty()
@@ -164,7 +232,8 @@ class Worker:
             if pid == 0:
                 break
             count += 1
-        return {"reaped": count}
+        me, kids = cpu_times()
+        return {"reaped": count, "cpu_self_total": me, "cpu_children_total": kids}
 
 
 def main() -> None:
@@ -182,6 +251,10 @@ def main() -> None:
                 reply = worker.steps(req["steps"])
             elif op == "parallel":
                 reply = worker.parallel(req["argvs"])
+            elif op == "spawn":
+                reply = worker.spawn(req["argv"], req["log"])
+            elif op == "stop":
+                reply = worker.stop(req["pid"], req.get("signal", signal.SIGTERM), req["timeout"])
             elif op == "pty":
                 reply = worker.pty(req["argv"])
             elif op == "kill":
