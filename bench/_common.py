@@ -215,6 +215,10 @@ class BareWorker:
         self._reader: asyncio.StreamReader | None = None
         self._transport: asyncio.BaseTransport | None = None
 
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
     async def call(self, op: str, **kw: Any) -> dict[str, Any]:
         """Send one request; return the worker's reply (raise BenchError on its error)."""
         assert self._proc.stdin is not None and self._proc.stdout is not None
@@ -273,12 +277,14 @@ class Workspace:
     dir: Path
     prefix: str
     roots: list[tuple[str, Path]] = field(default_factory=list)
+    engine_roots: list[Path] = field(default_factory=list)
 
     def root(self, runtime: str, side: str) -> Path:
         path = self.dir / f"{side}-{runtime}"
         if side.startswith("engine"):
             # The engine keeps its runtime's state under <root>/<runtime name>.
             self.roots.append((runtime, path / runtime))
+            self.engine_roots.append(path)
         else:
             self.roots.append((runtime, path))
         return path
@@ -341,10 +347,40 @@ def cleanup_report(ws: Workspace) -> dict[str, Any]:
     return {
         "containers_left": containers,
         "cgroups_left": sorted(cgroups),
+        # Not the bench's doing, so not in "clean": reported as an engine defect, then removed.
+        "engine_cgroups_left": engine_cgroups_left(ws),
         "children_left": [c.pid for c in children],
         "zombies": zombies,
         "clean": not (containers or cgroups or children),
     }
+
+
+def engine_cgroup_name(root: Path) -> str:
+    """The cgroup an Engine on ``root`` puts its tasks' cgroups under (runtime/tasks.py)."""
+    return "shimdeck-" + hashlib.sha256(bytes(root.absolute())).hexdigest()[:12]
+
+
+def engine_cgroups_left(ws: Workspace) -> list[str]:
+    """The cgroup directories of this run's engines that are still there after they closed
+    (crun puts a relative ``cgroupsPath`` under the hierarchy's root, runc under its own
+    cgroup: where the engine's own memory cgroup is not the root, the engine removes the
+    wrong one)."""
+    names = {engine_cgroup_name(r) for r in ws.engine_roots}
+    return sorted(
+        p
+        for depth in ("*", "*/*", "*/*/*")
+        for name in names
+        for p in glob.glob(f"/sys/fs/cgroup/{depth}/{name}")
+    )
+
+
+def remove_cgroup_trees(paths: Iterable[str]) -> None:
+    """rmdir each cgroup directory and the (empty) cgroups under it, deepest first."""
+    for path in paths:
+        subs = sorted(Path(path).glob("**/"), key=lambda p: len(p.parts), reverse=True)
+        for sub in subs:
+            with contextlib.suppress(OSError):
+                sub.rmdir()
 
 
 def _left(report: dict[str, Any]) -> str:
@@ -474,7 +510,21 @@ def run_bench(
                     f"{name} left things behind, removing them: {_left(cleanup)}", file=sys.stderr
                 )
                 sweep_leftovers(ws)
+            if cleanup["engine_cgroups_left"]:
+                remove_cgroup_trees(cleanup["engine_cgroups_left"])
+                cleanup["engine_cgroups_removed"] = not engine_cgroups_left(ws)
     cleanup["tempdir_removed"] = not ws.dir.exists()
+    if cleanup["engine_cgroups_left"]:
+        left = cleanup["engine_cgroups_left"]
+        rows.append(
+            Row(
+                name,
+                "engine cgroup directories left after `Engine.close` (removed by the bench)",
+                f"{len(left)}: {', '.join(sorted({p.split('/')[4] for p in left}))}",
+                target="0",
+                met=False,
+            )
+        )
     machine["loadavg_end"] = list(os.getloadavg())
     doc = {
         "bench": name,
