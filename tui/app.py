@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding
+from textual.message import Message
+from textual.timer import Timer
 
 from runtime import errors
 
@@ -18,6 +23,105 @@ from .screens import ConsoleScreen, HelpScreen, MainScreen
 
 #: Actions the app binds at high priority that a console pane must pass to the process.
 _PASSED_TO_CONSOLE = {"quit", "command_palette"}
+
+
+class KeyBarrier(Message):
+    """Follows a key along the focus chain: when it reaches the app, the key was handled."""
+
+    def __init__(self, token: int) -> None:
+        super().__init__()
+        self.token = token
+
+
+class KeyQueue:
+    """Hands keys (and pastes) to the app one at a time, each once the last has settled.
+
+    Textual forwards every queued key to the focused widget at once, and a key's bindings
+    run only when it has bubbled back up; so keys typed faster than a frame after one that
+    opens a dialog, moves the focus or leaves a pane went to the old focus (``na`` ran
+    "new" then "attach"; ``/flood<enter>a`` typed the ``a`` into the filter). Here, after
+    each key a barrier message follows it along the focus chain; when the barrier comes
+    back with the screen and focus unchanged (at least twice, so that messages the key's
+    handlers posted, and a new screen's mount and focus, have run), the next key goes.
+    """
+
+    #: Round trips of the barrier after a key, at least (see above) and at most.
+    MIN_ROUNDS = 2
+    MAX_ROUNDS = 12
+    #: A barrier that does not come back (its widget was removed) is resent after this.
+    RESEND = 0.05
+    #: Give up waiting for a key to settle after this long.
+    GIVE_UP = 1.0
+
+    def __init__(self, app: ShimdeckApp) -> None:
+        self._app = app
+        self._held: deque[events.Event] = deque()
+        self._token = 0
+        self._busy = False
+        self._rounds = 0
+        self._seen: tuple[object, object] = (None, None)
+        self._since = 0.0
+        self._timer: Timer | None = None
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    async def put(self, event: events.Event) -> None:
+        self._held.append(event)
+        if not self._busy:
+            await self._next()
+
+    async def _next(self) -> None:
+        app = self._app
+        while self._held and not self._busy:
+            event = self._held.popleft()
+            await app.dispatch_input(event)
+            self._busy = True
+            self._rounds = 0
+            self._since = app._loop_time()
+            self._seen = self._state()
+            self._send()
+
+    def _state(self) -> tuple[object, object]:
+        stack = self._app.screen_stack
+        return (stack[-1], stack[-1].focused) if stack else (None, None)
+
+    def _send(self) -> None:
+        app = self._app
+        self._token += 1
+        screen, focused = self._state()
+        target = focused or screen or app
+        if not target.post_message(KeyBarrier(self._token)):
+            app.post_message(KeyBarrier(self._token))
+        if self._timer is None:
+            self._timer = app.set_interval(self.RESEND, self._check, name="key-queue")
+
+    async def barrier(self, message: KeyBarrier) -> None:
+        if not self._busy or message.token != self._token:
+            return  # a barrier that was resent meanwhile
+        self._rounds += 1
+        state = self._state()
+        settled = state == self._seen and self._rounds >= self.MIN_ROUNDS
+        self._seen = state
+        if settled or self._rounds >= self.MAX_ROUNDS:
+            await self._settled()
+        else:
+            self._send()
+
+    async def _check(self) -> None:
+        if not self._busy:
+            return
+        if self._app._loop_time() - self._since > self.GIVE_UP:
+            await self._settled()
+        else:
+            self._send()  # the barrier may have been lost with a removed widget
+
+    async def _settled(self) -> None:
+        self._busy = False
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        await self._next()
 
 
 class ShimdeckApp(App[None]):
@@ -42,6 +146,7 @@ class ShimdeckApp(App[None]):
         #: True once a replay delivered everything (always True for a live engine).
         self.replay_ended = False
         self.sub_title = f"{backend.runtime_name} · {backend.description}"
+        self.keys = KeyQueue(self)
 
     def get_default_screen(self) -> MainScreen:
         return MainScreen()
@@ -65,6 +170,24 @@ class ShimdeckApp(App[None]):
                 timeout=15,
                 markup=False,
             )
+
+    # -- input ------------------------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key | events.Paste) and not event.is_forwarded:
+            await self.keys.put(event)
+        else:
+            await super().on_event(event)
+
+    async def dispatch_input(self, event: events.Event) -> None:
+        """What Textual does with a key or paste: priority bindings, else the focus."""
+        await super().on_event(event)
+
+    async def _on_key_barrier(self, message: KeyBarrier) -> None:
+        await self.keys.barrier(message)
+
+    def _loop_time(self) -> float:
+        return asyncio.get_running_loop().time()
 
     # -- backend messages ---------------------------------------------------------------------
 

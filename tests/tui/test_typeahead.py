@@ -1,0 +1,96 @@
+"""Keys typed faster than a frame (a fast typist, tmux send-keys, a paste of keys) reach
+what the earlier keys opened: a dialog's field, the filter box, the console pane."""
+
+from __future__ import annotations
+
+import pytest
+from textual import events
+from textual.widgets import Input, TextArea
+
+from tui.app import ShimdeckApp
+from tui.backend.replay import ReplayBackend
+from tui.dialogs import CheckpointDialog, ConfirmDialog, CreateDialog, ExecDialog, LabelsDialog
+from tui.scenarios import select, settle
+from tui.screens.console import ConsoleScreen
+from tui.screens.main import MainScreen
+from tui.sessions import DEMO_SESSION
+from tui.widgets.tables import ContainersTable
+from tui.widgets.terminal import TerminalView
+
+from .conftest import wait_for
+
+_NAMES = {"/": "slash", "\r": "enter", " ": "space", "=": "equals_sign", ".": "full_stop"}
+
+
+def burst(app: ShimdeckApp, keys: list[str]) -> None:
+    """Queue every key at once, as the terminal driver does with one read of many keys."""
+    assert app._driver is not None
+    for key in keys:
+        name = _NAMES.get(key, key)
+        char = key if len(key) == 1 else None
+        event = events.Key(name, char)
+        event.set_sender(app)
+        app._driver.send_message(event)
+
+
+def chars(text: str) -> list[str]:
+    return list(text)
+
+
+@pytest.mark.parametrize(
+    ("container", "keys", "dialog", "field", "expected"),
+    [
+        ("shell", ["n", *chars("web1")], CreateDialog, "#name", "web1"),
+        ("shell", ["e", *chars("ps")], ExecDialog, "#command", "ps"),
+        ("top", ["c", *chars("/x")], CheckpointDialog, "#path", "/x"),
+    ],
+)
+async def test_keys_after_a_dialog_key_reach_its_field(
+    container: str, keys: list[str], dialog: type, field: str, expected: str
+) -> None:
+    app = ShimdeckApp(ReplayBackend(DEMO_SESSION, instant=True))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await select(pilot, container)
+        burst(app, keys)
+        await wait_for(pilot, lambda: isinstance(app.screen, dialog), what=dialog.__name__)
+        box = app.screen.query_one(field, Input)
+        await wait_for(pilot, lambda: box.value == expected, what=f"{field} = {expected!r}")
+
+
+async def test_keys_after_l_reach_the_labels_editor() -> None:
+    app = ShimdeckApp(ReplayBackend(DEMO_SESSION, instant=True))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await select(pilot, "counter")
+        burst(app, ["l", *chars("x=1\r")])
+        await wait_for(pilot, lambda: isinstance(app.screen, LabelsDialog))
+        area = app.screen.query_one(TextArea)
+        await wait_for(pilot, lambda: area.text.startswith("x=1\n"), what="x=1 typed")
+
+
+async def test_a_dialog_can_be_answered_in_the_same_burst() -> None:
+    app = ShimdeckApp(ReplayBackend(DEMO_SESSION, instant=True))
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await settle(pilot)
+        await select(pilot, "crash")
+        burst(app, ["d", "n", "k", "down", "enter"])  # delete? no; kill with SIGKILL
+        await wait_for(pilot, lambda: app._notifications, what="the kill's outcome")
+        await app.workers.wait_for_complete()
+        (note,) = app._notifications
+        assert "SIGKILL" in str(note.title)
+        assert isinstance(app.screen, MainScreen)
+        assert not any(isinstance(s, ConfirmDialog) for s in app.screen_stack)
+
+
+async def test_filter_enter_then_attach_in_one_burst() -> None:
+    app = ShimdeckApp(ReplayBackend(DEMO_SESSION, instant=True))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        burst(app, [*chars("/shell\r"), "a", *chars("ls")])
+        await wait_for(pilot, lambda: isinstance(app.screen, ConsoleScreen), what="console")
+        assert app.screen.query_one(TerminalView).has_focus
+        main = app.screen_stack[0]
+        assert main.query_one("#filter", Input).value == "shell"
+        table = main.query_one(ContainersTable)
+        assert [str(k.value) for k in table.rows] == ["shell"]
