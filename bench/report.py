@@ -94,9 +94,11 @@ def machine_section(summary: dict[str, Any]) -> str:
             + ", ".join(f"{n} {a:.1f} to {b:.1f}" for n, a, b in loads)
             + ". The machine is shared with other jobs."
         )
+    took = ", ".join(f"{n} {d.get('duration_s', 0):.0f} s" for n, d in summary["benches"].items())
     lines.append(
         f"- The whole run took {summary['total_s']:.0f} s"
-        f" ({'quick' if summary['quick'] else 'full'} run), started {summary['started'][:19]}Z."
+        f" ({'quick' if summary['quick'] else 'full'} run; {took}),"
+        f" started {summary['started'][:19]}Z."
     )
     return "\n".join(lines)
 
@@ -268,8 +270,18 @@ def lifecycle_section(doc: dict[str, Any]) -> str:
                     f" / {side['cpu_children']['median'] * 1e3:.1f}",
                 ]
             )
+        med = {k: il[k]["total"]["median"] for k, _ in arms}
+        floor = med["bare_detach"] / med["bare_run"]
+        own = med["engine_run"] / med["bare_detach"]
         text += [
-            f"**{rt}** ({il['engine']['total']['n']} interleaved rounds):",
+            f"**{rt}** ({il['engine']['total']['n']} interleaved rounds). Through `tasks.run`"
+            f" the engine takes {med['engine_run'] / med['bare_run']:.2f} times as long as"
+            f" `{rt} run`: the two commands it has the runtime run (`run --detach`, `delete`)"
+            f" already take {floor:.2f} times as long as `run` when done by hand (the floor,"
+            f" were the engine free), and the engine adds {100 * (own - 1):.0f}% to those,"
+            f" {il['engine_run']['cpu_self']['median'] * 1e3:.1f} ms of its own CPU against"
+            f" {il['bare_detach']['cpu_self']['median'] * 1e3:.1f} ms for the worker that"
+            " spawns the same commands.",
             "",
             _table(
                 [
@@ -292,7 +304,14 @@ def rows_section(doc: dict[str, Any]) -> str:
 
 def profile_section(doc: dict[str, Any]) -> str:
     res = doc["results"]
-    text = []
+    text = [
+        "The engine process's own CPU per `/bin/true` lifecycle, by API call (what runs while"
+        " a call is awaited, reaper callbacks included, counts to it), then under cProfile"
+        " for the `tasks.run` path: the engine functions with the most time in and below"
+        " them, the functions and modules with the most self time. Microseconds per"
+        ' lifecycle; "scaled" shares the unprofiled CPU out in proportion.',
+        "",
+    ]
     for rt, arms in res.items():
         for arm, r in arms.items():
             label = "`tasks.run`" if arm == "run" else "create + start"
@@ -303,6 +322,8 @@ def profile_section(doc: dict[str, Any]) -> str:
                 f" Under the profiler: {r['profiled_cpu_per_lifecycle_us']:.0f} us.",
                 "",
             ]
+            if arm != "run":
+                continue
             body = [
                 [
                     f"`{it['where']}`",
@@ -509,8 +530,11 @@ def render(summary: dict[str, Any], plot: str | None) -> str:
         if name in b:
             out += [f"## {title}", "", rows_section(b[name]), ""]
     out += ["## UI responsiveness", ""]
+    ui_failed = [f for f in summary.get("failed") or [] if f.startswith("ui ")]
     if "ui" in b:
         out += [rows_section(b["ui"]), ""]
+    elif ui_failed:
+        out += [f"`bench/ui.py` failed in this run ({ui_failed[0]}): no figures.", ""]
     else:
         out += [
             "Not measured in this run (`bench/ui.py` does not exist yet; `python -m bench`"
