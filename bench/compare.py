@@ -255,8 +255,10 @@ async def bench(args: argparse.Namespace, ws: Workspace) -> tuple[dict[str, Any]
         "warmup": warmup,
     }
     # Every process that spawns is started before any Engine opens in this process.
-    engine_mem = memory_per_task(ws, "runc", rootfs, trace=False, tag="engine-memc")
-    results["memory_engine"] = engine_mem
+    # runc, as containerd's shims use: the same runtime on both sides.
+    mem_rt = "runc" if "runc" in runtimes else runtimes[0]
+    results["memory_engine"] = memory_per_task(ws, mem_rt, rootfs, trace=False, tag="engine-memc")
+    results["memory_engine_runtime"] = mem_rt
     worker = BareWorker(ws.dir / "worker.log")
     cworker = BareWorker(ws.dir / "cworker.log") if not missing else None
     ctd = Containerd(ws.dir / "ctd", ws.prefix, cworker) if cworker is not None else None
@@ -368,7 +370,8 @@ def rows(res: dict[str, Any]) -> list[Row]:
         table += [
             Row(
                 NAME,
-                f"RSS with {em['running']} running sleep containers: engine (runc) vs"
+                f"RSS with {em['running']} running sleep containers: engine"
+                f" ({res.get('memory_engine_runtime', 'runc')}) vs"
                 f" containerd + {cm['shims']} shims",
                 f"{em['after']['rss'] / MIB:.1f} MiB",
                 f"{c_rss / MIB:.1f} MiB ({cm['daemon']['rss'] / MIB:.1f} + {cm['shims']} x"
@@ -385,7 +388,11 @@ def rows(res: dict[str, Any]) -> list[Row]:
         ]
     else:
         table.append(
-            Row(NAME, "RSS with 100 running sleep tasks, engine", f"{em['after']['rss'] / MIB:.1f}")
+            Row(
+                NAME,
+                f"RSS with {em['running']} running sleep tasks, engine",
+                f"{em['after']['rss'] / MIB:.1f} MiB",
+            )
         )
     wrong = res.get("engine_wrong_status", {})
     count = res.get("lifecycles", {})

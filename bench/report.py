@@ -199,7 +199,8 @@ def memory_section(doc: dict[str, Any]) -> str:
     c_uss = cm["daemon"]["uss"] + cm["shims_uss"]
     body = [
         [
-            f"engine process (runc), {em['running']} running `sleep` tasks",
+            f"engine process ({res.get('memory_engine_runtime', 'runc')}),"
+            f" {em['running']} running `sleep` tasks",
             f"{em['after']['rss'] / MIB:.1f}",
             f"{em['after']['pss'] / MIB:.1f}",
             f"{em['after']['uss'] / MIB:.1f}",
