@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import Callable
 
+from runtime import Engine
 from runtime.events import Subscription
 from runtime.types import Event
 
@@ -42,3 +44,11 @@ async def read_until(stream: object, needle: bytes, timeout: float = TIMEOUT) ->
         raise AssertionError(f"output ended before {needle!r}: {buf[-500:]!r}")
 
     return await asyncio.wait_for(run(), timeout)
+
+
+async def stop(engine: Engine, id: str) -> None:
+    """Kill the task if it still runs, wait for its exit, delete it."""
+    if (await engine.tasks.state(id)).status != "stopped":
+        await engine.tasks.kill(id, signal.SIGKILL)
+    await engine.tasks.wait(id)
+    await engine.tasks.delete(id)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 
 import pytest
 
 from runtime import Engine, errors
 from runtime.stdio import OutputStream
 
-from .helpers import read_until
+from .helpers import read_until, stop
 
 
 async def _start(
@@ -24,13 +23,6 @@ async def _start(
     return stream
 
 
-async def _stop(engine: Engine, id: str) -> None:
-    if (await engine.tasks.state(id)).status != "stopped":
-        await engine.tasks.kill(id, signal.SIGKILL)
-    await engine.tasks.wait(id)
-    await engine.tasks.delete(id)
-
-
 async def test_resize_is_seen_inside_with_sigwinch(engine: Engine, make_bundle) -> None:
     stream = await _start(engine, make_bundle, "tty", ["sh"], terminal=True)
     io = engine.tasks.io("tty")
@@ -38,7 +30,7 @@ async def test_resize_is_seen_inside_with_sigwinch(engine: Engine, make_bundle) 
     await engine.tasks.resize_pty("tty", 100, 30)
     io.write(b"stty size | tr ' ' x\n")
     await read_until(stream, b"30x100")
-    await _stop(engine, "tty")
+    await stop(engine, "tty")
 
 
 async def test_resize_sends_sigwinch(engine: Engine, make_bundle) -> None:
@@ -48,7 +40,7 @@ async def test_resize_sends_sigwinch(engine: Engine, make_bundle) -> None:
     await read_until(stream, b"READY")
     await engine.tasks.resize_pty("winch", 132, 43)
     await read_until(stream, b"43y132")
-    await _stop(engine, "winch")
+    await stop(engine, "winch")
 
 
 async def test_size_set_before_the_console_exists_is_applied(engine: Engine, make_bundle) -> None:
@@ -63,7 +55,7 @@ async def test_size_set_before_the_console_exists_is_applied(engine: Engine, mak
     assert (await engine.tasks.wait("box", "t")).exit_status == 0
     with pytest.raises(errors.FailedPrecondition, match="stopped"):
         await engine.tasks.resize_pty("box", 80, 24, exec_id="t")
-    await _stop(engine, "box")
+    await stop(engine, "box")
 
 
 async def test_runc_sizes_the_pty_before_the_process_runs(engine: Engine, make_bundle) -> None:
@@ -77,7 +69,7 @@ async def test_runc_sizes_the_pty_before_the_process_runs(engine: Engine, make_b
     io = engine.tasks.io("box", "now")
     assert await io.drain(5)
     assert io.backlog() == b"33 91\r\n"
-    await _stop(engine, "box")
+    await stop(engine, "box")
 
 
 async def test_bad_sizes_and_non_terminals_are_refused(engine: Engine, make_bundle) -> None:
@@ -87,7 +79,7 @@ async def test_bad_sizes_and_non_terminals_are_refused(engine: Engine, make_bund
     for w, h in [(0, 24), (80, -1), (70000, 24), (True, 24)]:
         with pytest.raises(errors.InvalidArgument):
             await engine.tasks.resize_pty("pipe", w, h)
-    await _stop(engine, "pipe")
+    await stop(engine, "pipe")
 
 
 async def test_only_close_io_is_eof(engine: Engine, make_bundle) -> None:
@@ -105,14 +97,14 @@ async def test_only_close_io_is_eof(engine: Engine, make_bundle) -> None:
     assert (await engine.tasks.wait("cat")).exit_status == 0
     with pytest.raises(errors.FailedPrecondition, match="closed"):
         io.write(b"late")
-    await _stop(engine, "cat")
+    await stop(engine, "cat")
 
 
 async def test_close_io_on_a_terminal_sends_eof(engine: Engine, make_bundle) -> None:
     await _start(engine, make_bundle, "tcat", ["cat"], terminal=True)
     await engine.tasks.close_io("tcat")
     assert (await engine.tasks.wait("tcat")).exit_status == 0
-    await _stop(engine, "tcat")
+    await stop(engine, "tcat")
 
 
 @pytest.mark.parametrize("terminal", [False, True], ids=["pipe", "pty"])
@@ -147,7 +139,7 @@ async def test_a_flood_never_blocks_the_process_or_the_engine(
     assert len(io.backlog()) <= 256 * 1024
     assert io.log_path is not None and io.log_path.stat().st_size <= 1024 * 1024
     assert ticks > 0  # the loop kept running during the flood
-    await _stop(engine, "flood")
+    await stop(engine, "flood")
 
 
 async def test_end_of_a_terminal_process_ends_its_stream(engine: Engine, make_bundle) -> None:
@@ -159,4 +151,4 @@ async def test_end_of_a_terminal_process_ends_its_stream(engine: Engine, make_bu
         out += chunk
     assert b"bye-now" in out
     assert (await engine.tasks.wait("bye")).exit_status == 0
-    await _stop(engine, "bye")
+    await stop(engine, "bye")

@@ -10,7 +10,7 @@ import pytest
 
 from runtime import Engine, errors, events
 
-from .helpers import drain, next_event, read_until
+from .helpers import drain, next_event, read_until, stop
 
 
 @pytest.fixture
@@ -19,12 +19,6 @@ async def running(engine: Engine, make_bundle) -> str:
     await engine.tasks.create("box")
     await engine.tasks.start("box")
     return "box"
-
-
-async def _stop(engine: Engine, id: str) -> None:
-    await engine.tasks.kill(id, signal.SIGKILL)
-    await engine.tasks.wait(id)
-    await engine.tasks.delete(id)
 
 
 async def test_exec_runs_with_output_and_status(engine: Engine, running: str) -> None:
@@ -48,7 +42,7 @@ async def test_exec_runs_with_output_and_status(engine: Engine, running: str) ->
         (events.TASK_EXEC_STARTED, "hello"),
         (events.TASK_EXIT, "hello"),
     ]
-    await _stop(engine, running)
+    await stop(engine, running)
 
 
 async def test_exec_env_and_cwd(engine: Engine, running: str) -> None:
@@ -60,7 +54,7 @@ async def test_exec_env_and_cwd(engine: Engine, running: str) -> None:
     io = engine.tasks.io(running, "env")
     await io.drain(5)
     assert io.backlog() == b"bar\n/tmp\n"
-    await _stop(engine, running)
+    await stop(engine, running)
 
 
 async def test_exec_rules(engine: Engine, running: str) -> None:
@@ -122,4 +116,4 @@ async def test_many_execs_leak_no_fd(engine: Engine, running: str) -> None:
     assert engine.tasks.execs(running) == []
     # Nor a file: a long-lived task with periodic execs must not fill the engine's root.
     assert [f for f in os.listdir(engine.root / "tasks" / running) if f.startswith("exec-")] == []
-    await _stop(engine, running)
+    await stop(engine, running)

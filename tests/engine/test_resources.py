@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import signal
 import subprocess
@@ -10,7 +11,7 @@ import pytest
 
 from runtime import Engine, errors, events
 
-from .helpers import drain
+from .helpers import drain, stop
 
 
 def criu_works() -> bool:
@@ -29,12 +30,6 @@ async def busy(engine: Engine, make_bundle) -> str:
     return "busy"
 
 
-async def _stop(engine: Engine, id: str) -> None:
-    await engine.tasks.kill(id, signal.SIGKILL)
-    await engine.tasks.wait(id)
-    await engine.tasks.delete(id)
-
-
 async def test_stats_come_from_the_cgroup(engine: Engine, busy: str) -> None:
     first = await engine.tasks.stats(busy)
     assert first.memory_bytes > 0
@@ -46,8 +41,15 @@ async def test_stats_come_from_the_cgroup(engine: Engine, busy: str) -> None:
     await engine.tasks.start(busy, "extra")
     later = await engine.tasks.stats(busy)
     assert later.cpu_seconds > 0.05 and later.cpu_seconds >= first.cpu_seconds
-    # The shell (now exec'd into its last command, sleep) and the exec: the cgroup agrees.
-    assert later.pids == len(await engine.tasks.pids(busy)) == 2
+
+    # The shell (now exec'd into its last command, sleep) and the exec: the cgroup agrees,
+    # once the runtime's own helper process for the exec has left it.
+    async def settled() -> None:
+        while (await engine.tasks.stats(busy)).pids != 2:
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(settled(), 10)
+    assert len(await engine.tasks.pids(busy)) == 2
     await engine.tasks.kill(busy, signal.SIGKILL)
     await engine.tasks.wait(busy)
     with pytest.raises(errors.FailedPrecondition, match="exited"):
@@ -60,7 +62,7 @@ async def test_update_sets_limits(engine: Engine, busy: str) -> None:
     assert (await engine.tasks.stats(busy)).memory_limit == 64 * 1024 * 1024
     with pytest.raises(errors.InvalidArgument):
         await engine.tasks.update(busy, "lots")  # type: ignore[arg-type]
-    await _stop(engine, busy)
+    await stop(engine, busy)
 
 
 @pytest.mark.skipif(criu_works(), reason="criu works here: the success path is tested instead")
@@ -81,7 +83,7 @@ async def test_checkpoint_fails_clearly_where_criu_cannot_run(
     assert (await engine.tasks.state(busy)).status == "running"
     assert [e for e in drain(sub) if e.topic == events.TASK_CHECKPOINTED] == []
     assert not (tmp / "ckpt").exists()  # the image directory it made is gone again
-    await _stop(engine, busy)
+    await stop(engine, busy)
 
 
 @pytest.mark.skipif(not criu_works(), reason="criu check fails on this kernel")
@@ -98,7 +100,7 @@ async def test_checkpoint_and_restore(engine: Engine, make_bundle, tmp) -> None:
     await engine.tasks.delete("ck")
     info = await engine.tasks.restore("ck", tmp / "ckpt")
     assert info.status == "running"
-    await _stop(engine, "ck")
+    await stop(engine, "ck")
 
 
 async def test_checkpoint_path_must_be_absolute(engine: Engine, busy: str) -> None:
@@ -106,7 +108,7 @@ async def test_checkpoint_path_must_be_absolute(engine: Engine, busy: str) -> No
         await engine.tasks.checkpoint(busy, "relative/dir")
     with pytest.raises(errors.InvalidArgument, match="no checkpoint"):
         await engine.tasks.restore(busy, "/nonexistent")
-    await _stop(engine, busy)
+    await stop(engine, busy)
 
 
 async def test_an_oom_kill_is_an_event(engine: Engine, make_bundle) -> None:

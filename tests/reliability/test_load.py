@@ -8,6 +8,7 @@ where it started. ``--soak`` runs ten times as many.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import signal
@@ -23,38 +24,56 @@ from runtime.types import Event
 from tests.conftest import runtime_list
 
 ALIVE_AT_ONCE = 200
-# sh as pid 1 ignores signals it has no handler for: the trap makes TERM and INT kill it.
-WAIT_FOR_SIGNAL = "trap 'trap - TERM INT; kill -s $1 $$' TERM INT; sleep 100 & wait"
+#: A container's pid 1 gets only the signals it handles, and SIGKILL: inits are killed with
+#: SIGKILL; execs, ordinary processes inside, with any of these.
+EXEC_SIGNALS = (signal.SIGKILL, signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
 @dataclass
-class Plan:
-    id: str
-    signal: int | None
+class ExecPlan:
     code: int
-    execs: list[tuple[int, float]]
-    bundle: Path | None = None
+    delay: float
+    #: Sent after ``delay`` instead of letting the exec exit with ``code``.
+    signal: int | None
 
     @property
     def expected(self) -> int:
         return 128 + self.signal if self.signal else self.code
 
 
+@dataclass
+class Plan:
+    id: str
+    killed: bool
+    code: int
+    execs: list[ExecPlan]
+    bundle: Path | None = None
+
+    @property
+    def expected(self) -> int:
+        return 128 + signal.SIGKILL if self.killed else self.code
+
+
 def make_plans(n: int, rng: random.Random) -> list[Plan]:
     plans = []
     for i in range(n):
-        sig = rng.choice([signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
-        plans.append(
-            Plan(
-                id=f"load-{i}",
-                signal=sig if rng.random() < 0.4 else None,
-                code=rng.randrange(0, 120),
-                execs=[
-                    (rng.randrange(0, 100), rng.random() * 0.3) for _ in range(rng.randrange(4))
-                ],
+        execs = [
+            ExecPlan(
+                code=rng.randrange(0, 100),
+                delay=rng.random() * 0.3,
+                signal=rng.choice(EXEC_SIGNALS) if rng.random() < 0.4 else None,
             )
-        )
+            for _ in range(rng.randrange(4))
+        ]
+        killed = rng.random() < 0.4
+        plans.append(Plan(f"load-{i}", killed, rng.randrange(0, 120), execs))
     return plans
+
+
+async def _signal_later(engine: Engine, id: str, exec_id: str, ex: ExecPlan) -> None:
+    await asyncio.sleep(ex.delay)  # the random moment the plan asks for, not a synchronisation
+    with contextlib.suppress(errors.NotFound):  # it may have died with its task first
+        await engine.tasks.kill(id, ex.signal or signal.SIGKILL, exec_id=exec_id)
 
 
 async def run_one(engine: Engine, plan: Plan) -> tuple[int, dict[str, int]]:
@@ -62,16 +81,22 @@ async def run_one(engine: Engine, plan: Plan) -> tuple[int, dict[str, int]]:
     await engine.tasks.create(plan.id)
     await engine.tasks.start(plan.id)
     started = []
-    for j, (code, delay) in enumerate(plan.execs):
+    signals = []
+    for j, ex in enumerate(plan.execs):
+        args = (
+            ["sleep", "100"] if ex.signal else ["sh", "-c", f"sleep {ex.delay:.3f}; exit {ex.code}"]
+        )
         try:
-            args = ["sh", "-c", f"sleep {delay:.3f}; exit {code}"]
             await engine.tasks.exec(plan.id, f"x{j}", args)
             await engine.tasks.start(plan.id, f"x{j}")
         except errors.FailedPrecondition:
             break  # the task ended on its own meanwhile
         started.append(f"x{j}")
-    if plan.signal:
-        await engine.tasks.kill(plan.id, plan.signal)
+        if ex.signal:
+            signals.append(_signal_later(engine, plan.id, f"x{j}", ex))
+    await asyncio.gather(*signals)
+    if plan.killed:
+        await engine.tasks.kill(plan.id, signal.SIGKILL)
     status = (await engine.tasks.wait(plan.id)).exit_status
     execs = {x: (await engine.tasks.wait(plan.id, x)).exit_status for x in started}
     await engine.tasks.delete(plan.id)
@@ -84,14 +109,8 @@ async def test_load(engine: Engine, make_bundle, request: pytest.FixtureRequest)
     rng = random.Random(20261130)
     plans = make_plans(total, rng)
     for plan in plans:
-        args = (
-            [WAIT_FOR_SIGNAL]
-            if plan.signal
-            else [f"sleep {rng.random() * 0.2:.3f}; exit {plan.code}"]
-        )
-        plan.bundle = make_bundle(
-            ["sh", "-c", *args, "sh", signal.Signals(plan.signal or 15).name[3:]]
-        )
+        script = "sleep 100" if plan.killed else f"sleep {rng.random() * 0.2:.3f}; exit {plan.code}"
+        plan.bundle = make_bundle(["sh", "-c", script])
     exits: dict[tuple[str, str], list[int | None]] = defaultdict(list)
     order: dict[str, list[str]] = defaultdict(list)
 
@@ -118,8 +137,8 @@ async def test_load(engine: Engine, make_bundle, request: pytest.FixtureRequest)
         assert status == plan.expected, plan
         assert exits[(plan.id, "")] == [plan.expected], plan.id
         for x, st in exec_statuses.items():
-            code = plan.execs[int(x[1:])][0]
-            assert st in (code, 137), (plan.id, x, st)  # its own code, or killed with the task
+            expected = plan.execs[int(x[1:])].expected
+            assert st in (expected, 137), (plan.id, x, st)  # as planned, or killed with the task
             assert exits[(plan.id, x)] == [st], (plan.id, x)
         assert order[plan.id][-1] == "", f"{plan.id}: the init's exit was not last: {order}"
     assert all(len(v) == 1 for v in exits.values())
