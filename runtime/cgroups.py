@@ -153,7 +153,16 @@ class OomWatch:
 
 
 def remove_empty(relative: str) -> None:
-    """Remove the cgroup ``relative`` to this process's own, in every hierarchy, if empty."""
-    for d in set(cgroup_dirs(os.getpid()).values()):
+    """Remove the cgroup ``relative``, if empty, wherever the runtime put it.
+
+    runc takes a relative cgroupsPath below the caller's own cgroup; crun (on v1) below the
+    hierarchy's root. Both places are tried, in every hierarchy.
+    """
+    places = set()
+    for ctl, own in cgroup_dirs(os.getpid()).items():
+        places.add(own / relative)
+        if ctl in _mounts():
+            places.add(Path(_mounts()[ctl][0]) / relative)
+    for d in places:
         with contextlib.suppress(OSError):
-            (d / relative).rmdir()
+            d.rmdir()

@@ -106,6 +106,8 @@ class Reaper:
         self._watched: dict[int, tuple[int, asyncio.Future[Exit]]] = {}
         self._early: dict[int, tuple[Exit, float]] = {}
         self._zombie_seen: dict[int, float] = {}
+        #: Exited, but still some other process's child: waiting to be re-parented to us.
+        self._handover: set[int] = set()
         # Encoded once: handing os.environ to posix_spawn decodes and re-encodes it each time.
         self._env: dict[bytes, bytes] = dict(os.environb)
         self._resweep: asyncio.TimerHandle | None = None
@@ -161,7 +163,15 @@ class Reaper:
         try:
             res = os.waitid(os.P_PIDFD, pidfd, os.WEXITED | os.WNOHANG)
         except ChildProcessError:
-            # Not our child (adopted after an engine restart): it is gone; its status is not ours.
+            if _is_zombie(pid):
+                # Exited while still the child of a runtime process that has not exited yet
+                # (crun's run --detach returns before its intermediate is gone). When that
+                # parent exits, the zombie is re-parented to us with a SIGCHLD: try again then.
+                self._loop.remove_reader(pidfd)
+                self._handover.add(pid)
+                return
+            # Reaped by someone else (a process adopted after an engine restart, not ours):
+            # it is gone, and its status is not ours to know.
             ex = Exit(pid, UNKNOWN_EXIT_STATUS, _now(), known=False)
         else:
             if res is None:
@@ -170,8 +180,16 @@ class Reaper:
         self._unwatch(pid)
         _resolve(fut, ex)
 
+    def _retry_handovers(self) -> None:
+        for pid in list(self._handover):
+            self._handover.discard(pid)
+            pidfd, _ = self._watched[pid]
+            self._loop.add_reader(pidfd, self._on_ready, pid)
+            self._on_ready(pid)
+
     def _unwatch(self, pid: int) -> None:
         pidfd, _ = self._watched.pop(pid)
+        self._handover.discard(pid)
         self._loop.remove_reader(pidfd)
         os.close(pidfd)
 
@@ -181,6 +199,7 @@ class Reaper:
         A zombie is left alone for ``SWEEP_GRACE`` seconds first: it may belong to code that
         reaps its own children by pid (``subprocess`` in a thread), which must not be robbed.
         """
+        self._retry_handovers()
         now = time.monotonic()
         for pid in [p for p, (_, t) in self._early.items() if now - t > EARLY_EXIT_TTL]:
             del self._early[pid]

@@ -103,3 +103,38 @@ async def test_subprocess_in_a_thread_is_not_robbed() -> None:
         assert codes == list(range(1, 21))
     finally:
         reaper.release()
+
+
+HANDOVER = """
+import os, sys, time
+child = os.fork()
+if child == 0:
+    time.sleep(0.1)
+    os._exit(7)
+print(child, flush=True)
+time.sleep(0.5)  # exit without reaping: the zombie child is handed to the subreaper
+"""
+
+
+async def test_an_exit_before_the_handover_to_us_keeps_its_status() -> None:
+    # crun's run --detach returns while the container's init is still its intermediate's child.
+    import sys
+
+    reaper = Reaper.acquire()
+    try:
+        null = os.open(os.devnull, os.O_RDWR)
+        out_r, out_w = os.pipe()
+        try:
+            _, parent = reaper.spawn(
+                [sys.executable, "-c", HANDOVER], stdin=null, stdout=out_w, stderr=null
+            )
+        finally:
+            os.close(null)
+            os.close(out_w)
+        with os.fdopen(out_r) as f:
+            pid = int(await asyncio.to_thread(f.readline))
+        ex = await asyncio.wait_for(reaper.watch(pid), 10)
+        assert (ex.pid, ex.status, ex.known) == (pid, 7, True)
+        assert (await asyncio.wait_for(parent, 10)).status == 0
+    finally:
+        reaper.release()
