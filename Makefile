@@ -20,5 +20,6 @@ lint: setup
 screenshots: setup
 	$(PY) -m tui.screenshots screenshots
 
-bench: setup
+bench:
+	bash scripts/setup-host --bench
 	$(PY) -m bench
