@@ -11,7 +11,10 @@ from textual import events
 from textual.app import App
 from textual.binding import Binding
 from textual.message import Message
+from textual.message_pump import MessagePump
+from textual.screen import Screen
 from textual.timer import Timer
+from textual.widget import Widget
 
 from runtime import errors
 
@@ -59,7 +62,7 @@ class KeyQueue:
         self._token = 0
         self._busy = False
         self._rounds = 0
-        self._seen: tuple[object, object] = (None, None)
+        self._seen: tuple[Screen[Any] | None, Widget | None] = (None, None)
         self._since = 0.0
         self._timer: Timer | None = None
 
@@ -82,7 +85,7 @@ class KeyQueue:
             self._seen = self._state()
             self._send()
 
-    def _state(self) -> tuple[object, object]:
+    def _state(self) -> tuple[Screen[Any] | None, Widget | None]:
         stack = self._app.screen_stack
         return (stack[-1], stack[-1].focused) if stack else (None, None)
 
@@ -90,7 +93,7 @@ class KeyQueue:
         app = self._app
         self._token += 1
         screen, focused = self._state()
-        target = focused or screen or app
+        target: MessagePump = focused or screen or app
         if not target.post_message(KeyBarrier(self._token)):
             app.post_message(KeyBarrier(self._token))
         if self._timer is None:

@@ -70,19 +70,33 @@ class Row:
 
 
 class Model:
-    """Rows by container id plus the recent events; every change bumps ``version``."""
+    """Rows by container id plus the recent events; every change but a stats sample bumps
+    ``version``, and the ids of rows that changed collect in ``changed`` (``stats_changed``
+    for samples) until a screen takes them."""
 
     def __init__(self) -> None:
         self.rows: dict[str, Row] = {}
         self.events: deque[tuple[int, Event]] = deque(maxlen=EVENTS_KEPT)
         self.event_seq = 0
         self.version = 0
+        self.changed: set[str] = set()
+        self.stats_changed: set[str] = set()
+
+    def take_changed(self, *, stats: bool = False) -> set[str]:
+        """The ids of rows changed since the last call (removed ones included); with
+        ``stats``, also of rows with new stats samples."""
+        changed, self.changed = self.changed, set()
+        if stats:
+            changed |= self.stats_changed
+            self.stats_changed = set()
+        return changed
 
     def resync(self, backend: Backend) -> None:
         ids = {c.id for c in backend.containers()}
         for id in list(self.rows):
             if id not in ids:
                 del self.rows[id]
+                self.changed.add(id)
         for id in ids:
             self.refresh(backend, id)
 
@@ -103,6 +117,7 @@ class Model:
                 row.last = None
             row.task = new_task
             row.execs = backend.execs(id)
+        self.changed.add(id)
         self.version += 1
 
     def apply(self, backend: Backend, event: Event) -> None:
@@ -117,8 +132,10 @@ class Model:
     def add_stats(self, id: str, stats: Stats) -> None:
         row = self.rows.get(id)
         if row is not None:
+            # Not a version bump: samples trickle in all second long, and the screens
+            # show them on their once-a-second clock repaint, all at once.
             row.add_stats(stats)
-            self.version += 1
+            self.stats_changed.add(id)
 
 
 # -- formatting -------------------------------------------------------------------------------

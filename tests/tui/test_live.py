@@ -39,7 +39,7 @@ async def make(backend: LiveBackend, id: str, template: str, start: bool = True)
 
 async def select(app: ShimdeckApp, pilot: Pilot[None], id: str) -> None:
     table = app.screen.query_one(ContainersTable)
-    await wait_for(pilot, lambda: id in [str(k.value) for k in table.rows], what=id)
+    await wait_for(pilot, lambda: id in table.row_keys(), what=id)
     table.move_cursor(row=table.get_row_index(id))
     table.focus()
 
@@ -157,7 +157,7 @@ async def test_exec_without_a_tty_shows_its_output(live: LiveBackend) -> None:
         )
         await pilot.press("ctrl+right_square_bracket")
         execs = app.screen.query_one(ExecsTable)
-        assert [str(k.value) for k in execs.rows] == ["exec-1"]
+        assert execs.row_keys() == ["exec-1"]
 
 
 async def test_engine_errors_are_notifications(live: LiveBackend) -> None:

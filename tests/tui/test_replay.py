@@ -19,7 +19,8 @@ from tui.scenarios import settle
 from tui.screens.console import ConsoleScreen
 from tui.screens.main import MainScreen
 from tui.sessions import DEMO_SESSION
-from tui.widgets.tables import ContainersTable, EventsTable
+from tui.widgets.eventlog import EventsTable
+from tui.widgets.tables import ContainersTable
 from tui.widgets.terminal import TerminalView
 
 from .conftest import type_text, wait_for
@@ -49,7 +50,7 @@ async def test_filters_narrow_containers_and_events() -> None:
         await pilot.press("slash")
         await type_text(pilot, "worker")
         await pilot.press("enter")
-        assert sorted(str(k.value) for k in table.rows) == ["counter", "crash"]
+        assert sorted(table.row_keys()) == ["counter", "crash"]
         await pilot.press("escape")
         assert table.row_count == 5
         events = app.screen.query_one(EventsTable)
@@ -66,7 +67,7 @@ async def test_sorting_by_column() -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         table = app.screen.query_one(ContainersTable)
-        order = lambda: [str(k.value) for k in table.rows]  # noqa: E731
+        order = lambda: table.row_keys()  # noqa: E731
         assert order() == ["counter", "crash", "flood", "shell", "top"]
         await pilot.press("O")
         assert order() == ["top", "shell", "flood", "crash", "counter"]
@@ -217,7 +218,7 @@ async def test_keys_typed_right_after_the_slash_reach_the_filter() -> None:
             event.set_sender(app)
             app._driver.send_message(event)
         table = app.screen.query_one(ContainersTable)
-        await wait_for(pilot, lambda: [str(k.value) for k in table.rows] == ["shell"])
+        await wait_for(pilot, lambda: table.row_keys() == ["shell"])
         await pilot.press("slash")
         await pilot.press("slash")  # typed into the box, not a new filter
         assert app.screen.query_one("#filter", Input).value == "shell/"

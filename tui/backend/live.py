@@ -174,6 +174,8 @@ class LiveBackend(Backend):
                     stats = await self.engine.tasks.stats(id)
                 except errors.Error:
                     continue
+                # Each sample reads files: let keys and repaints in between.
+                await asyncio.sleep(0)
                 if self._recorder is not None:
                     self._recorder.stats(id, stats)
                 self._post(StatsSample(id, stats))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -15,8 +16,8 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Header, Input
 
 from runtime import errors
 
@@ -34,7 +35,9 @@ from ..dialogs import (
 )
 from ..model import Row
 from ..widgets.details import DetailsPane
-from ..widgets.tables import ContainersTable, EventsTable, ExecsTable
+from ..widgets.eventlog import EventsTable
+from ..widgets.linetable import LineTable
+from ..widgets.tables import ContainersTable, ExecsTable
 
 if TYPE_CHECKING:
     from ..app import ShimdeckApp
@@ -83,6 +86,9 @@ class MainScreen(Screen[None]):
         self._filter = ""
         self._filter_target = "containers"
         self._shown: list[Row] = []
+        self._full_repaint = True
+        self._title = ""
+        self._now: datetime | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -102,15 +108,14 @@ class MainScreen(Screen[None]):
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
-        self.query_one("#containers").border_title = "containers"
         self.query_one("#execs").border_title = "execs"
         self.query_one("#details").border_title = "details"
         self.query_one("#events").border_title = "events"
         self.query_one("#filter").display = False
         self.set_interval(self.REPAINT, self._repaint_if_changed)
-        # Uptimes move with the clock even when nothing else changes.
-        self.set_interval(1.0, self.repaint)
-        self.repaint()
+        # Uptimes move with the clock, and stats samples come, even when nothing else does.
+        self.set_interval(1.0, self._tick)
+        self.repaint(full=True)
         self.query_one("#containers").focus()
 
     # -- painting -------------------------------------------------------------------------
@@ -119,44 +124,82 @@ class MainScreen(Screen[None]):
         if self._version != self.app.model.version:
             self.repaint()
 
-    def repaint(self) -> None:
-        """Sync every pane with the model now."""
+    @property
+    def _visible(self) -> bool:
+        """False while a full screen (the console pane) covers this one."""
+        return self.is_current or isinstance(self.app.screen, ModalScreen)
+
+    def on_screen_resume(self) -> None:
+        self._full_repaint = True
+        self.repaint()
+
+    def _tick(self) -> None:
+        self.repaint(clock=True)
+
+    def repaint(self, full: bool = False, *, clock: bool = False) -> None:
+        """Sync every pane with the model (only what changed, unless ``full``).
+
+        Uptimes are computed against a clock read once a second (``clock``), and stats
+        samples shown then too, so that every row in view changes at once, in one repaint
+        of the table a second, not in ten.
+        """
+        if not self._visible:
+            return
         model = self.app.model
-        now = self.app.backend.now()
+        if clock or full or self._full_repaint or self._now is None:
+            self._now = self.app.backend.now()
+            clock = True
+        now = self._now
         self._version = model.version
+        changed = model.take_changed(stats=clock)
+        table = self.query_one(ContainersTable)
+        if clock:
+            changed |= set(table.visible_keys())
+        if full or self._full_repaint:
+            self._full_repaint = False
+            changed_rows: set[str] | None = None
+        else:
+            changed_rows = changed
         rows = [r for r in model.rows.values() if not self._filter or r.matches(self._filter)]
         self._shown = rows
-        table = self.query_one(ContainersTable)
-        table.sync(rows, now)
+        table.sync(rows, now, changed_rows)
         # The pane's top border is its only border: the filter shows in the title.
-        table.border_title = Text(
+        running = sum(1 for r in rows if r.running)
+        title = (
             f"containers · {len(rows)} of {len(model.rows)} · filter: {self._filter}"
             if self._filter
-            else "containers"
+            else f"containers · {len(rows)} · {running} running"
         )
-        self.app.backend.set_stats_targets(r.id for r in rows if r.running)
+        if title != self._title:
+            self._title = title
+            table.border_title = Text(title)
+        # Stats only of the rows in view and the selected one: each costs cgroup reads.
         row = self.selected_row()
+        targets = set(table.visible_keys(margin=0)) | ({row.id} if row else set())
+        self.app.backend.set_stats_targets(
+            id for id in targets if id in model.rows and model.rows[id].running
+        )
         self.query_one(ExecsTable).sync(row.execs if row else [])
         self.query_one(DetailsPane).show(row, now)
         self.query_one(EventsTable).sync_events(model.events)
 
-    @on(DataTable.RowHighlighted, "#containers")
+    @on(LineTable.RowHighlighted, "#containers")
     def _selection_moved(self) -> None:
         row = self.selected_row()
         self.query_one(ExecsTable).sync(row.execs if row else [])
         self.query_one(DetailsPane).show(row, self.app.backend.now())
 
-    @on(DataTable.RowSelected, "#containers")
+    @on(LineTable.RowSelected, "#containers")
     def _row_chosen(self) -> None:
         self.action_attach()
 
-    @on(DataTable.RowSelected, "#execs")
+    @on(LineTable.RowSelected, "#execs")
     def _exec_chosen(self) -> None:
         self.action_attach()
 
-    @on(DataTable.HeaderSelected, "#containers")
-    def _header_clicked(self, event: DataTable.HeaderSelected) -> None:
-        self.query_one(ContainersTable).set_sort(str(event.column_key.value))
+    @on(LineTable.HeaderSelected, "#containers")
+    def _header_clicked(self, event: LineTable.HeaderSelected) -> None:
+        self.query_one(ContainersTable).set_sort(event.column)
         self.repaint()
 
     # -- selection ------------------------------------------------------------------------

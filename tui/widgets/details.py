@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Label, Sparkline, Static
+from textual.widget import Widget
+from textual.widgets import Sparkline
 
 from ..model import Row, format_bytes, format_duration, format_labels, format_percent
 from .tables import exit_text, status_text
@@ -29,27 +31,47 @@ def _window(samples: Iterable[float]) -> list[float]:
     return [0.0] * (WINDOW - len(data)) + data if data else []
 
 
+class TextBox(Widget):
+    """Text of a fixed size, repainted only when it changes and never laid out again
+    (``Static.update`` and ``Label.update`` lay the whole screen out on every call)."""
+
+    def __init__(self, text: Text | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.text = text or Text()
+
+    def set(self, text: Text | str) -> None:
+        if isinstance(text, str):
+            text = Text(text)
+        if text != self.text:
+            self.text = text
+            self.refresh()
+
+    def render(self) -> Text:
+        return self.text
+
+
 class DetailsPane(Vertical):
     """Shows one row; ``show(None)`` when nothing is selected."""
 
     def compose(self) -> ComposeResult:
-        yield Static(id="details-text")
+        yield TextBox(id="details-text")
         with Horizontal(classes="spark-row"):
-            yield Label("cpu", id="cpu-label", classes="spark-label")
+            yield TextBox(Text("cpu"), id="cpu-label", classes="spark-label")
             yield Sparkline([], id="cpu-spark")
         with Horizontal(classes="spark-row"):
-            yield Label("mem", id="mem-label", classes="spark-label")
+            yield TextBox(Text("mem"), id="mem-label", classes="spark-label")
             yield Sparkline([], id="mem-spark")
 
     def show(self, row: Row | None, now: datetime) -> None:
-        static = self.query_one("#details-text", Static)
+        static = self.query_one("#details-text", TextBox)
         cpu = self.query_one("#cpu-spark", Sparkline)
         mem = self.query_one("#mem-spark", Sparkline)
         if row is None:
-            static.update(Text("no container selected: press n to create one", style="dim"))
-            cpu.data, mem.data = [], []
-            self.query_one("#cpu-label", Label).update("cpu")
-            self.query_one("#mem-label", Label).update("mem")
+            static.set(Text("no container selected: press n to create one", style="dim"))
+            _set_data(cpu, [])
+            _set_data(mem, [])
+            self.query_one("#cpu-label", TextBox).set("cpu")
+            self.query_one("#mem-label", TextBox).set("mem")
             return
         task = row.task
         text = Text(no_wrap=True, overflow="ellipsis")
@@ -73,8 +95,13 @@ class DetailsPane(Vertical):
             _field(text, "state", state)
         else:
             _field(text, "state", Text("no task: press s to start", style="dim"))
-        static.update(text)
-        cpu.data = _window(row.cpu)
-        mem.data = _window(row.memory)
-        self.query_one("#cpu-label", Label).update(f"cpu {format_percent(row.cpu_percent):>7}")
-        self.query_one("#mem-label", Label).update(f"mem {format_bytes(row.memory_bytes):>7}")
+        static.set(text)
+        _set_data(cpu, _window(row.cpu))
+        _set_data(mem, _window(row.memory))
+        self.query_one("#cpu-label", TextBox).set(f"cpu {format_percent(row.cpu_percent):>7}")
+        self.query_one("#mem-label", TextBox).set(f"mem {format_bytes(row.memory_bytes):>7}")
+
+
+def _set_data(spark: Sparkline, data: list[float]) -> None:
+    if spark.data != data:
+        spark.data = data

@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual.widgets import DataTable
 
 from runtime import Event, TaskInfo
 
@@ -24,6 +23,8 @@ from ..model import (
     format_labels,
     format_percent,
 )
+from ..text import safe_text
+from .linetable import Cells, LineTable
 
 STATUS_STYLES = {
     "running": "bold green",
@@ -49,68 +50,28 @@ def exit_text(exit_status: int | None) -> Text:
 
 
 def plain(value: object, style: str = "") -> Text:
-    return Text(str(value), style=style, no_wrap=True, overflow="ellipsis")
+    """A cell from any value: plain text, never markup, control characters visible."""
+    return safe_text(value, style, no_wrap=True, overflow="ellipsis")
 
 
-class SyncedTable(DataTable[Any]):
-    """A DataTable filled from (key, cells) rows, updating only what changed."""
+class SyncedTable(LineTable):
+    """A table filled from (key, cells) rows, updating only what changed."""
 
-    COLUMNS: ClassVar[Sequence[tuple[str, str]]] = ()
+    def sync_rows(self, rows: Iterable[tuple[str, Cells]]) -> None:
+        rows = list(rows)
+        if [key for key, _ in rows] != self._keys:
+            self.set_rows(rows)
+            return
+        self.update_rows(rows)
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
-        self._cells: dict[str, tuple[Any, ...]] = {}
-        self._order: list[str] = []
-
-    def on_mount(self) -> None:
-        self._add_columns()
-
-    def column_label(self, key: str, label: str) -> str:
-        return label
-
-    def _add_columns(self) -> None:
-        for key, label in self.COLUMNS:
-            self.add_column(self.column_label(key, label), key=key)
+    def update_rows(self, rows: Iterable[tuple[str, Cells]]) -> None:
+        """Update the rows that changed among rows already shown."""
+        for key, cells in rows:
+            self.update_row(key, cells)
 
     def reset_columns(self) -> None:
-        """Rebuild the header (a sort indicator moved); the rows come back on the next sync."""
-        self.clear(columns=True)
-        self._cells.clear()
-        self._order = []
-        self._add_columns()
-
-    @property
-    def selected_key(self) -> str | None:
-        if not self.row_count:
-            return None
-        try:
-            key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
-        except Exception:
-            return None
-        return str(key.value) if key.value is not None else None
-
-    def sync_rows(self, rows: Iterable[tuple[str, tuple[Any, ...]]]) -> None:
-        rows = list(rows)
-        order = [key for key, _ in rows]
-        if order != self._order:
-            selected = self.selected_key
-            self.clear()
-            for key, cells in rows:
-                self.add_row(*cells, key=key)
-            self._cells = dict(rows)
-            self._order = order
-            if selected in self._cells:
-                self.move_cursor(row=order.index(selected), animate=False)
-            return
-        columns = [key for key, _ in self.COLUMNS]
-        for key, cells in rows:
-            old = self._cells.get(key)
-            if old == cells:
-                continue
-            for i, (column, cell) in enumerate(zip(columns, cells, strict=True)):
-                if old is None or old[i] != cell:
-                    self.update_cell(key, column, cell, update_width=True)
-            self._cells[key] = cells
+        """The header changed (a sort indicator moved)."""
+        self.refresh_header()
 
 
 def _sort_number(value: float | None) -> float:
@@ -159,10 +120,17 @@ class ContainersTable(SyncedTable):
         keys = [key for key, _ in self.COLUMNS]
         self.set_sort(keys[(keys.index(self.sort_column) + 1) % len(keys)], False)
 
-    def sync(self, rows: Iterable[Row], now: datetime) -> None:
+    def sync(self, rows: Iterable[Row], now: datetime, changed: set[str] | None = None) -> None:
+        """Show ``rows`` sorted; unless the order changed, build cells only for the rows in
+        ``changed`` (None: every row)."""
         key_fn = self.SORT_KEYS[self.sort_column]
         ordered = sorted(rows, key=lambda r: (key_fn(r, now), r.id), reverse=self.sort_reverse)
-        self.sync_rows((row.id, self.cells(row, now)) for row in ordered)
+        order = [row.id for row in ordered]
+        if changed is None or order != self._keys:
+            self.set_rows((row.id, self.cells(row, now)) for row in ordered)
+            return
+        by_id = {row.id: row for row in ordered}
+        self.update_rows((key, self.cells(by_id[key], now)) for key in changed & by_id.keys())
 
     @staticmethod
     def cells(row: Row, now: datetime) -> tuple[Text, ...]:
@@ -207,6 +175,17 @@ class ExecsTable(SyncedTable):
         )
 
 
+EVENT_COLUMNS: Sequence[tuple[str, str]] = (
+    ("time", "TIME"),
+    ("topic", "TOPIC"),
+    ("id", "CONTAINER"),
+    ("exec", "EXEC"),
+    ("pid", "PID"),
+    ("exit", "EXIT"),
+    ("detail", "DETAIL"),
+)
+
+
 def event_cells(event: Event) -> tuple[Text, ...]:
     local = event.timestamp.astimezone()
     topic_style = {
@@ -242,42 +221,3 @@ def event_matches(event: Event, text: str) -> bool:
         ]
     ).lower()
     return needle in hay
-
-
-class EventsTable(SyncedTable):
-    COLUMNS: ClassVar[Sequence[tuple[str, str]]] = (
-        ("time", "TIME"),
-        ("topic", "TOPIC"),
-        ("id", "CONTAINER"),
-        ("exec", "EXEC"),
-        ("pid", "PID"),
-        ("exit", "EXIT"),
-        ("detail", "DETAIL"),
-    )
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.filter_text = ""
-        self._last_seq = 0
-
-    def sync_events(self, events: Iterable[tuple[int, Event]], *, rebuild: bool = False) -> None:
-        """Append events newer than the last shown (or rebuild after a filter change)."""
-        if rebuild:
-            self.clear()
-            self._last_seq = 0
-        follow = self.row_count == 0 or self.cursor_row >= self.row_count - 1
-        added = False
-        for seq, event in events:
-            if seq <= self._last_seq:
-                continue
-            self._last_seq = seq
-            if self.filter_text and not event_matches(event, self.filter_text):
-                continue
-            self.add_row(*event_cells(event), key=str(seq))
-            added = True
-        # Trim what fell out of the model's window.
-        while self.row_count > 1000:
-            first = self.coordinate_to_cell_key((0, 0)).row_key  # type: ignore[arg-type]
-            self.remove_row(first)
-        if added and (follow or not self.has_focus):
-            self.move_cursor(row=self.row_count - 1, animate=False)

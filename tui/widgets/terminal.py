@@ -32,6 +32,7 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
+from ..text import LogFilter, is_safe
 from .keys import encode_key
 
 #: pyte's name for a private mode is the mode number shifted left by 5.
@@ -99,18 +100,78 @@ def char_style(
     )
 
 
+#: The alternate screen modes (private, unshifted): 1049 also saves and restores the cursor.
+ALT_SCREEN_MODES = (47, 1047, 1049)
+
+
 class PaneScreen(pyte.Screen):
-    """A pyte screen that keeps its size (DECCOLM would switch it to 132 columns) and
-    answers the program's status queries (cursor position, device attributes)."""
+    """A pyte screen that keeps its size (DECCOLM would switch it to 132 columns), answers
+    the program's status queries (cursor position, device attributes), and has xterm's
+    alternate screen (pyte has none): ``vi``, ``less`` and ``top`` draw on it, and leaving
+    them brings back the screen as it was, cursor included."""
 
     def __init__(self, columns: int, lines: int) -> None:
+        self._saved_main: tuple[dict[int, dict[int, Any]], tuple[int, int, Any] | None] | None
+        self._saved_main = None
         super().__init__(columns, lines)
         self.replies: list[str] = []
 
-    def set_mode(self, *modes: int, **kwargs: Any) -> None:
-        shift = 5 if kwargs.get("private") else 0
+    @property
+    def in_alternate(self) -> bool:
+        return self._saved_main is not None
+
+    def reset(self) -> None:
+        super().reset()
+        self._saved_main = None
+
+    def _split_modes(self, modes: tuple[int, ...], private: bool) -> tuple[list[int], list[int]]:
+        """(modes for pyte, alternate screen modes); DECCOLM is dropped."""
+        shift = 5 if private else 0
         kept = [m for m in modes if (m << shift) != pyte_modes.DECCOLM]
-        super().set_mode(*kept, **kwargs)
+        if not private:
+            return kept, []
+        return [m for m in kept if m not in ALT_SCREEN_MODES], [
+            m for m in kept if m in ALT_SCREEN_MODES
+        ]
+
+    def set_mode(self, *modes: int, **kwargs: Any) -> None:
+        kept, alt = self._split_modes(modes, bool(kwargs.get("private")))
+        if kept:
+            super().set_mode(*kept, **kwargs)
+        for mode in alt:
+            self._enter_alternate(save_cursor=mode == 1049)
+
+    def reset_mode(self, *modes: int, **kwargs: Any) -> None:
+        kept, alt = self._split_modes(modes, bool(kwargs.get("private")))
+        if kept:
+            super().reset_mode(*kept, **kwargs)
+        for _ in alt:
+            self._leave_alternate()
+
+    def _enter_alternate(self, *, save_cursor: bool) -> None:
+        if self._saved_main is not None:
+            return
+        cells = {y: dict(line) for y, line in self.buffer.items() if line}
+        c = self.cursor
+        self._saved_main = (cells, (c.x, c.y, c.attrs) if save_cursor else None)
+        self.buffer.clear()
+        self.dirty.update(range(self.lines))
+
+    def _leave_alternate(self) -> None:
+        if self._saved_main is None:
+            return
+        cells, cursor = self._saved_main
+        self._saved_main = None
+        self.buffer.clear()
+        for y, line in cells.items():
+            if y < self.lines:
+                self.buffer[y].update((x, ch) for x, ch in line.items() if x < self.columns)
+        if cursor is not None:
+            x, y, attrs = cursor
+            self.cursor.x = min(x, self.columns - 1)
+            self.cursor.y = min(y, self.lines - 1)
+            self.cursor.attrs = attrs
+        self.dirty.update(range(self.lines))
 
     def write_process_input(self, data: str) -> None:
         self.replies.append(data)
@@ -147,9 +208,14 @@ class TerminalView(Widget, can_focus=True):
     PARSE_BUDGET: ClassVar[float] = 0.012
     #: Bytes handed to pyte at a time (the budget is checked between slices).
     SLICE: ClassVar[int] = 4096
-    #: Floor of the backlog that triggers skipping ahead, and of the tail kept.
-    MIN_SKIP_BYTES: ClassVar[int] = 256 * 1024
-    MIN_TAIL_BYTES: ClassVar[int] = 32 * 1024
+    #: The most output kept queued, in seconds of parsing at the rate measured so far: a
+    #: flood beyond it is cut to its tail, so the pane lags the process by about this much.
+    MAX_LAG: ClassVar[float] = 0.1
+    #: Floor of the backlog that triggers skipping ahead.
+    MIN_SKIP_BYTES: ClassVar[int] = 16 * 1024
+    #: The tail kept: the last screens' worth of lines, within these bounds.
+    MIN_TAIL_BYTES: ClassVar[int] = 4 * 1024
+    MAX_TAIL_BYTES: ClassVar[int] = 64 * 1024
 
     @dataclass
     class Input(Message):
@@ -175,8 +241,10 @@ class TerminalView(Widget, can_focus=True):
         classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
-        #: False for a pipe-fed process: a bare LF then also returns the carriage.
+        #: False for a pipe-fed process: its output is a log, shown as plain text (see
+        #: :class:`tui.text.LogFilter`), and a bare LF also returns the carriage.
         self.terminal = terminal
+        self._log_filter = None if terminal else LogFilter()
         self.screen_buffer = PaneScreen(80, 24)
         self._stream = pyte.ByteStream(self.screen_buffer)
         self._apply_input_mode()
@@ -186,6 +254,8 @@ class TerminalView(Widget, can_focus=True):
         self._idle = asyncio.Event()
         self._idle.set()
         self.stats = FeedStats()
+        #: Bytes parsed per second (an estimate until measured).
+        self._parse_rate = 500_000.0
         self._sized = False
         self.read_only = not terminal
 
@@ -199,8 +269,10 @@ class TerminalView(Widget, can_focus=True):
         """Queue output of the process; it is parsed and painted on the next ticks."""
         if not data:
             return
-        self._pending += data
         self.stats.fed += len(data)
+        if self._log_filter is not None:
+            data = self._log_filter(data)
+        self._pending += data
         self._idle.clear()
         # Keep memory bounded between ticks too.
         if len(self._pending) > 4 * self.skip_threshold:
@@ -212,13 +284,13 @@ class TerminalView(Widget, can_focus=True):
 
     @property
     def skip_threshold(self) -> int:
-        s = self.screen_buffer
-        return max(self.MIN_SKIP_BYTES, 64 * s.lines * s.columns)
+        return max(self.MIN_SKIP_BYTES, int(self._parse_rate * self.MAX_LAG))
 
     @property
     def tail_bytes(self) -> int:
+        """The most kept when skipping ahead (the cut is at the start of a line)."""
         s = self.screen_buffer
-        return max(self.MIN_TAIL_BYTES, 8 * s.lines * s.columns)
+        return min(self.MAX_TAIL_BYTES, max(self.MIN_TAIL_BYTES, 4 * s.lines * s.columns))
 
     async def wait_idle(self, timeout: float = 10.0) -> None:
         """Wait until everything fed so far is parsed and its rows are marked for repaint."""
@@ -231,15 +303,27 @@ class TerminalView(Widget, can_focus=True):
 
     def _skip_ahead(self) -> None:
         buf = self._pending
-        keep = self.tail_bytes
-        start = len(buf) - keep
+        start = max(0, len(buf) - self.tail_bytes)
         # A full clear makes everything before it irrelevant to what is on screen.
-        clear = max(buf.rfind(b"\x1b[2J"), buf.rfind(b"\x1bc"))
+        clear = max(buf.rfind(b"\x1b[2J", start), buf.rfind(b"\x1bc", start))
         if clear >= start:
             cut = clear
         else:
-            newline = buf.find(b"\n", start)
-            cut = newline + 1 if newline >= 0 else start
+            # Else the start of the last two screens of lines (scrolled text), or of the
+            # first whole line in the tail (text drawn with cursor moves).
+            pos, lines = len(buf), 0
+            while lines < 2 * self.screen_buffer.lines:
+                pos = buf.rfind(b"\n", start, pos)
+                if pos < 0:
+                    break
+                lines += 1
+            if pos >= 0:
+                cut = pos + 1
+            else:
+                newline = buf.find(b"\n", start)
+                cut = newline + 1 if newline >= 0 else start
+        if cut <= 0:
+            return
         self.stats.skipped += cut
         self.stats.skips += 1
         del buf[:cut]
@@ -253,7 +337,8 @@ class TerminalView(Widget, can_focus=True):
             return
         if len(self._pending) > self.skip_threshold:
             self._skip_ahead()
-        deadline = None if budget is None else time.perf_counter() + budget
+        began = time.perf_counter()
+        deadline = None if budget is None else began + budget
         view = memoryview(self._pending)
         done = 0
         try:
@@ -267,6 +352,10 @@ class TerminalView(Widget, can_focus=True):
             view.release()
             del self._pending[:done]
             self.stats.parsed += done
+        elapsed = time.perf_counter() - began
+        if done >= self.SLICE and elapsed > 0:
+            # What this pane parses per second, here, now: the backlog kept follows it.
+            self._parse_rate += (done / elapsed - self._parse_rate) * 0.25
         replies = self.screen_buffer.replies
         if replies and self.terminal:
             data = "".join(replies).encode()
@@ -331,10 +420,15 @@ class TerminalView(Widget, can_focus=True):
         if not screen.cursor.hidden and screen.cursor.y == y:
             cursor_x = screen.cursor.x
         cells = []
+        # A program's characters that the user's terminal would act on (C1 controls,
+        # bidi overrides, zero-width characters pyte joined to a cell) are replaced.
+        unsafe = not is_safe("".join(line[x].data for x in range(screen.columns)))
         for x in range(screen.columns):
             char = line[x]
             if not char.data:
                 continue  # the right half of a wide character
+            if unsafe and not is_safe(char.data):
+                char = char._replace(data="\ufffd")
             reverse = char.reverse != (x == cursor_x)
             style = char_style(
                 char.fg,

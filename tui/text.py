@@ -1,0 +1,97 @@
+"""Text from users and containers, made safe to show.
+
+Labels, commands, paths, event details, error messages and captured output may hold
+anything: Rich markup (``[red]``), terminal escapes, other control characters, bidi
+overrides, lone surrogates (undecodable bytes). Shown as they are, markup would be
+interpreted by the UI and escapes by the user's terminal. So every such string goes
+through :func:`visible` (or :func:`safe_text`, which also marks what it replaced), and is
+handed to widgets as ``rich.text.Text``, never as markup.
+
+Control characters become caret notation, as ``cat -v`` writes them: ESC is ``^[``, DEL
+``^?``, C1 controls ``M-^[``-style; format characters that reorder or hide text become
+``<U+202E>``; lone surrogates become U+FFFD.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+from rich.text import Text
+
+#: Marks what :func:`safe_text` replaced, so that ``^[`` typed as two characters and an
+#: escape character made visible can be told apart.
+REPLACED_STYLE = "reverse"
+
+# C0, DEL, C1; lone surrogates; bidi embeddings, overrides and isolates, LRM/RLM/ALM;
+# line and paragraph separators; zero-width space and BOM (they hide text).
+_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\ud800-\udfff\u061c\u200b\u200e\u200f\u2028\u2029"
+    "\u202a-\u202e\u2066-\u2069\ufeff]"
+)
+
+
+def _replacement(char: str) -> str:
+    code = ord(char)
+    if code < 0x20:
+        return "^" + chr(code + 0x40)
+    if code == 0x7F:
+        return "^?"
+    if code <= 0x9F:
+        return "M-^" + chr(code - 0x80 + 0x40)
+    if 0xD800 <= code <= 0xDFFF:
+        return "\ufffd"
+    return f"<U+{code:04X}>"
+
+
+def visible(value: object) -> str:
+    """``str(value)`` with every unsafe character replaced by a visible stand-in."""
+    text = str(value)
+    return _UNSAFE.sub(lambda m: _replacement(m.group()), text)
+
+
+def safe_text(value: object, style: str = "", **kwargs: object) -> Text:
+    """A ``Text`` of ``value`` (never markup), unsafe characters visible and marked."""
+    raw = str(value)
+    out = Text(style=style, **kwargs)  # type: ignore[arg-type]
+    pos = 0
+    for match in _UNSAFE.finditer(raw):
+        if match.start() > pos:
+            out.append(raw[pos : match.start()])
+        out.append(_replacement(match.group()), style=REPLACED_STYLE)
+        pos = match.end()
+    if pos < len(raw):
+        out.append(raw[pos:])
+    return out
+
+
+def is_safe(text: str) -> bool:
+    """True if nothing in ``text`` would need replacing (tests)."""
+    return _UNSAFE.search(text) is None
+
+
+class LogFilter:
+    """Output of a process without a terminal, made plain text for a terminal pane.
+
+    Such output is a log, not a screen: its bytes are decoded as UTF-8 (invalid sequences
+    become U+FFFD), CR LF becomes LF, and every other control character (ESC included, so
+    no escape sequence reaches the pane's emulator) is made visible as in :func:`visible`,
+    in reverse video. Line feeds and tabs are kept.
+    """
+
+    _UNSAFE = re.compile(_UNSAFE.pattern.replace("\x00-\x1f", "\x00-\x08\x0b-\x1f"))
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._cr = False
+
+    def __call__(self, data: bytes) -> bytes:
+        text = self._decoder.decode(data)
+        if self._cr:
+            text = "\r" + text
+        self._cr = text.endswith("\r")
+        if self._cr:
+            text = text[:-1]  # it may be the CR of a CR LF split between two reads
+        text = text.replace("\r\n", "\n")
+        text = self._UNSAFE.sub(lambda m: f"\x1b[7m{_replacement(m.group())}\x1b[27m", text)
+        return text.encode("utf-8")
