@@ -23,6 +23,7 @@ from .commands import ActionsProvider
 from .messages import EngineEvent, ReplayEnded, StatsSample
 from .model import Model
 from .screens import ConsoleScreen, HelpScreen, MainScreen
+from .text import visible
 
 #: Actions the app binds at high priority that a console pane must pass to the process.
 _PASSED_TO_CONSOLE = {"quit", "command_palette"}
@@ -148,7 +149,7 @@ class ShimdeckApp(App[None]):
         self._setup = setup
         #: True once a replay delivered everything (always True for a live engine).
         self.replay_ended = False
-        self.sub_title = f"{backend.runtime_name} · {backend.description}"
+        self.sub_title = visible(f"{backend.runtime_name} · {backend.description}")
         self.keys = KeyQueue(self)
 
     def get_default_screen(self) -> MainScreen:
@@ -164,10 +165,12 @@ class ShimdeckApp(App[None]):
         try:
             await setup(self.backend)
         except errors.Error as e:
-            self.notify(str(e), title="setup failed", severity="error", timeout=15, markup=False)
+            self.notify(
+                visible(e), title="setup failed", severity="error", timeout=15, markup=False
+            )
         except Exception as e:
             self.notify(
-                f"{type(e).__name__}: {e}",
+                visible(f"{type(e).__name__}: {e}"),
                 title="setup failed",
                 severity="error",
                 timeout=15,
@@ -218,6 +221,8 @@ class ShimdeckApp(App[None]):
         try:
             console = self.backend.console(id, exec_id)
         except errors.Error as e:
-            self.notify(str(e), title="attach failed", severity="error", timeout=10, markup=False)
+            self.notify(
+                visible(e), title="attach failed", severity="error", timeout=10, markup=False
+            )
             return
         self.push_screen(ConsoleScreen(console, id, exec_id))

@@ -266,3 +266,33 @@ async def test_a_recorded_session_replays_to_the_same_state(live: LiveBackend, t
         assert state == live_state
         console = replay.backend.console("rec")
         assert b"recorded-42" in console.backlog()
+
+
+async def test_an_error_caused_by_the_input_keeps_the_dialog_open(live: LiveBackend) -> None:
+    await make(live, "lab2", "counter", start=False)
+    app = ShimdeckApp(live)
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await pilot.press("n")
+        dialog = app.screen
+        assert isinstance(dialog, CreateDialog)
+        dialog.query_one("#name", Input).value = "taken"
+        dialog.query_one("#labels", Input).value = "k=v"
+        await make(live, "taken", "counter", start=False)  # meanwhile, elsewhere
+        await pilot.press("ctrl+s")
+        error = dialog.query_one("#error")
+        await wait_for(pilot, lambda: "already exists" in str(error.render()), what="the error")
+        assert app.screen is dialog  # still open, with what was typed
+        assert dialog.query_one("#name", Input).value == "taken"
+        assert notifications(app) == []
+        await pilot.press("escape")
+        await select(app, pilot, "lab2")
+        await pilot.press("l")
+        labels = app.screen
+        assert isinstance(labels, LabelsDialog)
+        labels.query_one(TextArea).text = "big=" + "x" * 5000
+        await pilot.press("ctrl+s")
+        error = labels.query_one("#error")
+        await wait_for(pilot, lambda: "limit is 4096" in str(error.render()), what="the error")
+        assert app.screen is labels
+        assert labels.query_one(TextArea).text.startswith("big=xxx")
+        assert live.container("lab2").labels == {"test": "yes"}

@@ -7,7 +7,7 @@ the message is shown in the dialog, which stays open.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, ClassVar, Generic, TypeVar
 
 from rich.text import Text
@@ -19,7 +19,14 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Static, TextArea
 
+from runtime import errors
+
+from ..text import safe_text, visible
+
 T = TypeVar("T")
+
+#: Engine errors caused by what the user typed: the dialog stays open to fix it.
+INPUT_ERRORS = (errors.InvalidArgument, errors.AlreadyExists)
 
 
 def field_input(value: str = "", *, id: str, placeholder: str = "") -> Input:
@@ -41,6 +48,9 @@ class Dialog(ModalScreen[T | None], Generic[T]):
         super().__init__()
         #: The object the dialog acts on, shown after the title (plain text, never markup).
         self.subject = subject
+        self._action: Callable[[T], Awaitable[object]] | None = None
+        self._what: Callable[[T], str] | None = None
+        self._busy = False
 
     def fields(self) -> Iterable[tuple[str, Widget]]:
         """(label, widget) pairs laid out in a two-column grid."""
@@ -58,7 +68,7 @@ class Dialog(ModalScreen[T | None], Generic[T]):
             title = Text(self.TITLE, style="bold")
             if self.subject:
                 title.append("  ")
-                title.append(self.subject, style="bold cyan")
+                title.append_text(safe_text(self.subject, "bold cyan"))
             yield Static(title, classes="dialog-title")
             with Grid(classes="dialog-grid"):
                 for label, widget in self.fields():
@@ -84,16 +94,68 @@ class Dialog(ModalScreen[T | None], Generic[T]):
                 area.cursor_blink = False
 
     def show_error(self, message: str) -> None:
-        self.query_one("#error", Static).update(Text(message, style="bold red"))
+        self.query_one("#error", Static).update(safe_text(message, "bold red"))
+
+    def on_submit(
+        self, action: Callable[[T], Awaitable[object]], what: Callable[[T], str]
+    ) -> Dialog[T]:
+        """Run ``action`` on OK before closing: an error the input caused (a bad or taken
+        name, bad labels) is shown here and the dialog stays open, with what was typed;
+        any other error closes it and becomes a notification titled ``what(request)``."""
+        self._action = action
+        self._what = what
+        return self
 
     @on(Button.Pressed, "#ok")
     def action_submit(self) -> None:
+        if self._busy:
+            return
         try:
             result = self.build()
         except ValueError as e:
             self.show_error(str(e))
             return
-        self.dismiss(result)
+        if self._action is None:
+            self.dismiss(result)
+            return
+        self._set_busy(True)
+        # An app worker: it finishes (and reports) even if the dialog is cancelled.
+        self.app.run_worker(self._run(result), group="dialogs", exit_on_error=False)
+
+    def _set_busy(self, busy: bool) -> None:
+        self._busy = busy
+        self.query_one("#ok", Button).disabled = busy
+        if busy:
+            self.query_one("#error", Static).update(Text("working...", style="dim"))
+
+    async def _run(self, result: T) -> None:
+        assert self._action is not None and self._what is not None
+        failure: Exception | None = None
+        try:
+            await self._action(result)
+        except INPUT_ERRORS as e:
+            if self.is_attached and self.app.screen is self:
+                self._set_busy(False)
+                self.show_error(str(e))
+                return
+            failure = e
+        except Exception as e:  # the UI must survive anything an action does
+            failure = e
+        open_ = self.is_attached and self.app.screen is self
+        if failure is None:
+            if open_:
+                self.dismiss(result)
+            return
+        if open_:
+            self.dismiss(None)
+        message = str(failure) if isinstance(failure, errors.Error) else repr(failure)
+        self.app.notify(
+            visible(message),
+            title=visible(f"{self._what(result)} failed"),
+            severity="error",
+            timeout=10,
+            markup=False,
+        )
 
     @on(Input.Submitted)
     def _input_submitted(self, event: Input.Submitted) -> None:

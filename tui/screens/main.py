@@ -30,10 +30,10 @@ from ..dialogs import (
     ExecDialog,
     ExecRequest,
     KillDialog,
-    KillRequest,
     LabelsDialog,
 )
 from ..model import Row
+from ..text import visible
 from ..widgets.details import DetailsPane
 from ..widgets.eventlog import EventsTable
 from ..widgets.linetable import LineTable
@@ -222,7 +222,7 @@ class MainScreen(Screen[None]):
             return None
         if need_task and row.task is None:
             self.notify(
-                f"Container {row.id!r} has no task: press s to start it",
+                visible(f"Container {row.id!r} has no task: press s to start it"),
                 severity="warning",
                 markup=False,
             )
@@ -245,13 +245,17 @@ class MainScreen(Screen[None]):
                 await job()
             except errors.Error as e:
                 self.app.notify(
-                    str(e), title=f"{what} failed", severity="error", timeout=10, markup=False
+                    visible(e),
+                    title=visible(f"{what} failed"),
+                    severity="error",
+                    timeout=10,
+                    markup=False,
                 )
                 return
             except Exception as e:  # the UI must survive anything an action does
                 self.app.notify(
-                    f"{type(e).__name__}: {e}",
-                    title=f"{what} failed",
+                    visible(f"{type(e).__name__}: {e}"),
+                    title=visible(f"{what} failed"),
                     severity="error",
                     timeout=10,
                     markup=False,
@@ -265,19 +269,17 @@ class MainScreen(Screen[None]):
     # -- actions --------------------------------------------------------------------------
 
     def action_create(self) -> None:
+        backend = self.app.backend
+
         def done(req: CreateRequest | None) -> None:
-            if req is None:
-                return
-            backend = self.app.backend
+            if req is not None and req.start:
+                self.run_backend(f"start {req.id}", lambda: backend.start(req.id))
 
-            async def job() -> None:
-                await backend.create(req.id, req.args, terminal=req.terminal, labels=req.labels)
-                if req.start:
-                    await backend.start(req.id)
-
-            self.run_backend(f"create {req.id}", job)
-
-        self.app.push_screen(CreateDialog(self.app.model.rows), done)
+        dialog = CreateDialog(self.app.model.rows).on_submit(
+            lambda req: backend.create(req.id, req.args, terminal=req.terminal, labels=req.labels),
+            lambda req: f"create {req.id}",
+        )
+        self.app.push_screen(dialog, done)
 
     def action_start(self) -> None:
         target = self._target(need_task=False)
@@ -303,16 +305,12 @@ class MainScreen(Screen[None]):
         if not target:
             return
         row, exec_id = target
-
-        def done(req: KillRequest | None) -> None:
-            if req is not None:
-                name = signal.Signals(req.signal).name
-                self.run_backend(
-                    f"kill {self.describe(row.id, exec_id)} with {name}",
-                    lambda: self.app.backend.kill(row.id, req.signal, all=req.all, exec_id=exec_id),
-                )
-
-        self.app.push_screen(KillDialog(self.describe(row.id, exec_id), exec=bool(exec_id)), done)
+        subject = self.describe(row.id, exec_id)
+        dialog = KillDialog(subject, exec=bool(exec_id)).on_submit(
+            lambda req: self.app.backend.kill(row.id, req.signal, all=req.all, exec_id=exec_id),
+            lambda req: f"kill {subject} with {signal.Signals(req.signal).name}",
+        )
+        self.app.push_screen(dialog)
 
     def action_delete(self) -> None:
         target = self._target(need_task=False)
@@ -330,15 +328,11 @@ class MainScreen(Screen[None]):
             question = f"Delete container {row.id!r} and its {row.status} task?"
         else:
             question = f"Delete container {row.id!r}?"
-
-        def done(yes: bool | None) -> None:
-            if yes:
-                self.run_backend(
-                    f"delete {self.describe(row.id, exec_id)}",
-                    lambda: self.app.backend.delete(row.id, exec_id),
-                )
-
-        self.app.push_screen(ConfirmDialog(self.describe(row.id, exec_id), question), done)
+        subject = self.describe(row.id, exec_id)
+        dialog = ConfirmDialog(subject, question).on_submit(
+            lambda yes: self.app.backend.delete(row.id, exec_id), lambda yes: f"delete {subject}"
+        )
+        self.app.push_screen(dialog)
 
     def action_exec(self) -> None:
         target = self._target()
@@ -347,20 +341,14 @@ class MainScreen(Screen[None]):
         row = target[0]
 
         def done(req: ExecRequest | None) -> None:
-            if req is None:
-                return
+            if req is not None and req.attach:
+                self.app.attach(row.id, req.exec_id)
 
-            def attach() -> None:
-                if req.attach:
-                    self.app.attach(row.id, req.exec_id)
-
-            self.run_backend(
-                f"exec {req.exec_id} in {row.id}",
-                lambda: self.app.backend.exec(row.id, req.exec_id, req.args, terminal=req.terminal),
-                then=attach,
-            )
-
-        self.app.push_screen(ExecDialog(row.id, (e.exec_id for e in row.execs)), done)
+        dialog = ExecDialog(row.id, (e.exec_id for e in row.execs)).on_submit(
+            lambda req: self.app.backend.exec(row.id, req.exec_id, req.args, terminal=req.terminal),
+            lambda req: f"exec {req.exec_id} in {row.id}",
+        )
+        self.app.push_screen(dialog, done)
 
     def action_attach(self) -> None:
         target = self._target()
@@ -375,29 +363,26 @@ class MainScreen(Screen[None]):
 
         def done(req: CheckpointRequest | None) -> None:
             if req is not None:
-                self.run_backend(
-                    f"checkpoint {row.id}",
-                    lambda: self.app.backend.checkpoint(row.id, req.path, exit=req.exit),
-                    then=lambda: self.app.notify(
-                        f"Checkpoint of {row.id} written to {req.path}", markup=False
-                    ),
+                self.app.notify(
+                    visible(f"Checkpoint of {row.id} written to {req.path}"), markup=False
                 )
 
-        self.app.push_screen(CheckpointDialog(row.id), done)
+        dialog = CheckpointDialog(row.id).on_submit(
+            lambda req: self.app.backend.checkpoint(row.id, req.path, exit=req.exit),
+            lambda req: f"checkpoint {row.id}",
+        )
+        self.app.push_screen(dialog, done)
 
     def action_labels(self) -> None:
         target = self._target(need_task=False)
         if not target:
             return
         row = target[0]
-
-        def done(labels: dict[str, str] | None) -> None:
-            if labels is not None:
-                self.run_backend(
-                    f"labels of {row.id}", lambda: self.app.backend.set_labels(row.id, labels)
-                )
-
-        self.app.push_screen(LabelsDialog(row.id, dict(row.container.labels)), done)
+        dialog = LabelsDialog(row.id, dict(row.container.labels)).on_submit(
+            lambda labels: self.app.backend.set_labels(row.id, labels),
+            lambda labels: f"labels of {row.id}",
+        )
+        self.app.push_screen(dialog)
 
     def action_sort(self) -> None:
         self.query_one(ContainersTable).cycle_sort()

@@ -208,9 +208,10 @@ class TerminalView(Widget, can_focus=True):
     PARSE_BUDGET: ClassVar[float] = 0.012
     #: Bytes handed to pyte at a time (the budget is checked between slices).
     SLICE: ClassVar[int] = 4096
-    #: The most output kept queued, in seconds of parsing at the rate measured so far: a
-    #: flood beyond it is cut to its tail, so the pane lags the process by about this much.
-    MAX_LAG: ClassVar[float] = 0.1
+    #: The most output kept queued, in seconds of wall time to parse it (at the rate
+    #: measured so far, in the share of each tick spent parsing): a flood beyond it is cut
+    #: to its tail, so the pane lags the process by about this much.
+    MAX_LAG: ClassVar[float] = 0.05
     #: Floor of the backlog that triggers skipping ahead.
     MIN_SKIP_BYTES: ClassVar[int] = 16 * 1024
     #: The tail kept: the last screens' worth of lines, within these bounds.
@@ -284,7 +285,8 @@ class TerminalView(Widget, can_focus=True):
 
     @property
     def skip_threshold(self) -> int:
-        return max(self.MIN_SKIP_BYTES, int(self._parse_rate * self.MAX_LAG))
+        share = self.PARSE_BUDGET / self.TICK
+        return max(self.MIN_SKIP_BYTES, int(self._parse_rate * share * self.MAX_LAG))
 
     @property
     def tail_bytes(self) -> int:
