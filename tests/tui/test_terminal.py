@@ -191,3 +191,29 @@ def test_any_chunking_gives_the_screen_of_one_feed(parts: list[bytes], cuts: lis
     assert [dict(view.screen_buffer.buffer[y]) for y in range(6)] == [
         dict(reference.buffer[y]) for y in range(6)
     ]
+
+
+async def test_the_alternate_screen_restores_the_main_one() -> None:
+    app = Harness()
+    async with app.run_test(size=(30, 6)) as pilot:
+        view = app.query_one(TerminalView)
+        screen = view.screen_buffer
+        view.feed(b"$ ls\r\nfile-a  file-b\r\n$ vi x")
+        await view.wait_idle()
+        before = view.display_lines()
+        for enter, leave in [(b"\x1b[?1049h", b"\x1b[?1049l"), (b"\x1b[?47h", b"\x1b[?47l")]:
+            view.feed(b"\x1b[3;7H" + enter + b"\x1b[H\x1b[2J~\r\n~\r\n\x1b[31m-- INSERT --\x1b[0m")
+            await view.wait_idle()
+            await pilot.pause()
+            assert screen.in_alternate
+            assert view.display_lines()[2].startswith("-- INSERT --")
+            assert "file-a" not in "".join(view.display_lines())
+            view.feed(leave)
+            await view.wait_idle()
+            await pilot.pause()
+            assert not screen.in_alternate
+            assert view.display_lines() == before
+            if enter == b"\x1b[?1049h":  # 1049 also puts the cursor back
+                assert (screen.cursor.x, screen.cursor.y) == (6, 2)
+        # What the pane paints is the main screen again, not vi's.
+        assert "file-a" in "".join(seg.text for seg in view.render_line(1))

@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
+from ..text import safe_text
 from .base import Dialog
 
 
@@ -26,7 +27,7 @@ class ConfirmDialog(Dialog[bool]):
         self.question = question
 
     def extra(self) -> ComposeResult:
-        yield Static(Text(self.question), classes="dialog-note")
+        yield Static(safe_text(self.question), classes="dialog-note")
         yield Static(Text("y/enter: delete   n/escape: keep", style="dim"), classes="dialog-note")
 
     def on_mount(self) -> None:

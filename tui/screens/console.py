@@ -20,6 +20,7 @@ from textual.widgets import Static
 from runtime import errors
 
 from ..backend import Console
+from ..text import safe_text
 from ..widgets.tables import status_text
 from ..widgets.terminal import LEAVE_KEY, TerminalView
 
@@ -89,9 +90,9 @@ class ConsoleScreen(Screen[None]):
         view = self.terminal
         bar = Text(" console ", style="bold reverse")
         bar.append(" ")
-        bar.append(self.task_id, style="bold")
+        bar.append_text(safe_text(self.task_id, "bold"))
         if self.exec_id:
-            bar.append(f" / {self.exec_id}", style="bold")
+            bar.append_text(safe_text(f" / {self.exec_id}", "bold"))
         bar.append("  ")
         bar.append_text(status_text(status, exit_status))
         if exit_status is not None:
@@ -104,7 +105,7 @@ class ConsoleScreen(Screen[None]):
         if self._ended:
             bar.append(f"  {self.console.end_note}", style="yellow")
         if self._input_error:
-            bar.append(f"  {self._input_error}", style="red")
+            bar.append_text(safe_text(f"  {self._input_error}", "red"))
         bar.append("   ctrl+] leaves", style="dim")
         self.query_one("#console-bar", Static).update(bar)
 

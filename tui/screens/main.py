@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -33,7 +32,7 @@ from ..dialogs import (
     LabelsDialog,
 )
 from ..model import Row
-from ..text import visible
+from ..text import safe_text, visible
 from ..widgets.details import DetailsPane
 from ..widgets.eventlog import EventsTable
 from ..widgets.linetable import LineTable
@@ -172,7 +171,7 @@ class MainScreen(Screen[None]):
         )
         if title != self._title:
             self._title = title
-            table.border_title = Text(title)
+            table.border_title = safe_text(title)
         # Stats only of the rows in view and the selected one: each costs cgroup reads.
         row = self.selected_row()
         targets = set(table.visible_keys(margin=0)) | ({row.id} if row else set())
@@ -428,7 +427,7 @@ class MainScreen(Screen[None]):
         if self._filter_target == "events":
             events = self.query_one(EventsTable)
             events.filter_text = text
-            events.border_title = Text(f"events · filter: {text}" if text else "events")
+            events.border_title = safe_text(f"events · filter: {text}" if text else "events")
             events.sync_events(self.app.model.events, rebuild=True)
         else:
             self._filter = text

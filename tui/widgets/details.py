@@ -13,12 +13,13 @@ from textual.widget import Widget
 from textual.widgets import Sparkline
 
 from ..model import Row, format_bytes, format_duration, format_labels, format_percent
+from ..text import safe_text
 from .tables import exit_text, status_text
 
 
 def _field(text: Text, name: str, value: Text | str) -> None:
     text.append(f"{name:<8} ", style="bold")
-    text.append_text(value if isinstance(value, Text) else Text(value))
+    text.append_text(value if isinstance(value, Text) else safe_text(value))
     text.append("\n")
 
 
@@ -75,7 +76,7 @@ class DetailsPane(Vertical):
             return
         task = row.task
         text = Text(no_wrap=True, overflow="ellipsis")
-        head = Text(row.id, style="bold")
+        head = safe_text(row.id, "bold")
         head.append("  ")
         head.append_text(status_text(row.status, task.exit_status if task else None))
         if task is not None and task.pid:
