@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
@@ -79,7 +80,15 @@ class KeyQueue:
         app = self._app
         while self._held and not self._busy:
             event = self._held.popleft()
+            before = self._state()
             await app.dispatch_input(event)
+            screen, focused = self._state()
+            if (
+                event.is_forwarded
+                and (screen, focused) == before
+                and getattr(focused, "KEYS_SETTLE_AT_ONCE", False)
+            ):
+                continue  # a terminal pane: every key goes to the process, in order
             self._busy = True
             self._rounds = 0
             self._since = app._loop_time()
@@ -151,15 +160,30 @@ class ShimdeckApp(App[None]):
         self.replay_ended = False
         self.sub_title = visible(f"{backend.runtime_name} · {backend.description}")
         self.keys = KeyQueue(self)
+        self._frozen_rows = 0
 
     def get_default_screen(self) -> MainScreen:
         return MainScreen()
 
     def on_mount(self) -> None:
+        # What exists once the app is up (Textual, the engine, the first rows) lives as long
+        # as the app: keep it out of the cyclic collector's full passes, which otherwise
+        # walk all of it and held the loop for up to ~80 ms at a time.
+        # Again when many rows came since (a big batch of containers), checked every 5 s.
+        self.call_after_refresh(self._freeze)
+        self.set_interval(5.0, self._freeze_if_grown)
         self.model.resync(self.backend)
         self.backend.connect(self)
         if self._setup is not None:
             self.run_worker(self._run_setup(self._setup), group="setup", exit_on_error=False)
+
+    def _freeze(self) -> None:
+        gc.freeze()
+        self._frozen_rows = len(self.model.rows)
+
+    def _freeze_if_grown(self) -> None:
+        if len(self.model.rows) >= self._frozen_rows + 100:
+            self._freeze()
 
     async def _run_setup(self, setup: Callable[[Backend], Awaitable[None]]) -> None:
         try:

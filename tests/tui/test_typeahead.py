@@ -89,7 +89,8 @@ async def test_filter_enter_then_attach_in_one_burst() -> None:
         await settle(pilot)
         burst(app, [*chars("/shell\r"), "a", *chars("ls")])
         await wait_for(pilot, lambda: isinstance(app.screen, ConsoleScreen), what="console")
-        assert app.screen.query_one(TerminalView).has_focus
+        view = app.screen.query_one(TerminalView)
+        await wait_for(pilot, lambda: view.has_focus, what="the pane focused")
         main = app.screen_stack[0]
         assert main.query_one("#filter", Input).value == "shell"
         table = main.query_one(ContainersTable)

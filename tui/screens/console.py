@@ -54,6 +54,7 @@ class ConsoleScreen(Screen[None]):
 
     def on_mount(self) -> None:
         view = self.terminal
+        view.sink = self._send
         # Backlog and stream are taken together: no output is lost or shown twice.
         view.feed(self.console.backlog())
         stream = self.console.stream()
@@ -110,9 +111,12 @@ class ConsoleScreen(Screen[None]):
         self.query_one("#console-bar", Static).update(bar)
 
     @on(TerminalView.Input)
-    def _send(self, message: TerminalView.Input) -> None:
+    def _input(self, message: TerminalView.Input) -> None:
+        self._send(message.data)
+
+    def _send(self, data: bytes) -> None:
         try:
-            self.console.write(message.data)
+            self.console.write(data)
         except errors.Error as e:
             # Shown once in the bar, not a notification per key.
             if not self._input_error:

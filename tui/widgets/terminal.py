@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import groupby
@@ -124,6 +125,14 @@ class PaneScreen(pyte.Screen):
         super().reset()
         self._saved_main = None
 
+    def resize(self, lines: int | None = None, columns: int | None = None) -> None:
+        old = self.columns
+        super().resize(lines, columns)
+        # Tab stops past the right edge would send the cursor off screen (pyte keeps
+        # them); new columns get the default stops, every 8, as in xterm.
+        self.tabstops = {t for t in self.tabstops if t < self.columns}
+        self.tabstops.update(range(max(8, -(-old // 8) * 8), self.columns, 8))
+
     def _split_modes(self, modes: tuple[int, ...], private: bool) -> tuple[list[int], list[int]]:
         """(modes for pyte, alternate screen modes); DECCOLM is dropped."""
         shift = 5 if private else 0
@@ -193,6 +202,10 @@ class FeedStats:
 class TerminalView(Widget, can_focus=True):
     """A pane showing a pyte screen; keys and paste go out as xterm bytes."""
 
+    #: Keys are handled here at once (sent to the process) and move no focus: the app's
+    #: key queue need not wait for one to settle before handing over the next.
+    KEYS_SETTLE_AT_ONCE: ClassVar[bool] = True
+
     DEFAULT_CSS = """
     TerminalView {
         background: $background;
@@ -203,9 +216,9 @@ class TerminalView(Widget, can_focus=True):
     """
 
     #: Timer period of parse + repaint.
-    TICK: ClassVar[float] = 1 / 30
-    #: Share of each tick spent parsing, at most.
-    PARSE_BUDGET: ClassVar[float] = 0.012
+    TICK: ClassVar[float] = 1 / 60
+    #: Time of each tick spent parsing, at most (the rest is the app's: keys, repaints).
+    PARSE_BUDGET: ClassVar[float] = 0.006
     #: Bytes handed to pyte at a time (the budget is checked between slices).
     SLICE: ClassVar[int] = 4096
     #: The most output kept queued, in seconds of wall time to parse it (at the rate
@@ -259,6 +272,8 @@ class TerminalView(Widget, can_focus=True):
         self._parse_rate = 500_000.0
         self._sized = False
         self.read_only = not terminal
+        #: Called with the bytes of each key or paste instead of posting ``Input``.
+        self.sink: Callable[[bytes], None] | None = None
 
     # -- feeding ---------------------------------------------------------------------------
 
@@ -311,10 +326,11 @@ class TerminalView(Widget, can_focus=True):
         if clear >= start:
             cut = clear
         else:
-            # Else the start of the last two screens of lines (scrolled text), or of the
-            # first whole line in the tail (text drawn with cursor moves).
+            # Else the start of the last screen of lines (each fills a row or more, so
+            # scrolled text is whole), or of the first whole line in the tail (text drawn
+            # with cursor moves).
             pos, lines = len(buf), 0
-            while lines < 2 * self.screen_buffer.lines:
+            while lines < self.screen_buffer.lines + 1:
                 pos = buf.rfind(b"\n", start, pos)
                 if pos < 0:
                     break
@@ -469,7 +485,10 @@ class TerminalView(Widget, can_focus=True):
 
     def send(self, data: bytes) -> None:
         if data and not self.read_only:
-            self.post_message(self.Input(self, data))
+            if self.sink is not None:
+                self.sink(data)  # at once: a message would wait a turn of a busy loop
+            else:
+                self.post_message(self.Input(self, data))
 
     async def on_key(self, event: events.Key) -> None:
         if event.key == LEAVE_KEY:
