@@ -16,7 +16,6 @@ import functools
 import hashlib
 import json
 import os
-import re
 import shutil
 import signal as _signal
 from collections.abc import Sequence
@@ -29,9 +28,11 @@ from .bundle import task_bundle
 from .cgroups import OomWatch, read_stats, remove_empty
 from .console import ConsoleSocket
 from .events import EventBus
+from .failures import criu_failure, read_available, with_output
 from .oci import OCIRuntime, read_pid_file
 from .process import Process, Task
 from .reaper import Exit, Reaper
+from .spec import load_spec, merge_env, pty_size, signal_number
 from .stdio import ProcessIO
 from .store import Store
 from .types import Container, Event, ExitInfo, Stats, TaskInfo
@@ -45,75 +46,6 @@ CONSOLE_TIMEOUT = 10.0
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _load_spec(bundle: Path) -> dict[str, Any]:
-    path = bundle / "config.json"
-    try:
-        spec = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise errors.InvalidArgument(f"bundle {bundle} has no config.json") from None
-    except (OSError, ValueError) as e:
-        raise errors.InvalidArgument(f"cannot read {path}: {e}") from None
-    if not isinstance(spec, dict) or not isinstance(spec.get("process"), dict):
-        raise errors.InvalidArgument(f"{path} has no process section")
-    _check_process(spec["process"], path)
-    return spec
-
-
-def _check_process(process: dict[str, Any], path: Path) -> None:
-    """Refuse what the engine itself reads from a spec when it is malformed, naming the field.
-
-    The rest is the runtime's to judge; its error is passed on as it is.
-    """
-
-    def strings(value: object) -> bool:
-        return isinstance(value, list) and all(isinstance(v, str) for v in value)
-
-    args = process.get("args")
-    if not strings(args) or not args:
-        raise errors.InvalidArgument(f"{path}: process.args must be a non-empty list of strings")
-    if not isinstance(process.get("terminal", False), bool):
-        raise errors.InvalidArgument(f"{path}: process.terminal must be true or false")
-    if "env" in process and not strings(process["env"]):
-        raise errors.InvalidArgument(f"{path}: process.env must be a list of strings")
-    cwd = process.get("cwd", "/")
-    if not isinstance(cwd, str) or not cwd.startswith("/"):
-        raise errors.InvalidArgument(f"{path}: process.cwd must be an absolute path")
-
-
-def _signal_number(sig: object) -> int:
-    if isinstance(sig, str):
-        name = sig.upper() if sig.upper().startswith("SIG") else "SIG" + sig.upper()
-        try:
-            return int(_signal.Signals[name])
-        except KeyError:
-            raise errors.InvalidArgument(f"unknown signal {sig!r}") from None
-    if isinstance(sig, int) and not isinstance(sig, bool) and 1 <= int(sig) <= _signal.SIGRTMAX:
-        return int(sig)
-    raise errors.InvalidArgument(f"invalid signal {sig!r}")
-
-
-def _merge_env(base: Sequence[str], extra: dict[str, str] | Sequence[str]) -> list[str]:
-    """The spec's environment with ``extra`` added or overriding, as ``docker exec -e`` does."""
-
-    def split(entry: str) -> tuple[str, str]:
-        name, _, value = entry.partition("=")
-        return name, value
-
-    merged = dict(split(e) for e in base)
-    pairs = extra.items() if isinstance(extra, dict) else (split(e) for e in extra)
-    for k, v in pairs:
-        if not isinstance(k, str) or not isinstance(v, str) or not k or "\0" in k + v:
-            raise errors.InvalidArgument(f"env entry {k!r}: names and values must be strings")
-        merged[k] = v
-    return [f"{k}={v}" for k, v in merged.items()]
-
-
-def _pty_size(value: object, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
-        raise errors.InvalidArgument(f"terminal {what} must be a whole number from 1 to 65535")
-    return value
 
 
 class Tasks:
@@ -220,8 +152,8 @@ class Tasks:
                 else:
                     await self._run_with_console(proc, run, stdio, console)
             except errors.RuntimeFailure as e:
-                output = _read_available(err_r) if terminal else proc.io.read_now()
-                raise _with_output(e, output) from None
+                output = read_available(err_r) if terminal else proc.io.read_now()
+                raise with_output(e, output) from None
             pid = read_pid_file(pid_file)
         finally:
             for fd in (devnull, err_r, err_w):
@@ -278,7 +210,7 @@ class Tasks:
             raise errors.Unavailable(f"cannot create task {id!r}: the engine is closing")
         if id in self._tasks or id in self._creating:
             raise errors.AlreadyExists(f"task {id!r} already exists")
-        spec = _load_spec(container.bundle)
+        spec = load_spec(container.bundle)
         terminal = bool(spec["process"].get("terminal", False))
         self._creating.add(id)
         self._no_creates.clear()
@@ -385,7 +317,7 @@ class Tasks:
         self, id: str, signal: int = _signal.SIGTERM, all: bool = False, exec_id: str = ""
     ) -> None:
         """Signal the init process (``all``: every process of the task) or one exec."""
-        sig = _signal_number(signal)
+        sig = signal_number(signal)
         task = self._get(id)
         proc = task.process(exec_id)
         proc.check("kill")
@@ -522,11 +454,11 @@ class Tasks:
         if exec_id in task.execs:
             raise errors.AlreadyExists(f"exec {exec_id!r} of task {id!r} already exists")
         # The spec as it was at create: the bundle may have changed or gone since.
-        base = task.base_process or _load_spec(task.dir / "bundle")["process"]
+        base = task.base_process or load_spec(task.dir / "bundle")["process"]
         spec = dict(base)
         spec.update(args=list(args), terminal=bool(terminal))
         if env is not None:
-            spec["env"] = _merge_env(spec.get("env") or [], env)
+            spec["env"] = merge_env(spec.get("env") or [], env)
         if cwd is not None:
             if not cwd.startswith("/"):
                 raise errors.InvalidArgument(f"exec cwd {cwd!r} must be an absolute path")
@@ -608,8 +540,8 @@ class Tasks:
 
     async def resize_pty(self, id: str, width: int, height: int, exec_id: str = "") -> None:
         """Set the process's terminal to ``width`` columns by ``height`` rows."""
-        _pty_size(width, "width")
-        _pty_size(height, "height")
+        pty_size(width, "width")
+        pty_size(height, "height")
         proc = self._get(id).process(exec_id)
         proc.check("resize")
         if not proc.io.terminal:
@@ -662,7 +594,7 @@ class Tasks:
             except errors.RuntimeFailure as e:
                 if made:
                     shutil.rmtree(image, ignore_errors=True)
-                raise _criu_failure(task.init.what, e, work / "dump.log") from None
+                raise criu_failure(task.init.what, e, work / "dump.log") from None
             self._publish(events.TASK_CHECKPOINTED, task.init, detail={"path": str(image)})
 
     # -- engine life --------------------------------------------------------------------
@@ -721,42 +653,3 @@ class Tasks:
             # the runtime holds nothing, whatever state we believed.
             with contextlib.suppress(errors.Error):
                 await self._runtime.delete(task.id, force=True)
-
-
-def _read_available(fd: int) -> bytes:
-    os.set_blocking(fd, False)
-    try:
-        return os.read(fd, 65536)
-    except BlockingIOError:
-        return b""
-
-
-def _with_output(e: errors.RuntimeFailure, output: bytes) -> errors.RuntimeFailure:
-    """``e``, told with what the runtime wrote to its stdio before it could log (a panic...)."""
-    said = output.decode(errors="replace").strip()
-    if not said or said in e.stderr:
-        return e
-    last = said.splitlines()[-1].strip()
-    stderr = "\n".join(part for part in (e.stderr, said) if part)
-    return errors.RuntimeFailure(f"{e}: {last}", command=e.command, stderr=stderr)
-
-
-def _criu_failure(what: str, e: errors.RuntimeFailure, dump_log: Path) -> errors.RuntimeFailure:
-    """The checkpoint error a user can act on: criu's own reason and where its log is."""
-    reason = ""
-    try:
-        lines = dump_log.read_text(errors="replace").splitlines()
-    except OSError:
-        lines = []
-    errors_seen = [line[line.find("Error ") :].strip() for line in lines if "Error (" in line]
-    # criu first logs the exit of helpers it ran ("exited, status=1"), which says nothing.
-    telling = [line for line in errors_seen if not re.search(r"exited, status=\d+$", line)]
-    if telling or errors_seen:
-        reason = f"{(telling or errors_seen)[0]} (criu log: {dump_log})"
-    elif "unknown command checkpoint" in e.stderr:
-        reason = f"{e} (this runtime was built without CRIU support)"
-    else:
-        reason = str(e)
-    return errors.RuntimeFailure(
-        f"checkpoint of {what} failed: {reason}", command=e.command, stderr=e.stderr
-    )
