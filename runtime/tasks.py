@@ -27,6 +27,7 @@ from . import errors, events, ids, states
 from .bundle import task_bundle
 from .cgroups import OomWatch, read_stats, remove_empty
 from .console import ConsoleSocket
+from .containers import Containers
 from .events import EventBus
 from .failures import criu_failure, read_available, with_output
 from .oci import OCIRuntime, read_pid_file
@@ -59,7 +60,7 @@ class Tasks:
         reaper: Reaper,
         bus: EventBus,
         store: Store,
-        containers: Any,
+        containers: Containers,
     ) -> None:
         self._root = root
         self._runtime = runtime
