@@ -162,6 +162,13 @@ class ShimdeckApp(App[None]):
         self.keys = KeyQueue(self)
         self._frozen_rows = 0
 
+    def export_screenshot(self, *, title: str | None = None, simplify: bool = False) -> str:
+        """Textual's SVG, with ``xml:space="preserve"``: without it, renderers that treat
+        the no-break spaces Rich writes as collapsible (librsvg) drop the leading spaces of
+        each styled run, so cells run together ("runningpid") and columns shift."""
+        svg = super().export_screenshot(title=title, simplify=simplify)
+        return svg.replace("<svg ", '<svg xml:space="preserve" ', 1)
+
     def get_default_screen(self) -> MainScreen:
         return MainScreen()
 

@@ -32,8 +32,7 @@ TEMPLATES: dict[str, Template] = {
             (
                 "sh",
                 "-c",
-                'i=0; while true; do i=$((i+1)); printf "\\033[32mcounter\\033[0m %d\\n" "$i"; '
-                "sleep 1; done",
+                'i=0; while true; do i=$((i+1)); echo "counter $i: $(date +%T)"; sleep 1; done',
             ),
             False,
             "prints a counter every second",

@@ -166,7 +166,7 @@ def test_bad_session_files_are_named(tmp_path: Path, content: str, message: str)
 
 def test_the_shipped_session_is_well_formed() -> None:
     kinds = {json.loads(line)["kind"] for line in DEMO_SESSION.read_text().splitlines()}
-    assert kinds == {"header", "state", "event", "stats", "output", "error"}
+    assert kinds == {"header", "state", "event", "stats", "output", "error", "pty"}
 
 
 async def test_every_action_is_in_the_command_palette() -> None:
@@ -222,3 +222,23 @@ async def test_keys_typed_right_after_the_slash_reach_the_filter() -> None:
         await pilot.press("slash")
         await pilot.press("slash")  # typed into the box, not a new filter
         assert app.screen.query_one("#filter", Input).value == "shell/"
+
+
+async def test_a_replayed_console_is_framed_at_its_recorded_size() -> None:
+    app = ShimdeckApp(ReplayBackend(DEMO_SESSION, instant=True))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(ContainersTable)
+        table.move_cursor(row=table.get_row_index("top"))
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConsoleScreen))
+        view = app.screen.query_one(TerminalView)
+        await view.wait_idle()
+        await pilot.pause()
+        # The recording set top's pty to 80x23: shown at that size, centred, titled.
+        assert (view.screen_buffer.columns, view.screen_buffer.lines) == (80, 23)
+        box = app.screen.query_one("#terminal-box")
+        assert str(box.border_title) == "recorded at 80x23"
+        region = box.region
+        assert abs(region.x - (160 - region.right)) <= 1  # centred across
+        assert region.y > 1 and region.bottom < 48

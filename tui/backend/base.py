@@ -16,6 +16,9 @@ from textual.message_pump import MessagePump
 
 from runtime import Container, TaskInfo
 
+#: Size a new pty gets until a console pane says otherwise.
+DEFAULT_PTY = (80, 24)
+
 
 class Console(abc.ABC):
     """One process's stdio as the console pane sees it."""
@@ -24,6 +27,9 @@ class Console(abc.ABC):
     terminal: bool
     #: Shown in the console bar once the stream has ended.
     end_note: str = "output ended"
+    #: A fixed terminal size (columns, lines) to show the output at, framed in the pane:
+    #: a recording's, which cannot follow the pane. None: the pane's size.
+    size: tuple[int, int] | None = None
 
     @abc.abstractmethod
     def backlog(self) -> bytes:

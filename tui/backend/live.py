@@ -24,18 +24,17 @@ from runtime.bundle import make_busybox_rootfs
 
 from ..messages import EngineEvent, StatsSample
 from ..templates import TEMPLATES
-from .base import Backend, Console
+from .base import DEFAULT_PTY, Backend, Console
 from .recording import Recorder
 
 #: Output recorded per process at most: enough to replay a console, not a whole flood.
 RECORD_OUTPUT_LIMIT = 512 * 1024
-#: Size a new pty gets until a console pane says otherwise.
-DEFAULT_PTY = (80, 24)
 
 
 class LiveConsole(Console):
-    def __init__(self, engine: Engine, id: str, exec_id: str) -> None:
-        self._engine = engine
+    def __init__(self, backend: LiveBackend, id: str, exec_id: str) -> None:
+        self._backend = backend
+        engine = self._engine = backend.engine
         self._id = id
         self._exec_id = exec_id
         self._io = engine.tasks.io(id, exec_id)
@@ -53,7 +52,7 @@ class LiveConsole(Console):
         self._io.write(data)
 
     async def resize(self, width: int, height: int) -> None:
-        await self._engine.tasks.resize_pty(self._id, width, height, exec_id=self._exec_id)
+        await self._backend.resize_pty(self._id, width, height, exec_id=self._exec_id)
 
     def close(self) -> None:
         if self._stream is not None:
@@ -262,7 +261,7 @@ class LiveBackend(Backend):
         if task is None:
             info = await self._recorded("start", id, self.engine.tasks.create(id))
             if info.terminal:
-                await self.engine.tasks.resize_pty(id, *DEFAULT_PTY)
+                await self.resize_pty(id, *DEFAULT_PTY)
         await self._recorded("start", id, self.engine.tasks.start(id))
 
     async def pause(self, id: str) -> None:
@@ -293,7 +292,7 @@ class LiveBackend(Backend):
         )
         if terminal:
             # Remembered by the engine and applied when the exec's pty arrives.
-            await self.engine.tasks.resize_pty(id, *DEFAULT_PTY, exec_id=exec_id)
+            await self.resize_pty(id, *DEFAULT_PTY, exec_id=exec_id)
         await self._recorded("exec", id, self.engine.tasks.start(id, exec_id))
 
     async def checkpoint(self, id: str, path: str, *, exit: bool = False) -> None:
@@ -303,7 +302,13 @@ class LiveBackend(Backend):
         await self._recorded("labels", id, self.engine.containers.update(id, labels=labels))
 
     def console(self, id: str, exec_id: str = "") -> Console:
-        return LiveConsole(self.engine, id, exec_id)
+        return LiveConsole(self, id, exec_id)
+
+    async def resize_pty(self, id: str, width: int, height: int, exec_id: str = "") -> None:
+        """Set a process's pty size (and record it: a replay shows the console at it)."""
+        await self.engine.tasks.resize_pty(id, width, height, exec_id=exec_id)
+        if self._recorder is not None:
+            self._recorder.pty(id, exec_id, width, height)
 
     # -- teardown ---------------------------------------------------------------------------
 

@@ -10,6 +10,8 @@ Each record has ``t`` (seconds since the recording started) and ``kind``:
 - ``stats``: ``id`` and one :class:`runtime.Stats`.
 - ``output``: ``id``, ``exec`` and ``data`` (base64) of a process's output.
 - ``error``: ``action``, ``id`` and the ``message`` of an engine error the UI showed.
+- ``pty``: ``id``, ``exec``, ``columns`` and ``lines``: a process's terminal was set to
+  that size (the replay shows its console at it).
 """
 
 from __future__ import annotations
@@ -183,6 +185,9 @@ class Recorder:
                 "data": base64.b64encode(data).decode("ascii"),
             }
         )
+
+    def pty(self, id: str, exec_id: str, columns: int, lines: int) -> None:
+        self._write({"kind": "pty", "id": id, "exec": exec_id, "columns": columns, "lines": lines})
 
     def error(self, action: str, id: str, message: str) -> None:
         self._write({"kind": "error", "action": action, "id": id, "message": message})

@@ -25,7 +25,7 @@ from textual.message_pump import MessagePump
 from runtime import Container, TaskInfo, errors
 
 from ..messages import EngineEvent, ReplayEnded, StatsSample
-from .base import Backend, Console
+from .base import DEFAULT_PTY, Backend, Console
 from .recording import (
     SessionFormatError,
     decode_container,
@@ -37,6 +37,13 @@ from .recording import (
 )
 
 
+def _size(record: dict[str, Any]) -> tuple[int, int]:
+    columns, lines = int(record["columns"]), int(record["lines"])
+    if not (0 < columns <= 1000 and 0 < lines <= 1000):
+        raise ValueError(f"pty size {columns}x{lines}")
+    return columns, lines
+
+
 class ReplayConsole(Console):
     end_note = "end of recording"
 
@@ -44,6 +51,8 @@ class ReplayConsole(Console):
         self._backend = backend
         self._key = key
         self.terminal = terminal
+        if terminal:
+            self.size = backend._pty.get(key, DEFAULT_PTY)
         self._queue: asyncio.Queue[bytes | None] | None = None
 
     def backlog(self) -> bytes:
@@ -98,6 +107,7 @@ class ReplayBackend(Backend):
         self._task_info: dict[str, TaskInfo] = {}
         self._exec_info: dict[str, list[TaskInfo]] = {}
         self._output: dict[tuple[str, str], bytearray] = defaultdict(bytearray)
+        self._pty: dict[tuple[str, str], tuple[int, int]] = {}
         self._listeners: dict[tuple[str, str], list[asyncio.Queue[bytes | None]]] = defaultdict(
             list
         )
@@ -123,6 +133,7 @@ class ReplayBackend(Backend):
             "stats": lambda r: (r["id"], decode_stats(r["stats"])),
             "output": lambda r: (r["id"], output_bytes(r)),
             "error": lambda r: (r["action"], r["id"], r["message"]),
+            "pty": lambda r: (r["id"], _size(r)),
         }
         for n, record in enumerate(self._records, 1):
             kind = record.get("kind")
@@ -176,6 +187,8 @@ class ReplayBackend(Backend):
             post(EngineEvent(decode_event(record["event"])))
         elif kind == "stats":
             post(StatsSample(record["id"], decode_stats(record["stats"])))
+        elif kind == "pty":
+            self._pty[(record["id"], record.get("exec", ""))] = _size(record)
         elif kind == "output":
             key = (record["id"], record.get("exec", ""))
             data = output_bytes(record)

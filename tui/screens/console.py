@@ -14,6 +14,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Center, Vertical
 from textual.screen import Screen
 from textual.widgets import Static
 
@@ -46,7 +47,22 @@ class ConsoleScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(id="console-bar")
-        yield TerminalView(terminal=self.console.terminal, id="terminal")
+        view = TerminalView(terminal=self.console.terminal, id="terminal")
+        size = self.console.size
+        if size is None:
+            yield view
+            return
+        # A recording has the size it was made at: show it at that size, framed and
+        # centred, rather than in a corner of a pane of another size.
+        columns, lines = size
+        view.styles.width = columns
+        view.styles.height = lines
+        with Center(id="terminal-frame"):
+            frame = Vertical(view, id="terminal-box")
+            frame.styles.width = columns + 2
+            frame.styles.height = lines + 2
+            frame.border_title = f"recorded at {columns}x{lines}"
+            yield frame
 
     @property
     def terminal(self) -> TerminalView:

@@ -90,7 +90,7 @@ async def _session(backend: LiveBackend, work: Path) -> None:
     tasks = backend.engine.tasks
     await demo.setup(backend)
     for id in ("shell", "top"):
-        await tasks.resize_pty(id, *PANE)
+        await backend.resize_pty(id, *PANE)
     backend.set_stats_targets(["shell", "top", "counter", "crash"])
     shell = tasks.io("shell")
     await _wait_for(lambda: b"# " in shell.backlog())

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
@@ -34,6 +35,8 @@ class LineTable(ScrollView, can_focus=True):
     """Rows of ``Text`` cells under a one-line header; subclasses set ``COLUMNS``."""
 
     COLUMNS: ClassVar[Sequence[tuple[str, str]]] = ()
+    #: Shown (dim) under the header while there are no rows.
+    EMPTY: ClassVar[str] = ""
 
     DEFAULT_CSS = """
     LineTable {
@@ -314,6 +317,9 @@ class LineTable(ScrollView, can_focus=True):
             return Strip([Segment(text, style)]).crop_extend(scroll_x, scroll_x + width, style)
         index = int(self.scroll_y) + y - 1
         if index >= len(self._keys):
+            if y == 1 and not self._keys and self.EMPTY:
+                hint = Segment(f" {self.EMPTY}", base + Style(dim=True))
+                return Strip([hint]).crop_extend(0, width, base)
             return Strip.blank(width, base)
         strip = self._row_strip(self._keys[index])
         if index == self.cursor_row:

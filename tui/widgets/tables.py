@@ -79,6 +79,7 @@ def _sort_number(value: float | None) -> float:
 
 
 class ContainersTable(SyncedTable):
+    EMPTY = "no containers: press n to create one"
     COLUMNS: ClassVar[Sequence[tuple[str, str]]] = (
         ("id", "ID"),
         ("status", "STATUS"),
@@ -149,6 +150,7 @@ class ContainersTable(SyncedTable):
 
 
 class ExecsTable(SyncedTable):
+    EMPTY = "no execs: e runs one"
     COLUMNS: ClassVar[Sequence[tuple[str, str]]] = (
         ("exec", "EXEC"),
         ("pid", "PID"),
