@@ -219,6 +219,10 @@ class TerminalView(Widget, can_focus=True):
     TICK: ClassVar[float] = 1 / 60
     #: Time of each tick spent parsing, at most (the rest is the app's: keys, repaints).
     PARSE_BUDGET: ClassVar[float] = 0.006
+    #: The parse budget of the tick that skipped ahead (the tail is about a screen).
+    SKIP_BUDGET: ClassVar[float] = 0.015
+    #: Shortest time between two repaints while output is queued.
+    MIN_FRAME: ClassVar[float] = 1 / 30
     #: Bytes handed to pyte at a time (the budget is checked between slices).
     SLICE: ClassVar[int] = 4096
     #: The most output kept queued, in seconds of wall time to parse it (at the rate
@@ -270,6 +274,7 @@ class TerminalView(Widget, can_focus=True):
         self.stats = FeedStats()
         #: Bytes parsed per second (an estimate until measured).
         self._parse_rate = 500_000.0
+        self._painted = 0.0
         self._sized = False
         self.read_only = not terminal
         #: Called with the bytes of each key or paste instead of posting ``Input``.
@@ -355,6 +360,9 @@ class TerminalView(Widget, can_focus=True):
             return
         if len(self._pending) > self.skip_threshold:
             self._skip_ahead()
+            if budget is not None:
+                # What is left is about a screen: draw it whole now rather than over ticks.
+                budget = max(budget, self.SKIP_BUDGET)
         began = time.perf_counter()
         deadline = None if budget is None else began + budget
         view = memoryview(self._pending)
@@ -390,7 +398,12 @@ class TerminalView(Widget, can_focus=True):
         if not self._sized:
             return  # parse at the pane's size, not at pyte's default 80x24
         self._parse(self.PARSE_BUDGET)
-        self._repaint_dirty()
+        # While output keeps coming, paint at most every other tick: a frame of a full
+        # pane costs as much as the parsing, and the parsing is what catches up.
+        now = time.perf_counter()
+        if not self._pending or now - self._painted >= self.MIN_FRAME:
+            self._painted = now
+            self._repaint_dirty()
 
     def _repaint_dirty(self) -> None:
         screen = self.screen_buffer
