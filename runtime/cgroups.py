@@ -71,8 +71,9 @@ def _read_int(path: Path) -> int | None:
         return None
 
 
-def read_stats(pid: int) -> Stats:
-    dirs = cgroup_dirs(pid)
+def read_stats(pid: int, dirs: dict[str, Path] | None = None) -> Stats:
+    """Stats of ``pid``'s cgroup; pass ``dirs`` (from :func:`cgroup_dirs`) to skip finding it."""
+    dirs = dirs if dirs is not None else cgroup_dirs(pid)
     if "memory" in dirs or "cpuacct" in dirs:
         cpu_ns = _read_int(dirs.get("cpuacct", Path("/nonexistent")) / "cpuacct.usage") or 0
         mem_dir = dirs.get("memory", Path("/nonexistent"))
@@ -108,8 +109,10 @@ class OomWatch:
     controller): there no ``/tasks/oom`` event is sent.
     """
 
-    def __init__(self, efd: int, on_oom: Callable[[], None]) -> None:
+    def __init__(self, efd: int, control: int, on_oom: Callable[[], None]) -> None:
         self._efd = efd
+        self._control = control
+        self._kills = max(0, _oom_kills(control) or 0)
         self._on_oom = on_oom
         self._loop = asyncio.get_running_loop()
         self._loop.add_reader(efd, self.poll)
@@ -124,32 +127,68 @@ class OomWatch:
             return None
         efd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
         try:
-            ofd = os.open(mem / "memory.oom_control", os.O_RDONLY | os.O_CLOEXEC)
-            try:
-                with open(mem / "cgroup.event_control", "w") as ctl:
-                    ctl.write(f"{efd} {ofd}")
-            finally:
-                os.close(ofd)
+            control = os.open(mem / "memory.oom_control", os.O_RDONLY | os.O_CLOEXEC)
         except OSError:
             os.close(efd)
             return None
-        return cls(efd, on_oom)
+        try:
+            with open(mem / "cgroup.event_control", "w") as ctl:
+                ctl.write(f"{efd} {control}")
+        except OSError:
+            os.close(efd)
+            os.close(control)
+            return None
+        return cls(efd, control, on_oom)
 
     def poll(self) -> None:
-        """Report an OOM kill that is pending, if any (also called before an exit is told)."""
+        """Report an OOM kill, if the cgroup's count of them grew since the last report.
+
+        Called when the eventfd fires and again before the task's exit is told: the event
+        comes when the cgroup runs out of memory (and when it is removed), the count grows
+        once the kill is done.
+        """
         if self._efd < 0:
             return
+        fired = True
         try:
             os.eventfd_read(self._efd)
         except BlockingIOError:
-            return
-        self._on_oom()
+            fired = False
+        kills = _oom_kills(self._control)
+        if kills is None:
+            self.close()
+        elif kills == UNCOUNTED:
+            if fired:
+                self._on_oom()
+        elif kills > self._kills:
+            self._kills = kills
+            self._on_oom()
 
     def close(self) -> None:
         if self._efd >= 0:
             self._loop.remove_reader(self._efd)
             os.close(self._efd)
+            os.close(self._control)
             self._efd = -1
+
+
+UNCOUNTED = -1
+
+
+def _oom_kills(control: int) -> int | None:
+    """The ``oom_kill`` count of a memory.oom_control fd; None once the cgroup is gone.
+
+    ``UNCOUNTED`` on kernels before 4.13, which have no counter: then the event is trusted.
+    """
+    try:
+        text = os.pread(control, 4096, 0).decode()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        key, _, value = line.partition(" ")
+        if key == "oom_kill":
+            return int(value)
+    return UNCOUNTED if text else None
 
 
 def remove_empty(relative: str) -> None:

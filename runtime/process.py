@@ -81,6 +81,8 @@ class Task:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     adopted: bool = False
     oom: OomWatch | None = None
+    #: Its cgroup directories, found at the first stats call.
+    cgroups: dict[str, Path] | None = None
     #: The spec's process section at create: what execs start from.
     base_process: dict[str, Any] | None = None
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))

@@ -25,7 +25,7 @@ from typing import Any
 
 from . import errors, events, ids, states
 from .bundle import task_bundle
-from .cgroups import OomWatch, read_stats, remove_empty
+from .cgroups import OomWatch, cgroup_dirs, read_stats, remove_empty
 from .console import ConsoleSocket
 from .containers import Containers
 from .events import EventBus
@@ -562,7 +562,9 @@ class Tasks:
         task = self._get(id)
         if task.init.exit is not None:
             raise errors.FailedPrecondition(f"no stats for {task.init.what}: it has exited")
-        return read_stats(task.init.pid)
+        if task.cgroups is None:
+            task.cgroups = cgroup_dirs(task.init.pid)  # fixed for the task's life
+        return read_stats(task.init.pid, task.cgroups)
 
     async def update(self, id: str, resources: dict[str, Any]) -> None:
         """Change the task's cgroup limits (OCI LinuxResources: memory, cpu, pids...)."""

@@ -129,3 +129,15 @@ async def test_an_oom_kill_is_an_event(engine: Engine, make_bundle) -> None:
     assert (await engine.tasks.wait("oom")).exit_status == 137
     assert [e.topic for e in drain(sub)] == [events.TASK_OOM, events.TASK_EXIT]
     await engine.tasks.delete("oom")
+
+
+async def test_removing_a_cgroup_is_no_oom(engine: Engine, make_bundle) -> None:
+    # cgroup v1 signals the OOM eventfd when the cgroup goes away too.
+    sub = engine.subscribe(topics=[events.TASK_OOM])
+    for i in range(5):
+        await engine.containers.create(f"calm{i}", make_bundle(["true"]))
+        await engine.tasks.run(f"calm{i}")
+        await engine.tasks.wait(f"calm{i}")
+        await engine.tasks.delete(f"calm{i}")
+    await asyncio.sleep(0)  # let any queued eventfd callback run
+    assert drain(sub) == []
