@@ -60,32 +60,31 @@ async def test_spawn_reports_the_exit_status() -> None:
         reaper.release()
 
 
-async def test_a_process_that_is_not_ours_exits_with_unknown_status() -> None:
-    import subprocess
+async def _spawn_telling_a_pid(reaper: Reaper, argv: list[str]) -> tuple[int, asyncio.Future]:
+    """Spawn ``argv`` through the reaper; return the pid it prints first, and its exit."""
+    null = os.open(os.devnull, os.O_RDWR)
+    out_r, out_w = os.pipe()
+    try:
+        _, exited = reaper.spawn(argv, stdin=null, stdout=out_w, stderr=null)
+    finally:
+        os.close(null)
+        os.close(out_w)
+    with os.fdopen(out_r) as f:
+        return int(await asyncio.to_thread(f.readline)), exited
 
+
+async def test_a_process_that_is_not_ours_exits_with_unknown_status() -> None:
     reaper = Reaper.acquire()
     try:
         # The sleep's parent is the shell, which reaps it: we can see it die, not its status.
-        null = os.open(os.devnull, os.O_RDWR)
-        out_r, out_w = os.pipe()
-        try:
-            _, shell = reaper.spawn(
-                ["/bin/sh", "-c", "sleep 100 & echo $!; wait"],
-                stdin=null,
-                stdout=out_w,
-                stderr=null,
-            )
-        finally:
-            os.close(null)
-            os.close(out_w)
-        with os.fdopen(out_r) as f:
-            pid = int(await asyncio.to_thread(f.readline))
+        pid, shell = await _spawn_telling_a_pid(
+            reaper, ["/bin/sh", "-c", "sleep 100 & echo $!; wait"]
+        )
         fut = reaper.watch(pid)
         os.kill(pid, 9)
         ex = await asyncio.wait_for(fut, 10)
         assert (ex.pid, ex.status, ex.known) == (pid, 255, False)
         assert (await asyncio.wait_for(shell, 10)).status == 0
-        del subprocess
     finally:
         reaper.release()
 
@@ -122,17 +121,7 @@ async def test_an_exit_before_the_handover_to_us_keeps_its_status() -> None:
 
     reaper = Reaper.acquire()
     try:
-        null = os.open(os.devnull, os.O_RDWR)
-        out_r, out_w = os.pipe()
-        try:
-            _, parent = reaper.spawn(
-                [sys.executable, "-c", HANDOVER], stdin=null, stdout=out_w, stderr=null
-            )
-        finally:
-            os.close(null)
-            os.close(out_w)
-        with os.fdopen(out_r) as f:
-            pid = int(await asyncio.to_thread(f.readline))
+        pid, parent = await _spawn_telling_a_pid(reaper, [sys.executable, "-c", HANDOVER])
         ex = await asyncio.wait_for(reaper.watch(pid), 10)
         assert (ex.pid, ex.status, ex.known) == (pid, 7, True)
         assert (await asyncio.wait_for(parent, 10)).status == 0
