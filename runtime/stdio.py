@@ -77,7 +77,7 @@ class OutputStream:
 
 
 class LogFile:
-    """Append-only output log capped at ``limit`` bytes: the older half rotates to ``.1``."""
+    """Append-only output log capped at ``limit`` bytes: when full it moves to ``.1``."""
 
     def __init__(self, path: Path, limit: int = LOG_BYTES) -> None:
         self.path = path

@@ -152,3 +152,19 @@ async def test_end_of_a_terminal_process_ends_its_stream(engine: Engine, make_bu
     assert b"bye-now" in out
     assert (await engine.tasks.wait("bye")).exit_status == 0
     await stop(engine, "bye")
+
+
+async def test_the_log_follows_a_live_process(engine: Engine, make_bundle) -> None:
+    stream = await _start(engine, make_bundle, "logged", ["cat"], terminal=False)
+    io = engine.tasks.io("logged")
+    io.write(b"to the log\n")
+    await read_until(stream, b"to the log\n")
+    assert io.log_path is not None
+
+    async def logged() -> None:
+        # Written in batches, a moment after the output: await it rather than sleep.
+        while b"to the log\n" not in io.log_path.read_bytes():  # type: ignore[union-attr]
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(logged(), 5)
+    await stop(engine, "logged")
