@@ -13,9 +13,9 @@ import contextlib
 import json
 import os
 import shutil
-from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from . import errors
 from .reaper import Reaper
@@ -80,6 +80,55 @@ def _log_errors(log: Path, offset: int) -> str:
     return "\n".join(m for m in msgs if m)
 
 
+@dataclass(frozen=True, kw_only=True)
+class LaunchOpts:
+    """What every command that leaves a process behind takes (after go-runc's IO options).
+
+    ``stdio`` (the process's 0/1/2) and ``console_socket`` are filled in by whoever wires the
+    process's IO, just before the command runs.
+    """
+
+    command: ClassVar[str]
+    pid_file: Path
+    #: The runtime's JSON log: detached commands cannot tell us anything on stderr.
+    log: Path
+    stdio: tuple[int, int, int] | None = None
+    console_socket: Path | None = None
+
+    def args(self) -> list[str]:
+        """The command line after the runtime's global flags, without the container id."""
+        args = [*self.command.split(), "--pid-file", str(self.pid_file)]
+        if self.console_socket is not None:
+            args += ["--console-socket", str(self.console_socket)]
+        return args
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateOpts(LaunchOpts):
+    """``create``; with ``start``, ``run --detach`` (created and started in one command)."""
+
+    command: ClassVar[str] = "create"
+    bundle: Path
+    start: bool = False
+
+    def args(self) -> list[str]:
+        args = super().args()
+        if self.start:
+            args[:1] = ["run", "--detach"]
+        return [*args, "--bundle", str(self.bundle)]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExecOpts(LaunchOpts):
+    """``exec --detach`` of a process spec written to ``process_file``."""
+
+    command: ClassVar[str] = "exec --detach"
+    process_file: Path
+
+    def args(self) -> list[str]:
+        return [*super().args(), "--process", str(self.process_file)]
+
+
 class OCIRuntime:
     """One runtime binary with its own state root (``--root``)."""
 
@@ -136,41 +185,22 @@ class OCIRuntime:
             )
         return stdout
 
-    async def create(
-        self,
-        id: str,
-        bundle: Path,
-        *,
-        pid_file: Path,
-        log: Path,
-        stdio: tuple[int, int, int],
-        console_socket: Path | None = None,
-        start: bool = False,
-    ) -> None:
-        """``create``, or with ``start`` ``run --detach``: created and started in one command."""
-        command = ["run", "--detach"] if start else ["create"]
-        args = [*command, "--bundle", str(bundle), "--pid-file", str(pid_file)]
-        if console_socket is not None:
-            args += ["--console-socket", str(console_socket)]
-        await self.run(*args, id, stdio=stdio, log=log)
+    async def create(self, id: str, opts: CreateOpts) -> None:
+        """``create``, or with ``opts.start`` ``run --detach``: created and started in one."""
+        await self.launch(id, opts)
 
-    async def start(self, id: str, *, log: Path | None = None) -> None:
-        await self.run("start", id, log=log)
+    async def start(self, id: str) -> None:
+        await self.run("start", id)
 
-    async def exec(
-        self,
-        id: str,
-        process_file: Path,
-        *,
-        pid_file: Path,
-        log: Path,
-        stdio: tuple[int, int, int],
-        console_socket: Path | None = None,
-    ) -> None:
-        args = ["exec", "--detach", "--process", str(process_file), "--pid-file", str(pid_file)]
-        if console_socket is not None:
-            args += ["--console-socket", str(console_socket)]
-        await self.run(*args, id, stdio=stdio, log=log)
+    async def exec(self, id: str, opts: ExecOpts) -> None:
+        """``exec --detach`` of the process described in ``opts.process_file``."""
+        await self.launch(id, opts)
+
+    async def launch(self, id: str, opts: LaunchOpts) -> None:
+        """Run a command that leaves a process behind, wired to ``opts.stdio``."""
+        if opts.stdio is None:
+            raise errors.InvalidArgument(f"{self.name} {opts.command}: no stdio to give it")
+        await self.run(*opts.args(), id, stdio=opts.stdio, log=opts.log)
 
     async def kill(self, id: str, sig: int, *, all: bool = False) -> None:
         await self.run("kill", *(["--all"] if all else []), id, str(sig))
@@ -194,20 +224,14 @@ class OCIRuntime:
         pids = json.loads(out) or []
         return [int(p) for p in pids]
 
-    async def list_ids(self) -> list[str]:
-        out = await self.run("list", "--format", "json")
-        return [c["id"] for c in (json.loads(out or b"null") or [])]
-
     async def update(self, id: str, resources_file: Path) -> None:
         await self.run("update", "--resources", str(resources_file), id)
 
-    async def checkpoint(
-        self, id: str, image: Path, work: Path, *, leave_running: bool, extra: Sequence[str] = ()
-    ) -> None:
+    async def checkpoint(self, id: str, image: Path, work: Path, *, leave_running: bool) -> None:
         args = ["checkpoint", "--image-path", str(image), "--work-path", str(work)]
         if leave_running:
             args.append("--leave-running")
-        await self.run(*args, *extra, id)
+        await self.run(*args, id)
 
     async def restore(
         self,

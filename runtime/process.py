@@ -26,21 +26,25 @@ class Process:
         args: tuple[str, ...],
         io: ProcessIO,
         spec: dict[str, Any] | None = None,
+        state: type[states.State] | None = None,
     ) -> None:
         self.task_id = task_id
         self.exec_id = exec_id
         self.args = args
         self.io = io
         self.spec = spec
-        self.state: type[states.State] = states.ExecCreated if exec_id else states.Created
+        #: Where the process starts: created, or for a task taken over, what the runtime says.
+        self._state: type[states.State] = state or (
+            states.ExecCreated if exec_id else states.Created
+        )
         self.pid = 0
         self.started_at: datetime | None = None
         #: The reaped exit, known before it is published.
         self.exit: Exit | None = None
         #: Resolved when the exit event has been published: what ``wait`` returns.
         self.published: asyncio.Future[ExitInfo] = asyncio.get_running_loop().create_future()
-        #: Operations in flight whose event must be published before this process's exit.
-        self.holds = 0
+        #: A start under way: its event must be published before this process's exit.
+        self.starting = False
 
     @property
     def what(self) -> str:
@@ -48,8 +52,16 @@ class Process:
             return f"exec {self.exec_id!r} of task {self.task_id!r}"
         return f"task {self.task_id!r}"
 
+    @property
+    def state(self) -> type[states.State]:
+        return self._state
+
     def check(self, op: str) -> None:
-        self.state.check(op, self.what)
+        self._state.check(op, self.what)
+
+    def transition(self, to: type[states.State]) -> None:
+        """Move to state ``to``, or raise FailedPrecondition if the current one forbids it."""
+        self._state = self._state.transition(to, self.what)
 
     @property
     def running(self) -> bool:
@@ -85,6 +97,13 @@ class Task:
     cgroups: dict[str, Path] | None = None
     #: The spec's process section at create: what execs start from.
     base_process: dict[str, Any] | None = None
+    #: No pid namespace of its own: when the init exits the kernel kills nothing else.
+    kill_all_on_exit: bool = False
+    #: Set at each exec exit published (and each exec start that ends): the init's exit may
+    #: be waiting for them.
+    exec_exited: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Publishes the init's exit once the rest of the task is gone (see Tasks._handle_init_exit).
+    init_exit: asyncio.Task[None] | None = None
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
@@ -101,3 +120,7 @@ class Task:
 
     def processes(self) -> list[Process]:
         return [self.init, *self.execs.values()]
+
+    def running_execs(self) -> list[Process]:
+        """Execs started or being started whose exit is not published yet."""
+        return [e for e in self.execs.values() if e.starting or e.running]

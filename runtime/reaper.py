@@ -116,14 +116,7 @@ class Reaper:
         self._loop.add_signal_handler(signal.SIGCHLD, self.sweep)
 
     def spawn(
-        self,
-        argv: Sequence[str],
-        *,
-        stdin: int,
-        stdout: int,
-        stderr: int,
-        env: dict[str, str] | dict[bytes, bytes] | None = None,
-        cwd: str | None = None,
+        self, argv: Sequence[str], *, stdin: int, stdout: int, stderr: int
     ) -> tuple[int, asyncio.Future[Exit]]:
         """Start ``argv`` with the given fds as its stdio; return its pid and exit future."""
         actions: list[tuple[int, ...]] = [
@@ -131,13 +124,7 @@ class Reaper:
             (os.POSIX_SPAWN_DUP2, stdout, 1),
             (os.POSIX_SPAWN_DUP2, stderr, 2),
         ]
-        path = argv[0]
-        if cwd is not None:
-            # posix_spawn has no chdir action before glibc 2.29's np variant; resolve instead.
-            path = os.path.join(cwd, path) if not os.path.isabs(path) else path
-        pid = os.posix_spawn(
-            path, list(argv), env if env is not None else self._env, file_actions=actions
-        )
+        pid = os.posix_spawn(argv[0], list(argv), self._env, file_actions=actions)
         return pid, self.watch(pid)
 
     def watch(self, pid: int) -> asyncio.Future[Exit]:

@@ -78,3 +78,14 @@ def pty_size(value: object, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
         raise errors.InvalidArgument(f"terminal {what} must be a whole number from 1 to 65535")
     return value
+
+
+def kill_all_on_exit(spec: dict[str, Any]) -> bool:
+    """Whether the task's other processes outlive its init unless killed: true unless the spec
+    gives it a pid namespace of its own (containerd's ShouldKillAllOnExit)."""
+    linux = spec.get("linux")
+    namespaces = linux.get("namespaces") if isinstance(linux, dict) else None
+    return not any(
+        isinstance(ns, dict) and ns.get("type") == "pid" and not ns.get("path")
+        for ns in namespaces or ()
+    )

@@ -1,10 +1,14 @@
 """The task service: containerd's shim task API over one OCI runtime.
 
-Ordering rules kept here (containerd fixed each of them late; see docs/design.md):
+Ordering rules kept here (containerd fixed each of them late; see docs/design.md), each in one
+method of the section "when exits are published":
 - an exit is published only after the event of the operation that started the process
-  (Create -> Start -> Exit -> Delete; ExecAdded -> ExecStarted -> Exit);
-- every exec's exit is published before its task's init exit, even when init died first;
-- an exit that reaches the reaper before the process is registered is kept, not dropped.
+  (Create -> Start -> Exit -> Delete; ExecAdded -> ExecStarted -> Exit): ``_starting``;
+- every exec's exit is published before its task's init exit, even when init died first, and
+  a task without a pid namespace of its own loses its other processes with its init:
+  ``_handle_init_exit``;
+- an exit that reaches the reaper before the process is registered is kept, not dropped (the
+  reaper's early exits, handed to ``_watch``).
 """
 
 from __future__ import annotations
@@ -12,16 +16,16 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
-import functools
+import dataclasses
 import hashlib
 import json
 import os
 import shutil
 import signal as _signal
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from . import errors, events, ids, states
 from .bundle import task_bundle
@@ -30,10 +34,10 @@ from .console import ConsoleSocket
 from .containers import Containers
 from .events import EventBus
 from .failures import criu_failure, read_available, with_output
-from .oci import OCIRuntime, read_pid_file
+from .oci import CreateOpts, ExecOpts, LaunchOpts, OCIRuntime, read_pid_file
 from .process import Process, Task
 from .reaper import Exit, Reaper
-from .spec import load_spec, merge_env, pty_size, signal_number
+from .spec import kill_all_on_exit, load_spec, merge_env, pty_size, signal_number
 from .stdio import ProcessIO
 from .store import Store
 from .types import Container, Event, ExitInfo, Stats, TaskInfo
@@ -43,6 +47,8 @@ DRAIN_TIMEOUT = 10.0
 #: Bound on holding an init exit back for execs whose exits have not come in.
 EXEC_EXIT_GRACE = 5.0
 CONSOLE_TIMEOUT = 10.0
+
+_Opts = TypeVar("_Opts", bound=LaunchOpts)
 
 
 def _now() -> datetime:
@@ -73,6 +79,7 @@ class Tasks:
         self._no_creates = asyncio.Event()
         self._no_creates.set()
         self._closing = False
+        self._closed = asyncio.Event()
         self._sockets = root / "c"
         # Relative to the engine's own cgroup, unique to its root.
         self._cgroup_parent = "shimdeck-" + hashlib.sha256(bytes(root)).hexdigest()[:12]
@@ -96,66 +103,126 @@ class Tasks:
         self._socket_seq += 1
         return ConsoleSocket(self._sockets / f"{self._socket_seq}.sock")
 
+    # -- when exits are published (containerd's preStart, handleStarted, handleInitExit) ---
+
     def _watch(self, task: Task, proc: Process, exited: asyncio.Future[Exit]) -> None:
+        """Record ``proc``'s exit as soon as the reaper has it, then handle it.
+
+        An exit the reaper kept from before the pid was known resolves ``exited`` on the next
+        loop turn, never inside this call: the caller's event is published first.
+        """
+
         def done(fut: asyncio.Future[Exit]) -> None:
             if not fut.cancelled():
                 proc.exit = fut.result()
-                self._publish_exit(task, proc)
+                self._handle_exit(task, proc)
 
         exited.add_done_callback(done)
 
-    def _publish_exit(self, task: Task, proc: Process, *, force: bool = False) -> None:
-        if proc.exit is None or proc.published.done() or proc.holds:
+    @contextlib.contextmanager
+    def _starting(self, task: Task, proc: Process) -> Iterator[None]:
+        """preStart/handleStarted: hold ``proc``'s exit back while it is being started.
+
+        Invariant: inside the block an exit of ``proc`` is recorded, never published; the block
+        publishes ``/tasks/start`` or ``exec-started`` as its last step, and on leaving (started
+        or failed) an exit recorded meanwhile is handled. An exec being started counts as
+        running, so an init exit that comes meanwhile waits for it.
+        """
+        proc.starting = True
+        try:
+            yield
+        finally:
+            proc.starting = False
+            self._handle_exit(task, proc)
+            if proc is not task.init:
+                task.exec_exited.set()  # a start that failed holds the init's exit no more
+
+    def _handle_exit(self, task: Task, proc: Process) -> None:
+        """Publish ``proc``'s exit once it is known and no start holds it back."""
+        if proc.exit is None or proc.published.done() or proc.starting:
             return
-        if proc is task.init and not force:
-            pending = [e for e in task.execs.values() if e.running]
-            if pending:
-                # The kernel tears the pid namespace down; those exits are on their way.
-                asyncio.get_running_loop().call_later(
-                    EXEC_EXIT_GRACE, functools.partial(self._publish_exit, task, proc, force=True)
-                )
-                return
+        if proc is task.init:
+            self._handle_init_exit(task)
+        else:
+            self._publish_exit(task, proc)
+            task.exec_exited.set()
+
+    def _handle_init_exit(self, task: Task) -> None:
+        """handleInitExit: the init's exit is the last exit published for its task.
+
+        When the task has no pid namespace of its own, the kernel kills nothing when its init
+        dies: every process left in it is killed first. Then the init's exit waits for the
+        exit of every exec started or being started. Without either, it is published at once.
+        """
+        if task.init_exit is not None:
+            return  # already waiting for the rest of the task
+        if not task.kill_all_on_exit and not task.running_execs():
+            self._publish_exit(task, task.init)
+            return
+        task.init_exit = asyncio.ensure_future(self._publish_init_exit_last(task))
+
+    async def _publish_init_exit_last(self, task: Task) -> None:
+        if task.kill_all_on_exit:
+            # From its cgroup: what is left was re-parented to us, so no pid can be reused.
+            with contextlib.suppress(errors.Error):
+                await self._runtime.kill(task.id, _signal.SIGKILL, all=True)
+
+        async def execs_exited() -> None:
+            while task.running_execs():
+                task.exec_exited.clear()
+                await task.exec_exited.wait()
+
+        # The bound only guards against an exec we cannot see exit (not our child): the
+        # kernel, or the kill above, ends every exec with the init.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(execs_exited(), EXEC_EXIT_GRACE)
+        self._publish_exit(task, task.init)
+
+    def _publish_exit(self, task: Task, proc: Process) -> None:
+        """Tell ``proc``'s exit: the stopped state, ``/tasks/exit``, then ``wait`` returns."""
+        assert proc.exit is not None
         if proc is task.init and task.oom is not None:
             task.oom.poll()  # an OOM kill is told before the exit it caused
         if proc.state is not states.Deleted:
-            proc.state = states.Stopped
+            proc.transition(states.Stopped)
         info = ExitInfo(proc.pid, proc.exit.status, proc.exit.at)
         self._publish(
             events.TASK_EXIT, proc, exit_status=info.exit_status, exited_at=info.exited_at
         )
         proc.published.set_result(info)
-        if proc is not task.init:
-            self._publish_exit(task, task.init)
+
+    # -- running the runtime ------------------------------------------------------------
 
     async def _launch(
-        self,
-        proc: Process,
-        run: Any,
-        *,
-        terminal: bool,
-        pid_file: Path,
+        self, proc: Process, opts: _Opts, command: Callable[[str, _Opts], Awaitable[None]]
     ) -> asyncio.Future[Exit]:
-        """Run a create/exec/restore command wired to ``proc``'s IO; return its exit future."""
+        """Run ``command`` (create, exec or restore) with ``opts`` wired to ``proc``'s IO.
+
+        Returns the exit future of the process it left behind, not yet watched: the caller
+        publishes its event first (see ``_watch``).
+        """
         console: ConsoleSocket | None = None
         devnull = os.open(os.devnull, os.O_RDWR)
         err_r = err_w = -1
         try:
-            if terminal:
+            if proc.io.terminal:
                 console = self._console_socket()
                 # The process gets the pty, not our stdio: the runtime's stderr is ours to read.
                 err_r, err_w = os.pipe()
-                stdio = (devnull, devnull, err_w)
+                wired = dataclasses.replace(
+                    opts, stdio=(devnull, devnull, err_w), console_socket=console.path
+                )
             else:
-                stdio = proc.io.make_pipes()
+                wired = dataclasses.replace(opts, stdio=proc.io.make_pipes())
             try:
                 if console is None:
-                    await run(stdio, None)
+                    await command(proc.task_id, wired)
                 else:
-                    await self._run_with_console(proc, run, stdio, console)
+                    await self._run_with_console(proc, command(proc.task_id, wired), console)
             except errors.RuntimeFailure as e:
-                output = read_available(err_r) if terminal else proc.io.read_now()
+                output = read_available(err_r) if proc.io.terminal else proc.io.read_now()
                 raise with_output(e, output) from None
-            pid = read_pid_file(pid_file)
+            pid = read_pid_file(opts.pid_file)
         finally:
             for fd in (devnull, err_r, err_w):
                 if fd >= 0:
@@ -167,7 +234,7 @@ class Tasks:
         return self._reaper.watch(pid)
 
     async def _run_with_console(
-        self, proc: Process, run: Any, stdio: tuple[int, int, int], console: ConsoleSocket
+        self, proc: Process, launched: Awaitable[None], console: ConsoleSocket
     ) -> None:
         # Take the master as soon as it arrives: the process may already be writing.
         master = asyncio.ensure_future(console.receive_master())
@@ -178,7 +245,7 @@ class Tasks:
 
         master.add_done_callback(take)
         try:
-            await run(stdio, console.path)
+            await launched
             await asyncio.wait_for(asyncio.shield(master), CONSOLE_TIMEOUT)
         finally:
             if not master.done():
@@ -225,36 +292,31 @@ class Tasks:
                 args=tuple(spec["process"].get("args") or ()),
                 io=ProcessIO(terminal, tdir / "init.log"),
             )
-            pid_file, log = tdir / "init.pid", tdir / "runtime.log"
             bundle = task_bundle(
                 container.bundle, spec, tdir / "bundle", f"{self._cgroup_parent}/{id}"
             )
-
-            async def run(stdio: tuple[int, int, int], sock: Path | None) -> None:
-                if restore_from is None:
-                    await self._runtime.create(
-                        id,
-                        bundle,
-                        pid_file=pid_file,
-                        log=log,
-                        stdio=stdio,
-                        console_socket=sock,
-                        start=start,
-                    )
-                else:
-                    await self._runtime.restore(
-                        id,
-                        bundle,
-                        restore_from,
-                        tdir / "restore-work",
-                        pid_file=pid_file,
-                        log=log,
-                        stdio=stdio,
-                        console_socket=sock,
-                    )
-
+            pid_file, log = tdir / "init.pid", tdir / "runtime.log"
             try:
-                exited = await self._launch(proc, run, terminal=terminal, pid_file=pid_file)
+                if restore_from is None:
+                    opts = CreateOpts(pid_file=pid_file, log=log, bundle=bundle, start=start)
+                    exited = await self._launch(proc, opts, self._runtime.create)
+                else:
+
+                    async def restore(id: str, o: LaunchOpts) -> None:
+                        assert o.stdio is not None
+                        await self._runtime.restore(
+                            id,
+                            bundle,
+                            restore_from,
+                            tdir / "restore-work",
+                            pid_file=o.pid_file,
+                            log=o.log,
+                            stdio=o.stdio,
+                            console_socket=o.console_socket,
+                        )
+
+                    io = LaunchOpts(pid_file=pid_file, log=log)
+                    exited = await self._launch(proc, io, restore)
             except errors.RuntimeFailure as e:
                 proc.io.close()
                 shutil.rmtree(tdir, ignore_errors=True)
@@ -277,13 +339,19 @@ class Tasks:
             self._creating.discard(id)
             if not self._creating:
                 self._no_creates.set()
-        task = Task(container=container, dir=tdir, init=proc, base_process=spec["process"])
+        task = Task(
+            container=container,
+            dir=tdir,
+            init=proc,
+            base_process=spec["process"],
+            kill_all_on_exit=kill_all_on_exit(spec),
+        )
         self._tasks[id] = task
         self._store.add_task(id, proc.pid, terminal)
         self._publish(events.TASK_CREATE, proc)
         task.oom = OomWatch.open(proc.pid, lambda: self._publish(events.TASK_OOM, task.init))
         if start:
-            proc.state = states.Running
+            proc.transition(states.Running)
             proc.started_at = _now()
             self._publish(events.TASK_START, proc)
         self._watch(task, proc, exited)
@@ -299,19 +367,18 @@ class Tasks:
                 raise errors.FailedPrecondition(
                     f"cannot start {proc.what}: the task is {task.init.state.name}"
                 )
-            proc.holds += 1
-            try:
+            if exec_id and task.init.exit is not None:
+                # Its exit may wait for running execs: none may join them now.
+                raise errors.FailedPrecondition(f"cannot start {proc.what}: the task has exited")
+            with self._starting(task, proc):
                 if exec_id:
                     await self._start_exec(task, proc)
                 else:
                     await self._runtime.start(id)
-                proc.state = states.ExecRunning if exec_id else states.Running
+                proc.transition(states.ExecRunning if exec_id else states.Running)
                 proc.started_at = _now()
                 topic = events.TASK_EXEC_STARTED if exec_id else events.TASK_START
                 self._publish(topic, proc)
-            finally:
-                proc.holds -= 1
-                self._publish_exit(task, proc)
         return proc.pid
 
     async def kill(
@@ -325,9 +392,8 @@ class Tasks:
         if proc.exit is not None:
             raise errors.NotFound(f"{proc.what} has already exited")
         if exec_id:
-            if all:
-                raise errors.InvalidArgument("all applies to the init process only")
-            # Safe by pid: it is our unreaped child, so the pid cannot have been reused.
+            # ``all`` is for the init: containerd ignores it for an exec (its force delete of
+            # an exec sends it). Safe by pid: our unreaped child's pid cannot be reused.
             os.kill(proc.pid, sig)
             return
         paused = proc.state is states.Paused
@@ -347,15 +413,15 @@ class Tasks:
         task = self._get(id)
         async with task.lock:
             task.init.check("pause")
-            task.init.state = states.Pausing
+            task.init.transition(states.Pausing)
             try:
                 await self._runtime.pause(id)
             except BaseException:
-                if task.init.state is states.Pausing:
-                    task.init.state = states.Running
+                if task.init.state is states.Pausing:  # not stopped meanwhile
+                    task.init.transition(states.Running)
                 raise
             if task.init.state is states.Pausing:
-                task.init.state = states.Paused
+                task.init.transition(states.Paused)
                 self._publish(events.TASK_PAUSED, task.init)
 
     async def resume(self, id: str) -> None:
@@ -364,7 +430,7 @@ class Tasks:
             task.init.check("resume")
             await self._runtime.resume(id)
             if task.init.state is states.Paused:
-                task.init.state = states.Running
+                task.init.transition(states.Running)
                 self._publish(events.TASK_RESUMED, task.init)
 
     async def state(self, id: str, exec_id: str = "") -> TaskInfo:
@@ -383,9 +449,22 @@ class Tasks:
         return [e.info(task.container.bundle) for e in task.execs.values()]
 
     async def wait(self, id: str, exec_id: str = "") -> ExitInfo:
-        """Wait for the process to exit; return its exit status and time."""
-        task = self._get(id)
-        return await asyncio.shield(task.process(exec_id).published)
+        """Wait for the process to exit; return its exit status and time.
+
+        Raises Unavailable if the engine closes first, leaving the process running.
+        """
+        proc = self._get(id).process(exec_id)
+        if not proc.published.done():
+            closed = asyncio.ensure_future(self._closed.wait())
+            try:
+                await asyncio.wait((proc.published, closed), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                closed.cancel()
+            if not proc.published.done():
+                raise errors.Unavailable(
+                    f"the engine closed while waiting for {proc.what}, which still runs"
+                )
+        return proc.published.result()
 
     async def pids(self, id: str) -> builtins.list[tuple[int, str]]:
         """Every process of the task as (pid, exec_id); exec_id is "" for the init and others."""
@@ -416,7 +495,7 @@ class Tasks:
                 if p.pid:  # an exec never started has no output to wait for
                     await p.io.drain(DRAIN_TIMEOUT if p is proc else 1.0)
                 p.io.close()
-                p.state = states.Deleted
+                p.transition(states.Deleted)
             if task.oom is not None:
                 task.oom.close()
             del self._tasks[id]
@@ -484,18 +563,9 @@ class Tasks:
         with os.fdopen(fd, "w") as f:
             f.write(json.dumps(spec))
 
-        async def run(stdio: tuple[int, int, int], sock: Path | None) -> None:
-            await self._runtime.exec(
-                task.id,
-                process_file,
-                pid_file=pid_file,
-                log=task.dir / "runtime.log",
-                stdio=stdio,
-                console_socket=sock,
-            )
-
+        opts = ExecOpts(pid_file=pid_file, log=task.dir / "runtime.log", process_file=process_file)
         try:
-            exited = await self._launch(proc, run, terminal=proc.io.terminal, pid_file=pid_file)
+            exited = await self._launch(proc, opts, self._runtime.exec)
         except BaseException as e:
             # Leave the exec as it was, created, with fresh stdio for another try.
             old, proc.io = proc.io, ProcessIO(proc.io.terminal, proc.io.log_path)
@@ -521,7 +591,7 @@ class Tasks:
     async def _delete_exec(self, task: Task, proc: Process) -> ExitInfo:
         proc.check("delete")
         if proc.state is states.ExecCreated:
-            done = ExitInfo(0, 255, _now())
+            done = ExitInfo(0, 0, _now())  # as containerd: never started, nothing failed
         else:
             done = await asyncio.shield(proc.published)
             await proc.io.drain(1.0)
@@ -529,7 +599,7 @@ class Tasks:
         for suffix in (".json", ".pid", ".log", ".log.1"):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(task.dir / f"exec-{proc.exec_id}{suffix}")
-        proc.state = states.Deleted
+        proc.transition(states.Deleted)
         task.execs.pop(proc.exec_id, None)
         return done
 
@@ -608,19 +678,29 @@ class Tasks:
         tdir.mkdir(mode=0o700, parents=True, exist_ok=True)
         io = ProcessIO(terminal, None)
         io.detach()
-        proc = Process(container.id, "", args=(), io=io)
-        proc.pid = pid
-        proc.state = {
+        state = {
             "created": states.Created,
             "running": states.Running,
             "paused": states.Paused,
             "pausing": states.Paused,
         }.get(status, states.Stopped)
-        task = Task(container=container, dir=tdir, init=proc, adopted=True)
+        proc = Process(container.id, "", args=(), io=io, state=state)
+        proc.pid = pid
+        try:
+            spec = load_spec(tdir / "bundle")
+        except errors.InvalidArgument:
+            spec = {}  # its bundle copy is gone: assume the worst, a shared pid namespace
+        task = Task(
+            container=container,
+            dir=tdir,
+            init=proc,
+            adopted=True,
+            kill_all_on_exit=kill_all_on_exit(spec),
+        )
         self._tasks[container.id] = task
-        if proc.state is states.Stopped:
+        if state is states.Stopped:
             proc.exit = Exit(pid, 255, _now(), known=False)
-            self._publish_exit(task, proc)
+            self._handle_exit(task, proc)
         else:
             self._watch(task, proc, self._reaper.watch(pid))
 
@@ -633,12 +713,15 @@ class Tasks:
                 *(self._remove(t) for t in list(self._tasks.values())), return_exceptions=True
             )
         for task in list(self._tasks.values()):
+            if task.init_exit is not None:
+                task.init_exit.cancel()
             for p in task.processes():
                 self._reaper.forget(p.pid)
                 p.io.close()
             if task.oom is not None:
                 task.oom.close()
         self._tasks.clear()
+        self._closed.set()  # what still waits for an exit will not see it from this engine
         if not keep:
             remove_empty(self._cgroup_parent)
 
