@@ -1,9 +1,12 @@
 """The OCI runtime command line (runc or crun), after go-runc.
 
-Each command is a method that builds its argv and runs the binary through the engine's reaper,
-never through ``subprocess``. A non-zero exit raises :class:`errors.RuntimeFailure` carrying
-what the runtime said, taken from its JSON log (where detached create/exec write, since their
-stdio belongs to the container) and its stderr.
+Each command is a method that runs the binary through the engine's reaper, never through
+``subprocess``. A command that leaves a process behind (create, exec) takes one options object,
+as go-runc's ``CreateOpts``/``ExecOpts``, whose ``args()`` builds its command line.
+
+A non-zero exit raises :class:`errors.RuntimeFailure` carrying what the runtime said, taken
+from its JSON log (where detached create/exec write, since their stdio belongs to the
+container) and its stderr.
 """
 
 from __future__ import annotations

@@ -92,13 +92,16 @@ async def test_wait_fails_when_the_engine_closes_keeping_tasks(
     tmp: Path, runtime_name: str, make_bundle
 ) -> None:
     root = tmp / "root"
-    async with Engine(root=root, runtime=runtime_name, keep_tasks=True) as e:
-        await e.containers.create("kept", make_bundle(["sleep", "1000"]))
-        await e.tasks.run("kept")
-        waiter = asyncio.ensure_future(e.tasks.wait("kept"))
-        await asyncio.sleep(0)  # the waiter is waiting
-        assert not waiter.done()
-    with pytest.raises(errors.Unavailable, match="closed"):
-        await asyncio.wait_for(waiter, TIMEOUT)
-    async with Engine(root=root, runtime=runtime_name, adopt=True) as e:
-        await stop(e, "kept")
+    try:
+        async with Engine(root=root, runtime=runtime_name, keep_tasks=True) as e:
+            await e.containers.create("kept", make_bundle(["sleep", "1000"]))
+            await e.tasks.run("kept")
+            waiter = asyncio.ensure_future(e.tasks.wait("kept"))
+            await asyncio.sleep(0)  # one loop turn: the waiter runs up to its wait
+            assert not waiter.done()
+        with pytest.raises(errors.Unavailable, match="closed while waiting for task 'kept'"):
+            await asyncio.wait_for(waiter, TIMEOUT)
+    finally:
+        async with Engine(root=root, runtime=runtime_name, adopt=True) as e:
+            if e.tasks.get("kept") is not None:
+                await stop(e, "kept")
