@@ -163,7 +163,8 @@ class Tasks:
 
     async def _publish_init_exit_last(self, task: Task) -> None:
         if task.kill_all_on_exit:
-            # From its cgroup: what is left was re-parented to us, so no pid can be reused.
+            # Every process the task's cgroup holds, as containerd's KillAll; an error here
+            # (the runtime's state gone) must not keep the exit from being told.
             with contextlib.suppress(errors.Error):
                 await self._runtime.kill(task.id, _signal.SIGKILL, all=True)
 
