@@ -13,11 +13,11 @@ import contextlib
 import json
 import os
 import shutil
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from . import errors
+from .checkpoint import CheckpointOpts, RestoreOpts, runtime_argv
 from .reaper import Reaper
 
 
@@ -83,8 +83,10 @@ def _log_errors(log: Path, offset: int) -> str:
 class OCIRuntime:
     """One runtime binary with its own state root (``--root``)."""
 
-    def __init__(self, binary: str, root: Path, reaper: Reaper) -> None:
+    def __init__(self, binary: str, root: Path, reaper: Reaper, criu: str | None = None) -> None:
         self.binary = binary
+        #: The CRIU checkpoint and restore run (None: the runtime's own default).
+        self.criu = criu
         self.name = os.path.basename(binary)
         self.root = root
         self._reaper = reaper
@@ -95,18 +97,21 @@ class OCIRuntime:
         stdio: tuple[int, int, int] | None = None,
         log: Path | None = None,
         strict: bool = False,
+        criu: bool = False,
     ) -> bytes:
         """Run the binary with ``args``; return its stdout (empty when ``stdio`` is given).
 
         With ``stdio`` the runtime's own 0/1/2 are those fds (a detached container inherits
         them), and its messages are read from the JSON ``log`` instead. ``strict`` also fails
         a zero exit that logged an error (runc's ``delete --force`` does that when it could not
-        remove its state).
+        remove its state). ``criu`` runs it with :attr:`criu` as its CRIU.
         """
         argv = [self.binary, "--root", str(self.root)]
         if log is not None:
             argv += ["--log", str(log), "--log-format", "json"]
         argv += list(args)
+        if criu:
+            argv = runtime_argv(argv, self.name, self.criu)
         offset = log.stat().st_size if log is not None and log.exists() else 0
         if stdio is None:
             out_r, out_w = os.pipe()
@@ -201,31 +206,13 @@ class OCIRuntime:
     async def update(self, id: str, resources_file: Path) -> None:
         await self.run("update", "--resources", str(resources_file), id)
 
-    async def checkpoint(
-        self, id: str, image: Path, work: Path, *, leave_running: bool, extra: Sequence[str] = ()
-    ) -> None:
-        args = ["checkpoint", "--image-path", str(image), "--work-path", str(work)]
-        if leave_running:
-            args.append("--leave-running")
-        await self.run(*args, *extra, id)
+    async def checkpoint(self, id: str, opts: CheckpointOpts) -> None:
+        await self.run(*opts.args(), id, criu=True)
 
     async def restore(
-        self,
-        id: str,
-        bundle: Path,
-        image: Path,
-        work: Path,
-        *,
-        pid_file: Path,
-        log: Path,
-        stdio: tuple[int, int, int],
-        console_socket: Path | None = None,
+        self, id: str, opts: RestoreOpts, *, log: Path, stdio: tuple[int, int, int]
     ) -> None:
-        args = ["restore", "--detach", "--bundle", str(bundle), "--image-path", str(image)]
-        args += ["--work-path", str(work), "--pid-file", str(pid_file)]
-        if console_socket is not None:
-            args += ["--console-socket", str(console_socket)]
-        await self.run(*args, id, stdio=stdio, log=log)
+        await self.run(*opts.args(), id, stdio=stdio, log=log, criu=True)
 
 
 def _last_line(text: str) -> str:

@@ -18,7 +18,7 @@ import json
 import os
 import shutil
 import signal as _signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,10 +26,11 @@ from typing import Any
 from . import errors, events, ids, states
 from .bundle import task_bundle
 from .cgroups import OomWatch, cgroup_dirs, read_stats, remove_empty
+from .checkpoint import CheckpointOpts, RestoreOpts, criu_failure
 from .console import ConsoleSocket
 from .containers import Containers
 from .events import EventBus
-from .failures import criu_failure, read_available, with_output
+from .failures import read_available, with_output
 from .oci import OCIRuntime, read_pid_file
 from .process import Process, Task
 from .reaper import Exit, Reaper
@@ -47,6 +48,13 @@ CONSOLE_TIMEOUT = 10.0
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _absolute(what: str, path: str | os.PathLike[str]) -> Path:
+    p = Path(path)
+    if not p.is_absolute() or ".." in p.parts:
+        raise errors.InvalidArgument(f"{what} {str(path)!r} must be absolute, no '..'")
+    return p
 
 
 class Tasks:
@@ -198,14 +206,38 @@ class Tasks:
         """
         return await self._create(id, restore_from=None, start=True)
 
-    async def restore(self, id: str, path: str | os.PathLike[str]) -> TaskInfo:
-        """Create and start the task of container ``id`` from a checkpoint at ``path``."""
+    async def restore(
+        self,
+        id: str,
+        path: str | os.PathLike[str],
+        *,
+        tcp_established: bool = False,
+        unix_sockets: bool = False,
+        file_locks: bool = False,
+        empty_namespaces: Sequence[str] = (),
+    ) -> TaskInfo:
+        """Create and start the task of container ``id`` from a checkpoint at ``path``.
+
+        ``id`` is the container checkpointed, once its task is deleted, or a new container
+        made from the same bundle. A paused task comes back running; a terminal task with a
+        new console (its pane re-attaches). The flags must match those of the checkpoint.
+        """
         image = Path(path)
         if not (image / "inventory.img").exists():
             raise errors.InvalidArgument(f"{image} holds no checkpoint (no inventory.img)")
-        return await self._create(id, restore_from=image, start=True)
+        opts = functools.partial(
+            RestoreOpts,
+            image_path=image,
+            tcp_established=tcp_established,
+            ext_unix_sockets=unix_sockets,
+            file_locks=file_locks,
+            empty_namespaces=tuple(empty_namespaces),
+        )
+        return await self._create(id, restore_from=opts, start=True)
 
-    async def _create(self, id: str, restore_from: Path | None, start: bool) -> TaskInfo:
+    async def _create(
+        self, id: str, restore_from: Callable[..., RestoreOpts] | None, start: bool
+    ) -> TaskInfo:
         container: Container = self._containers.get(id)
         if self._closing:
             raise errors.Unavailable(f"cannot create task {id!r}: the engine is closing")
@@ -242,22 +274,31 @@ class Tasks:
                         start=start,
                     )
                 else:
-                    await self._runtime.restore(
-                        id,
-                        bundle,
-                        restore_from,
-                        tdir / "restore-work",
+                    opts = restore_from(
+                        bundle=bundle,
+                        work_path=restore_work,
                         pid_file=pid_file,
-                        log=log,
-                        stdio=stdio,
                         console_socket=sock,
+                        shell_job=terminal,
                     )
+                    await self._runtime.restore(id, opts, log=log, stdio=stdio)
 
+            # Outside the task's directory: its log outlives a failed restore.
+            restore_work = self._root / "criu" / id
             try:
+                if restore_from is not None:
+                    shutil.rmtree(restore_work, ignore_errors=True)
+                    restore_work.mkdir(mode=0o700, parents=True)
                 exited = await self._launch(proc, run, terminal=terminal, pid_file=pid_file)
             except errors.RuntimeFailure as e:
                 proc.io.close()
                 shutil.rmtree(tdir, ignore_errors=True)
+                if restore_from is not None:
+                    with contextlib.suppress(errors.Error):
+                        await self._runtime.delete(id, force=True)
+                    raise criu_failure(
+                        "restore", f"task {id!r}", e, [restore_work / "restore.log"]
+                    ) from None
                 if "already exists" in str(e):
                     # Not ours to delete: left by an earlier engine on this root, or another.
                     raise errors.AlreadyExists(
@@ -579,25 +620,65 @@ class Tasks:
                 f.write(json.dumps(resources))
             await self._runtime.update(id, path)
 
-    async def checkpoint(self, id: str, path: str | os.PathLike[str], exit: bool = False) -> None:
-        """Checkpoint the task with CRIU into ``path``; with ``exit`` the task stops after."""
-        image = Path(path)
-        if not image.is_absolute() or ".." in image.parts:
-            raise errors.InvalidArgument(f"checkpoint path {str(path)!r} must be absolute, no '..'")
+    async def checkpoint(
+        self,
+        id: str,
+        path: str | os.PathLike[str],
+        exit: bool = False,
+        *,
+        pre_dump: bool = False,
+        parent: str | os.PathLike[str] | None = None,
+        tcp_established: bool = False,
+        unix_sockets: bool = False,
+        file_locks: bool = False,
+        empty_namespaces: Sequence[str] = (),
+        work_path: str | os.PathLike[str] | None = None,
+    ) -> None:
+        """Checkpoint the task with CRIU into ``path``, as containerd's options have it.
+
+        ``exit``: the task stops after the dump (else it goes on, paused if it was paused).
+        ``pre_dump``: memory only, the task goes on; a later checkpoint names it ``parent``.
+        ``tcp_established``, ``unix_sockets`` (external ones), ``file_locks``: dump those too.
+        ``empty_namespaces``: namespaces restored empty. ``work_path``: CRIU's logs go there
+        (default: the task's own directory).
+        """
+        image = _absolute("checkpoint path", path)
+        parent_path = None if parent is None else _absolute("parent checkpoint", parent)
+        if parent_path is not None and not parent_path.is_dir():
+            raise errors.InvalidArgument(f"parent checkpoint {parent_path} is not a directory")
+        if exit and pre_dump:
+            raise errors.InvalidArgument("a pre-dump leaves the task running: not with exit")
         task = self._get(id)
         async with task.lock:
             task.init.check("checkpoint")
             made = not image.exists()
+            work = (
+                _absolute("work path", work_path)
+                if work_path is not None
+                else task.dir / "checkpoint-work"
+            )
+            if work_path is None:
+                shutil.rmtree(work, ignore_errors=True)
+            work.mkdir(mode=0o700, parents=True, exist_ok=True)
             image.mkdir(mode=0o700, parents=True, exist_ok=True)
-            work = task.dir / "checkpoint-work"
-            shutil.rmtree(work, ignore_errors=True)
-            work.mkdir(mode=0o700)
+            opts = CheckpointOpts(
+                image_path=image,
+                work_path=work,
+                leave_running=not exit,
+                pre_dump=pre_dump,
+                parent_path=parent_path,
+                tcp_established=tcp_established,
+                ext_unix_sockets=unix_sockets,
+                file_locks=file_locks,
+                shell_job=task.init.io.terminal,
+                empty_namespaces=tuple(empty_namespaces),
+            )
             try:
-                await self._runtime.checkpoint(id, image, work, leave_running=not exit)
+                await self._runtime.checkpoint(id, opts)
             except errors.RuntimeFailure as e:
                 if made:
                     shutil.rmtree(image, ignore_errors=True)
-                raise criu_failure(task.init.what, e, work / "dump.log") from None
+                raise criu_failure("checkpoint", task.init.what, e, [work / "dump.log"]) from None
             self._publish(events.TASK_CHECKPOINTED, task.init, detail={"path": str(image)})
 
     # -- engine life --------------------------------------------------------------------
