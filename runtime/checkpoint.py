@@ -178,13 +178,22 @@ def _without_timestamp(line: str) -> str:
     return text
 
 
+#: What the runtime says when it could not even ask CRIU, and what a user can do about it.
+_BEFORE_CRIU = {
+    "unknown command": "this runtime was built without CRIU support",
+    # runc asks CRIU for memory dirty tracking before a pre-dump.
+    "CRIU is missing features": "a pre-dump needs the kernel's memory dirty tracking: "
+    "'criu check --feature mem_dirty_track' says it is off",
+}
+
+
 def criu_failure(
     action: str, what: str, e: errors.RuntimeFailure, logs: Sequence[Path]
 ) -> errors.RuntimeFailure:
     """The error of a failed ``action`` ("checkpoint"/"restore") a user can act on.
 
     CRIU's own reason and where its log is, when a log of ``logs`` holds one; else why the
-    runtime could not even try (crun built without CRIU).
+    runtime could not even try (crun built without CRIU...).
     """
     marker = "Dumping FAILED." if action == "checkpoint" else "Restoring FAILED."
     for log in logs:
@@ -193,10 +202,12 @@ def criu_failure(
             reason = f"{line} (criu log: {log})"
             break
     else:
-        if f"unknown command {action}" in e.stderr or "unknown command checkpoint" in e.stderr:
-            reason = f"{e} (this runtime was built without CRIU support)"
-        else:
-            reason = str(e)
+        said = re.findall(r'msg="((?:[^"\\]|\\.)*)"', str(e))  # runc's logfmt
+        # "runc checkpoint failed: time=... level=error msg=..." -> "runc checkpoint failed: ..."
+        reason = f"{str(e).split(': ', 1)[0]}: {said[-1]}" if said else str(e)
+        hint = next((h for text, h in _BEFORE_CRIU.items() if text in e.stderr), None)
+        if hint is not None:
+            reason = f"{reason} ({hint})"
     return errors.RuntimeFailure(
         f"{action} of {what} failed: {reason}", command=e.command, stderr=e.stderr
     )
