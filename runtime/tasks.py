@@ -37,7 +37,7 @@ from .reaper import Exit, Reaper
 from .spec import load_spec, merge_env, pty_size, signal_number
 from .stdio import ProcessIO
 from .store import Store
-from .types import Container, Event, ExitInfo, Stats, TaskInfo
+from .types import Checkpoint, Container, Event, ExitInfo, Stats, TaskInfo
 
 #: Bound on waiting for a process's output to end after it exited (containerd uses 10 s).
 DRAIN_TIMEOUT = 10.0
@@ -679,6 +679,9 @@ class Tasks:
                 if made:
                     shutil.rmtree(image, ignore_errors=True)
                 raise criu_failure("checkpoint", task.init.what, e, [work / "dump.log"]) from None
+            if not pre_dump:  # a pre-dump cannot be restored on its own
+                size = sum(f.stat().st_size for f in image.rglob("*") if f.is_file())
+                self._store.add_checkpoint(Checkpoint(id, image, _now(), size, exited=exit))
             self._publish(events.TASK_CHECKPOINTED, task.init, detail={"path": str(image)})
 
     # -- engine life --------------------------------------------------------------------

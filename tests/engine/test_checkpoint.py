@@ -94,6 +94,14 @@ async def test_a_counter_restored_goes_on_from_its_count(
     assert await next_number(engine, "ck") == stopped_at + 1
     await stop(engine, "ck")
 
+    # The container keeps a record of it (its task came and went), until it is deleted.
+    (record,) = engine.containers.checkpoints("ck")
+    assert record.path == tmp / "ckpt" and record.exited
+    assert record.size_bytes == sum(f.stat().st_size for f in record.path.iterdir())
+    await engine.containers.delete("ck")
+    await engine.containers.create("ck", make_bundle(["true"]))
+    assert engine.containers.checkpoints("ck") == []
+
 
 async def test_leave_running_goes_on_and_exit_stops(
     engine: Engine, criu: str, make_bundle, tmp: Path
