@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import shutil
 import subprocess
@@ -16,25 +15,9 @@ from runtime import Engine, errors, events
 from runtime.checkpoint import CheckpointOpts, RestoreOpts, failed_line, find_criu
 
 from ..conftest import assert_nothing_left
-from .helpers import TIMEOUT, drain, read_until, stop
+from .helpers import TIMEOUT, drain, read_until, runtime_lacks_criu, stop, working_criu
 
 COUNTER = "i=0; while :; do i=$((i+1)); echo $i; sleep 0.02; done"
-
-
-@functools.cache
-def working_criu() -> str | None:
-    """The CRIU the engine finds by default, if it passes ``criu check``."""
-    criu = find_criu()
-    if criu is None or subprocess.run([criu, "check"], capture_output=True).returncode != 0:
-        return None
-    return criu
-
-
-@functools.cache
-def runtime_lacks_criu(runtime: str) -> bool:
-    """crun built without CRIU (Debian 12's) has no checkpoint command at all."""
-    out = subprocess.run([runtime, "checkpoint", "--help"], capture_output=True, text=True)
-    return "unknown command" in out.stdout + out.stderr
 
 
 @pytest.fixture
@@ -140,8 +123,9 @@ async def test_a_paused_task_checkpointed_stays_paused(
     assert await next_number(engine, "copy") == paused_at + 1
     assert numbers(engine.tasks.io("ck").read_now())[-1] == paused_at
     assert runtime_status(engine, "ck") == "paused"
+    stream = engine.tasks.io("ck").stream()  # before it prints again
     await engine.tasks.resume("ck")
-    await read_until(engine.tasks.io("ck").stream(), f"\n{paused_at + 2}\n".encode())
+    await read_until(stream, f"\n{paused_at + 2}\n".encode())
     await stop(engine, "copy")
     await stop(engine, "ck")
 
