@@ -12,7 +12,13 @@ from pathlib import Path
 import pytest
 
 from runtime import Engine, errors, events
-from runtime.checkpoint import CheckpointOpts, RestoreOpts, failed_line, find_criu
+from runtime.checkpoint import (
+    CheckpointOpts,
+    RestoreOpts,
+    failed_line,
+    find_criu,
+    runtime_argv,
+)
 
 from ..conftest import assert_nothing_left
 from .helpers import TIMEOUT, drain, read_until, runtime_lacks_criu, stop, working_criu
@@ -343,6 +349,18 @@ def test_options_build_the_runtime_command_line() -> None:
         Path("/b"), Path("/i"), Path("/w"), Path("/pid"), console_socket=Path("/s")
     ).args()
     assert restore[:2] == ["restore", "--detach"] and "--console-socket" in restore
+
+
+def test_each_runtime_is_given_its_criu() -> None:
+    argv = ["/usr/sbin/runc", "--root", "/r", "checkpoint", "x"]
+    assert runtime_argv(argv, "runc", "/p/criu")[:3] == ["/usr/sbin/runc", "--criu", "/p/criu"]
+    assert runtime_argv(argv, "runc", None) == argv
+    # crun links libcriu, which runs the "criu" it finds on PATH.
+    wrapped = runtime_argv(["/usr/bin/crun", "checkpoint"], "crun", "/p/bin/criu")
+    assert wrapped[0] == "/usr/bin/env" and wrapped[1].startswith("PATH=/p/bin:")
+    assert wrapped[2:] == ["/usr/bin/crun", "checkpoint"]
+    with pytest.raises(errors.InvalidArgument, match="by the name 'criu'"):
+        runtime_argv(["/usr/bin/crun"], "crun", "/p/criu-4")
 
 
 def test_the_failed_line_is_the_one_that_led_to_failed(tmp: Path) -> None:

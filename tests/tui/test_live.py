@@ -222,6 +222,38 @@ async def test_checkpoint_then_restore_from_the_keyboard(live: LiveBackend, tmp:
         assert (live.container("ck").bundle / "config.json").exists()
 
 
+async def test_a_restored_shell_s_console_reattaches(live: LiveBackend, tmp: Path) -> None:
+    if working_criu() is None:
+        pytest.skip("no CRIU here passes 'criu check': run scripts/setup-host")
+    await make(live, "sh1", "shell")
+    app = ShimdeckApp(live)
+    async with app.run_test(size=(90, 30), notifications=True) as pilot:
+        await select(app, pilot, "sh1")
+        await pilot.press("a")
+        view = await console_view(app, pilot)
+        await wait_for(pilot, lambda: "# " in "\n".join(view.display_lines()), what="a prompt")
+        await type_text(pilot, "x=41\r")
+        await pilot.press("ctrl+right_square_bracket")
+        await live.checkpoint("sh1", str(tmp / "ckpt"), exit=True)
+        await wait_for(pilot, lambda: status(app, "sh1") == "stopped", what="sh1 stopped")
+        await wait_for(pilot, lambda: app.model.rows["sh1"].checkpoints, what="the record")
+
+        await pilot.press("R")
+        dialog = app.screen
+        assert isinstance(dialog, RestoreDialog)
+        assert not dialog.query_one("#new", Checkbox).value  # its task is gone: the same one
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: status(app, "sh1") == "running", what="sh1 restored")
+        await pilot.press("a")
+        view = await console_view(app, pilot)
+        text = lambda: "\n".join(view.display_lines())  # noqa: E731
+        await type_text(pilot, "clear; echo got$((x+1)); stty size\r")
+        await wait_for(pilot, lambda: "got42" in text(), what="the shell's own variable")
+        await wait_for(pilot, lambda: "29 90" in text(), what="the pane's size")
+        await pilot.press("ctrl+right_square_bracket")
+        assert notifications(app) == [f"sh1 restored from {tmp / 'ckpt'}"]
+
+
 async def test_checkpoint_failure_names_criu_reason(
     need_runc: None, tmp: Path, rootfs: Path
 ) -> None:
