@@ -55,13 +55,18 @@ def runtime_argv(argv: Sequence[str], runtime: str, criu: str | None) -> list[st
     return [argv[0], "--criu", criu, *argv[1:]]
 
 
-def _namespaces(names: Sequence[str]) -> list[str]:
+def check_namespaces(names: Sequence[str]) -> tuple[str, ...]:
+    """``names`` if each is a namespace CRIU can create empty, else InvalidArgument."""
     unknown = sorted(set(names) - NAMESPACES)
     if unknown:
         raise errors.InvalidArgument(
             f"empty_namespaces: unknown namespace {unknown[0]!r} (one of {sorted(NAMESPACES)})"
         )
-    return [arg for ns in names for arg in ("--empty-ns", ns)]
+    return tuple(names)
+
+
+def _namespaces(names: Sequence[str]) -> list[str]:
+    return [arg for ns in check_namespaces(names) for arg in ("--empty-ns", ns)]
 
 
 @dataclass(frozen=True)

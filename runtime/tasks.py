@@ -26,7 +26,7 @@ from typing import Any
 from . import errors, events, ids, states
 from .bundle import task_bundle
 from .cgroups import OomWatch, cgroup_dirs, read_stats, remove_empty
-from .checkpoint import CheckpointOpts, RestoreOpts, criu_failure
+from .checkpoint import CheckpointOpts, RestoreOpts, check_namespaces, criu_failure
 from .console import ConsoleSocket
 from .containers import Containers
 from .events import EventBus
@@ -231,7 +231,7 @@ class Tasks:
             tcp_established=tcp_established,
             ext_unix_sockets=unix_sockets,
             file_locks=file_locks,
-            empty_namespaces=tuple(empty_namespaces),
+            empty_namespaces=check_namespaces(empty_namespaces),
         )
         return await self._create(id, restore_from=opts, start=True)
 
@@ -648,6 +648,7 @@ class Tasks:
             raise errors.InvalidArgument(f"parent checkpoint {parent_path} is not a directory")
         if exit and pre_dump:
             raise errors.InvalidArgument("a pre-dump leaves the task running: not with exit")
+        empty = check_namespaces(empty_namespaces)
         task = self._get(id)
         async with task.lock:
             task.init.check("checkpoint")
@@ -671,7 +672,7 @@ class Tasks:
                 ext_unix_sockets=unix_sockets,
                 file_locks=file_locks,
                 shell_job=task.init.io.terminal,
-                empty_namespaces=tuple(empty_namespaces),
+                empty_namespaces=empty,
             )
             try:
                 await self._runtime.checkpoint(id, opts)

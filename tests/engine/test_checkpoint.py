@@ -222,6 +222,12 @@ async def test_a_runtime_without_criu_says_so(engine: Engine, make_bundle, tmp: 
     assert not (tmp / "ckpt").exists()
     assert (await engine.tasks.state("ck")).status == "running"
     await stop(engine, "ck")
+    (tmp / "image").mkdir()
+    (tmp / "image" / "inventory.img").touch()  # the runtime says no before reading it
+    with pytest.raises(errors.RuntimeFailure, match=r"^restore of task 'ck' failed: .*CRIU"):
+        await engine.tasks.restore("ck", tmp / "image")
+    with pytest.raises(errors.NotFound):
+        await engine.tasks.state("ck")
 
 
 # -- a CRIU that cannot work ---------------------------------------------------------------
@@ -298,16 +304,19 @@ async def test_a_criu_that_fails_at_once_is_reported(
 # -- arguments --------------------------------------------------------------------------------
 
 
-async def test_bad_checkpoint_arguments_are_refused(engine: Engine, make_bundle) -> None:
+async def test_bad_checkpoint_arguments_are_refused(engine: Engine, make_bundle, tmp: Path) -> None:
     await counting(engine, make_bundle, "ck")
     with pytest.raises(errors.InvalidArgument, match="absolute"):
         await engine.tasks.checkpoint("ck", "relative/dir")
     with pytest.raises(errors.InvalidArgument, match="no checkpoint"):
         await engine.tasks.restore("ck", "/nonexistent")
     with pytest.raises(errors.InvalidArgument, match="pre-dump"):
-        await engine.tasks.checkpoint("ck", "/tmp/x", exit=True, pre_dump=True)
+        await engine.tasks.checkpoint("ck", tmp / "x", exit=True, pre_dump=True)
     with pytest.raises(errors.InvalidArgument, match="parent checkpoint"):
-        await engine.tasks.checkpoint("ck", "/tmp/x", parent="/nonexistent")
+        await engine.tasks.checkpoint("ck", tmp / "x", parent="/nonexistent")
+    with pytest.raises(errors.InvalidArgument, match="unknown namespace 'net'"):
+        await engine.tasks.checkpoint("ck", tmp / "x", empty_namespaces=["net"])
+    assert not Path(tmp / "x").exists()
     with pytest.raises(errors.InvalidArgument, match="criu"):
         Engine(criu="/nonexistent/criu")
     await stop(engine, "ck")
