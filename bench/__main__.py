@@ -45,6 +45,7 @@ BENCHES = (
     "exec_latency",
     "exit_latency",
     "console",
+    "checkpoint",
     "ui",
     "engine_profile",
 )

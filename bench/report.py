@@ -482,7 +482,8 @@ def render(summary: dict[str, Any], plot: str | None) -> str:
         ".venv/bin/python -m bench            # everything; writes docs/benchmarks.md and the plot",
         ".venv/bin/python -m bench --quick    # a short run: bench/results/benchmarks-quick.md",
         ".venv/bin/python -m bench.compare    # one benchmark; also lifecycle, exec_latency,",
-        "                                     # exit_latency, console, engine_profile",
+        "                                     # exit_latency, console, checkpoint,",
+        "                                     # engine_profile",
         ".venv/bin/python -m bench.report     # this page again from bench/results/summary.json",
         "# options: --quick, --runtimes runc,crun, --rounds N (one benchmark), --only a,b (all)",
         "```",
@@ -527,6 +528,7 @@ def render(summary: dict[str, Any], plot: str | None) -> str:
         ("exec_latency", "Exec latency"),
         ("exit_latency", "Exit-event latency"),
         ("console", "Console throughput"),
+        ("checkpoint", "Checkpoint and restore (CRIU)"),
     ):
         if name in b:
             out += [f"## {title}", "", rows_section(b[name]), ""]

@@ -6,9 +6,10 @@ Imports nothing from the UI (a test checks it imports with no Textual installed)
 from . import errors, events
 from .bundle import create_bundle
 from .engine import Engine, default_root
-from .types import Container, Event, ExitInfo, Stats, TaskInfo
+from .types import Checkpoint, Container, Event, ExitInfo, Stats, TaskInfo
 
 __all__ = [
+    "Checkpoint",
     "Container",
     "Engine",
     "Event",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import sqlite3
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -10,7 +11,7 @@ from pathlib import Path
 from . import errors, events, ids
 from .events import EventBus
 from .store import Store
-from .types import Container, Event
+from .types import Checkpoint, Container, Event
 
 MAX_LABELS_BYTES = 4096
 
@@ -77,6 +78,11 @@ class Containers:
     def list(self) -> list[Container]:
         return list(self._cache.values())
 
+    def checkpoints(self, id: str) -> builtins.list[Checkpoint]:
+        """The checkpoints written of the container's tasks, newest first (those still there)."""
+        self.get(id)
+        return [c for c in self._store.checkpoints(id) if (c.path / "inventory.img").exists()]
+
     async def update(self, id: str, labels: Mapping[str, str] | None = None) -> Container:
         old = self.get(id)
         new_labels = validate_labels(labels)
@@ -92,5 +98,6 @@ class Containers:
         if self._has_task(id):
             raise errors.FailedPrecondition(f"container {id!r} has a task: delete the task first")
         self._store.delete_container(id)
+        self._store.delete_checkpoints(id)  # the records; the images are the user's
         del self._cache[id]
         self._bus.publish(Event(events.CONTAINER_DELETE, id, datetime.now(UTC)))

@@ -11,6 +11,7 @@ from types import TracebackType
 from typing import Any
 
 from . import errors
+from .checkpoint import find_criu
 from .containers import Containers
 from .events import EventBus, Subscription
 from .oci import OCIRuntime, find_binary
@@ -56,7 +57,9 @@ class Engine:
 
     ``async with Engine() as engine`` opens it; leaving the block kills and deletes the tasks
     it holds unless ``keep_tasks`` is true. ``adopt`` takes over tasks an earlier engine on the
-    same root left running (their exit status is 255 when it cannot be reaped).
+    same root left running (their exit status is 255 when it cannot be reaped). ``criu`` is
+    the CRIU binary checkpoints use; by default the one ``scripts/setup-host`` installed, else
+    ``criu`` on PATH (:attr:`criu` says which, None when there is none).
     """
 
     def __init__(
@@ -66,6 +69,7 @@ class Engine:
         *,
         keep_tasks: bool = False,
         adopt: bool = False,
+        criu: str | os.PathLike[str] | None = None,
     ) -> None:
         self.root = Path(root).absolute() if root is not None else default_root()
         if len(str(self.root)) > MAX_ROOT_LENGTH:
@@ -74,6 +78,7 @@ class Engine:
             )
         self.runtime_binary = find_binary(runtime)
         self.runtime_name = os.path.basename(self.runtime_binary)
+        self.criu = find_criu(criu)
         self.keep_tasks = keep_tasks
         self.adopt = adopt
         self.bus = EventBus()
@@ -118,7 +123,9 @@ class Engine:
             _private_dir(self.root / sub)
         self._reaper = Reaper.acquire()
         self._store = Store(self.root / "meta.db")
-        runtime = OCIRuntime(self.runtime_binary, self.root / self.runtime_name, self._reaper)
+        runtime = OCIRuntime(
+            self.runtime_binary, self.root / self.runtime_name, self._reaper, criu=self.criu
+        )
         self._containers = Containers(
             self._store,
             self.bus,

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
-from pathlib import Path
 
 from . import errors
 
@@ -25,24 +23,3 @@ def with_output(e: errors.RuntimeFailure, output: bytes) -> errors.RuntimeFailur
     last = said.splitlines()[-1].strip()
     stderr = "\n".join(part for part in (e.stderr, said) if part)
     return errors.RuntimeFailure(f"{e}: {last}", command=e.command, stderr=stderr)
-
-
-def criu_failure(what: str, e: errors.RuntimeFailure, dump_log: Path) -> errors.RuntimeFailure:
-    """The checkpoint error a user can act on: criu's own reason and where its log is."""
-    reason = ""
-    try:
-        lines = dump_log.read_text(errors="replace").splitlines()
-    except OSError:
-        lines = []
-    errors_seen = [line[line.find("Error ") :].strip() for line in lines if "Error (" in line]
-    # criu first logs the exit of helpers it ran ("exited, status=1"), which says nothing.
-    telling = [line for line in errors_seen if not re.search(r"exited, status=\d+$", line)]
-    if telling or errors_seen:
-        reason = f"{(telling or errors_seen)[0]} (criu log: {dump_log})"
-    elif "unknown command checkpoint" in e.stderr:
-        reason = f"{e} (this runtime was built without CRIU support)"
-    else:
-        reason = str(e)
-    return errors.RuntimeFailure(
-        f"checkpoint of {what} failed: {reason}", command=e.command, stderr=e.stderr
-    )

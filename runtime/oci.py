@@ -1,8 +1,8 @@
 """The OCI runtime command line (runc or crun), after go-runc.
 
 Each command is a method that runs the binary through the engine's reaper, never through
-``subprocess``. A command that leaves a process behind (create, exec) takes one options object,
-as go-runc's ``CreateOpts``/``ExecOpts``, whose ``args()`` builds its command line.
+``subprocess``. A command that leaves a process behind (create, exec, restore) and checkpoint
+take one options object of ``opts``, as go-runc's, whose ``args()`` builds the command line.
 
 A non-zero exit raises :class:`errors.RuntimeFailure` carrying what the runtime said, taken
 from its JSON log (where detached create/exec write, since their stdio belongs to the
@@ -16,11 +16,12 @@ import contextlib
 import json
 import os
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from . import errors
+from .checkpoint import runtime_argv
+from .opts import CheckpointOpts, CreateOpts, ExecOpts, LaunchOpts, RestoreOpts
 from .reaper import Reaper
 
 
@@ -83,60 +84,13 @@ def _log_errors(log: Path, offset: int) -> str:
     return "\n".join(m for m in msgs if m)
 
 
-@dataclass(frozen=True, kw_only=True)
-class LaunchOpts:
-    """What every command that leaves a process behind takes (after go-runc's IO options).
-
-    ``stdio`` (the process's 0/1/2) and ``console_socket`` are filled in by whoever wires the
-    process's IO, just before the command runs.
-    """
-
-    command: ClassVar[str]
-    pid_file: Path
-    #: The runtime's JSON log: detached commands cannot tell us anything on stderr.
-    log: Path
-    stdio: tuple[int, int, int] | None = None
-    console_socket: Path | None = None
-
-    def args(self) -> list[str]:
-        """The command line after the runtime's global flags, without the container id."""
-        args = [*self.command.split(), "--pid-file", str(self.pid_file)]
-        if self.console_socket is not None:
-            args += ["--console-socket", str(self.console_socket)]
-        return args
-
-
-@dataclass(frozen=True, kw_only=True)
-class CreateOpts(LaunchOpts):
-    """``create``; with ``start``, ``run --detach`` (created and started in one command)."""
-
-    command: ClassVar[str] = "create"
-    bundle: Path
-    start: bool = False
-
-    def args(self) -> list[str]:
-        args = super().args()
-        if self.start:
-            args[:1] = ["run", "--detach"]
-        return [*args, "--bundle", str(self.bundle)]
-
-
-@dataclass(frozen=True, kw_only=True)
-class ExecOpts(LaunchOpts):
-    """``exec --detach`` of a process spec written to ``process_file``."""
-
-    command: ClassVar[str] = "exec --detach"
-    process_file: Path
-
-    def args(self) -> list[str]:
-        return [*super().args(), "--process", str(self.process_file)]
-
-
 class OCIRuntime:
     """One runtime binary with its own state root (``--root``)."""
 
-    def __init__(self, binary: str, root: Path, reaper: Reaper) -> None:
+    def __init__(self, binary: str, root: Path, reaper: Reaper, criu: str | None = None) -> None:
         self.binary = binary
+        #: The CRIU checkpoint and restore run (None: the runtime's own default).
+        self.criu = criu
         self.name = os.path.basename(binary)
         self.root = root
         self._reaper = reaper
@@ -147,18 +101,21 @@ class OCIRuntime:
         stdio: tuple[int, int, int] | None = None,
         log: Path | None = None,
         strict: bool = False,
+        criu: bool = False,
     ) -> bytes:
         """Run the binary with ``args``; return its stdout (empty when ``stdio`` is given).
 
         With ``stdio`` the runtime's own 0/1/2 are those fds (a detached container inherits
         them), and its messages are read from the JSON ``log`` instead. ``strict`` also fails
         a zero exit that logged an error (runc's ``delete --force`` does that when it could not
-        remove its state).
+        remove its state). ``criu`` runs it with :attr:`criu` as its CRIU.
         """
         argv = [self.binary, "--root", str(self.root)]
         if log is not None:
             argv += ["--log", str(log), "--log-format", "json"]
         argv += list(args)
+        if criu:
+            argv = runtime_argv(argv, self.name, self.criu)
         offset = log.stat().st_size if log is not None and log.exists() else 0
         if stdio is None:
             out_r, out_w = os.pipe()
@@ -203,7 +160,7 @@ class OCIRuntime:
         """Run a command that leaves a process behind, wired to ``opts.stdio``."""
         if opts.stdio is None:
             raise errors.InvalidArgument(f"{self.name} {opts.command}: no stdio to give it")
-        await self.run(*opts.args(), id, stdio=opts.stdio, log=opts.log)
+        await self.run(*opts.args(), id, stdio=opts.stdio, log=opts.log, criu=opts.uses_criu)
 
     async def kill(self, id: str, sig: int, *, all: bool = False) -> None:
         await self.run("kill", *(["--all"] if all else []), id, str(sig))
@@ -230,29 +187,12 @@ class OCIRuntime:
     async def update(self, id: str, resources_file: Path) -> None:
         await self.run("update", "--resources", str(resources_file), id)
 
-    async def checkpoint(self, id: str, image: Path, work: Path, *, leave_running: bool) -> None:
-        args = ["checkpoint", "--image-path", str(image), "--work-path", str(work)]
-        if leave_running:
-            args.append("--leave-running")
-        await self.run(*args, id)
+    async def checkpoint(self, id: str, opts: CheckpointOpts) -> None:
+        await self.run(*opts.args(), id, criu=True)
 
-    async def restore(
-        self,
-        id: str,
-        bundle: Path,
-        image: Path,
-        work: Path,
-        *,
-        pid_file: Path,
-        log: Path,
-        stdio: tuple[int, int, int],
-        console_socket: Path | None = None,
-    ) -> None:
-        args = ["restore", "--detach", "--bundle", str(bundle), "--image-path", str(image)]
-        args += ["--work-path", str(work), "--pid-file", str(pid_file)]
-        if console_socket is not None:
-            args += ["--console-socket", str(console_socket)]
-        await self.run(*args, id, stdio=stdio, log=log)
+    async def restore(self, id: str, opts: RestoreOpts) -> None:
+        """``restore --detach`` from the checkpoint in ``opts.image_path``."""
+        await self.launch(id, opts)
 
 
 def _last_line(text: str) -> str:

@@ -1,4 +1,5 @@
-"""Container metadata and the record of live tasks, in SQLite under the engine's root.
+"""Container metadata, the record of live tasks and of checkpoints, in SQLite under the
+engine's root.
 
 Tasks are recorded so that an engine started later can re-adopt what an earlier one left
 running (after a crash, or when asked to keep its tasks).
@@ -12,7 +13,7 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .types import Container
+from .types import Checkpoint, Container
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS containers (
@@ -28,6 +29,14 @@ CREATE TABLE IF NOT EXISTS tasks (
     pid INTEGER NOT NULL,
     terminal INTEGER NOT NULL,
     created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    container_id TEXT NOT NULL,
+    path TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    exited INTEGER NOT NULL,
+    PRIMARY KEY (container_id, path)
 );
 """
 
@@ -87,6 +96,26 @@ class Store:
     def tasks(self) -> list[tuple[str, int, bool]]:
         rows = self._db.execute("SELECT container_id, pid, terminal FROM tasks").fetchall()
         return [(r[0], int(r[1]), bool(r[2])) for r in rows]
+
+    def add_checkpoint(self, c: Checkpoint) -> None:
+        """Record ``c``; one written again into the same directory replaces its record."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?, ?, ?)",
+            (c.container_id, str(c.path), _iso(c.created_at), c.size_bytes, int(c.exited)),
+        )
+
+    def checkpoints(self, container_id: str) -> list[Checkpoint]:
+        rows = self._db.execute(
+            "SELECT * FROM checkpoints WHERE container_id = ? ORDER BY created_at DESC",
+            (container_id,),
+        ).fetchall()
+        return [
+            Checkpoint(r[0], Path(r[1]), datetime.fromisoformat(r[2]), int(r[3]), bool(r[4]))
+            for r in rows
+        ]
+
+    def delete_checkpoints(self, container_id: str) -> None:
+        self._db.execute("DELETE FROM checkpoints WHERE container_id = ?", (container_id,))
 
 
 def _iso(t: datetime) -> str:

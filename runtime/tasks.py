@@ -17,6 +17,7 @@ import asyncio
 import builtins
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -30,17 +31,19 @@ from typing import Any, TypeVar
 from . import errors, events, ids, states
 from .bundle import task_bundle
 from .cgroups import OomWatch, cgroup_dirs, read_stats, remove_empty
+from .checkpoint import criu_failure
 from .console import ConsoleSocket
 from .containers import Containers
 from .events import EventBus
-from .failures import criu_failure, read_available, with_output
-from .oci import CreateOpts, ExecOpts, LaunchOpts, OCIRuntime, read_pid_file
+from .failures import read_available, with_output
+from .oci import OCIRuntime, read_pid_file
+from .opts import CheckpointOpts, CreateOpts, ExecOpts, LaunchOpts, RestoreOpts, check_namespaces
 from .process import Process, Task
 from .reaper import Exit, Reaper
 from .spec import kill_all_on_exit, load_spec, merge_env, pty_size, signal_number
 from .stdio import ProcessIO
 from .store import Store
-from .types import Container, Event, ExitInfo, Stats, TaskInfo
+from .types import Checkpoint, Container, Event, ExitInfo, Stats, TaskInfo
 
 #: Bound on waiting for a process's output to end after it exited (containerd uses 10 s).
 DRAIN_TIMEOUT = 10.0
@@ -53,6 +56,13 @@ _Opts = TypeVar("_Opts", bound=LaunchOpts)
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _absolute(what: str, path: str | os.PathLike[str]) -> Path:
+    p = Path(path)
+    if not p.is_absolute() or ".." in p.parts:
+        raise errors.InvalidArgument(f"{what} {str(path)!r} must be absolute, no '..'")
+    return p
 
 
 class Tasks:
@@ -266,14 +276,38 @@ class Tasks:
         """
         return await self._create(id, restore_from=None, start=True)
 
-    async def restore(self, id: str, path: str | os.PathLike[str]) -> TaskInfo:
-        """Create and start the task of container ``id`` from a checkpoint at ``path``."""
+    async def restore(
+        self,
+        id: str,
+        path: str | os.PathLike[str],
+        *,
+        tcp_established: bool = False,
+        unix_sockets: bool = False,
+        file_locks: bool = False,
+        empty_namespaces: Sequence[str] = (),
+    ) -> TaskInfo:
+        """Create and start the task of container ``id`` from a checkpoint at ``path``.
+
+        ``id`` is the container checkpointed, once its task is deleted, or a new container
+        made from the same bundle. A paused task comes back running; a terminal task with a
+        new console (its pane re-attaches). The flags must match those of the checkpoint.
+        """
         image = Path(path)
         if not (image / "inventory.img").exists():
             raise errors.InvalidArgument(f"{image} holds no checkpoint (no inventory.img)")
-        return await self._create(id, restore_from=image, start=True)
+        opts = functools.partial(
+            RestoreOpts,
+            image_path=image,
+            tcp_established=tcp_established,
+            ext_unix_sockets=unix_sockets,
+            file_locks=file_locks,
+            empty_namespaces=check_namespaces(empty_namespaces),
+        )
+        return await self._create(id, restore_from=opts, start=True)
 
-    async def _create(self, id: str, restore_from: Path | None, start: bool) -> TaskInfo:
+    async def _create(
+        self, id: str, restore_from: Callable[..., RestoreOpts] | None, start: bool
+    ) -> TaskInfo:
         container: Container = self._containers.get(id)
         if self._closing:
             raise errors.Unavailable(f"cannot create task {id!r}: the engine is closing")
@@ -297,30 +331,32 @@ class Tasks:
                 container.bundle, spec, tdir / "bundle", f"{self._cgroup_parent}/{id}"
             )
             pid_file, log = tdir / "init.pid", tdir / "runtime.log"
+            # Outside the task's directory: its log outlives a failed restore.
+            restore_work = self._root / "criu" / id
             try:
                 if restore_from is None:
                     opts = CreateOpts(pid_file=pid_file, log=log, bundle=bundle, start=start)
                     exited = await self._launch(proc, opts, self._runtime.create)
                 else:
-
-                    async def restore(id: str, o: LaunchOpts) -> None:
-                        assert o.stdio is not None
-                        await self._runtime.restore(
-                            id,
-                            bundle,
-                            restore_from,
-                            tdir / "restore-work",
-                            pid_file=o.pid_file,
-                            log=o.log,
-                            stdio=o.stdio,
-                            console_socket=o.console_socket,
-                        )
-
-                    io = LaunchOpts(pid_file=pid_file, log=log)
-                    exited = await self._launch(proc, io, restore)
+                    shutil.rmtree(restore_work, ignore_errors=True)
+                    restore_work.mkdir(mode=0o700, parents=True)
+                    restored = restore_from(
+                        pid_file=pid_file,
+                        log=log,
+                        bundle=bundle,
+                        work_path=restore_work,
+                        shell_job=terminal,
+                    )
+                    exited = await self._launch(proc, restored, self._runtime.restore)
             except errors.RuntimeFailure as e:
                 proc.io.close()
                 shutil.rmtree(tdir, ignore_errors=True)
+                if restore_from is not None:
+                    with contextlib.suppress(errors.Error):
+                        await self._runtime.delete(id, force=True)
+                    raise criu_failure(
+                        "restore", f"task {id!r}", e, [restore_work / "restore.log"]
+                    ) from None
                 if "already exists" in str(e):
                     # Not ours to delete: left by an earlier engine on this root, or another.
                     raise errors.AlreadyExists(
@@ -650,25 +686,69 @@ class Tasks:
                 f.write(json.dumps(resources))
             await self._runtime.update(id, path)
 
-    async def checkpoint(self, id: str, path: str | os.PathLike[str], exit: bool = False) -> None:
-        """Checkpoint the task with CRIU into ``path``; with ``exit`` the task stops after."""
-        image = Path(path)
-        if not image.is_absolute() or ".." in image.parts:
-            raise errors.InvalidArgument(f"checkpoint path {str(path)!r} must be absolute, no '..'")
+    async def checkpoint(
+        self,
+        id: str,
+        path: str | os.PathLike[str],
+        exit: bool = False,
+        *,
+        pre_dump: bool = False,
+        parent: str | os.PathLike[str] | None = None,
+        tcp_established: bool = False,
+        unix_sockets: bool = False,
+        file_locks: bool = False,
+        empty_namespaces: Sequence[str] = (),
+        work_path: str | os.PathLike[str] | None = None,
+    ) -> None:
+        """Checkpoint the task with CRIU into ``path``, as containerd's options have it.
+
+        ``exit``: the task stops after the dump (else it goes on, paused if it was paused).
+        ``pre_dump``: memory only, the task goes on; a later checkpoint names it ``parent``.
+        ``tcp_established``, ``unix_sockets`` (external ones), ``file_locks``: dump those too.
+        ``empty_namespaces``: namespaces restored empty. ``work_path``: CRIU's logs go there
+        (default: the task's own directory).
+        """
+        image = _absolute("checkpoint path", path)
+        parent_path = None if parent is None else _absolute("parent checkpoint", parent)
+        if parent_path is not None and not parent_path.is_dir():
+            raise errors.InvalidArgument(f"parent checkpoint {parent_path} is not a directory")
+        if exit and pre_dump:
+            raise errors.InvalidArgument("a pre-dump leaves the task running: not with exit")
+        empty = check_namespaces(empty_namespaces)
         task = self._get(id)
         async with task.lock:
             task.init.check("checkpoint")
             made = not image.exists()
+            work = (
+                _absolute("work path", work_path)
+                if work_path is not None
+                else task.dir / "checkpoint-work"
+            )
+            if work_path is None:
+                shutil.rmtree(work, ignore_errors=True)
+            work.mkdir(mode=0o700, parents=True, exist_ok=True)
             image.mkdir(mode=0o700, parents=True, exist_ok=True)
-            work = task.dir / "checkpoint-work"
-            shutil.rmtree(work, ignore_errors=True)
-            work.mkdir(mode=0o700)
+            opts = CheckpointOpts(
+                image_path=image,
+                work_path=work,
+                leave_running=not exit,
+                pre_dump=pre_dump,
+                parent_path=parent_path,
+                tcp_established=tcp_established,
+                ext_unix_sockets=unix_sockets,
+                file_locks=file_locks,
+                shell_job=task.init.io.terminal,
+                empty_namespaces=empty,
+            )
             try:
-                await self._runtime.checkpoint(id, image, work, leave_running=not exit)
+                await self._runtime.checkpoint(id, opts)
             except errors.RuntimeFailure as e:
                 if made:
                     shutil.rmtree(image, ignore_errors=True)
-                raise criu_failure(task.init.what, e, work / "dump.log") from None
+                raise criu_failure("checkpoint", task.init.what, e, [work / "dump.log"]) from None
+            if not pre_dump:  # a pre-dump cannot be restored on its own
+                size = sum(f.stat().st_size for f in image.rglob("*") if f.is_file())
+                self._store.add_checkpoint(Checkpoint(id, image, _now(), size, exited=exit))
             self._publish(events.TASK_CHECKPOINTED, task.init, detail={"path": str(image)})
 
     # -- engine life --------------------------------------------------------------------

@@ -34,6 +34,19 @@ class TaskInfo:
 
 
 @dataclass(frozen=True)
+class Checkpoint:
+    """A checkpoint the engine wrote of a container's task (a directory of CRIU images)."""
+
+    container_id: str
+    path: Path
+    created_at: datetime
+    #: Bytes of the images when written.
+    size_bytes: int
+    #: The task stopped after it (``exit=True``).
+    exited: bool = False
+
+
+@dataclass(frozen=True)
 class ExitInfo:
     pid: int
     exit_status: int

@@ -6,9 +6,12 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from runtime import Container, Event, Stats, TaskInfo, events
+from rich.text import Text
+
+from runtime import Checkpoint, Container, Event, Stats, TaskInfo, events
 
 from .backend import Backend
+from .text import safe_text
 
 #: Samples kept per task for the sparklines (one a second).
 HISTORY = 120
@@ -21,6 +24,8 @@ class Row:
     container: Container
     task: TaskInfo | None = None
     execs: list[TaskInfo] = field(default_factory=list)
+    #: Newest first.
+    checkpoints: list[Checkpoint] = field(default_factory=list)
     cpu: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY))
     memory: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY))
     last: Stats | None = None
@@ -117,6 +122,7 @@ class Model:
                 row.last = None
             row.task = new_task
             row.execs = backend.execs(id)
+            row.checkpoints = backend.checkpoints(id)
         self.changed.add(id)
         self.version += 1
 
@@ -162,6 +168,14 @@ def format_bytes(n: float | None) -> str:
             return f"{n:.0f}{unit}" if unit == "B" else f"{n:.1f}{unit}"
         n /= 1024
     return f"{n:.1f}T"
+
+
+def checkpoint_line(c: Checkpoint) -> Text:
+    """One checkpoint as the restore dialog and the details pane show it: time, size, path."""
+    line = Text(c.created_at.astimezone().strftime("%H:%M:%S"), style="bold")
+    line.append(f" {format_bytes(c.size_bytes):>7}  ")
+    line.append_text(safe_text(str(c.path)))
+    return line
 
 
 def format_percent(p: float | None) -> str:

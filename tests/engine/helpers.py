@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import signal
+import subprocess
 from collections.abc import Callable
 
 from runtime import Engine
+from runtime.checkpoint import find_criu
 from runtime.events import Subscription
 from runtime.types import Event
 
@@ -52,3 +55,19 @@ async def stop(engine: Engine, id: str) -> None:
         await engine.tasks.kill(id, signal.SIGKILL)
     await engine.tasks.wait(id)
     await engine.tasks.delete(id)
+
+
+@functools.cache
+def working_criu() -> str | None:
+    """The CRIU the engine finds by default, if it passes ``criu check``."""
+    criu = find_criu()
+    if criu is None or subprocess.run([criu, "check"], capture_output=True).returncode != 0:
+        return None
+    return criu
+
+
+@functools.cache
+def runtime_lacks_criu(runtime: str) -> bool:
+    """crun built without CRIU (Debian 12's) has no checkpoint command at all."""
+    out = subprocess.run([runtime, "checkpoint", "--help"], capture_output=True, text=True)
+    return "unknown command" in out.stdout + out.stderr

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from runtime.oci import CreateOpts, ExecOpts
+from runtime.opts import CreateOpts, ExecOpts
 
 P, L = Path("/s/init.pid"), Path("/s/runtime.log")
 

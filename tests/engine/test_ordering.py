@@ -22,7 +22,7 @@ import pytest
 from runtime import create_bundle, errors, events, states
 from runtime.containers import Containers
 from runtime.events import EventBus, Subscription
-from runtime.oci import CreateOpts, ExecOpts
+from runtime.opts import CreateOpts, ExecOpts
 from runtime.reaper import Exit
 from runtime.store import Store
 from runtime.tasks import Tasks

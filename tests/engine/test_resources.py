@@ -1,24 +1,15 @@
-"""Stats from the cgroup, limits through ``runtime update``, checkpoint and restore with CRIU."""
+"""Stats from the cgroup, limits through ``runtime update``, OOM kills as events."""
 
 from __future__ import annotations
 
 import asyncio
-import shutil
 import signal
-import subprocess
 
 import pytest
 
 from runtime import Engine, errors, events
 
 from .helpers import drain, stop
-
-
-def criu_works() -> bool:
-    criu = shutil.which("criu")
-    if criu is None:
-        return False
-    return subprocess.run([criu, "check"], capture_output=True).returncode == 0
 
 
 @pytest.fixture
@@ -62,52 +53,6 @@ async def test_update_sets_limits(engine: Engine, busy: str) -> None:
     assert (await engine.tasks.stats(busy)).memory_limit == 64 * 1024 * 1024
     with pytest.raises(errors.InvalidArgument):
         await engine.tasks.update(busy, "lots")  # type: ignore[arg-type]
-    await stop(engine, busy)
-
-
-@pytest.mark.skipif(criu_works(), reason="criu works here: the success path is tested instead")
-async def test_checkpoint_fails_clearly_where_criu_cannot_run(
-    engine: Engine, busy: str, tmp
-) -> None:
-    sub = engine.subscribe()
-    with pytest.raises(errors.RuntimeFailure) as info:
-        await engine.tasks.checkpoint(busy, tmp / "ckpt")
-    message = str(info.value)
-    assert message.startswith("checkpoint of task 'busy' failed: ")
-    if engine.runtime_name == "runc":
-        # criu's own first error line and where its log is.
-        assert "Error (criu/" in message and "dump.log" in message
-        log = message.rsplit("criu log: ", 1)[1].rstrip(")")
-        with open(log) as f:
-            assert "Error" in f.read()
-    assert (await engine.tasks.state(busy)).status == "running"
-    assert [e for e in drain(sub) if e.topic == events.TASK_CHECKPOINTED] == []
-    assert not (tmp / "ckpt").exists()  # the image directory it made is gone again
-    await stop(engine, busy)
-
-
-@pytest.mark.skipif(not criu_works(), reason="criu check fails on this kernel")
-async def test_checkpoint_and_restore(engine: Engine, make_bundle, tmp) -> None:
-    await engine.containers.create(
-        "ck", make_bundle(["sh", "-c", "i=0; while :; do i=$((i+1)); echo $i; sleep 0.1; done"])
-    )
-    await engine.tasks.create("ck")
-    await engine.tasks.start("ck")
-    sub = engine.subscribe(topics=[events.TASK_CHECKPOINTED])
-    await engine.tasks.checkpoint("ck", tmp / "ckpt", exit=True)
-    assert drain(sub)[0].detail["path"] == str(tmp / "ckpt")
-    await engine.tasks.wait("ck")
-    await engine.tasks.delete("ck")
-    info = await engine.tasks.restore("ck", tmp / "ckpt")
-    assert info.status == "running"
-    await stop(engine, "ck")
-
-
-async def test_checkpoint_path_must_be_absolute(engine: Engine, busy: str) -> None:
-    with pytest.raises(errors.InvalidArgument, match="absolute"):
-        await engine.tasks.checkpoint(busy, "relative/dir")
-    with pytest.raises(errors.InvalidArgument, match="no checkpoint"):
-        await engine.tasks.restore(busy, "/nonexistent")
     await stop(engine, busy)
 
 

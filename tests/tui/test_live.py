@@ -7,21 +7,25 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, Input, TextArea
 
-from runtime import events
+from runtime import Engine, events
+from tests.conftest import runtime_list
 from tui.app import ShimdeckApp
 from tui.backend.live import LiveBackend
 from tui.backend.recording import Recorder
 from tui.backend.replay import ReplayBackend
-from tui.dialogs import CreateDialog, ExecDialog, KillDialog, LabelsDialog
+from tui.dialogs import CreateDialog, ExecDialog, KillDialog, LabelsDialog, RestoreDialog
 from tui.screens.console import ConsoleScreen
 from tui.screens.main import MainScreen
 from tui.templates import TEMPLATES
+from tui.widgets.details import TextBox
 from tui.widgets.tables import ContainersTable, ExecsTable
 from tui.widgets.terminal import TerminalView
 
+from ..engine.helpers import working_criu
 from .conftest import type_text, wait_for
 
 
@@ -172,19 +176,106 @@ async def test_engine_errors_are_notifications(live: LiveBackend) -> None:
         assert isinstance(app.screen, MainScreen)
 
 
-async def test_checkpoint_failure_names_criu_reason(live: LiveBackend, tmp: Path) -> None:
+async def test_checkpoint_then_restore_from_the_keyboard(live: LiveBackend, tmp: Path) -> None:
+    if working_criu() is None:
+        pytest.skip("no CRIU here passes 'criu check': run scripts/setup-host")
     await make(live, "ck", "counter")
     app = ShimdeckApp(live)
-    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await select(app, pilot, "ck")
+        await pilot.press("R")  # nothing to restore yet
+        await wait_for(pilot, lambda: notifications(app), what="a notification")
+        assert notifications(app) == ["'ck' has no checkpoints: press c to make one"]
+        app.clear_notifications()
+
         await pilot.press("c")
         app.screen.query_one("#path", Input).value = str(tmp / "ckpt")
         await pilot.press("enter")
-        await wait_for(pilot, lambda: notifications(app), timeout=60, what="criu's answer")
-        (message,) = notifications(app)
-        # criu cannot dump on this kernel; whatever it says must reach the user.
-        assert message.startswith("checkpoint of task 'ck' failed: "), message
-        assert len(message) > len("checkpoint of task 'ck' failed: ") + 5
+        await wait_for(pilot, lambda: notifications(app), timeout=60, what="the checkpoint")
+        assert notifications(app) == [f"Checkpoint of ck written to {tmp / 'ckpt'}"]
+        details = app.screen.query_one("#details-text", TextBox)
+        await wait_for(pilot, lambda: "ckpts" in details.text.plain, what="the checkpoint listed")
+        assert str(tmp / "ckpt") in details.text.plain
+
+        # The task still runs: the dialog offers a new container, named already.
+        await pilot.press("R")
+        dialog = app.screen
+        assert isinstance(dialog, RestoreDialog)
+        assert dialog.query_one("#new", Checkbox).value
+        assert dialog.query_one("#name", Input).value == "ck-restored"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: status(app, "ck-restored") == "running", what="the copy")
+        assert live.container("ck-restored").bundle == live.container("ck").bundle
+        assert status(app, "ck") == "running"
+
+        # Into the same container, once its task stopped.
+        await live.kill("ck", 9)
+        await wait_for(pilot, lambda: status(app, "ck") == "stopped")
+        await pilot.press("R")
+        dialog = app.screen
+        assert isinstance(dialog, RestoreDialog)
+        dialog.query_one("#new", Checkbox).value = False
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: status(app, "ck") == "running", what="ck restored")
+        # Deleting the copy keeps the bundle the original still uses.
+        await live.remove("ck-restored")
+        assert (live.container("ck").bundle / "config.json").exists()
+
+
+async def test_a_restored_shell_s_console_reattaches(live: LiveBackend, tmp: Path) -> None:
+    if working_criu() is None:
+        pytest.skip("no CRIU here passes 'criu check': run scripts/setup-host")
+    await make(live, "sh1", "shell")
+    app = ShimdeckApp(live)
+    async with app.run_test(size=(90, 30), notifications=True) as pilot:
+        await select(app, pilot, "sh1")
+        await pilot.press("a")
+        view = await console_view(app, pilot)
+        await wait_for(pilot, lambda: "# " in "\n".join(view.display_lines()), what="a prompt")
+        await type_text(pilot, "x=41\r")
+        await pilot.press("ctrl+right_square_bracket")
+        await live.checkpoint("sh1", str(tmp / "ckpt"), exit=True)
+        await wait_for(pilot, lambda: status(app, "sh1") == "stopped", what="sh1 stopped")
+        await wait_for(pilot, lambda: app.model.rows["sh1"].checkpoints, what="the record")
+
+        await pilot.press("R")
+        dialog = app.screen
+        assert isinstance(dialog, RestoreDialog)
+        assert not dialog.query_one("#new", Checkbox).value  # its task is gone: the same one
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: status(app, "sh1") == "running", what="sh1 restored")
+        await pilot.press("a")
+        view = await console_view(app, pilot)
+        text = lambda: "\n".join(view.display_lines())  # noqa: E731
+        await type_text(pilot, "clear; echo got$((x+1)); stty size\r")
+        await wait_for(pilot, lambda: "got42" in text(), what="the shell's own variable")
+        await wait_for(pilot, lambda: "29 90" in text(), what="the pane's size")
+        await pilot.press("ctrl+right_square_bracket")
+        assert notifications(app) == [f"sh1 restored from {tmp / 'ckpt'}"]
+
+
+async def test_checkpoint_failure_names_criu_reason(
+    need_runc: None, tmp: Path, rootfs: Path
+) -> None:
+    fake = tmp / "fake" / "criu"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\nexit 1\n")  # a CRIU that cannot even start
+    fake.chmod(0o755)
+    async with Engine(root=tmp / "root", runtime="runc", criu=fake) as engine:
+        live = LiveBackend(engine, bundles=tmp / "bundles", rootfs=rootfs)
+        await make(live, "ck", "counter")
+        app = ShimdeckApp(live)
+        async with app.run_test(size=(100, 30), notifications=True) as pilot:
+            await select(app, pilot, "ck")
+            await pilot.press("c")
+            app.screen.query_one("#path", Input).value = str(tmp / "ckpt")
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: notifications(app), timeout=60, what="criu's answer")
+            (message,) = notifications(app)
+            assert message.startswith("checkpoint of task 'ck' failed: runc checkpoint failed: ")
+        await live.disconnect()
+        await live.remove("ck")
+    assert runtime_list("runc", tmp / "root" / "runc") == []
 
 
 async def test_labels_edit_keeps_markup_as_text(live: LiveBackend) -> None:

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from textual.message_pump import MessagePump
 
-from runtime import Container, TaskInfo
+from runtime import Checkpoint, Container, TaskInfo
 
 #: Size a new pty gets until a console pane says otherwise.
 DEFAULT_PTY = (80, 24)
@@ -85,6 +85,10 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def execs(self, id: str) -> list[TaskInfo]: ...
 
+    def checkpoints(self, id: str) -> list[Checkpoint]:
+        """The checkpoints of a container, newest first (none where the backend keeps none)."""
+        return []
+
     def set_stats_targets(self, ids: Iterable[str]) -> None:  # noqa: B027 - optional
         """The tasks whose stats the UI shows; only those are sampled (1 Hz)."""
 
@@ -119,6 +123,11 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     async def checkpoint(self, id: str, path: str, *, exit: bool = False) -> None: ...
+
+    @abc.abstractmethod
+    async def restore(self, id: str, path: str, *, new_id: str = "") -> None:
+        """Restore container ``id``'s task from the checkpoint at ``path`` (a stopped task
+        is deleted first); with ``new_id``, into a new container from the same bundle."""
 
     @abc.abstractmethod
     async def set_labels(self, id: str, labels: Mapping[str, str]) -> None: ...

@@ -19,7 +19,16 @@ from typing import Any
 
 from textual.message_pump import MessagePump
 
-from runtime import Container, Engine, Event, TaskInfo, create_bundle, errors, events
+from runtime import (
+    Checkpoint,
+    Container,
+    Engine,
+    Event,
+    TaskInfo,
+    create_bundle,
+    errors,
+    events,
+)
 from runtime.bundle import make_busybox_rootfs
 
 from ..messages import EngineEvent, StatsSample
@@ -205,6 +214,12 @@ class LiveBackend(Backend):
         except errors.Error:
             return []
 
+    def checkpoints(self, id: str) -> list[Checkpoint]:
+        try:
+            return self.engine.containers.checkpoints(id)
+        except errors.Error:
+            return []
+
     # -- actions ------------------------------------------------------------------------------
 
     async def _recorded(self, action: str, id: str, coro: Any) -> Any:
@@ -283,7 +298,8 @@ class LiveBackend(Backend):
         if self.task(id) is not None:
             await self._recorded("delete", id, self.engine.tasks.delete(id))
         await self._recorded("delete", id, self.engine.containers.delete(id))
-        if container.bundle.parent == self.bundles.absolute():
+        shared = any(c.bundle == container.bundle for c in self.containers())  # a restored copy
+        if container.bundle.parent == self.bundles.absolute() and not shared:
             shutil.rmtree(container.bundle, ignore_errors=True)
 
     async def exec(self, id: str, exec_id: str, args: Sequence[str], *, terminal: bool) -> None:
@@ -297,6 +313,26 @@ class LiveBackend(Backend):
 
     async def checkpoint(self, id: str, path: str, *, exit: bool = False) -> None:
         await self._recorded("checkpoint", id, self.engine.tasks.checkpoint(id, path, exit=exit))
+
+    async def restore(self, id: str, path: str, *, new_id: str = "") -> None:
+        if new_id:
+            old = self.engine.containers.get(id)
+            await self._recorded(
+                "restore", new_id, self.engine.containers.create(new_id, old.bundle, old.labels)
+            )
+            id = new_id
+        task = self.task(id)
+        if task is not None and task.status == "stopped":
+            await self._recorded("restore", id, self.engine.tasks.delete(id))
+        try:
+            info = await self._recorded("restore", id, self.engine.tasks.restore(id, path))
+        except BaseException:
+            if new_id:
+                with contextlib.suppress(errors.Error):
+                    await self.engine.containers.delete(new_id)
+            raise
+        if info.terminal:
+            await self.resize_pty(id, *DEFAULT_PTY)
 
     async def set_labels(self, id: str, labels: Mapping[str, str]) -> None:
         await self._recorded("labels", id, self.engine.containers.update(id, labels=labels))

@@ -269,6 +269,9 @@ class ReplayBackend(Backend):
     async def checkpoint(self, id: str, path: str, *, exit: bool = False) -> None:
         raise self._refuse("checkpoint", id)
 
+    async def restore(self, id: str, path: str, *, new_id: str = "") -> None:
+        raise self._refuse("restore", id)
+
     async def set_labels(self, id: str, labels: Mapping[str, str]) -> None:
         raise self._refuse("labels", id)
 

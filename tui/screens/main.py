@@ -30,6 +30,8 @@ from ..dialogs import (
     ExecRequest,
     KillDialog,
     LabelsDialog,
+    RestoreDialog,
+    RestoreRequest,
 )
 from ..model import Row
 from ..text import safe_text, visible
@@ -51,6 +53,7 @@ ACTIONS: list[tuple[str, str, str, str]] = [
     ("e", "exec", "Exec", "Run a process in the selected task"),
     ("a", "attach", "Attach", "Open the console of the selected task or exec"),
     ("c", "checkpoint", "Ckpt", "Checkpoint the selected task with CRIU"),
+    ("R", "restore", "Restore", "Restore the selected container from a checkpoint"),
     ("l", "labels", "Labels", "Edit the labels of the selected container"),
     ("slash", "filter", "Filter", "Filter the focused pane (containers or events)"),
     ("o", "sort", "Sort", "Sort containers by the next column (O reverses)"),
@@ -64,7 +67,13 @@ class MainScreen(Screen[None]):
         *(
             # The slash is a priority binding so that it moves the focus before the keys
             # typed right after it are handed to the widget that had it.
-            Binding(key, f"screen.{action}", label, show=action != "sort", priority=key == "slash")
+            Binding(
+                key,
+                f"screen.{action}",
+                label,
+                show=action not in ("sort", "restore"),
+                priority=key == "slash",
+            )
             for key, action, label, _ in ACTIONS
             if action not in ("quit", "help")
         ),
@@ -369,6 +378,35 @@ class MainScreen(Screen[None]):
         dialog = CheckpointDialog(row.id).on_submit(
             lambda req: self.app.backend.checkpoint(row.id, req.path, exit=req.exit),
             lambda req: f"checkpoint {row.id}",
+        )
+        self.app.push_screen(dialog, done)
+
+    def action_restore(self) -> None:
+        target = self._target(need_task=False)
+        if not target:
+            return
+        row = target[0]
+        if not row.checkpoints:
+            self.notify(
+                visible(f"{row.id!r} has no checkpoints: press c to make one"),
+                severity="warning",
+                markup=False,
+            )
+            return
+
+        def done(req: RestoreRequest | None) -> None:
+            if req is not None:
+                into = req.new_id or row.id
+                self.app.notify(visible(f"{into} restored from {req.path}"), markup=False)
+
+        dialog = RestoreDialog(
+            row.id,
+            row.checkpoints,
+            running=row.task is not None and row.task.status != "stopped",
+            taken=self.app.model.rows,
+        ).on_submit(
+            lambda req: self.app.backend.restore(row.id, req.path, new_id=req.new_id),
+            lambda req: f"restore {req.new_id or row.id}",
         )
         self.app.push_screen(dialog, done)
 

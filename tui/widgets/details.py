@@ -12,7 +12,14 @@ from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 from textual.widgets import Sparkline
 
-from ..model import Row, format_bytes, format_duration, format_labels, format_percent
+from ..model import (
+    Row,
+    checkpoint_line,
+    format_bytes,
+    format_duration,
+    format_labels,
+    format_percent,
+)
 from ..text import safe_text
 from .tables import exit_text, status_text
 
@@ -23,6 +30,8 @@ def _field(text: Text, name: str, value: Text | str) -> None:
     text.append("\n")
 
 
+#: Checkpoints listed, newest first (R's dialog has them all).
+CHECKPOINTS_SHOWN = 3
 #: Seconds of history the sparklines span: a new task's chart fills from the right.
 WINDOW = 60
 
@@ -96,6 +105,11 @@ class DetailsPane(Vertical):
             _field(text, "state", state)
         else:
             _field(text, "state", Text("no task: press s to start", style="dim"))
+        for i, c in enumerate(row.checkpoints[:CHECKPOINTS_SHOWN]):
+            line = checkpoint_line(c)
+            if i == CHECKPOINTS_SHOWN - 1 and len(row.checkpoints) > CHECKPOINTS_SHOWN:
+                line.append(f"  (+{len(row.checkpoints) - CHECKPOINTS_SHOWN}, R lists all)")
+            _field(text, "ckpts" if i == 0 else "", line)
         static.set(text)
         _set_data(cpu, _window(row.cpu))
         _set_data(mem, _window(row.memory))
