@@ -21,6 +21,7 @@ from runtime import errors
 
 from .backend import Backend
 from .commands import ActionsProvider
+from .failures import notify_failure
 from .messages import EngineEvent, ReplayEnded, StatsSample
 from .model import Model
 from .screens import ConsoleScreen, HelpScreen, MainScreen
@@ -195,18 +196,8 @@ class ShimdeckApp(App[None]):
     async def _run_setup(self, setup: Callable[[Backend], Awaitable[None]]) -> None:
         try:
             await setup(self.backend)
-        except errors.Error as e:
-            self.notify(
-                visible(e), title="setup failed", severity="error", timeout=15, markup=False
-            )
         except Exception as e:
-            self.notify(
-                visible(f"{type(e).__name__}: {e}"),
-                title="setup failed",
-                severity="error",
-                timeout=15,
-                markup=False,
-            )
+            notify_failure(self, "setup", e, timeout=15)
 
     # -- input ------------------------------------------------------------------------------
 
@@ -252,8 +243,6 @@ class ShimdeckApp(App[None]):
         try:
             console = self.backend.console(id, exec_id)
         except errors.Error as e:
-            self.notify(
-                visible(e), title="attach failed", severity="error", timeout=10, markup=False
-            )
+            notify_failure(self, "attach", e)
             return
         self.push_screen(ConsoleScreen(console, id, exec_id))

@@ -18,8 +18,6 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Header, Input
 
-from runtime import errors
-
 from ..dialogs import (
     CheckpointDialog,
     CheckpointRequest,
@@ -31,6 +29,7 @@ from ..dialogs import (
     KillDialog,
     LabelsDialog,
 )
+from ..failures import notify_failure
 from ..model import Row
 from ..text import safe_text, visible
 from ..widgets.details import DetailsPane
@@ -242,23 +241,8 @@ class MainScreen(Screen[None]):
         async def work() -> None:
             try:
                 await job()
-            except errors.Error as e:
-                self.app.notify(
-                    visible(e),
-                    title=visible(f"{what} failed"),
-                    severity="error",
-                    timeout=10,
-                    markup=False,
-                )
-                return
             except Exception as e:  # the UI must survive anything an action does
-                self.app.notify(
-                    visible(f"{type(e).__name__}: {e}"),
-                    title=visible(f"{what} failed"),
-                    severity="error",
-                    timeout=10,
-                    markup=False,
-                )
+                notify_failure(self.app, what, e)
                 return
             if then is not None:
                 then()
