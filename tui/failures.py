@@ -8,13 +8,17 @@ from textual.app import App
 
 from runtime import errors
 
+from .config import ConfigError
 from .text import visible
+
+#: Errors whose message is meant for the user as it is.
+_TOLD_AS_IS = (errors.Error, ConfigError)
 
 
 def describe_failure(error: BaseException) -> str:
-    """An engine error says what went wrong in its own words; anything else is a bug
-    somewhere, so its type is named too."""
-    if isinstance(error, errors.Error):
+    """An engine or config error says what went wrong in its own words; anything else
+    is a bug somewhere, so its type is named too."""
+    if isinstance(error, _TOLD_AS_IS):
         return str(error)
     return f"{type(error).__name__}: {error}"
 

@@ -38,8 +38,8 @@ class Dialog(ModalScreen[T | None], Generic[T]):
     """Subclasses set TITLE and OK_LABEL and implement ``fields`` and ``build``."""
 
     BINDINGS: ClassVar[list[Any]] = [
-        Binding("escape", "cancel", "Cancel"),
-        Binding("ctrl+s", "submit", "OK", show=False),
+        Binding("escape", "cancel", "Cancel", id="dialog.cancel"),
+        Binding("ctrl+s", "submit", "OK", show=False, id="dialog.submit"),
     ]
     TITLE: ClassVar[str] = ""
     OK_LABEL: ClassVar[str] = "OK"

@@ -7,7 +7,7 @@ turns keys into backend actions run as workers; an engine error becomes a notifi
 from __future__ import annotations
 
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -58,19 +58,42 @@ ACTIONS: list[tuple[str, str, str, str]] = [
 ]
 
 
+def binding_id(action: str) -> str:
+    """The id a keymap names the main screen's binding for ``action`` by."""
+    return f"main.{action}"
+
+
+_KEY_NAMES = {"slash": "/", "question_mark": "?"}
+
+
+def action_keys(key: str, action: str, keymap: Mapping[str, str]) -> str:
+    """The key(s) for one of ACTIONS as the user sees them, the keymap's if it moved it."""
+    keys = keymap.get(binding_id(action), key).split(",")
+    return ", ".join(_KEY_NAMES.get(k, k) for k in keys)
+
+
 class MainScreen(Screen[None]):
     BINDINGS: ClassVar[list[Any]] = [
         *(
             # The slash is a priority binding so that it moves the focus before the keys
             # typed right after it are handed to the widget that had it.
-            Binding(key, f"screen.{action}", label, show=action != "sort", priority=key == "slash")
+            Binding(
+                key,
+                f"screen.{action}",
+                label,
+                show=action != "sort",
+                priority=key == "slash",
+                id=binding_id(action),
+            )
             for key, action, label, _ in ACTIONS
             if action not in ("quit", "help")
         ),
-        Binding("question_mark", "app.help", "Help"),
-        Binding("q", "app.quit", "Quit"),
-        Binding("O", "screen.sort_reverse", "Reverse sort", show=False),
-        Binding("escape", "screen.clear_filter", "Clear filter", show=False),
+        Binding("question_mark", "app.help", "Help", id=binding_id("help")),
+        Binding("q", "app.quit", "Quit", id=binding_id("quit")),
+        Binding("O", "screen.sort_reverse", "Reverse sort", show=False, id="main.sort_reverse"),
+        Binding(
+            "escape", "screen.clear_filter", "Clear filter", show=False, id="main.clear_filter"
+        ),
     ]
 
     #: How often a changed model is repainted, at most.
