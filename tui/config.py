@@ -112,7 +112,7 @@ def _parse(path: Path, data: dict[str, Any], scopes: Mapping[str, Sequence[Bindi
         raise problem("keymap", "must be a table of binding id = key(s)")
     keymap: dict[str, str] = {}
     ids = {b.id for bindings in scopes.values() for b in bindings if b.id}
-    for binding_id, keys in raw_keymap.items():
+    for binding_id, keys in _flatten(raw_keymap):
         where = f"keymap.{binding_id}"
         if binding_id not in ids:
             near = difflib.get_close_matches(binding_id, ids, n=1)
@@ -127,6 +127,16 @@ def _parse(path: Path, data: dict[str, Any], scopes: Mapping[str, Sequence[Bindi
     for binding_id, key, other in _clashes(keymap, scopes):
         raise problem(f"keymap.{binding_id}", f"{key!r} is bound twice (also to {other})")
     return Config(theme=theme, scrollback=scrollback, keymap=MappingProxyType(keymap), path=path)
+
+
+def _flatten(table: dict[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
+    """``main.create = "N"`` unquoted is TOML for a table ``main`` holding ``create``: the
+    same binding id as ``"main.create" = "N"``."""
+    for key, value in table.items():
+        if isinstance(value, dict):
+            yield from _flatten(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
 
 
 def normalize_key(key: str) -> str:

@@ -91,6 +91,18 @@ def test_a_bad_file_is_one_clear_error(tmp_path: Path, text: str, key: str, prob
     assert problem in message and "\n" not in message
 
 
+def test_binding_ids_may_be_written_as_dotted_keys(tmp_path: Path) -> None:
+    got = load(tmp_path / "c.toml", '[keymap]\nmain.create = "N"\n[keymap.dialog]\ncancel = "q"\n')
+    assert dict(got.keymap) == {"main.create": "N", "dialog.cancel": "q"}
+
+
+def test_saving_a_theme_where_there_is_no_file_yet_makes_it(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "shimdeck" / "config.toml"
+    config.save_theme(path, "nord")
+    assert path.read_text() == 'theme = "nord"\n'
+    assert config.load(path, scopes()).theme == "nord"
+
+
 def test_keys_moved_away_free_their_old_key(tmp_path: Path) -> None:
     # s is start's until start moves: then create may have it, in the same scope.
     got = load(tmp_path / "c.toml", '[keymap]\n"main.create" = "s"\n"main.start" = "S"\n')
