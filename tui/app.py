@@ -185,6 +185,7 @@ class ShimdeckApp(App[None]):
         self.sub_title = visible(f"{backend.runtime_name} · {backend.description}")
         self.keys = KeyQueue(self)
         self._frozen_rows = 0
+        #: Textual's default when the config names none: not a choice to save.
         self._theme_at_start = self.theme
 
     def export_screenshot(self, *, title: str | None = None, simplify: bool = False) -> str:
@@ -202,7 +203,6 @@ class ShimdeckApp(App[None]):
         # as the app: keep it out of the cyclic collector's full passes, which otherwise
         # walk all of it and held the loop for up to ~80 ms at a time.
         # Again when many rows came since (a big batch of containers), checked every 5 s.
-        self._theme_at_start = self.theme
         self.theme_changed_signal.subscribe(self, self._save_theme)
         self.call_after_refresh(self._freeze)
         self.set_interval(5.0, self._freeze_if_grown)

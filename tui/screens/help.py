@@ -26,7 +26,8 @@ def help_table(keymap: Mapping[str, str]) -> Table:
     for key, action, _label, help in ACTIONS:
         table.add_row(action_keys(key, action, keymap), help)
     table.add_row("ctrl+]", "Leave the console pane (the process keeps running)")
-    table.add_row("ctrl+p", "Command palette: every action by name")
+    palette = keymap.get("app.command_palette", "ctrl+p").replace(",", ", ")
+    table.add_row(palette, "Command palette: every action by name")
     table.add_row("tab", "Move between panes; enter on a container attaches")
     return table
 
