@@ -52,6 +52,8 @@ class KeyQueue:
     each key a barrier message follows it along the focus chain; when the barrier comes
     back with the screen and focus unchanged (at least twice, so that messages the key's
     handlers posted, and a new screen's mount and focus, have run), the next key goes.
+    Textual 8.2.8 offers nothing that gives this guarantee: docs/design.md says what was
+    tried, and tests/tui/test_typeahead.py fails without it.
     """
 
     #: Round trips of the barrier after a key, at least (see above) and at most.
