@@ -6,6 +6,7 @@ import asyncio
 import gc
 from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from textual import events
@@ -14,6 +15,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.message_pump import MessagePump
 from textual.screen import Screen
+from textual.theme import Theme
 from textual.timer import Timer
 from textual.widget import Widget
 
@@ -21,6 +23,8 @@ from runtime import errors
 
 from .backend import Backend
 from .commands import ActionsProvider
+from .config import Config, ConfigError, save_theme
+from .failures import notify_failure
 from .messages import EngineEvent, ReplayEnded, StatsSample
 from .model import Model
 from .screens import ConsoleScreen, HelpScreen, MainScreen
@@ -48,6 +52,8 @@ class KeyQueue:
     each key a barrier message follows it along the focus chain; when the barrier comes
     back with the screen and focus unchanged (at least twice, so that messages the key's
     handlers posted, and a new screen's mount and focus, have run), the next key goes.
+    Textual 8.2.8 offers nothing that gives this guarantee: docs/design.md says what was
+    tried, and tests/tui/test_typeahead.py fails without it.
     """
 
     #: Round trips of the barrier after a key, at least (see above) and at most.
@@ -141,7 +147,20 @@ class ShimdeckApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "shimdeck"
     COMMANDS = App.COMMANDS | {ActionsProvider}
-    BINDINGS: ClassVar[list[Any]] = [Binding("f1", "help", "Help", show=False)]
+    BINDINGS: ClassVar[list[Any]] = [
+        Binding("f1", "help", "Help", show=False, id="app.help"),
+        # Textual's own, given ids so that a keymap can move them.
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit"),
+        Binding(
+            App.COMMAND_PALETTE_BINDING,
+            "command_palette",
+            "palette",
+            show=False,
+            key_display=App.COMMAND_PALETTE_DISPLAY,
+            priority=True,
+            id="app.command_palette",
+        ),
+    ]
     #: Taller terminals give the execs, details and events panes more rows.
     VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]  # noqa: RUF012
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # noqa: RUF012
@@ -151,8 +170,15 @@ class ShimdeckApp(App[None]):
         backend: Backend,
         *,
         setup: Callable[[Backend], Awaitable[None]] | None = None,
+        config: Config | None = None,
     ) -> None:
         super().__init__()
+        #: The user's settings (read-only; a theme chosen in the UI replaces it).
+        self.config = config or Config()
+        if self.config.theme:
+            self.theme = self.config.theme
+        if self.config.keymap:
+            self.set_keymap(dict(self.config.keymap))
         self.backend = backend
         self.model = Model()
         self._setup = setup
@@ -161,6 +187,8 @@ class ShimdeckApp(App[None]):
         self.sub_title = visible(f"{backend.runtime_name} · {backend.description}")
         self.keys = KeyQueue(self)
         self._frozen_rows = 0
+        #: Textual's default when the config names none: not a choice to save.
+        self._theme_at_start = self.theme
 
     def export_screenshot(self, *, title: str | None = None, simplify: bool = False) -> str:
         """Textual's SVG, with ``xml:space="preserve"``: without it, renderers that treat
@@ -177,12 +205,25 @@ class ShimdeckApp(App[None]):
         # as the app: keep it out of the cyclic collector's full passes, which otherwise
         # walk all of it and held the loop for up to ~80 ms at a time.
         # Again when many rows came since (a big batch of containers), checked every 5 s.
+        self.theme_changed_signal.subscribe(self, self._save_theme)
         self.call_after_refresh(self._freeze)
         self.set_interval(5.0, self._freeze_if_grown)
         self.model.resync(self.backend)
         self.backend.connect(self)
         if self._setup is not None:
             self.run_worker(self._run_setup(self._setup), group="setup", exit_on_error=False)
+
+    def _save_theme(self, theme: Theme) -> None:
+        """A theme chosen in the command palette is the user's theme from now on."""
+        path = self.config.path
+        if path is None or theme.name == (self.config.theme or self._theme_at_start):
+            return
+        try:
+            save_theme(path, theme.name)
+        except ConfigError as e:
+            notify_failure(self, "saving the theme", e)
+            return
+        self.config = replace(self.config, theme=theme.name)
 
     def _freeze(self) -> None:
         gc.freeze()
@@ -195,18 +236,8 @@ class ShimdeckApp(App[None]):
     async def _run_setup(self, setup: Callable[[Backend], Awaitable[None]]) -> None:
         try:
             await setup(self.backend)
-        except errors.Error as e:
-            self.notify(
-                visible(e), title="setup failed", severity="error", timeout=15, markup=False
-            )
         except Exception as e:
-            self.notify(
-                visible(f"{type(e).__name__}: {e}"),
-                title="setup failed",
-                severity="error",
-                timeout=15,
-                markup=False,
-            )
+            notify_failure(self, "setup", e, timeout=15)
 
     # -- input ------------------------------------------------------------------------------
 
@@ -252,8 +283,6 @@ class ShimdeckApp(App[None]):
         try:
             console = self.backend.console(id, exec_id)
         except errors.Error as e:
-            self.notify(
-                visible(e), title="attach failed", severity="error", timeout=10, markup=False
-            )
+            notify_failure(self, "attach", e)
             return
         self.push_screen(ConsoleScreen(console, id, exec_id))

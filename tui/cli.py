@@ -15,9 +15,12 @@ import signal
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runtime import Engine, errors
+
+if TYPE_CHECKING:
+    from .config import Config
 
 
 class CliError(Exception):
@@ -39,12 +42,22 @@ def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         help="engine state directory (default: /run/shimdeck as root, "
         "$XDG_RUNTIME_DIR/shimdeck otherwise)",
     )
+    _config_option(parser, suppress=suppress)
     parser.add_argument(
         "--record",
         metavar="FILE",
         default=default,
         help="write the session (events, states, stats, console output) to FILE "
         "for 'shimdeck replay'",
+    )
+
+
+def _config_option(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        default=argparse.SUPPRESS if suppress else None,
+        help="settings file (default: $XDG_CONFIG_HOME/shimdeck/config.toml, ~/.config when unset)",
     )
 
 
@@ -77,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
         "disabled; an action that failed while recording fails the same way.",
     )
     replay.add_argument("file", metavar="FILE", help="a session file written by --record")
+    _config_option(replay, suppress=True)
     replay.add_argument("--speed", type=float, default=1.0, help="playback speed (default 1)")
     replay.add_argument(
         "--instant",
@@ -131,7 +145,18 @@ def check_privileges() -> None:
         )
 
 
-def run_ui(args: argparse.Namespace) -> int:
+def load_config(path: str | None) -> Config:
+    """The settings, checked before anything starts: a bad file is a one-line error."""
+    from . import config
+    from .bindings import scopes
+
+    try:
+        return config.load(Path(path) if path else config.default_path(), scopes())
+    except config.ConfigError as e:
+        raise CliError(str(e)) from None
+
+
+def run_ui(args: argparse.Namespace, config: Config) -> int:
     runtime = resolve_runtime(args.runtime)
     check_privileges()
     if args.demo:
@@ -141,10 +166,10 @@ def run_ui(args: argparse.Namespace) -> int:
             find_busybox()
         except errors.Error as e:
             raise CliError(str(e)) from None
-    return asyncio.run(_run_live(args, runtime))
+    return asyncio.run(_run_live(args, runtime, config))
 
 
-async def _run_live(args: argparse.Namespace, runtime: str) -> int:
+async def _run_live(args: argparse.Namespace, runtime: str, config: Config) -> int:
     from . import demo
     from .app import ShimdeckApp
     from .backend.live import LiveBackend
@@ -177,7 +202,7 @@ async def _run_live(args: argparse.Namespace, runtime: str) -> int:
         else:
             bundles = engine.root / "bundles"
         backend = LiveBackend(engine, bundles=bundles, recorder=recorder)
-        app = ShimdeckApp(backend, setup=demo.setup if args.demo else None)
+        app = ShimdeckApp(backend, setup=demo.setup if args.demo else None, config=config)
         _exit_on_signals(app)
         try:
             await app.run_async()
@@ -201,7 +226,7 @@ def _exit_on_signals(app: Any) -> None:
         loop.add_signal_handler(sig, app.exit)
 
 
-def run_replay(args: argparse.Namespace) -> int:
+def run_replay(args: argparse.Namespace, config: Config) -> int:
     from .app import ShimdeckApp
     from .backend.recording import SessionFormatError
     from .backend.replay import ReplayBackend
@@ -210,7 +235,7 @@ def run_replay(args: argparse.Namespace) -> int:
         backend = ReplayBackend(args.file, instant=args.instant, speed=args.speed)
     except SessionFormatError as e:
         raise CliError(str(e)) from None
-    app = ShimdeckApp(backend)
+    app = ShimdeckApp(backend, config=config)
 
     async def run() -> int:
         try:
@@ -226,7 +251,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        code = args.func(args)
+        code = args.func(args, load_config(args.config))
     except CliError as e:
         print(f"shimdeck: {e}", file=sys.stderr)
         sys.exit(1)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from .screens.main import ACTIONS, MainScreen
+from .screens.main import ACTIONS, MainScreen, action_keys
 
-_KEY_NAMES = {"slash": "/", "question_mark": "?"}
+if TYPE_CHECKING:
+    from .app import ShimdeckApp
 
 
 def _title(action: str, label: str) -> str:
@@ -23,8 +25,9 @@ def _title(action: str, label: str) -> str:
 
 class ActionsProvider(Provider):
     def _commands(self) -> list[tuple[str, str, str]]:
+        keymap = cast("ShimdeckApp", self.app).config.keymap
         return [
-            (f"{_title(action, label)} ({_KEY_NAMES.get(key, key)})", action, help)
+            (f"{_title(action, label)} ({action_keys(key, action, keymap)})", action, help)
             for key, action, label, help in ACTIONS
         ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,9 @@ SHIMDECK = [sys.executable, "-m", "tui"]
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*SHIMDECK, *args], capture_output=True, text=True, timeout=60)
+    # The user's own config.toml (a bad one stops every command) is not this test's.
+    env = {**os.environ, "XDG_CONFIG_HOME": "/nonexistent"}
+    return subprocess.run([*SHIMDECK, *args], capture_output=True, text=True, timeout=60, env=env)
 
 
 @pytest.mark.parametrize("command", [[], ["demo"], ["replay"]])

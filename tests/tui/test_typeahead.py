@@ -95,3 +95,30 @@ async def test_filter_enter_then_attach_in_one_burst() -> None:
         assert main.query_one("#filter", Input).value == "shell"
         table = main.query_one(ContainersTable)
         assert table.row_keys() == ["shell"]
+
+
+async def test_a_key_after_a_move_acts_on_the_row_moved_to() -> None:
+    app = ShimdeckApp(ReplayBackend(DEMO_SESSION, instant=True))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await select(pilot, "counter")
+        table = app.screen.query_one(ContainersTable)
+        below = table.row_keys()[table.cursor_row + 1]
+        burst(app, ["down", "d"])
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="the dialog")
+        assert app.screen.subject == below
+
+
+async def test_editing_keys_keep_their_place_among_typed_ones() -> None:
+    """Textual runs an Input's bound keys (backspace, arrows) after they bubble up, so in a
+    burst they overtake nothing only because each key settles before the next goes
+    (Textual issue 6605)."""
+    app = ShimdeckApp(ReplayBackend(DEMO_SESSION, instant=True))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, CreateDialog), what="the dialog")
+        box = app.screen.query_one("#name", Input)
+        await wait_for(pilot, lambda: box.has_focus, what="the name field focused")
+        burst(app, ["b", "a", "backspace", "c", "left", "x"])
+        await wait_for(pilot, lambda: box.value == "bxc", what="'bxc' typed")

@@ -21,7 +21,8 @@ from textual.widgets import Button, Input, Label, Static, TextArea
 
 from runtime import errors
 
-from ..text import safe_text, visible
+from ..failures import notify_failure
+from ..text import safe_text
 
 T = TypeVar("T")
 
@@ -37,8 +38,8 @@ class Dialog(ModalScreen[T | None], Generic[T]):
     """Subclasses set TITLE and OK_LABEL and implement ``fields`` and ``build``."""
 
     BINDINGS: ClassVar[list[Any]] = [
-        Binding("escape", "cancel", "Cancel"),
-        Binding("ctrl+s", "submit", "OK", show=False),
+        Binding("escape", "cancel", "Cancel", id="dialog.cancel"),
+        Binding("ctrl+s", "submit", "OK", show=False, id="dialog.submit"),
     ]
     TITLE: ClassVar[str] = ""
     OK_LABEL: ClassVar[str] = "OK"
@@ -148,14 +149,7 @@ class Dialog(ModalScreen[T | None], Generic[T]):
             return
         if open_:
             self.dismiss(None)
-        message = str(failure) if isinstance(failure, errors.Error) else repr(failure)
-        self.app.notify(
-            visible(message),
-            title=visible(f"{self._what(result)} failed"),
-            severity="error",
-            timeout=10,
-            markup=False,
-        )
+        notify_failure(self.app, self._what(result), failure)
 
     @on(Input.Submitted)
     def _input_submitted(self, event: Input.Submitted) -> None:

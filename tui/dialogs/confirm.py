@@ -18,8 +18,8 @@ class ConfirmDialog(Dialog[bool]):
     OK_LABEL = "Delete"
     OK_VARIANT = "error"
     BINDINGS: ClassVar[list[Any]] = [
-        Binding("y", "submit", "Yes", show=False),
-        Binding("n", "cancel", "No", show=False),
+        Binding("y", "submit", "Yes", show=False, id="confirm.yes"),
+        Binding("n", "cancel", "No", show=False, id="confirm.no"),
     ]
 
     def __init__(self, subject: str, question: str) -> None:

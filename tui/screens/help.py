@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.table import Table
 from rich.text import Text
@@ -12,26 +13,30 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from .main import ACTIONS
+from .main import ACTIONS, action_keys
 
-_KEY_NAMES = {"slash": "/", "question_mark": "?"}
+if TYPE_CHECKING:
+    from ..app import ShimdeckApp
 
 
-def help_table() -> Table:
+def help_table(keymap: Mapping[str, str]) -> Table:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold cyan", no_wrap=True)
     table.add_column()
-    for key, _action, _label, help in ACTIONS:
-        table.add_row(_KEY_NAMES.get(key, key), help)
+    for key, action, _label, help in ACTIONS:
+        table.add_row(action_keys(key, action, keymap), help)
     table.add_row("ctrl+]", "Leave the console pane (the process keeps running)")
-    table.add_row("ctrl+p", "Command palette: every action by name")
+    palette = keymap.get("app.command_palette", "ctrl+p").replace(",", ", ")
+    table.add_row(palette, "Command palette: every action by name")
     table.add_row("tab", "Move between panes; enter on a container attaches")
     return table
 
 
 class HelpScreen(ModalScreen[None]):
+    app: ShimdeckApp
+
     BINDINGS: ClassVar[list[Any]] = [
-        Binding("escape,q,question_mark", "dismiss_help", "Close"),
+        Binding("escape,q,question_mark", "dismiss_help", "Close", id="help.close"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -40,7 +45,7 @@ class HelpScreen(ModalScreen[None]):
                 Text("shimdeck: look inside containers while they run", style="bold"),
                 classes="dialog-title",
             )
-            yield Static(help_table())
+            yield Static(help_table(self.app.config.keymap))
             yield Static(Text("escape closes this help", style="dim"), classes="dialog-note")
 
     def action_dismiss_help(self) -> None:

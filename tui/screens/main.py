@@ -7,7 +7,7 @@ turns keys into backend actions run as workers; an engine error becomes a notifi
 from __future__ import annotations
 
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -17,8 +17,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Header, Input
-
-from runtime import errors
 
 from ..dialogs import (
     CheckpointDialog,
@@ -33,6 +31,7 @@ from ..dialogs import (
     RestoreDialog,
     RestoreRequest,
 )
+from ..failures import notify_failure
 from ..model import Row
 from ..text import safe_text, visible
 from ..widgets.details import DetailsPane
@@ -62,6 +61,20 @@ ACTIONS: list[tuple[str, str, str, str]] = [
 ]
 
 
+def binding_id(action: str) -> str:
+    """The id a keymap names the main screen's binding for ``action`` by."""
+    return f"main.{action}"
+
+
+_KEY_NAMES = {"slash": "/", "question_mark": "?"}
+
+
+def action_keys(key: str, action: str, keymap: Mapping[str, str]) -> str:
+    """The key(s) for one of ACTIONS as the user sees them, the keymap's if it moved it."""
+    keys = keymap.get(binding_id(action), key).split(",")
+    return ", ".join(_KEY_NAMES.get(k, k) for k in keys)
+
+
 class MainScreen(Screen[None]):
     BINDINGS: ClassVar[list[Any]] = [
         *(
@@ -73,14 +86,17 @@ class MainScreen(Screen[None]):
                 label,
                 show=action not in ("sort", "restore"),
                 priority=key == "slash",
+                id=binding_id(action),
             )
             for key, action, label, _ in ACTIONS
             if action not in ("quit", "help")
         ),
-        Binding("question_mark", "app.help", "Help"),
-        Binding("q", "app.quit", "Quit"),
-        Binding("O", "screen.sort_reverse", "Reverse sort", show=False),
-        Binding("escape", "screen.clear_filter", "Clear filter", show=False),
+        Binding("question_mark", "app.help", "Help", id=binding_id("help")),
+        Binding("q", "app.quit", "Quit", id=binding_id("quit")),
+        Binding("O", "screen.sort_reverse", "Reverse sort", show=False, id="main.sort_reverse"),
+        Binding(
+            "escape", "screen.clear_filter", "Clear filter", show=False, id="main.clear_filter"
+        ),
     ]
 
     #: How often a changed model is repainted, at most.
@@ -251,23 +267,8 @@ class MainScreen(Screen[None]):
         async def work() -> None:
             try:
                 await job()
-            except errors.Error as e:
-                self.app.notify(
-                    visible(e),
-                    title=visible(f"{what} failed"),
-                    severity="error",
-                    timeout=10,
-                    markup=False,
-                )
-                return
             except Exception as e:  # the UI must survive anything an action does
-                self.app.notify(
-                    visible(f"{type(e).__name__}: {e}"),
-                    title=visible(f"{what} failed"),
-                    severity="error",
-                    timeout=10,
-                    markup=False,
-                )
+                notify_failure(self.app, what, e)
                 return
             if then is not None:
                 then()

@@ -254,6 +254,12 @@ class LineTable(ScrollView, can_focus=True):
         elif key is None:
             self._highlighted = None
 
+    def notify_style_update(self) -> None:
+        """Styles changed (a new theme, a CSS reload): rows are rendered again from their
+        cells, so that none keeps what it was drawn with, as Textual's Log does."""
+        super().notify_style_update()
+        self._strips.clear()
+
     def on_resize(self) -> None:
         self._scroll_to_cursor()
 
