@@ -99,17 +99,24 @@ class _Stream:
 class FifoIO:
     """A tty process's stdin and stdout FIFOs, held open and drained by this process."""
 
-    def __init__(self, stdin: Path, stdout: Path, stdin_fd: int, stdout_fd: int) -> None:
+    def __init__(
+        self, stdin: Path, stdout: Path, stdin_fd: int, stdout_fd: int, stderr_fd: int = -1
+    ) -> None:
         self.stdin_path = stdin
         self.stdout_path = stdout
         self._stdin_fd = stdin_fd
         self._stdout_fd = stdout_fd
+        #: A process without a tty started by another client (ctr) has a stderr FIFO too;
+        #: its output joins stdout's, as in the log file.
+        self._stderr_fd = stderr_fd
         self._backlog: deque[bytes] = deque()
         self._backlog_size = 0
         self._streams: set[_Stream] = set()
         self.ended = asyncio.Event()
         self._loop = asyncio.get_running_loop()
         self._loop.add_reader(stdout_fd, self._on_readable)
+        if stderr_fd >= 0:
+            self._loop.add_reader(stderr_fd, self._on_stderr)
 
     # -- making and reopening -------------------------------------------------------------
 
@@ -129,9 +136,9 @@ class FifoIO:
         return cls(stdin, stdout, os.open(stdin, flags), os.open(stdout, flags))
 
     @classmethod
-    def reopen(cls, stdin: str, stdout: str) -> FifoIO:
+    def reopen(cls, stdin: str, stdout: str, stderr: str = "") -> FifoIO:
         """Attach to FIFOs a running shim holds (as ``Tasks.Get`` reports them)."""
-        for path in (stdin, stdout):
+        for path in (stdin, stdout, stderr):
             if not path:
                 continue
             try:
@@ -143,6 +150,7 @@ class FifoIO:
         if not stdout:
             raise errors.InvalidArgument("the process has no stdout FIFO to attach to")
         stdout_fd = os.open(stdout, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        stderr_fd = os.open(stderr, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC) if stderr else -1
         stdin_fd = -1
         if stdin:
             try:
@@ -150,8 +158,10 @@ class FifoIO:
             except OSError as e:
                 if e.errno != errno.ENXIO:  # no reader: the process has closed its stdin
                     os.close(stdout_fd)
+                    if stderr_fd >= 0:
+                        os.close(stderr_fd)
                     raise
-        return cls(Path(stdin), Path(stdout), stdin_fd, stdout_fd)
+        return cls(Path(stdin), Path(stdout), stdin_fd, stdout_fd, stderr_fd)
 
     @property
     def stdin(self) -> str:
@@ -185,6 +195,27 @@ class FifoIO:
         if not data:
             self._end()
             return
+        self._offer(data)
+
+    def _on_stderr(self) -> None:
+        try:
+            data = os.read(self._stderr_fd, READ_SIZE)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._close_stderr()
+            return
+        self._offer(data)
+
+    def _close_stderr(self) -> None:
+        if self._stderr_fd >= 0:
+            self._loop.remove_reader(self._stderr_fd)
+            os.close(self._stderr_fd)
+            self._stderr_fd = -1
+
+    def _offer(self, data: bytes) -> None:
         self._backlog.append(data)
         self._backlog_size += len(data)
         while self._backlog_size > BACKLOG_BYTES and len(self._backlog) > 1:
@@ -193,6 +224,7 @@ class FifoIO:
             s._offer(data)
 
     def _end(self) -> None:
+        self._close_stderr()
         if self._stdout_fd >= 0:
             self._loop.remove_reader(self._stdout_fd)
             os.close(self._stdout_fd)

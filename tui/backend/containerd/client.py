@@ -82,6 +82,9 @@ def default_namespace() -> str:
 
 def _check_socket(path: str) -> None:
     """One clear line for a path that cannot be containerd's socket at all."""
+    denied = errors.Unavailable(
+        f"containerd: permission denied on {path} (run as root or with sudo)"
+    )
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
@@ -89,7 +92,7 @@ def _check_socket(path: str) -> None:
             f"containerd: no socket at {path} (is containerd running? set -a/--address)"
         ) from None
     except PermissionError:
-        raise errors.Unavailable(f"containerd: permission denied on {path}") from None
+        raise denied from None
     if not stat.S_ISSOCK(mode):
         raise errors.Unavailable(f"containerd: {path} is not a socket")
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -98,9 +101,7 @@ def _check_socket(path: str) -> None:
         probe.connect(path)
     except OSError as e:
         if e.errno in (errno.EACCES, errno.EPERM):
-            raise errors.Unavailable(
-                f"containerd: permission denied on {path} (run as root or with sudo)"
-            ) from None
+            raise denied from None
         if e.errno == errno.ECONNREFUSED:
             raise errors.Unavailable(
                 f"containerd: nothing listens on {path} (is containerd running?)"
@@ -445,7 +446,7 @@ class Client:
 
     async def task(self, container_id: str, exec_id: str = "") -> ProcessRecord:
         reply = await self._call(TASKS, "Get", container_id=container_id, exec_id=exec_id)
-        return ProcessRecord.from_proto(reply.process)
+        return ProcessRecord.from_proto(reply.process, container_id)
 
     async def pids(self, container_id: str) -> list[ProcessInfo]:
         """The task's processes; exec ids come from runc's ProcessDetails.

@@ -117,12 +117,15 @@ class ProcessRecord:
     exited_at: datetime | None = None
 
     @classmethod
-    def from_proto(cls, p: Any) -> ProcessRecord:
+    def from_proto(cls, p: Any, container_id: str = "") -> ProcessRecord:
+        """``container_id``: the task asked about (``Tasks.Get`` leaves the field empty and
+        puts the container id in ``id`` for the init, the exec id for an exec)."""
         status = TASK_STATUS.get(p.status, "unknown")
         exited = status == "stopped"
+        container_id = container_id or p.container_id or p.id
         return cls(
-            container_id=p.container_id or p.id,
-            exec_id="" if p.id in ("", p.container_id) else p.id,
+            container_id=container_id,
+            exec_id="" if p.id in ("", container_id) else p.id,
             pid=p.pid,
             status=status,
             stdin=p.stdin,
