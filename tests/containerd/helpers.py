@@ -39,11 +39,12 @@ async def make_container(
 
 
 async def remove_container(client: Client, id: str) -> None:
-    """Delete a stopped task (if any), the container and its snapshot."""
+    """Delete a stopped task (if any), the container's snapshot, then the container (as
+    containerd's own client does: once the container is gone, its snapshot is garbage)."""
     with contextlib.suppress(errors.NotFound):
         await client.delete_task(id)
-    await client.delete_container(id)
     await client.remove_snapshot(id, snapshotter=SNAPSHOTTER)
+    await client.delete_container(id)
 
 
 async def next_event(

@@ -157,7 +157,8 @@ async def test_attach_to_a_task_ctr_started(client: Client, containerd: Daemon, 
         async with asyncio.timeout(10):
             async for chunk in stream:
                 seen += chunk
-        assert seen == b"ping\nbye\n"
+        # ctr may have read "started" before it exited, or left it in the FIFO for us.
+        assert seen in (b"ping\nbye\n", b"started\nping\nbye\n")
         io.close()
         await remove_container(client, new_id)
     finally:
