@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import hashlib
 import json
 import os
+import platform
 import socket
 import stat
 from collections import deque
@@ -59,7 +61,15 @@ SNAPSHOTS = _V + "snapshots.v1.Snapshots"
 TASKS = _V + "tasks.v1.Tasks"
 EVENTS = _V + "events.v1.Events"
 LEASES = _V + "leases.v1.Leases"
+CONTENT = _V + "content.v1.Content"
+_INDEX_TYPES = (
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+)
+_ARCH = {"x86_64": "amd64", "aarch64": "arm64"}
 LEASE_HEADER = "containerd-lease"
+#: Seconds any call but Wait may take before it fails (DEADLINE_EXCEEDED).
+CALL_TIMEOUT = 30.0
 #: A lease outlives a crashed shimdeck by this long at most (containerd's GC honours it).
 LEASE_EXPIRY = timedelta(minutes=10)
 
@@ -218,7 +228,10 @@ class Client:
 
     # -- plumbing -------------------------------------------------------------------------
 
-    async def _call(self, service: str, name: str, /, **fields: Any) -> Any:
+    async def _call(
+        self, service: str, name: str, /, *, deadline: float | None = CALL_TIMEOUT, **fields: Any
+    ) -> Any:
+        """One unary call; ``deadline`` (seconds) so that a stuck containerd is an error."""
         route, request, response, _ = schema.method(service, name)
         stub = self._channel.unary_unary(
             route,
@@ -226,7 +239,7 @@ class Client:
             response_deserializer=response.FromString,
         )
         try:
-            return await stub(request(**fields), metadata=self._metadata)
+            return await stub(request(**fields), metadata=self._metadata, timeout=deadline)
         except grpc.aio.AioRpcError as e:
             raise from_rpc_error(e, f"{service.rsplit('.', 1)[-1]}.{name}") from None
 
@@ -310,6 +323,48 @@ class Client:
             )
             for i in reply.images
         ]
+
+    async def read_content(self, digest: str) -> bytes:
+        """A blob of the content store (manifests and configs: small)."""
+        route, request, response, _ = schema.method(CONTENT, "Read")
+        stub = self._channel.unary_stream(
+            route,
+            request_serializer=request.SerializeToString,
+            response_deserializer=response.FromString,
+        )
+        chunks: list[bytes] = []
+        try:
+            async for reply in stub(request(digest=digest), metadata=self._metadata):
+                chunks.append(reply.data)
+        except grpc.aio.AioRpcError as e:
+            raise from_rpc_error(e, "Content.Read") from None
+        return b"".join(chunks)
+
+    async def image_config(self, name: str) -> tuple[str, dict[str, Any]]:
+        """The chain id of an image's top layer (the parent snapshot for a container made
+        from it) and its OCI config, for this machine's platform."""
+        reply = await self._call(IMAGES, "Get", name=name)
+        media_type, digest = reply.image.target.media_type, reply.image.target.digest
+        manifest = json.loads(await self.read_content(digest))
+        if media_type in _INDEX_TYPES or "manifests" in manifest:
+            arch = _ARCH.get(platform.machine(), platform.machine())
+            chosen = next(
+                (
+                    m
+                    for m in manifest["manifests"]
+                    if m.get("platform", {}).get("os", "linux") == "linux"
+                    and m.get("platform", {}).get("architecture", arch) == arch
+                ),
+                None,
+            )
+            if chosen is None:
+                raise errors.NotFound(f"image {name} has no linux/{arch} manifest")
+            manifest = json.loads(await self.read_content(chosen["digest"]))
+        config = json.loads(await self.read_content(manifest["config"]["digest"]))
+        chain = ""
+        for diff_id in config.get("rootfs", {}).get("diff_ids", []):
+            chain = diff_id if not chain else _sha256(f"{chain} {diff_id}")
+        return chain, config
 
     async def prepare_snapshot(
         self, key: str, parent: str, *, snapshotter: str, labels: Mapping[str, str] | None = None
@@ -486,7 +541,9 @@ class Client:
 
     async def wait(self, container_id: str, exec_id: str = "") -> ExitStatus:
         """Block until the process exits (returns at once if it has)."""
-        reply = await self._call(TASKS, "Wait", container_id=container_id, exec_id=exec_id)
+        reply = await self._call(
+            TASKS, "Wait", deadline=None, container_id=container_id, exec_id=exec_id
+        )
         return ExitStatus(reply.exit_status, timestamp(reply.exited_at))
 
     # -- events ---------------------------------------------------------------------------
@@ -524,6 +581,7 @@ class Subscription:
         self._client = client
         self._call = call
         self._early: deque[Envelope] = deque()
+        self._closed = False
 
     async def synced(self, timeout: float = 10.0) -> None:
         """Return once the stream is live: containerd does not acknowledge a subscription,
@@ -556,13 +614,18 @@ class Subscription:
         raise errors.Unavailable("containerd: the event stream did not deliver its sync marker")
 
     async def _read(self) -> Envelope | None:
-        """The next envelope; None at the end of the stream (closed or cancelled)."""
+        """The next envelope; None at the end of the stream or once :meth:`close` was called."""
         try:
             message = await self._call.read()
         except grpc.aio.AioRpcError as e:
+            if self._closed and e.code() == grpc.StatusCode.CANCELLED:
+                return None
             raise from_rpc_error(e, "Events.Subscribe") from None
         except asyncio.CancelledError:
-            if self._call.cancelled():
+            # Our close() cancels the call, and grpc raises that into the reader: an end.
+            # A cancellation of the reading task itself must go on.
+            task = asyncio.current_task()
+            if self._closed and task is not None and not task.cancelling():
                 return None
             raise
         if message is grpc.aio.EOF:
@@ -581,7 +644,12 @@ class Subscription:
         raise StopAsyncIteration
 
     def close(self) -> None:
+        self._closed = True
         self._call.cancel()
+
+
+def _sha256(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
 def _mounts(mounts: Iterable[Any]) -> list[Mount]:
