@@ -12,6 +12,7 @@ import shutil
 import signal
 import stat
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -88,8 +89,10 @@ disabled_plugins = {json.dumps(list(DISABLED_PLUGINS))}
             p for p in (RUN_DIR, *(RUN_DIR / d for d in ("s", "fifo", "runc"))) if p.exists()
         }
         began = time.perf_counter()
+        command = ["containerd", "--config", str(self._config()), "--log-level", "info"]
         self.process = subprocess.Popen(
-            ["containerd", "--config", str(self._config()), "--log-level", "info"],
+            [sys.executable, "-m", "tests.containerd.supervise", *command],
+            cwd=Path(__file__).parents[2],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -159,9 +162,11 @@ disabled_plugins = {json.dumps(list(DISABLED_PLUGINS))}
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
+                for p in psutil.Process(self.process.pid).children(recursive=True):
+                    p.kill()
                 self.process.kill()
                 self.process.wait()
-                left.append("containerd did not stop on SIGTERM")
+                left.append("containerd (or a shim) did not stop on SIGTERM")
         if getattr(self, "_drain", None) is not None:
             self._drain.join(timeout=10)
         left += [f"mount {line.split()[4]}" for line in self.mounts()]
