@@ -188,3 +188,32 @@ def test_envelope_decoding_traps() -> None:
     assert packed.type_url == "containerd.events.TaskExit"
     unknown = envelope_cls(topic="/x/y", event={"type_url": "nobody.Knows", "value": b""})
     assert decode(unknown).event.detail == {"type": "nobody.Knows"}
+
+
+async def test_subscription_sees_its_namespace_only(client: Client, containerd: Daemon, new_id):
+    other = client.in_namespace(f"{containerd.namespace}-other")
+    await client.create_namespace(other.namespace)
+    mine, theirs = client.subscribe(), other.subscribe()
+    try:
+        await mine.synced()
+        await theirs.synced()
+        await other.create_container(new_id, image="", spec={}, snapshot_key="", snapshotter="")
+        await other.delete_container(new_id)
+        # A later marker of our own namespace arrives after anything published before it.
+        mine_seen = await drain_until_synced(mine)
+        assert all(e.namespace == containerd.namespace for e in mine_seen)
+        assert [e.event.container_id for e in mine_seen] == []
+        event = await next_event(theirs, lambda e: e.topic == "/containers/delete")
+        assert event.container_id == new_id
+    finally:
+        mine.close()
+        theirs.close()
+        await client.delete_namespace(other.namespace)
+
+
+async def drain_until_synced(sub):
+    """Everything the stream delivered before a fresh sync marker came back."""
+    await sub.synced()
+    seen = list(sub._early)
+    sub._early.clear()
+    return seen
