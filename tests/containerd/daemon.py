@@ -6,6 +6,7 @@ print how long starting it and importing the busybox image take.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -178,12 +179,11 @@ disabled_plugins = {json.dumps(list(DISABLED_PLUGINS))}
             left += [f"runc state {p}" for p in leftover]
             if not leftover:
                 runc_state.rmdir()
+        # What else is in these directories may belong to another containerd (a parallel
+        # test session, the host's): ours is checked above (shims, runc state by namespace).
         for created in (*(RUN_DIR / d for d in ("s", "fifo", "runc")), RUN_DIR):
             if created not in self.existed and created.is_dir():
-                leftover = list(created.iterdir())
-                if leftover:
-                    left += [f"{p}" for p in leftover]
-                else:
+                with contextlib.suppress(OSError):
                     created.rmdir()
         shutil.rmtree(self.dir, ignore_errors=True)
         return left

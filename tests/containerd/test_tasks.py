@@ -144,8 +144,11 @@ async def test_log_file_holds_output_without_a_reader(
     await client.create_task(new_id, rootfs=mounts, stdout=log.stdout, stderr=log.stderr)
     await client.start(new_id)
     assert (await client.wait(new_id)).exit_status == 0
+    # The shim copies the process's pipes into the file on its own time: wait for it.
+    async with asyncio.timeout(10):
+        while sorted(log.path.read_text().split()) != ["err", "out"]:
+            await asyncio.sleep(0.02)
     await remove_container(client, new_id)
-    assert sorted(log.path.read_text().split()) == ["err", "out"]
 
 
 async def test_errors_map_onto_engine_errors(

@@ -193,9 +193,17 @@ class FifoIO:
         except OSError:
             data = b""
         if not data:
-            self._end()
+            self._close_stdout()
             return
         self._offer(data)
+
+    def _close_stdout(self) -> None:
+        if self._stdout_fd >= 0:
+            self._loop.remove_reader(self._stdout_fd)
+            os.close(self._stdout_fd)
+            self._stdout_fd = -1
+        if self._stderr_fd < 0:
+            self._end()
 
     def _on_stderr(self) -> None:
         try:
@@ -206,6 +214,8 @@ class FifoIO:
             data = b""
         if not data:
             self._close_stderr()
+            if self._stdout_fd < 0:
+                self._end()
             return
         self._offer(data)
 
@@ -224,6 +234,7 @@ class FifoIO:
             s._offer(data)
 
     def _end(self) -> None:
+        """The end of output (both ends at EOF), or a close: streams end too."""
         self._close_stderr()
         if self._stdout_fd >= 0:
             self._loop.remove_reader(self._stdout_fd)
