@@ -21,5 +21,5 @@ screenshots: setup
 	$(PY) -m tui.screenshots screenshots
 
 bench:
-	bash scripts/setup-host --bench
+	bash scripts/setup-host
 	$(PY) -m bench

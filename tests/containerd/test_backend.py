@@ -1,0 +1,143 @@
+"""ContainerdBackend, today's seam over a real containerd, driven by its event stream."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runtime import errors
+from tui.backend.containerd.backend import ContainerdBackend
+from tui.backend.containerd.client import Client
+from tui.messages import EngineEvent
+
+from .daemon import Daemon
+
+
+class Target:
+    """Stands in for the app: keeps what the backend posts."""
+
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+        self._changed = asyncio.Event()
+
+    def post_message(self, message: Any) -> bool:
+        self.messages.append(message)
+        self._changed.set()
+        return True
+
+    async def event(self, match: Callable[[Any], bool], timeout: float = 10.0) -> Any:
+        """The first event posted so far, or from now on, that matches."""
+        seen = 0
+        async with asyncio.timeout(timeout):
+            while True:
+                for m in self.messages[seen:]:
+                    if isinstance(m, EngineEvent) and match(m.event):
+                        return m.event
+                seen = len(self.messages)
+                self._changed.clear()
+                await self._changed.wait()
+
+
+async def read_until(console: Any, stream: Any, needle: bytes) -> bytes:
+    seen = console.backlog()
+    async with asyncio.timeout(10):
+        while needle not in seen:
+            seen += await anext(stream)
+    return seen
+
+
+async def test_backend_lifecycle(client: Client, containerd: Daemon, new_id: str, io_dir: Path):
+    backend = await ContainerdBackend.open(client, io_dir=io_dir)
+    target = Target()
+    backend.connect(target)  # type: ignore[arg-type]
+    try:
+        async with asyncio.timeout(15):
+            assert backend.image == containerd.image.name and backend.containers() == []
+            await backend.create(new_id, ["sh", "-c", "echo hello; sleep 60"], terminal=False,
+                             labels={"k": "v"})  # fmt: skip
+            assert backend.container(new_id).labels == {"k": "v"}
+            await backend.start(new_id)
+            await target.event(lambda e: e.topic == "/tasks/start" and e.container_id == new_id)
+            task = backend.task(new_id)
+            assert task.status == "running" and task.args == ("sh", "-c", "echo hello; sleep 60")
+            log = backend.console(new_id)
+            assert not log.terminal
+            stream = log.stream()
+            assert b"hello" in await read_until(log, stream, b"hello")
+            log.close()
+
+            with pytest.raises(errors.FailedPrecondition):
+                await backend.delete(new_id)
+
+            await backend.pause(new_id)
+            assert backend.task(new_id).status == "paused"
+            await backend.resume(new_id)
+
+            await backend.exec(new_id, "sh", ["sh"], terminal=True)
+            await target.event(lambda e: e.topic == "/tasks/exec-started" and e.exec_id == "sh")
+            assert [e.exec_id for e in backend.execs(new_id)] == ["sh"]
+            tty = backend.console(new_id, "sh")
+            assert tty.terminal
+            stream = tty.stream()
+            tty.write(b"stty size; echo x''y\r")
+            assert b"24 80" in await read_until(tty, stream, b"xy")
+            await tty.resize(120, 40)
+            tty.write(b"stty size; echo z''w\r")
+            assert b"40 120" in await read_until(tty, stream, b"zw")
+            tty.write(b"exit\r")
+            await target.event(lambda e: e.topic == "/tasks/exit" and e.exec_id == "sh")
+            assert backend.execs(new_id)[0].status == "stopped"
+            await backend.delete(new_id, "sh")
+            assert backend.execs(new_id) == []
+
+            await backend.set_labels(new_id, {"k2": "v2"})
+            assert backend.container(new_id).labels == {"k2": "v2"}
+
+            # Every refresh is safe to repeat: a resync changes nothing.
+            before = (backend.containers(), backend.task(new_id))
+            await backend.refresh(new_id)
+            await backend.resync()
+            assert (backend.containers(), backend.task(new_id)) == before
+
+            await backend.kill(new_id, signal.SIGKILL, all=True)
+            exit = await target.event(
+                lambda e: e.topic == "/tasks/exit" and e.container_id == new_id and not e.exec_id
+            )
+            assert exit.exit_status == 128 + signal.SIGKILL
+            assert backend.task(new_id).status == "stopped"
+            await backend.delete(new_id)
+            await target.event(lambda e: e.topic == "/containers/delete")
+            assert backend.container(new_id) is None and backend.task(new_id) is None
+    finally:
+        await backend.disconnect()
+    assert not list((io_dir / client.namespace).glob("*/*"))
+
+
+async def test_tty_container_and_stats(client: Client, containerd: Daemon, new_id, io_dir):
+    backend = await ContainerdBackend.open(client, io_dir=io_dir)
+    backend._stats_interval = 0.05
+    target = Target()
+    backend.connect(target)  # type: ignore[arg-type]
+    try:
+        await backend.create(new_id, ["sh"], terminal=True, labels={})
+        await backend.start(new_id)
+        console = backend.console(new_id)
+        assert console.terminal
+        stream = console.stream()
+        console.write(b"echo a''b\r")
+        await read_until(console, stream, b"ab")
+        backend.set_stats_targets([new_id])
+        async with asyncio.timeout(10):
+            while not any(getattr(m, "id", None) == new_id for m in target.messages):
+                target._changed.clear()
+                await target._changed.wait()
+        console.write(b"exit\r")
+        await target.event(lambda e: e.topic == "/tasks/exit" and e.container_id == new_id)
+        await backend.delete(new_id)
+    finally:
+        await backend.disconnect()

@@ -1,0 +1,507 @@
+"""``ContainerdBackend``: today's :class:`tui.backend.base.Backend` seam over a containerd.
+
+State is a cache of what containerd reports, driven by its event stream: subscribe (and
+wait until the stream is live), then list; each event then refreshes the one container it
+names, from containerd, before it reaches the UI. Every refresh overwrites with what
+containerd says now, so replaying one, or a whole resync, is harmless. A broken stream
+(containerd restarted) marks the backend disconnected, then resubscribes and resyncs.
+
+The seam is synchronous for reads and has no notion of images yet (the next step changes
+it); until then ``create`` makes containers from one image chosen at open. Unlike the
+in-process engine, nothing here stops or removes a container when shimdeck quits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from textual.message_pump import MessagePump
+
+from runtime import Container, TaskInfo, errors
+from runtime.bundle import DEFAULT_PATH
+from runtime.stdio import BACKLOG_BYTES, READ_SIZE
+
+from ...messages import EngineEvent, StatsSample
+from ..base import DEFAULT_PTY, Backend, Console
+from . import cio
+from .client import Client, Subscription
+from .records import ContainerRecord, ProcessRecord
+from .spec import container_spec, exec_process
+
+#: Where a log file's tail looks for more output while its process runs.
+TAIL_INTERVAL = 0.1
+#: Reconnection after a broken event stream: first wait, and the longest.
+RETRY_FIRST, RETRY_MAX = 0.2, 5.0
+
+
+def default_io_dir() -> Path:
+    """shimdeck's own directory for FIFOs and logs (it must outlive shimdeck, not boots)."""
+    if os.geteuid() == 0:
+        return Path("/run/shimdeck/containerd")
+    base = os.environ.get("XDG_RUNTIME_DIR") or f"/tmp/shimdeck-{os.geteuid()}"
+    return Path(base) / "shimdeck" / "containerd"
+
+
+class FifoConsole(Console):
+    """A tty process's FIFOs, drained by the backend (the console only looks)."""
+
+    def __init__(self, backend: ContainerdBackend, io: cio.FifoIO, id: str, exec_id: str):
+        self._backend, self._io, self._id, self._exec_id = backend, io, id, exec_id
+        self.terminal = True
+        self._stream: Any = None
+
+    def backlog(self) -> bytes:
+        return self._io.backlog()
+
+    def stream(self) -> AsyncIterator[bytes]:
+        self._stream = self._io.stream()
+        return self._stream  # type: ignore[no-any-return]
+
+    def write(self, data: bytes) -> None:
+        self._io.write(data)
+
+    async def resize(self, width: int, height: int) -> None:
+        await self._backend.client.resize_pty(self._id, width, height, exec_id=self._exec_id)
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+
+
+class LogConsole(Console):
+    """The log file a process without a tty writes, tailed; output only."""
+
+    terminal = False
+
+    def __init__(self, backend: ContainerdBackend, path: Path, id: str, exec_id: str) -> None:
+        self._backend, self._path, self._id, self._exec_id = backend, path, id, exec_id
+        self._offset = 0
+        self._closed = False
+
+    def backlog(self) -> bytes:
+        try:
+            with self._path.open("rb") as f:
+                size = f.seek(0, os.SEEK_END)
+                f.seek(max(0, size - BACKLOG_BYTES))
+                data = f.read()
+        except FileNotFoundError:
+            return b""
+        self._offset = size
+        return data
+
+    async def stream(self) -> AsyncIterator[bytes]:
+        while not self._closed:
+            chunk = await asyncio.to_thread(self._read_more)
+            if chunk:
+                yield chunk
+                continue
+            if not self._backend.running(self._id, self._exec_id):
+                if last := await asyncio.to_thread(self._read_more):
+                    yield last
+                return
+            await asyncio.sleep(TAIL_INTERVAL)
+
+    def _read_more(self) -> bytes:
+        try:
+            with self._path.open("rb") as f:
+                f.seek(self._offset)
+                data = f.read(READ_SIZE * 4)
+        except FileNotFoundError:
+            return b""
+        self._offset += len(data)
+        return data
+
+    def write(self, data: bytes) -> None:
+        raise errors.FailedPrecondition("this process has no tty: its output is a log file")
+
+    async def resize(self, width: int, height: int) -> None:
+        return None
+
+    def close(self) -> None:
+        self._closed = True
+
+
+class ContainerdBackend(Backend):
+    runtime_name = "containerd"
+
+    def __init__(self, client: Client, *, image: str, io_dir: Path, stats_interval: float = 1.0):
+        self.client = client
+        self.image = image
+        self.io_dir = Path(io_dir) / client.namespace
+        self.description = f"containerd {client.version.version} {client.path} [{client.namespace}]"
+        #: False while the event stream is broken (the header will show it).
+        self.connected = False
+        self._stats_interval = stats_interval
+        self._containers: dict[str, ContainerRecord] = {}
+        self._tasks: dict[str, ProcessRecord] = {}
+        self._execs: dict[str, dict[str, ProcessRecord]] = {}
+        self._fifos: dict[tuple[str, str], cio.FifoIO] = {}
+        self._subscription: Subscription | None = None
+        self._target: MessagePump | None = None
+        self._stats_ids: set[str] = set()
+        self._background: set[asyncio.Task[None]] = set()
+        self._following = False
+        self._resync_waiters: list[asyncio.Future[None]] = []
+
+    @classmethod
+    async def open(
+        cls, client: Client, *, image: str = "", io_dir: Path | None = None
+    ) -> ContainerdBackend:
+        """Subscribe, then list: the cache is complete and no later event is missed."""
+        if not image:
+            names = [i.name for i in await client.images()]
+            image = names[0] if names else ""
+        backend = cls(client, image=image, io_dir=io_dir or default_io_dir())
+        await backend._resync()
+        return backend
+
+    # -- the event stream -------------------------------------------------------------------
+
+    async def _resync(self) -> None:
+        if self._subscription is not None:
+            self._subscription.close()
+        self._subscription = self.client.subscribe()
+        await self._subscription.synced()
+        containers = {c.id: c for c in await self.client.containers()}
+        tasks = {t.container_id: t for t in await self.client.tasks()}
+        self._containers, self._tasks = containers, tasks
+        self._execs = {id: e for id, e in self._execs.items() if id in tasks}
+        self.connected = True
+
+    async def refresh(self, id: str, exec_id: str = "") -> None:
+        """Overwrite the cache of one container (and one exec) with containerd's view."""
+        try:
+            self._containers[id] = await self.client.container(id)
+        except errors.NotFound:
+            self._containers.pop(id, None)
+        try:
+            self._tasks[id] = await self.client.task(id)
+        except errors.NotFound:
+            self._tasks.pop(id, None)
+            self._execs.pop(id, None)
+            self._drop_fifos(id)
+            return
+        if exec_id:
+            try:
+                self._execs.setdefault(id, {})[exec_id] = await self.client.task(id, exec_id)
+            except errors.NotFound:
+                self._execs.get(id, {}).pop(exec_id, None)
+                self._drop_fifos(id, exec_id)
+
+    async def refresh_execs(self, id: str) -> None:
+        """Learn a task's execs from ``ListPids`` (it runs ``runc ps``: on demand only)."""
+        try:
+            infos = await self.client.pids(id)
+        except errors.NotFound:
+            self._execs.pop(id, None)
+            return
+        found = {}
+        for exec_id in {i.exec_id for i in infos if i.exec_id}:
+            with contextlib.suppress(errors.NotFound):
+                found[exec_id] = await self.client.task(id, exec_id)
+        self._execs[id] = found
+
+    async def resync(self) -> None:
+        """Resubscribe, then relist everything (a namespace switch will do this too)."""
+        if not self._following or self._subscription is None:
+            await self._resync()
+            return
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._resync_waiters.append(done)
+        self._subscription.close()  # the follower sees the end and resyncs
+        await done
+
+    async def _follow(self) -> None:
+        self._following = True
+        delay = RETRY_FIRST
+        while True:
+            try:
+                assert self._subscription is not None
+                async for envelope in self._subscription:
+                    event = envelope.event
+                    if event.container_id:
+                        await self.refresh(event.container_id, event.exec_id)
+                    self._post(EngineEvent(event))
+                    delay = RETRY_FIRST
+                if self._resync_waiters:
+                    waiters, self._resync_waiters = self._resync_waiters, []
+                    try:
+                        await self._resync()
+                    except errors.Error as e:
+                        for w in waiters:
+                            w.set_exception(e)
+                    else:
+                        for w in waiters:
+                            w.set_result(None)
+                        continue
+            except errors.Error:
+                pass
+            # The stream broke (containerd restarted, or went away): retry until it is back.
+            self.connected = False
+            while True:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX)
+                try:
+                    await self._resync()
+                    break
+                except errors.Error:
+                    continue
+            waiters, self._resync_waiters = self._resync_waiters, []
+            for w in waiters:
+                w.set_result(None)
+
+    async def _poll_stats(self) -> None:
+        while True:
+            await asyncio.sleep(self._stats_interval)
+            ids = [i for i in self._stats_ids if self.running(i)]
+            try:
+                samples = await self.client.metrics(ids)
+            except errors.Error:
+                continue
+            for id, stats in samples.items():
+                self._post(StatsSample(id, stats))
+
+    # -- wiring -----------------------------------------------------------------------------
+
+    def connect(self, target: MessagePump) -> None:
+        self._target = target
+        self._spawn(self._follow())
+        self._spawn(self._poll_stats())
+
+    async def disconnect(self) -> None:
+        self._following = False
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        if self._subscription is not None:
+            self._subscription.close()
+        # Stop draining; the FIFOs stay so a later start can reopen them.
+        for io in self._fifos.values():
+            io.close()
+        self._fifos.clear()
+        self._target = None
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _post(self, message: Any) -> None:
+        if self._target is not None:
+            self._target.post_message(message)
+
+    def set_stats_targets(self, ids: Iterable[str]) -> None:
+        self._stats_ids = set(ids)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    # -- state ------------------------------------------------------------------------------
+
+    def running(self, id: str, exec_id: str = "") -> bool:
+        record = self._execs.get(id, {}).get(exec_id) if exec_id else self._tasks.get(id)
+        return record is not None and record.status in ("created", "running", "paused", "pausing")
+
+    def containers(self) -> list[Container]:
+        return [self._container(c) for c in sorted(self._containers.values(), key=_created)]
+
+    def container(self, id: str) -> Container | None:
+        record = self._containers.get(id)
+        return None if record is None else self._container(record)
+
+    def _container(self, c: ContainerRecord) -> Container:
+        return Container(c.id, Path(), c.runtime, dict(c.labels), c.created_at, c.updated_at)
+
+    def task(self, id: str) -> TaskInfo | None:
+        record = self._tasks.get(id)
+        container = self._containers.get(id)
+        if record is None:
+            return None
+        return _task_info(record, container.args if container else ())
+
+    def execs(self, id: str) -> list[TaskInfo]:
+        return [_task_info(e, ()) for _, e in sorted(self._execs.get(id, {}).items())]
+
+    # -- actions ------------------------------------------------------------------------------
+
+    def _dir(self, id: str) -> Path:
+        return self.io_dir / id
+
+    async def create(
+        self, id: str, args: Sequence[str], *, terminal: bool, labels: Mapping[str, str]
+    ) -> None:
+        if not self.image:
+            raise errors.FailedPrecondition("containerd's image store has no image to run")
+        chain_id, config = await self.client.image_config(self.image)
+        snapshotter = "overlayfs"
+        spec = container_spec(self.client.namespace, id, args, terminal=terminal, size=DEFAULT_PTY)
+        image_env = config.get("config", {}).get("Env") or [f"PATH={DEFAULT_PATH}"]
+        spec["process"]["env"] = [*image_env, "TERM=xterm-256color"]
+        async with self.client.lease() as leased:
+            await leased.prepare_snapshot(id, chain_id, snapshotter=snapshotter)
+            try:
+                await leased.create_container(
+                    id,
+                    image=self.image,
+                    spec=spec,
+                    snapshot_key=id,
+                    snapshotter=snapshotter,
+                    labels=labels,
+                )
+            except BaseException:
+                with contextlib.suppress(errors.Error):
+                    await leased.remove_snapshot(id, snapshotter=snapshotter)
+                raise
+        await self.refresh(id)
+
+    async def start(self, id: str, exec_id: str = "") -> None:
+        if exec_id:
+            await self.client.start(id, exec_id)
+            self._connect_fifo(id, exec_id)
+            await self.refresh(id, exec_id)
+            return
+        container = self._containers.get(id) or await self.client.container(id)
+        task = self._tasks.get(id)
+        if task is not None and task.status == "stopped":
+            await self.client.delete_task(id)
+            self._drop_fifos(id)
+            task = None
+        if task is None:
+            mounts = await self.client.snapshot_mounts(
+                container.snapshot_key, snapshotter=container.snapshotter
+            )
+            if container.terminal:
+                io = self._make_fifos(id, id, "")
+                try:
+                    await self.client.create_task(
+                        id, rootfs=mounts, stdin=io.stdin, stdout=io.stdout, terminal=True
+                    )
+                except BaseException:
+                    self._drop_fifos(id)
+                    raise
+                io.connected()
+            else:
+                log = cio.log_io(self._dir(id), id)
+                await self.client.create_task(
+                    id, rootfs=mounts, stdout=log.stdout, stderr=log.stderr
+                )
+        await self.client.start(id)
+        await self.refresh(id)
+
+    def _make_fifos(self, id: str, name: str, exec_id: str) -> cio.FifoIO:
+        d = self._dir(id)
+        for leftover in (d / f"{name}-stdin", d / f"{name}-stdout"):
+            # From an earlier run of this process: nobody holds them any more.
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+        io = cio.FifoIO.create(d, name)
+        self._fifos[(id, exec_id)] = io
+        return io
+
+    def _connect_fifo(self, id: str, exec_id: str) -> None:
+        io = self._fifos.get((id, exec_id))
+        if io is not None:
+            io.connected()
+
+    def _drop_fifos(self, id: str, exec_id: str | None = None) -> None:
+        for key in [k for k in self._fifos if k[0] == id and exec_id in (None, k[1])]:
+            self._fifos.pop(key).remove()
+
+    async def pause(self, id: str) -> None:
+        await self.client.pause(id)
+        await self.refresh(id)
+
+    async def resume(self, id: str) -> None:
+        await self.client.resume(id)
+        await self.refresh(id)
+
+    async def kill(self, id: str, signal: int, *, all: bool = False, exec_id: str = "") -> None:
+        await self.client.kill(id, signal, all=all, exec_id=exec_id)
+
+    async def delete(self, id: str, exec_id: str = "") -> None:
+        if exec_id:
+            await self.client.delete_exec(id, exec_id)
+            self._drop_fifos(id, exec_id)
+            await self.refresh(id, exec_id)
+            return
+        container = self._containers.get(id) or await self.client.container(id)
+        with contextlib.suppress(errors.NotFound):
+            await self.client.delete_task(id)
+        with contextlib.suppress(errors.NotFound):
+            await self.client.remove_snapshot(
+                container.snapshot_key, snapshotter=container.snapshotter
+            )
+        await self.client.delete_container(id)
+        self._drop_fifos(id)
+        with contextlib.suppress(OSError):
+            for leftover in self._dir(id).iterdir():
+                leftover.unlink()
+            self._dir(id).rmdir()
+        await self.refresh(id)
+
+    async def exec(self, id: str, exec_id: str, args: Sequence[str], *, terminal: bool) -> None:
+        container = self._containers.get(id) or await self.client.container(id)
+        process = exec_process(container.spec, args, terminal=terminal, size=DEFAULT_PTY)
+        if terminal:
+            io = self._make_fifos(id, exec_id, exec_id)
+            stdio = {"stdin": io.stdin, "stdout": io.stdout}
+        else:
+            log = cio.log_io(self._dir(id), exec_id)
+            stdio = {"stdout": log.stdout, "stderr": log.stderr}
+        try:
+            await self.client.exec(id, exec_id, process, **stdio)
+        except BaseException:
+            self._drop_fifos(id, exec_id)
+            raise
+        await self.start(id, exec_id)
+
+    async def checkpoint(self, id: str, path: str, *, exit: bool = False) -> None:
+        await self.client.checkpoint(id, path, exit=exit)
+
+    async def restore(self, id: str, path: str, *, new_id: str = "") -> None:
+        # containerd restores through Tasks.Create with the checkpoint's descriptor: not yet.
+        raise errors.FailedPrecondition(f"restore of {id!r} is not available on containerd yet")
+
+    async def set_labels(self, id: str, labels: Mapping[str, str]) -> None:
+        self._containers[id] = await self.client.update_labels(id, labels)
+
+    def console(self, id: str, exec_id: str = "") -> Console:
+        io = self._fifos.get((id, exec_id))
+        if io is not None:
+            return FifoConsole(self, io, id, exec_id)
+        record = self._execs.get(id, {}).get(exec_id) if exec_id else self._tasks.get(id)
+        if record is None:
+            raise errors.NotFound(f"no process {exec_id or id} in container {id}")
+        if record.stdout.startswith("file://"):
+            return LogConsole(self, Path(unquote(urlparse(record.stdout).path)), id, exec_id)
+        if record.stdout:
+            # FIFOs another client (or an earlier shimdeck) made: reopen and drain them.
+            io = cio.FifoIO.reopen(record.stdin, record.stdout, record.stderr)
+            self._fifos[(id, exec_id)] = io
+            return FifoConsole(self, io, id, exec_id)
+        raise errors.FailedPrecondition(f"{exec_id or id} has no output shimdeck can read")
+
+
+def _created(c: ContainerRecord) -> tuple[datetime, str]:
+    return (c.created_at or datetime.min.replace(tzinfo=UTC), c.id)
+
+
+def _task_info(p: ProcessRecord, args: tuple[str, ...]) -> TaskInfo:
+    return TaskInfo(
+        id=p.container_id,
+        pid=p.pid,
+        status=p.status,
+        bundle=Path(),
+        exec_id=p.exec_id,
+        terminal=p.terminal,
+        exit_status=p.exit_status,
+        exited_at=p.exited_at,
+        args=args,
+    )
