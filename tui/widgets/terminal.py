@@ -267,6 +267,8 @@ class TerminalView(Widget, can_focus=True):
         self._stream = pyte.ByteStream(self.screen_buffer)
         self._apply_input_mode()
         self._pending = bytearray()
+        #: The queue was cut: reset the screen before parsing what is left.
+        self._reset_due = False
         self._rows: dict[int, Strip] = {}
         self._cursor: tuple[int, int] | None = None
         self._idle = asyncio.Event()
@@ -295,9 +297,10 @@ class TerminalView(Widget, can_focus=True):
             data = self._log_filter(data)
         self._pending += data
         self._idle.clear()
-        # Keep memory bounded between ticks too.
+        # Keep memory bounded between ticks too, without touching the screen: a frame may
+        # be drawn before the next tick, and must show the last parsed screen, not a reset.
         if len(self._pending) > 4 * self.skip_threshold:
-            self._skip_ahead()
+            self._cut_pending()
 
     @property
     def pending_bytes(self) -> int:
@@ -324,6 +327,17 @@ class TerminalView(Widget, can_focus=True):
         self._repaint_dirty()
 
     def _skip_ahead(self) -> None:
+        self._cut_pending()
+        if self._reset_due:
+            self._reset_due = False
+            self.screen_buffer.reset()
+            self._apply_input_mode()
+            # A fresh parser: the old one may sit in the middle of a sequence or a UTF-8 char.
+            self._stream = pyte.ByteStream(self.screen_buffer)
+
+    def _cut_pending(self) -> None:
+        """Drop the queue up to a safe point near its tail; the screen is reset when the
+        rest is parsed (:meth:`_skip_ahead`)."""
         buf = self._pending
         start = max(0, len(buf) - self.tail_bytes)
         # A full clear makes everything before it irrelevant to what is on screen.
@@ -350,15 +364,12 @@ class TerminalView(Widget, can_focus=True):
         self.stats.skipped += cut
         self.stats.skips += 1
         del buf[:cut]
-        self.screen_buffer.reset()
-        self._apply_input_mode()
-        # A fresh parser: the old one may sit in the middle of a sequence or a UTF-8 char.
-        self._stream = pyte.ByteStream(self.screen_buffer)
+        self._reset_due = True
 
     def _parse(self, budget: float | None) -> None:
         if not self._pending:
             return
-        if len(self._pending) > self.skip_threshold:
+        if self._reset_due or len(self._pending) > self.skip_threshold:
             self._skip_ahead()
             if budget is not None:
                 # What is left is about a screen: draw it whole now rather than over ticks.
