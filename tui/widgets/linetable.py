@@ -241,10 +241,13 @@ class LineTable(ScrollView, can_focus=True):
     def _scroll_to_cursor(self) -> None:
         top = int(self.scroll_y)
         rows_in_view = max(1, self.size.height - 1)
+        # Forced: the rows that overflow the pane come before the layout that gives it a
+        # scrollbar, and without one Textual refuses to scroll (the view stayed on the top).
         if self.cursor_row < top:
-            self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
+            self.scroll_to(y=self.cursor_row, animate=False, immediate=True, force=True)
         elif self.cursor_row >= top + rows_in_view:
-            self.scroll_to(y=self.cursor_row - rows_in_view + 1, animate=False, immediate=True)
+            y = self.cursor_row - rows_in_view + 1
+            self.scroll_to(y=y, animate=False, immediate=True, force=True)
 
     def _notify_highlight(self) -> None:
         key = self.selected_key
