@@ -639,7 +639,7 @@ async def drain(capture: bytes, rounds: int) -> dict[str, Any]:
         async with app.run_test(size=(cols, lines)) as pilot:
             view = app.query_one(TerminalView)
             if not skip:
-                view.MIN_SKIP_BYTES = 1 << 40  # type: ignore[misc]
+                view.feeder.MIN_SKIP_BYTES = 1 << 40  # type: ignore[misc]
             await pilot.pause()
             t0 = time.perf_counter()
             c0 = time.process_time()

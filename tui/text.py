@@ -65,6 +65,11 @@ def safe_text(value: object, style: str = "", **kwargs: object) -> Text:
     return out
 
 
+def replace_unsafe(text: str, replacement: str) -> str:
+    """``text`` with every unsafe character replaced by ``replacement``."""
+    return _UNSAFE.sub(replacement, text)
+
+
 def is_safe(text: str) -> bool:
     """True if nothing in ``text`` would need replacing (tests)."""
     return _UNSAFE.search(text) is None
