@@ -89,3 +89,14 @@ def test_a_cut_queue_resets_the_screen_only_when_parsed() -> None:
     history = [emu.text(n) for n in range(emu.first_line, emu.top_line)]
     assert "first screen" in history
     assert any("bytes of output skipped" in line for line in history)
+
+
+def test_a_shorter_screen_drops_blank_rows_first_then_top_rows_to_history() -> None:
+    emu = Emulator(20, 10)
+    emu.feed(b"prompt$ ")
+    emu.screen.resize(lines=6)
+    assert emu.text(emu.top_line) == "prompt$" and emu.screen.pushed == 0
+    emu.feed(b"\r\n" + lines(8))
+    emu.screen.resize(lines=3)
+    assert emu.text(emu.top_line) == "line 6"
+    assert [emu.text(n) for n in range(emu.first_line, emu.top_line)][:2] == ["prompt$", "line 0"]

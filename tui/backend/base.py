@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import datetime
+from pathlib import Path
 
 from textual.message_pump import MessagePump
 
@@ -49,6 +50,10 @@ class Console(abc.ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Stop the stream (the process goes on)."""
+
+    def log_files(self) -> list[Path]:
+        """The process's output log, oldest part first (none: the backend keeps no log)."""
+        return []
 
 
 class Backend(abc.ABC):

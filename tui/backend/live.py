@@ -58,6 +58,12 @@ class LiveConsole(Console):
         if self._stream is not None:
             self._stream.close()
 
+    def log_files(self) -> list[Path]:
+        path = self._io.log_path
+        if path is None:
+            return []
+        return [p for p in (path.with_name(path.name + ".1"), path) if p.exists()]
+
 
 class LiveBackend(Backend):
     def __init__(

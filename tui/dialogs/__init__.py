@@ -6,6 +6,7 @@ from .create import CreateDialog, CreateRequest
 from .exec import ExecDialog, ExecRequest
 from .kill import KillDialog, KillRequest
 from .labels import LabelsDialog
+from .save import SaveDialog
 
 __all__ = [
     "CheckpointDialog",
@@ -18,4 +19,5 @@ __all__ = [
     "KillDialog",
     "KillRequest",
     "LabelsDialog",
+    "SaveDialog",
 ]

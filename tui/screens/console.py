@@ -1,8 +1,10 @@
 """The console pane: a process's terminal (or captured output), full width.
 
 It feeds the engine's backlog and then the live stream into a :class:`TerminalView`;
-keys and paste go to the process, the pane's size goes to its pty. Only ctrl+] (a
-priority binding) is kept by the UI: it leaves the pane, the process goes on.
+keys and paste go to the process, the pane's size goes to its pty. The UI keeps only a few
+keys (priority bindings): ctrl+] leaves the pane (the process goes on), ctrl+f searches,
+ctrl+s saves the output, and the pane's shifted scroll keys. In a pane without a tty, the
+plain keys are the UI's: scrolling, ``n``/``N`` for the next and previous match.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from textual.widgets import Static
 from runtime import errors
 
 from ..backend import Console
-from ..text import safe_text
+from ..dialogs.save import SaveDialog, save
+from ..text import safe_text, visible
+from ..widgets.searchbar import SearchBar
 from ..widgets.tables import status_text
 from ..widgets.terminal import LEAVE_KEY, TerminalView
 
@@ -32,6 +36,11 @@ if TYPE_CHECKING:
 class ConsoleScreen(Screen[None]):
     BINDINGS: ClassVar[list[Any]] = [
         Binding(LEAVE_KEY, "leave", "Leave console", priority=True, key_display="ctrl+]"),
+        Binding("ctrl+f", "search", "Search", priority=True),
+        Binding("ctrl+s", "save", "Save output", priority=True),
+        Binding("n", "search_step(-1)", "Older match", show=False, priority=True),
+        Binding("N", "search_step(1)", "Newer match", show=False, priority=True),
+        Binding("escape", "close_search", "Close search", show=False),
     ]
 
     app: ShimdeckApp
@@ -47,6 +56,7 @@ class ConsoleScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(id="console-bar")
+        yield SearchBar(id="search")
         view = TerminalView(terminal=self.console.terminal, id="terminal")
         size = self.console.size
         if size is None:
@@ -123,7 +133,7 @@ class ConsoleScreen(Screen[None]):
             bar.append(f"  {self.console.end_note}", style="yellow")
         if self._input_error:
             bar.append_text(safe_text(f"  {self._input_error}", "red"))
-        bar.append("   ctrl+] leaves", style="dim")
+        bar.append("   ctrl+] leaves · ctrl+f search · ctrl+s save", style="dim")
         self.query_one("#console-bar", Static).update(bar)
 
     @on(TerminalView.Input)
@@ -155,3 +165,94 @@ class ConsoleScreen(Screen[None]):
     def action_leave(self) -> None:
         self.console.close()
         self.dismiss(None)
+
+    # -- search -------------------------------------------------------------------------------
+
+    @property
+    def search_bar(self) -> SearchBar:
+        return self.query_one(SearchBar)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "search_step":
+            # n and N are the process's keys in a tty pane, and the search box's while typing.
+            return (
+                not self.console.terminal
+                and bool(self.terminal.search_state.pattern)
+                and self.focused is self.terminal
+            )
+        if action == "close_search":
+            return self.search_bar.is_open or not self.terminal.live
+        return True
+
+    def action_search(self) -> None:
+        self.search_bar.open()
+
+    def action_search_step(self, delta: int) -> None:
+        self._show_count(self.terminal.search_step(delta))
+
+    def action_close_search(self) -> None:
+        """Escape: close the search bar and return to live."""
+        self.search_bar.close()
+        view = self.terminal
+        view.clear_search()
+        view.go_live()
+        self.set_focus(view)
+
+    def _show_count(self, state: Any) -> None:
+        self.search_bar.show_count(state.count_text(), error=bool(state.error))
+
+    @on(SearchBar.Changed)
+    def _search_changed(self, message: SearchBar.Changed) -> None:
+        state = self.terminal.search(message.pattern, regex=message.regex, case=message.case)
+        self._show_count(state)
+
+    @on(SearchBar.Step)
+    def _search_step(self, message: SearchBar.Step) -> None:
+        self.action_search_step(message.delta)
+
+    @on(SearchBar.Closed)
+    def _search_closed(self) -> None:
+        self.action_close_search()
+
+    @on(SearchBar.CopyMatch)
+    def _copy_match(self) -> None:
+        view = self.terminal
+        match = view.search_state.current_match
+        if match is None:
+            return
+        n, start, end = match
+        self.app.copy_to_clipboard(view.emulator.text(n)[start:end])
+        self.notify("match copied to the clipboard", timeout=2)
+
+    @on(TerminalView.Scrolled)
+    def _scrolled(self) -> None:
+        self._refresh_bar(force=True)
+
+    # -- copy and save ----------------------------------------------------------------------
+
+    def on_text_selected(self) -> None:
+        """A mouse selection is copied as soon as it is made (OSC 52), as in xterm."""
+        text = self.get_selected_text()
+        if text:
+            self.app.copy_to_clipboard(text)
+            self.notify(f"{len(text):,} characters copied to the clipboard", timeout=2)
+
+    def output_parts(self) -> list[bytes]:
+        """The whole output: the process's log file(s) without a tty, else scrollback
+        and screen as plain text."""
+        paths = [] if self.console.terminal else self.console.log_files()
+        if paths:
+            return [p.read_bytes() for p in paths if p.exists()]
+        return [self.terminal.emulator.all_text().encode()]
+
+    def action_save(self) -> None:
+        name = f"{self.task_id}-{self.exec_id}" if self.exec_id else self.task_id
+        dialog = SaveDialog(self.task_id, f"./{name}-output.txt").on_submit(
+            lambda path: save(path, self.output_parts()), lambda path: f"save to {path}"
+        )
+
+        def done(path: str | None) -> None:
+            if path:
+                self.notify(visible(f"output saved to {path}"), markup=False)
+
+        self.app.push_screen(dialog, done)

@@ -122,17 +122,35 @@ class PaneScreen(pyte.Screen):
 
     def resize(self, lines: int | None = None, columns: int | None = None) -> None:
         old = self.columns
-        lines = self.lines if lines is None else lines
-        if lines < self.lines and not self.in_alternate:
-            # pyte drops the top rows when the screen gets shorter: they scrolled away.
-            dropped = min(self.lines - lines, max(0, self.cursor.y - lines + 1))
-            for y in range(dropped):
-                self.push_history(freeze_line(self.buffer[y], self.columns))
+        lines = lines or self.lines
+        if lines < self.lines:
+            self._shrink(lines)
         super().resize(lines, columns)
+        self.set_margins()
         # Tab stops past the right edge would send the cursor off screen (pyte keeps
         # them); new columns get the default stops, every 8, as in xterm.
         self.tabstops = {t for t in self.tabstops if t < self.columns}
         self.tabstops.update(range(max(8, -(-old // 8) * 8), self.columns, 8))
+
+    def _shrink(self, lines: int) -> None:
+        """Fewer rows, as xterm does it: blank rows at the bottom go first; rows at the top
+        go (to the history) only as far as needed to keep the cursor on screen. (pyte
+        drops the top rows, text included, and keeps the blank ones.)"""
+        drop = max(0, self.cursor.y - lines + 1)
+        buffer = self.buffer
+        if not self.in_alternate:
+            for y in range(drop):
+                self.push_history(freeze_line(buffer[y], self.columns))
+        for y in range(self.lines):
+            if y + drop < self.lines and y + drop in buffer:
+                buffer[y] = buffer[y + drop]
+            else:
+                buffer.pop(y, None)
+        for y in range(lines, self.lines):
+            buffer.pop(y, None)
+        self.cursor.y -= drop
+        self.dirty.update(range(lines))
+        self.lines = lines
 
     def _split_modes(self, modes: tuple[int, ...], private: bool) -> tuple[list[int], list[int]]:
         """(modes for pyte, alternate screen modes); DECCOLM is dropped."""
