@@ -75,7 +75,12 @@ def numbered(start: int, stop: int) -> bytes:
 async def open_pane(app: Harness, pilot: object) -> TerminalView:
     await wait_for(pilot, lambda: isinstance(app.screen, ConsoleScreen))  # type: ignore[arg-type]
     view = app.screen.query_one(TerminalView)
-    await wait_for(pilot, lambda: view._sized and view.stats.fed > 0 and not view.pending_bytes)  # type: ignore[arg-type]
+    await wait_for(
+        pilot,
+        lambda: (
+            view._sized and view.stats.fed == len(app.console_.backlog()) and not view.pending_bytes
+        ),
+    )  # type: ignore[arg-type]
     await view.wait_idle()
     await pilot.pause()  # type: ignore[attr-defined]
     return view
@@ -297,3 +302,71 @@ async def test_an_unwritable_path_is_an_error_in_the_dialog(tmp_path: Path) -> N
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ConsoleScreen))
         assert existing.read_bytes() == b"from the log file\n"  # the log, not the screen
+
+
+async def test_a_log_obeys_colours_shows_other_sequences_and_r_shows_it_raw() -> None:
+    console = MemoryConsole(b"\x1b[31mred\x1b[0m \x1b[2Jkept\n", terminal=False)
+    app = Harness(console)
+    async with app.run_test(size=(50, 8)) as pilot:
+        view = await open_pane(app, pilot)
+        assert view.display_lines()[0].rstrip() == "red ^[[2Jkept"
+        red = next(s for s in view.render_line(0) if s.text == "red")
+        assert red.style and red.style.color and red.style.color.name == "red"
+        await pilot.press("r")
+        await view.wait_idle()
+        await pilot.pause()
+        assert view.display_lines()[0].rstrip() == "^[[31mred^[[0m ^[[2Jkept"
+        bar = app.screen.query_one("#console-bar", Static)
+        assert "raw" in str(bar.render())
+        await pilot.press("r")
+        await view.wait_idle()
+        assert view.display_lines()[0].startswith("red ")
+
+
+async def test_t_stamps_each_line_with_its_read_time() -> None:
+    console = MemoryConsole(b"", terminal=False)
+    app = Harness(console)
+    async with app.run_test(size=(50, 8)) as pilot:
+        view = await open_pane(app, pilot)
+        # 1e9 is 01:46:40 UTC (the UI tests run in UTC).
+        view.feed(b"one\ntw", 1e9 + 0.25)
+        view.feed(b"o\nthree\n", 1e9 + 1.5)
+        await view.wait_idle()
+        await pilot.press("t")
+        await view.wait_idle()
+        await pilot.pause()
+        assert [line.rstrip() for line in view.display_lines()[:3]] == [
+            "01:46:40.250 one",
+            "01:46:40.250 two",
+            "01:46:41.500 three",
+        ]
+        stamp = next(s for s in view.render_line(0) if s.text.startswith("01:46"))
+        assert stamp.style and stamp.style.color and stamp.style.color.name == "bright_black"
+        await pilot.press("t")
+        await view.wait_idle()
+        assert view.display_lines()[0].rstrip() == "one"
+
+
+async def test_w_cuts_long_lines_instead_of_wrapping_them() -> None:
+    console = MemoryConsole(b"x" * 70 + b"\nnext\n", terminal=False)
+    app = Harness(console)
+    async with app.run_test(size=(50, 8)) as pilot:
+        view = await open_pane(app, pilot)
+        assert view.display_lines()[1].rstrip() == "x" * 20
+        await pilot.press("w")
+        await view.wait_idle()
+        assert [line.rstrip() for line in view.display_lines()[:2]] == ["x" * 50, "next"]
+
+
+async def test_f_holds_the_view_and_f_again_follows() -> None:
+    console = MemoryConsole(numbered(0, 20), terminal=False)
+    app = Harness(console)
+    async with app.run_test(size=(40, 8)) as pilot:
+        view = await open_pane(app, pilot)
+        await pilot.press("f")
+        held = view.view_lines()[:-1]
+        console.queue.put_nowait(numbered(20, 40))
+        await wait_for(pilot, lambda: view.new_lines == 20)
+        assert view.view_lines()[:-1] == held
+        await pilot.press("f")
+        assert view.live and "line 39" in "".join(view.view_lines())

@@ -9,6 +9,7 @@ it over a real :class:`runtime.Engine`; :mod:`.replay` over a recorded session f
 from __future__ import annotations
 
 import abc
+import time
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -50,6 +51,17 @@ class Console(abc.ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Stop the stream (the process goes on)."""
+
+    def stamped_backlog(self) -> list[tuple[float, bytes]]:
+        """The backlog as pieces with the time each was read (``time.time()``)."""
+        data = self.backlog()
+        return [(time.time(), data)] if data else []
+
+    async def stream_stamped(self) -> AsyncIterator[list[tuple[float, bytes]]]:
+        """The stream as lists of pieces with their read times. Call right after
+        :meth:`stamped_backlog`."""
+        async for chunk in self.stream():
+            yield [(time.time(), chunk)]
 
     def log_files(self) -> list[Path]:
         """The process's output log, oldest part first (none: the backend keeps no log)."""

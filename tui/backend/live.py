@@ -58,6 +58,17 @@ class LiveConsole(Console):
         if self._stream is not None:
             self._stream.close()
 
+    def stamped_backlog(self) -> list[tuple[float, bytes]]:
+        return self._io.stamped_backlog()
+
+    async def stream_stamped(self) -> AsyncIterator[list[tuple[float, bytes]]]:
+        stream = self._stream = self._io.stream()
+        while True:
+            try:
+                yield await stream.next_stamped()
+            except StopAsyncIteration:
+                return
+
     def log_files(self) -> list[Path]:
         path = self._io.log_path
         if path is None:

@@ -41,6 +41,11 @@ class ConsoleScreen(Screen[None]):
         Binding("n", "search_step(-1)", "Older match", show=False, priority=True),
         Binding("N", "search_step(1)", "Newer match", show=False, priority=True),
         Binding("escape", "close_search", "Close search", show=False),
+        # A log (no tty): how it is shown.
+        Binding("r", "log_view('raw')", "Raw", show=False, priority=True),
+        Binding("t", "log_view('stamps')", "Times", show=False, priority=True),
+        Binding("w", "log_view('wrap')", "Wrap", show=False, priority=True),
+        Binding("f", "follow", "Follow", show=False, priority=True),
     ]
 
     app: ShimdeckApp
@@ -82,8 +87,9 @@ class ConsoleScreen(Screen[None]):
         view = self.terminal
         view.sink = self._send
         # Backlog and stream are taken together: no output is lost or shown twice.
-        view.feed(self.console.backlog())
-        stream = self.console.stream()
+        for stamp, data in self.console.stamped_backlog():
+            view.feed(data, stamp)
+        stream = self.console.stream_stamped()
         self.run_worker(self._pump(stream), group="console", exit_on_error=False)
         view.focus()
         self.set_interval(0.25, self._refresh_bar)
@@ -91,8 +97,10 @@ class ConsoleScreen(Screen[None]):
 
     async def _pump(self, stream: Any) -> None:
         try:
-            async for chunk in stream:
-                self.terminal.feed(chunk)
+            async for pieces in stream:
+                view = self.terminal
+                for stamp, data in pieces:
+                    view.feed(data, stamp)
         finally:
             self._ended = True
             self._refresh_bar(force=True)
@@ -129,6 +137,19 @@ class ConsoleScreen(Screen[None]):
             bar.append(f"  tty {screen.columns}x{screen.lines}", style="dim")
         else:
             bar.append("  output only (no tty)", style="dim")
+            shown = [
+                name
+                for name, on_ in (
+                    ("raw", view.log_raw),
+                    ("times", view.log_stamps),
+                    ("no wrap", not view.log_wrap),
+                    ("held", not view.live),
+                )
+                if on_
+            ]
+            if shown:
+                bar.append("  " + ", ".join(shown), style="bold")
+            bar.append("  r raw · t times · w wrap · f follow", style="dim")
         if self._ended:
             bar.append(f"  {self.console.end_note}", style="yellow")
         if self._input_error:
@@ -180,9 +201,24 @@ class ConsoleScreen(Screen[None]):
                 and bool(self.terminal.search_state.pattern)
                 and self.focused is self.terminal
             )
+        if action in ("log_view", "follow"):
+            return not self.console.terminal and self.focused is self.terminal
         if action == "close_search":
             return self.search_bar.is_open or not self.terminal.live
         return True
+
+    def action_log_view(self, what: str) -> None:
+        view = self.terminal
+        if what == "raw":
+            view.set_log_view(raw=not view.log_raw)
+        elif what == "stamps":
+            view.set_log_view(stamps=not view.log_stamps)
+        else:
+            view.set_log_view(wrap=not view.log_wrap)
+        self._refresh_bar(force=True)
+
+    def action_follow(self) -> None:
+        self.terminal.toggle_follow()
 
     def action_search(self) -> None:
         self.search_bar.open()

@@ -213,12 +213,21 @@ class Emulator:
     ) -> None:
         self.screen = PaneScreen(columns, lines, scrollback)
         self.log_mode = False
+        self.wrap = True
         self._stream = pyte.ByteStream(self.screen)
 
-    def set_log_mode(self) -> None:
-        """Output of a process without a tty: a bare LF also returns the carriage."""
+    def set_log_mode(self, *, wrap: bool = True) -> None:
+        """Output of a process without a tty: a bare LF also returns the carriage; without
+        ``wrap``, a long line is cut at the right edge instead of going on below."""
         self.log_mode = True
-        self.screen.set_mode(pyte_modes.LNM)
+        self.wrap = wrap
+        self._apply_log_modes()
+
+    def _apply_log_modes(self) -> None:
+        if self.log_mode:
+            self.screen.set_mode(pyte_modes.LNM)
+            if not self.wrap:
+                self.screen.reset_mode(pyte_modes.DECAWM)
 
     def set_scrollback(self, lines: int) -> None:
         """Keep at most ``lines`` of history (the newest, if there are more already)."""
@@ -246,8 +255,7 @@ class Emulator:
                 screen.push_history(row)
             screen.push_history(((note, ("default", "default", False, True, False, False, True)),))
         screen.reset()
-        if self.log_mode:
-            screen.set_mode(pyte_modes.LNM)
+        self._apply_log_modes()
         # A fresh parser: the old one may sit in the middle of a sequence or a UTF-8 char.
         self._stream = pyte.ByteStream(screen)
 

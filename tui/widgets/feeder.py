@@ -67,18 +67,22 @@ class Feeder:
         self._skip_due = 0
         #: Bytes parsed per second (an estimate until measured).
         self.parse_rate = 500_000.0
+        #: Parse everything, skipping nothing (a log view being rebuilt from what it kept).
+        self.hold_skips = False
 
     # -- queueing ---------------------------------------------------------------------------
 
-    def feed(self, data: bytes) -> None:
+    def feed(self, data: bytes, *, size: int | None = None) -> None:
+        """Queue ``data``; ``size`` is what it came from, if a filter changed its length
+        (what ``stats.fed`` counts)."""
+        self.stats.fed += len(data) if size is None else size
         if not data:
             return
-        self.stats.fed += len(data)
         if self.filter is not None:
             data = self.filter(data)
         self._pending += data
         # Keep memory bounded between parses too.
-        if len(self._pending) > 4 * self.skip_threshold:
+        if not self.hold_skips and len(self._pending) > 4 * self.skip_threshold:
             self._cut()
 
     @property
@@ -131,7 +135,7 @@ class Feeder:
         replies the program asked for (cursor position and the like)."""
         if not self._pending:
             return ""
-        if len(self._pending) > self.skip_threshold:
+        if not self.hold_skips and len(self._pending) > self.skip_threshold:
             self._cut()
         if self._skip_due:
             self.emulator.skip(f"··· {self._skip_due:,} bytes of output skipped ···")

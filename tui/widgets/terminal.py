@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache, partial
@@ -175,6 +176,10 @@ class TerminalView(Widget, can_focus=True):
     SCROLLBACK: ClassVar[int] = DEFAULT_SCROLLBACK
     #: Lines the mouse wheel scrolls.
     WHEEL_LINES: ClassVar[int] = 3
+    #: Output of a log view kept to show it again (raw, with times, unwrapped).
+    LOG_KEPT_BYTES: ClassVar[int] = 1024 * 1024
+    #: Parse budget of a tick while a log view is rebuilt (nothing is skipped then).
+    REBUILD_BUDGET: ClassVar[float] = 0.03
 
     @dataclass
     class Input(Message):
@@ -211,10 +216,20 @@ class TerminalView(Widget, can_focus=True):
         #: :class:`tui.text.LogFilter`), and a bare LF also returns the carriage.
         self.terminal = terminal
         self._scrollback = scrollback
-        self.emulator = Emulator(80, 24, scrollback=scrollback or self.SCROLLBACK)
+        self.emulator = Emulator(
+            80, 24, scrollback=self.SCROLLBACK if scrollback is None else scrollback
+        )
+        self.feeder = Feeder(self.emulator)
+        #: Log views (no tty): colours obeyed or shown raw, a time per line, wrapping.
+        self.log_raw = False
+        self.log_stamps = False
+        self.log_wrap = True
+        #: What a log view was fed, with read times, to show it again another way.
+        self._log_kept: deque[tuple[float, bytes]] = deque()
+        self._log_kept_bytes = 0
+        self._log_filter = LogFilter()
         if not terminal:
             self.emulator.set_log_mode()
-        self.feeder = Feeder(self.emulator, filter=None if terminal else LogFilter())
         self._rows: dict[int, Strip] = {}
         self._cursor: tuple[int, int] | None = None
         self._idle = asyncio.Event()
@@ -250,12 +265,64 @@ class TerminalView(Widget, can_focus=True):
 
     # -- feeding ---------------------------------------------------------------------------
 
-    def feed(self, data: bytes) -> None:
-        """Queue output of the process; it is parsed and painted on the next ticks."""
+    def feed(self, data: bytes, stamp: float | None = None) -> None:
+        """Queue output of the process (read at ``stamp``, ``time.time()``, if known); it
+        is parsed and painted on the next ticks."""
         if not data:
             return
-        self.feeder.feed(data)
+        size = len(data)
+        if not self.terminal:
+            stamp = time.time() if stamp is None else stamp
+            self._keep(stamp, data)
+            data = self._log_filter(data, stamp)
+        self.feeder.feed(data, size=size)
         self._idle.clear()
+
+    def _keep(self, stamp: float, data: bytes) -> None:
+        kept = self._log_kept
+        kept.append((stamp, data))
+        self._log_kept_bytes += len(data)
+        while self._log_kept_bytes > self.LOG_KEPT_BYTES and len(kept) > 1:
+            self._log_kept_bytes -= len(kept.popleft()[1])
+
+    def set_log_view(
+        self, *, raw: bool | None = None, stamps: bool | None = None, wrap: bool | None = None
+    ) -> None:
+        """Show a log (no tty) another way: its output kept so far is parsed again."""
+        if self.terminal:
+            return
+        self.log_raw = self.log_raw if raw is None else raw
+        self.log_stamps = self.log_stamps if stamps is None else stamps
+        self.log_wrap = self.log_wrap if wrap is None else wrap
+        old = self.emulator.screen
+        emulator = Emulator(old.columns, old.lines, scrollback=old.history.maxlen or 0)
+        emulator.set_log_mode(wrap=self.log_wrap)
+        stats = self.feeder.stats
+        self.emulator = emulator
+        self.feeder = Feeder(emulator)
+        self.feeder.stats = stats
+        self.feeder.hold_skips = True  # all of what was kept, the scrollback with it
+        self._log_filter = LogFilter(sgr=not self.log_raw, stamps=self.log_stamps)
+        for stamp, data in self._log_kept:
+            self.feeder.feed(self._log_filter(data, stamp), size=0)
+        self._idle.clear()
+        self._top = None
+        self._seen_pushed = 0
+        self._searched_to = 0
+        self._cursor = None
+        self._rows.clear()
+        self.refresh()
+        self.post_message(self.Scrolled(self))
+
+    def toggle_follow(self) -> None:
+        """Follow new output, or hold the view where it is (a log view's ``f``)."""
+        if self._top is None:
+            self._left_live_at = self.emulator.screen.pushed
+            self._top = self.emulator.top_line
+            self.refresh()
+            self.post_message(self.Scrolled(self))
+        else:
+            self.go_live()
 
     @property
     def pending_bytes(self) -> int:
@@ -288,7 +355,7 @@ class TerminalView(Widget, can_focus=True):
     def _tick(self) -> None:
         if not self._sized:
             return  # parse at the pane's size, not at pyte's default 80x24
-        self._parse(self.PARSE_BUDGET)
+        self._parse(self.REBUILD_BUDGET if self.feeder.hold_skips else self.PARSE_BUDGET)
         # While output keeps coming, paint at most every other tick: a frame of a full
         # pane costs as much as the parsing, and the parsing is what catches up.
         now = time.perf_counter()
@@ -322,6 +389,7 @@ class TerminalView(Widget, can_focus=True):
                 for y in dirty:
                     self.refresh(Region(0, y, width, 1))
         if not self.feeder.pending_bytes:
+            self.feeder.hold_skips = False
             self._idle.set()
 
     def notify_style_update(self) -> None:
