@@ -57,15 +57,19 @@ class Console(abc.ABC):
         data = self.backlog()
         return [(time.time(), data)] if data else []
 
-    async def stream_stamped(self) -> AsyncIterator[list[tuple[float, bytes]]]:
+    def stream_stamped(self) -> AsyncIterator[list[tuple[float, bytes]]]:
         """The stream as lists of pieces with their read times. Call right after
-        :meth:`stamped_backlog`."""
-        async for chunk in self.stream():
-            yield [(time.time(), chunk)]
+        :meth:`stamped_backlog` (the stream starts at the call, not at the first read)."""
+        return _stamp_now(self.stream())
 
     def log_files(self) -> list[Path]:
         """The process's output log, oldest part first (none: the backend keeps no log)."""
         return []
+
+
+async def _stamp_now(chunks: AsyncIterator[bytes]) -> AsyncIterator[list[tuple[float, bytes]]]:
+    async for chunk in chunks:
+        yield [(time.time(), chunk)]
 
 
 class Backend(abc.ABC):

@@ -50,11 +50,15 @@ class ConsoleScreen(Screen[None]):
 
     app: ShimdeckApp
 
-    def __init__(self, console: Console, id: str, exec_id: str = "") -> None:
+    def __init__(
+        self, console: Console, id: str, exec_id: str = "", *, title: str | None = None
+    ) -> None:
         super().__init__()
         self.console = console
         self.task_id = id
         self.exec_id = exec_id
+        #: Shown in the bar instead of the task and its status (merged logs).
+        self.title_text = title
         self._ended = False
         self._input_error = ""
         self._version = -1
@@ -123,13 +127,19 @@ class ConsoleScreen(Screen[None]):
         self._version = self.app.model.version
         status, exit_status = self._status()
         view = self.terminal
-        bar = Text(" console ", style="bold reverse")
-        bar.append(" ")
-        bar.append_text(safe_text(self.task_id, "bold"))
-        if self.exec_id:
-            bar.append_text(safe_text(f" / {self.exec_id}", "bold"))
-        bar.append("  ")
-        bar.append_text(status_text(status, exit_status))
+        if self.title_text is not None:
+            bar = Text(" logs ", style="bold reverse")
+            bar.append(" ")
+            bar.append_text(safe_text(self.title_text, "bold"))
+            exit_status = None
+        else:
+            bar = Text(" console ", style="bold reverse")
+            bar.append(" ")
+            bar.append_text(safe_text(self.task_id, "bold"))
+            if self.exec_id:
+                bar.append_text(safe_text(f" / {self.exec_id}", "bold"))
+            bar.append("  ")
+            bar.append_text(status_text(status, exit_status))
         if exit_status is not None:
             bar.append(f" (exit {exit_status})")
         screen = view.screen_buffer

@@ -20,6 +20,7 @@ from textual.widgets import Footer, Header, Input
 
 from runtime import errors
 
+from ..backend.merged import MergedConsole
 from ..dialogs import (
     CheckpointDialog,
     CheckpointRequest,
@@ -37,6 +38,7 @@ from ..widgets.details import DetailsPane
 from ..widgets.eventlog import EventsTable
 from ..widgets.linetable import LineTable
 from ..widgets.tables import ContainersTable, ExecsTable
+from .console import ConsoleScreen
 
 if TYPE_CHECKING:
     from ..app import ShimdeckApp
@@ -50,6 +52,12 @@ ACTIONS: list[tuple[str, str, str, str]] = [
     ("d", "delete", "Del", "Delete the selected container (or exec)"),
     ("e", "exec", "Exec", "Run a process in the selected task"),
     ("a", "attach", "Attach", "Open the console of the selected task or exec"),
+    (
+        "L",
+        "logs",
+        "Logs",
+        "Merged logs of the selected container, or of every container the filter shows",
+    ),
     ("c", "checkpoint", "Ckpt", "Checkpoint the selected task with CRIU"),
     ("l", "labels", "Labels", "Edit the labels of the selected container"),
     ("slash", "filter", "Filter", "Filter the focused pane (containers or events)"),
@@ -64,7 +72,13 @@ class MainScreen(Screen[None]):
         *(
             # The slash is a priority binding so that it moves the focus before the keys
             # typed right after it are handed to the widget that had it.
-            Binding(key, f"screen.{action}", label, show=action != "sort", priority=key == "slash")
+            Binding(
+                key,
+                f"screen.{action}",
+                label,
+                show=action not in ("sort", "logs"),
+                priority=key == "slash",
+            )
             for key, action, label, _ in ACTIONS
             if action not in ("quit", "help")
         ),
@@ -353,6 +367,27 @@ class MainScreen(Screen[None]):
         target = self._target()
         if target:
             self.app.attach(target[0].id, target[1])
+
+    def action_logs(self) -> None:
+        """Merged logs: every container the filter shows (with a filter), else the
+        selected one; only those with a task have output."""
+        rows = self._shown if self._filter else [r for r in [self.selected_row()] if r]
+        sources = []
+        for row in rows:
+            if row.task is None:
+                continue
+            try:
+                sources.append((row.id, self.app.backend.console(row.id)))
+            except errors.Error:
+                continue  # its task went meanwhile
+        if not sources:
+            self.notify("No container with output: press s to start one", severity="warning")
+            return
+        console = MergedConsole(sources)
+        title = ", ".join(console.ids)
+        if len(title) > 60:
+            title = f"{len(sources)} containers"
+        self.app.push_screen(ConsoleScreen(console, console.ids[0], title=title))
 
     def action_checkpoint(self) -> None:
         target = self._target()
