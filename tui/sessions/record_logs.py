@@ -36,7 +36,8 @@ SERVICES: dict[str, str] = {
             "0) printf '\\033[1;31mERROR\\033[0m GET /api/items/%s 500 upstream timed out\\n' $i;; "
             "3) printf '\\033[33mWARN \\033[0m GET /slow/%s 200 in 1.%ss\\n' $i $i;; "
             "*) printf '\\033[32mINFO \\033[0m GET /static/app.%s.js 200\\n' $i;; esac; "
-            "[ $i -eq 40 ] && printf 'this line clears the screen: \\033[2J\\033[H (shown, not obeyed)\\n'"
+            "[ $i -eq 40 ] && printf 'this line clears the screen: "
+            "\\033[2J\\033[H (shown, not obeyed)\\n'"
         ),
     ),
     "db": _LOOP.format(
