@@ -46,9 +46,10 @@ BENCHES = (
     "exit_latency",
     "console",
     "ui",
+    "console_ui",
     "engine_profile",
 )
-OPTIONAL = ("ui",)
+OPTIONAL = ("ui", "console_ui")
 NOT_QUICK = ("engine_profile",)
 
 

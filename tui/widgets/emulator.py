@@ -10,7 +10,8 @@ view or a search result keeps pointing at the same line while more arrive:
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from itertools import islice
 from typing import Any
 
 import pyte
@@ -97,6 +98,7 @@ class PaneScreen(pyte.Screen):
         self._saved_main: tuple[dict[int, dict[int, Any]], tuple[int, int, Any] | None] | None
         self._saved_main = None
         self.history: deque[Line] = deque(maxlen=max(0, scrollback))
+        self.history_text: deque[str] = deque(maxlen=max(0, scrollback))
         #: Lines ever pushed to history (the number of the screen's top row).
         self.pushed = 0
         super().__init__(columns, lines)
@@ -108,6 +110,8 @@ class PaneScreen(pyte.Screen):
 
     def push_history(self, line: Line) -> None:
         self.history.append(line)
+        # Their text too, once: searching 10,000 lines must not join their runs each time.
+        self.history_text.append(line_text(line))
         self.pushed += 1
 
     def index(self) -> None:
@@ -234,6 +238,7 @@ class Emulator:
         screen = self.screen
         dropped = max(0, len(screen.history) - lines)
         screen.history = deque(list(screen.history)[dropped:], maxlen=max(0, lines))
+        screen.history_text = deque(list(screen.history_text)[dropped:], maxlen=max(0, lines))
 
     def feed(self, data: bytes) -> None:
         self._stream.feed(data)
@@ -283,11 +288,43 @@ class Emulator:
         return screen.history[index] if index >= 0 else ()
 
     def text(self, n: int) -> str:
+        index = n - self.first_line
+        if 0 <= index < len(self.screen.history_text):
+            return self.screen.history_text[index]
         return line_text(self.line(n))
+
+    def lines(self, first: int, end: int) -> dict[int, Line]:
+        """Lines ``first <= n < end`` by number (one pass over the history, not an index
+        per line: a deque is slow to index in the middle)."""
+        start = max(first, self.first_line)
+        out: dict[int, Line] = {}
+        top = self.top_line
+        if start < top:
+            skip = start - self.first_line
+            for i, line in enumerate(islice(self.screen.history, skip, skip + end - start)):
+                out[start + i] = line
+        for n in range(max(start, top), min(end, self.end_line)):
+            out[n] = self.line(n)
+        return out
+
+    def texts(self, first: int, end: int) -> Iterator[tuple[int, str]]:
+        """``(n, text)`` of lines ``first <= n < end``, in order (a deque is slow to index)."""
+        start = max(first, self.first_line)
+        history = self.screen.history_text
+        top = self.top_line
+        if start < top:
+            skip = start - self.first_line
+            for i, text in enumerate(islice(history, skip, None)):
+                n = start + i
+                if n >= end:
+                    return
+                yield n, text
+        for n in range(max(start, top), min(end, self.end_line)):
+            yield n, self.text(n)
 
     def all_text(self) -> str:
         """History and screen as plain text, trailing blank rows dropped."""
-        lines = [self.text(n) for n in range(self.first_line, self.end_line)]
+        lines = [text for _, text in self.texts(self.first_line, self.end_line)]
         while lines and not lines[-1]:
             lines.pop()
         return "\n".join(lines) + "\n" if lines else ""

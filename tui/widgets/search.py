@@ -7,7 +7,7 @@ Matches are ``(line number, start, end)`` in text offsets; the current one moves
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 Match = tuple[int, int, int]
@@ -36,9 +36,9 @@ class Search:
             self.error = f"bad regex: {e}"
             return None
 
-    def run(self, first: int, end: int, text: Callable[[int], str]) -> None:
-        """Find every match in lines ``first <= n < end``; the current match becomes the
-        last one (the newest output), as a search from the bottom would find first."""
+    def run(self, lines: Iterable[tuple[int, str]]) -> None:
+        """Find every match in ``(n, text)`` lines; the current match becomes the last one
+        (the newest output), as a search from the bottom would find first."""
         compiled = self.compile()
         self.matches = []
         self.by_line = {}
@@ -46,8 +46,7 @@ class Search:
         if compiled is None:
             return
         search = compiled.finditer
-        for n in range(first, end):
-            line = text(n)
+        for n, line in lines:
             if not line:
                 continue
             spans = [(m.start(), m.end()) for m in search(line) if m.end() > m.start()]

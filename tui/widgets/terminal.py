@@ -246,6 +246,9 @@ class TerminalView(Widget, can_focus=True):
         self._seen_pushed = 0
         self.search_state = Search()
         self._searched_to = 0
+        #: The lines of a scrolled-back view, fetched once per position.
+        self._window: dict[int, Line] = {}
+        self._window_key: tuple[int, int] = (-1, -1)
 
     @property
     def screen_buffer(self) -> PaneScreen:
@@ -423,18 +426,24 @@ class TerminalView(Widget, can_focus=True):
             return strip
         if self._top is not None and y == self.size.height - 1:
             return self._marker_strip()
-        return self._render_number(self.view_top + y)
+        top = self.view_top
+        key = (top, self.emulator.screen.pushed)
+        if key != self._window_key:
+            self._window_key = key
+            self._window = self.emulator.lines(top, top + self.size.height)
+        return self._render_number(top + y, self._window.get(top + y))
 
     def _colours(self) -> tuple[Color, Color]:
         fg = self.styles.color.rich_color
         bg = self.styles.background.rich_color
         return fg, bg
 
-    def _render_number(self, n: int) -> Strip:
+    def _render_number(self, n: int, line: Line | None = None) -> Strip:
         emulator = self.emulator
         width = self.size.width
         fg, bg = self._colours()
-        line = emulator.line(n)
+        if line is None or n >= emulator.top_line:  # the screen's rows change in place
+            line = emulator.line(n)
         # Blanks in the colours of a default cell, as pyte's own blank cells are.
         blank = char_style(*DEFAULT_ATTRS, fg, bg)
         strip = self._line_strip(line, fg, bg).extend_cell_length(width, blank)
@@ -555,7 +564,7 @@ class TerminalView(Widget, can_focus=True):
         state = self.search_state
         state.pattern, state.regex, state.case = pattern, regex, case
         emulator = self.emulator
-        state.run(emulator.first_line, emulator.end_line, emulator.text)
+        state.run(emulator.texts(emulator.first_line, emulator.end_line))
         self._searched_to = emulator.top_line
         self._rows.clear()
         self.refresh()
@@ -583,7 +592,7 @@ class TerminalView(Widget, can_focus=True):
         since = min(self._searched_to, emulator.top_line)
         current = state.current_match
         kept = [m for m in state.matches if emulator.first_line <= m[0] < since]
-        state.run(since, emulator.end_line, emulator.text)
+        state.run(emulator.texts(since, emulator.end_line))
         state.matches = kept + state.matches
         state.by_line = {}
         for n, start, end in state.matches:
@@ -605,7 +614,7 @@ class TerminalView(Widget, can_focus=True):
         def shift(offset: Offset | None) -> Offset | None:
             return None if offset is None else Offset(offset.x, max(0, offset.y - first))
 
-        text = "\n".join(emulator.text(n) for n in range(first, emulator.end_line))
+        text = "\n".join(text for _, text in emulator.texts(first, emulator.end_line))
         return Selection(shift(selection.start), shift(selection.end)).extract(text), "\n"
 
     def selection_updated(self, selection: Selection | None) -> None:
