@@ -158,7 +158,7 @@ async def _child(ns: argparse.Namespace) -> None:
     capture_limit = 4 * MIB
     original_feed = TerminalView.feed
 
-    def feed(view: TerminalView, data: bytes) -> None:
+    def feed(view: TerminalView, data: bytes, stamp: float | None = None) -> None:
         feed_log["last"] = t = time.monotonic()
         for m in re.findall(rb"ECHO \d+ \w", data):
             marked.setdefault("fed " + m.decode(), t)
@@ -166,7 +166,7 @@ async def _child(ns: argparse.Namespace) -> None:
         cap = feed_log["capture"]
         if len(cap) < capture_limit:
             cap += data[: capture_limit - len(cap)]
-        original_feed(view, data)
+        original_feed(view, data, stamp)
 
     TerminalView.feed = feed  # type: ignore[method-assign]
     original_console_write = LiveConsole.write
