@@ -196,6 +196,13 @@ class MainScreen(Screen[None]):
         self.query_one(DetailsPane).show(row, now)
         self.query_one(EventsTable).sync_events(model.events)
 
+    def on_text_selected(self) -> None:
+        """Text selected with the mouse (events, details) is copied at once (OSC 52)."""
+        text = self.get_selected_text()
+        if text:
+            self.app.copy_to_clipboard(text)
+            self.notify(f"{len(text):,} characters copied to the clipboard", timeout=2)
+
     @on(LineTable.RowHighlighted, "#containers")
     def _selection_moved(self) -> None:
         row = self.selected_row()

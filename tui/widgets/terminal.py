@@ -51,6 +51,7 @@ from .emulator import (
 from .feeder import Feeder, FeedStats
 from .keys import encode_key
 from .search import Search
+from .strips import add_style, restyle
 
 __all__ = ["LEAVE_KEY", "FeedStats", "PaneScreen", "TerminalView", "char_style", "pyte_color"]
 
@@ -450,7 +451,7 @@ class TerminalView(Widget, can_focus=True):
         screen = emulator.screen
         y = n - emulator.top_line
         if 0 <= y < screen.lines and not screen.cursor.hidden and screen.cursor.y == y:
-            strip = _restyle(strip, screen.cursor.x, screen.cursor.x + 1, _reverse)
+            strip = restyle(strip, screen.cursor.x, screen.cursor.x + 1, _reverse)
         spans = self.search_state.by_line.get(n)
         if spans:
             strip = self._highlight(strip, n, line, spans)
@@ -463,7 +464,7 @@ class TerminalView(Widget, can_focus=True):
                 end = len(text) if end == -1 else end
                 style = self.screen.get_component_rich_style("screen--selection")
                 a, b = cell_len(text[:start]), cell_len(text[:end])
-                strip = _restyle(strip, a, max(b, a + 1), lambda s: s + style)
+                strip = restyle(strip, a, max(b, a + 1), lambda s: s + style)
         return strip.crop(0, width).apply_offsets(0, n)
 
     @staticmethod
@@ -478,7 +479,7 @@ class TerminalView(Widget, can_focus=True):
         for start, end in spans:
             style = current if now == (n, start, end) else match
             a, b = cell_len(text[:start]), cell_len(text[:end])
-            strip = _restyle(strip, a, b, partial(_add_style, style))
+            strip = restyle(strip, a, b, partial(add_style, style))
         return strip
 
     def _marker_strip(self) -> Strip:
@@ -676,20 +677,5 @@ class TerminalView(Widget, can_focus=True):
         return [self.emulator.text(top + y) for y in range(self.size.height)]
 
 
-def _add_style(extra: Style, style: Style) -> Style:
-    return style + extra
-
-
 def _reverse(style: Style) -> Style:
     return Style.combine([style, Style(color=style.bgcolor, bgcolor=style.color)])
-
-
-def _restyle(strip: Strip, start: int, end: int, change: Callable[[Style], Style]) -> Strip:
-    """``strip`` with the cells ``start <= x < end`` restyled by ``change``."""
-    length = strip.cell_length
-    if end <= start or start >= length:
-        return strip
-    parts = strip.divide([start, min(end, length), length])
-    before, middle, after = parts[0], parts[1], parts[2] if len(parts) > 2 else Strip([])
-    changed = Strip([Segment(s.text, change(s.style or Style())) for s in middle])
-    return Strip.join([before, changed, after])
