@@ -235,3 +235,20 @@ async def test_a_flood_arriving_between_frames_never_blanks_the_pane() -> None:
         view.feed(line * 5000)
         assert all("flood" in row for row in view.display_lines()[:-1])
         assert any("flood" in seg.text for seg in view.render_line(0))
+
+
+async def test_a_theme_change_restyles_every_row() -> None:
+    app = Harness()
+    async with app.run_test(size=(30, 6)) as pilot:
+        view = app.query_one(TerminalView)
+        view.feed(b"plain text\r\n")
+        await view.wait_idle()
+        await pilot.pause()
+        before = view.render_line(0)
+        app.theme = "textual-light" if app.theme != "textual-light" else "nord"
+        await pilot.pause()
+        after = view.render_line(0)
+        assert after is not before
+        bg = view.styles.background.rich_color
+        assert all(s.style.bgcolor == bg for s in after if s.style)
+        assert any(s.style.bgcolor != bg for s in before if s.style)
