@@ -143,6 +143,8 @@ class ConsoleScreen(Screen[None]):
         if exit_status is not None:
             bar.append(f" (exit {exit_status})")
         screen = view.screen_buffer
+        # At 80 columns the long hints would be cut off.
+        narrow = self.app.size.width < 120
         if self.console.terminal:
             bar.append(f"  tty {screen.columns}x{screen.lines}", style="dim")
         else:
@@ -159,12 +161,16 @@ class ConsoleScreen(Screen[None]):
             ]
             if shown:
                 bar.append("  " + ", ".join(shown), style="bold")
-            bar.append("  r raw · t times · w wrap · f follow", style="dim")
+            if not narrow:
+                bar.append("  r raw · t times · w wrap · f follow", style="dim")
         if self._ended:
             bar.append(f"  {self.console.end_note}", style="yellow")
         if self._input_error:
             bar.append_text(safe_text(f"  {self._input_error}", "red"))
-        bar.append("   ctrl+] leaves · ctrl+f search · ctrl+s save", style="dim")
+        keys = (
+            "^] leave ^f find ^s save" if narrow else "ctrl+] leaves · ctrl+f search · ctrl+s save"
+        )
+        bar.append(f"   {keys}", style="dim")
         self.query_one("#console-bar", Static).update(bar)
 
     @on(TerminalView.Input)
