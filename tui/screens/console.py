@@ -65,23 +65,27 @@ class ConsoleScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(id="console-bar")
-        yield SearchBar(id="search")
+        # Docked at the bottom; yielded after the pane so that the pane mounts first.
+        search = SearchBar(id="search")
         view = TerminalView(terminal=self.console.terminal, id="terminal")
         size = self.console.size
         if size is None:
             yield view
+            yield search
             return
         # A recording has the size it was made at: show it at that size, framed and
         # centred, rather than in a corner of a pane of another size.
         columns, lines = size
         view.styles.width = columns
         view.styles.height = lines
-        with Center(id="terminal-frame"):
-            frame = Vertical(view, id="terminal-box")
+        # Composed in a with block, not passed to the frame's constructor: the pane is then
+        # mounted before this screen's on_mount looks for it.
+        with Center(id="terminal-frame"), Vertical(id="terminal-box") as frame:
             frame.styles.width = columns + 2
             frame.styles.height = lines + 2
             frame.border_title = f"recorded at {columns}x{lines}"
-            yield frame
+            yield view
+        yield search
 
     @property
     def terminal(self) -> TerminalView:
