@@ -47,9 +47,10 @@ BENCHES = (
     "console",
     "checkpoint",
     "ui",
+    "console_ui",
     "engine_profile",
 )
-OPTIONAL = ("ui",)
+OPTIONAL = ("ui", "console_ui")
 NOT_QUICK = ("engine_profile",)
 
 

@@ -158,7 +158,7 @@ async def _child(ns: argparse.Namespace) -> None:
     capture_limit = 4 * MIB
     original_feed = TerminalView.feed
 
-    def feed(view: TerminalView, data: bytes) -> None:
+    def feed(view: TerminalView, data: bytes, stamp: float | None = None) -> None:
         feed_log["last"] = t = time.monotonic()
         for m in re.findall(rb"ECHO \d+ \w", data):
             marked.setdefault("fed " + m.decode(), t)
@@ -166,7 +166,7 @@ async def _child(ns: argparse.Namespace) -> None:
         cap = feed_log["capture"]
         if len(cap) < capture_limit:
             cap += data[: capture_limit - len(cap)]
-        original_feed(view, data)
+        original_feed(view, data, stamp)
 
     TerminalView.feed = feed  # type: ignore[method-assign]
     original_console_write = LiveConsole.write
@@ -639,7 +639,7 @@ async def drain(capture: bytes, rounds: int) -> dict[str, Any]:
         async with app.run_test(size=(cols, lines)) as pilot:
             view = app.query_one(TerminalView)
             if not skip:
-                view.MIN_SKIP_BYTES = 1 << 40  # type: ignore[misc]
+                view.feeder.MIN_SKIP_BYTES = 1 << 40  # type: ignore[misc]
             await pilot.pause()
             t0 = time.perf_counter()
             c0 = time.process_time()

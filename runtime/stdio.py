@@ -4,6 +4,10 @@ The engine drains every output fd as soon as it is readable, whether anyone is a
 not, so a container never blocks on a full pipe. What it reads goes to a bounded in-memory
 ring (the backlog), a size-capped log file, and any live streams. The engine keeps its own
 write end of stdin, so a reader detaching is not EOF; only :meth:`ProcessIO.close_stdin` is.
+
+Each read is stamped with the wall-clock time it was read at: :meth:`ProcessIO.stamped_backlog`
+and :meth:`OutputStream.next_stamped` hand output out as ``(time, bytes)`` pieces, so a
+viewer can show when each line came, and merge the output of several processes in order.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import fcntl
 import os
 import struct
 import termios
+import time
 from collections import deque
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -26,6 +31,11 @@ LOG_BYTES = 1024 * 1024
 STREAM_BYTES = 8 * 1024 * 1024
 READ_SIZE = 65536
 READS_PER_WAKEUP = 64
+#: Read times kept for the backlog, at most (older bytes take the time of an older read).
+BACKLOG_STAMPS = 4096
+
+#: A piece of output and the time (``time.time()``) the engine read it.
+Stamped = tuple[float, bytes]
 
 
 class OutputStream:
@@ -37,17 +47,17 @@ class OutputStream:
 
     def __init__(self, owner: ProcessIO) -> None:
         self._owner = owner
-        self._chunks: deque[bytes] = deque()
+        self._chunks: deque[Stamped] = deque()
         self._size = 0
         self._wakeup = asyncio.Event()
         self._ended = False
         self.dropped = 0
 
-    def _offer(self, data: bytes) -> None:
-        self._chunks.append(data)
+    def _offer(self, data: bytes, stamp: float) -> None:
+        self._chunks.append((stamp, data))
         self._size += len(data)
         while self._size > STREAM_BYTES and len(self._chunks) > 1:
-            old = self._chunks.popleft()
+            _, old = self._chunks.popleft()
             self._size -= len(old)
             self.dropped += len(old)
         self._wakeup.set()
@@ -60,16 +70,21 @@ class OutputStream:
         return self
 
     async def __anext__(self) -> bytes:
+        return b"".join(data for _, data in await self.next_stamped())
+
+    async def next_stamped(self) -> list[Stamped]:
+        """Everything queued (at least one piece), each with its read time; raises
+        ``StopAsyncIteration`` at the end of output."""
         while not self._chunks:
             if self._ended:
                 raise StopAsyncIteration
             self._wakeup.clear()
             await self._wakeup.wait()
         # Hand over everything queued at once: fewer wakeups for a fast producer.
-        data = b"".join(self._chunks)
+        chunks = list(self._chunks)
         self._chunks.clear()
         self._size = 0
-        return data
+        return chunks
 
     def close(self) -> None:
         self._owner._streams.discard(self)
@@ -112,6 +127,9 @@ class ProcessIO:
         self._loop = asyncio.get_running_loop()
         self._log = LogFile(log_path) if log_path is not None else None
         self._ring = bytearray()
+        #: (offset in all output, read time) of the reads the ring holds, oldest first.
+        self._stamps: deque[tuple[int, float]] = deque()
+        self._total = 0
         self._streams: set[OutputStream] = set()
         self._readers: set[int] = set()
         self._stdin = -1
@@ -189,13 +207,20 @@ class ProcessIO:
             self._close_reader(fd)
 
     def _feed(self, data: bytes) -> None:
+        stamp = time.time()
+        self._stamps.append((self._total, stamp))
+        self._total += len(data)
         self._ring += data
         if len(self._ring) > BACKLOG_BYTES:
             del self._ring[: len(self._ring) - BACKLOG_BYTES]
+        start = self._total - len(self._ring)
+        stamps = self._stamps
+        while len(stamps) > 1 and (stamps[1][0] <= start or len(stamps) > BACKLOG_STAMPS):
+            stamps.popleft()
         if self._log is not None:
             self._log.write(data)
         for stream in self._streams:
-            stream._offer(data)
+            stream._offer(data, stamp)
 
     def _close_reader(self, fd: int) -> None:
         self._loop.remove_reader(fd)
@@ -217,6 +242,18 @@ class ProcessIO:
     def backlog(self) -> bytes:
         """The most recent output, at most ``BACKLOG_BYTES``."""
         return bytes(self._ring)
+
+    def stamped_backlog(self) -> list[Stamped]:
+        """The backlog as pieces, each with the time it was read (about: see BACKLOG_STAMPS)."""
+        start = self._total - len(self._ring)
+        marks = list(self._stamps)
+        pieces: list[Stamped] = []
+        for i, (offset, stamp) in enumerate(marks):
+            end = marks[i + 1][0] if i + 1 < len(marks) else self._total
+            begin = start if i == 0 else max(offset, start)
+            if end > begin:
+                pieces.append((stamp, bytes(self._ring[begin - start : end - start])))
+        return pieces
 
     def stream(self) -> OutputStream:
         """Live output from now on (see :class:`OutputStream`)."""

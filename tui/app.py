@@ -190,6 +190,11 @@ class ShimdeckApp(App[None]):
         #: Textual's default when the config names none: not a choice to save.
         self._theme_at_start = self.theme
 
+    @property
+    def scrollback(self) -> int:
+        """Lines of scrollback each console keeps (``scrollback`` in the config file)."""
+        return self.config.scrollback
+
     def export_screenshot(self, *, title: str | None = None, simplify: bool = False) -> str:
         """Textual's SVG, with ``xml:space="preserve"``: without it, renderers that treat
         the no-break spaces Rich writes as collapsible (librsvg) drop the leading spaces of

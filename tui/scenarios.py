@@ -17,7 +17,7 @@ from .app import ShimdeckApp
 from .backend.replay import ReplayBackend
 from .screens.console import ConsoleScreen
 from .screens.main import MainScreen
-from .sessions import DEMO_SESSION
+from .sessions import DEMO_SESSION, LOGS_SESSION
 from .widgets.tables import ContainersTable
 from .widgets.terminal import TerminalView
 
@@ -138,6 +138,45 @@ SCENARIOS: list[Scenario] = [
     ),
     Scenario("filter", "/: filter the containers by id or label", press=("slash", *"worker")),
     Scenario("help", "?: the keys", press=("question_mark",)),
+    Scenario(
+        "log-colours",
+        "A log without a tty: colours obeyed, a screen clear shown as text",
+        select="web",
+        press=("a",),
+        console=True,
+        session=LOGS_SESSION,
+    ),
+    Scenario(
+        "log-times",
+        "t: the time the engine read each line",
+        select="worker",
+        press=("a", "t"),
+        console=True,
+        session=LOGS_SESSION,
+    ),
+    Scenario(
+        "console-scrollback",
+        "shift+pageup: scrolled back; the marker counts the lines that arrive",
+        select="web",
+        press=("a", "shift+pageup", "shift+pageup"),
+        console=True,
+        session=LOGS_SESSION,
+    ),
+    Scenario(
+        "console-search",
+        "ctrl+f: every match highlighted, the current one counted",
+        select="web",
+        press=("a", "ctrl+f", *"error", "enter"),
+        console=True,
+        session=LOGS_SESSION,
+    ),
+    Scenario(
+        "merged-logs",
+        "L: the logs of every container the filter shows, by time, each id in its colour",
+        press=("slash", *"shop", "enter", "L"),
+        console=True,
+        session=LOGS_SESSION,
+    ),
 ]
 
 SIZES: list[tuple[int, int]] = [(80, 24), (160, 48)]

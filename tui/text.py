@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import time
 
 from rich.text import Text
 
@@ -65,33 +66,92 @@ def safe_text(value: object, style: str = "", **kwargs: object) -> Text:
     return out
 
 
+def replace_unsafe(text: str, replacement: str) -> str:
+    """``text`` with every unsafe character replaced by ``replacement``."""
+    return _UNSAFE.sub(replacement, text)
+
+
 def is_safe(text: str) -> bool:
     """True if nothing in ``text`` would need replacing (tests)."""
     return _UNSAFE.search(text) is None
 
 
 class LogFilter:
-    """Output of a process without a terminal, made plain text for a terminal pane.
+    """Output of a process without a terminal, made safe text for a terminal pane.
 
     Such output is a log, not a screen: its bytes are decoded as UTF-8 (invalid sequences
-    become U+FFFD), CR LF becomes LF, and every other control character (ESC included, so
-    no escape sequence reaches the pane's emulator) is made visible as in :func:`visible`,
-    in reverse video. Line feeds and tabs are kept.
+    become U+FFFD), CR LF becomes LF, colours and attributes (SGR, ``ESC [ ... m``) are
+    kept unless ``sgr`` is False (the raw view), and every other control character (the
+    ESC of any other sequence included, so no such sequence reaches the pane's emulator)
+    is made visible as in :func:`visible`, in reverse video. Line feeds and tabs are kept.
+    With ``stamps``, each line starts with the time its first byte was read, in grey
+    (pyte has no dim).
     """
 
     _UNSAFE = re.compile(_UNSAFE.pattern.replace("\x00-\x1f", "\x00-\x08\x0b-\x1f"))
+    #: SGR with a bounded parameter list: anything longer is shown, not obeyed.
+    _SGR = re.compile(r"(\x1b\[[0-9;:]{0,64}m)")
+    _PARTIAL_SGR = re.compile(r"\x1b(\[[0-9;:]{0,64})?$")
+    _LINE = re.compile("(\n)")
 
-    def __init__(self) -> None:
+    def __init__(self, *, sgr: bool = True, stamps: bool = False) -> None:
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._cr = False
+        self.sgr = sgr
+        self.stamps = stamps
+        self._carry = ""
+        self._line_start = True
+        #: SGR sequences in effect since the last reset: restored after a timestamp.
+        self._state: list[str] = []
 
-    def __call__(self, data: bytes) -> bytes:
-        text = self._decoder.decode(data)
+    def __call__(self, data: bytes, stamp: float | None = None) -> bytes:
+        text = self._carry + self._decoder.decode(data)
+        self._carry = ""
         if self._cr:
             text = "\r" + text
         self._cr = text.endswith("\r")
         if self._cr:
             text = text[:-1]  # it may be the CR of a CR LF split between two reads
         text = text.replace("\r\n", "\n")
-        text = self._UNSAFE.sub(lambda m: f"\x1b[7m{_replacement(m.group())}\x1b[27m", text)
-        return text.encode("utf-8")
+        if self.sgr:
+            partial = self._PARTIAL_SGR.search(text, max(0, len(text) - 70))
+            if partial:  # the rest of this SGR comes with the next read
+                self._carry, text = text[partial.start() :], text[: partial.start()]
+        pieces = self._SGR.split(text) if self.sgr else [text]
+        out: list[str] = []
+        for i, piece in enumerate(pieces):
+            if i % 2:
+                out.append(piece)
+                self._remember(piece)
+            elif piece:
+                self._text(piece, stamp, out)
+        return "".join(out).encode("utf-8")
+
+    def _remember(self, sgr: str) -> None:
+        if sgr in ("\x1b[m", "\x1b[0m"):
+            self._state.clear()
+        elif len(self._state) < 16:
+            self._state.append(sgr)
+
+    def _text(self, text: str, stamp: float | None, out: list[str]) -> None:
+        for part in self._LINE.split(text) if self.stamps else [text]:
+            if part == "\n":
+                out.append(part)
+                self._line_start = True
+                continue
+            if not part:
+                continue
+            if self.stamps and self._line_start:
+                out.append(f"\x1b[0;90m{stamp_text(stamp)}\x1b[0m " + "".join(self._state))
+            self._line_start = part.endswith("\n")
+            out.append(
+                self._UNSAFE.sub(lambda m: f"\x1b[7m{_replacement(m.group())}\x1b[27m", part)
+            )
+
+
+def stamp_text(stamp: float | None) -> str:
+    """A read time as the log pane shows it: local ``HH:MM:SS.mmm``."""
+    if stamp is None:
+        return " " * 12
+    local = time.localtime(stamp)
+    return time.strftime("%H:%M:%S", local) + f".{int(stamp * 1000) % 1000:03d}"

@@ -19,10 +19,11 @@ from tui.backend.replay import ReplayBackend
 from tui.bindings import scopes
 from tui.config import Config, ConfigError
 from tui.dialogs import CreateDialog
-from tui.scenarios import settle
+from tui.scenarios import console_ready, select, settle
 from tui.screens.help import HelpScreen, help_table
 from tui.screens.main import MainScreen
 from tui.sessions import DEMO_SESSION
+from tui.widgets.terminal import TerminalView
 
 from .conftest import type_text, wait_for
 
@@ -228,3 +229,14 @@ async def test_a_theme_that_cannot_be_saved_is_told(tmp_path: Path) -> None:
         (tmp_path / "dir").chmod(0o700)
     if path.parent.is_dir():
         assert path.read_text() == "scrollback = 5\n"
+
+
+async def test_the_configured_scrollback_is_what_a_console_keeps() -> None:
+    app = app_with(Config(scrollback=7))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await select(pilot, "top")
+        await pilot.press("a")
+        await console_ready(pilot)
+        view = app.screen.query_one(TerminalView)
+        assert view.emulator.screen.history.maxlen == 7

@@ -92,3 +92,44 @@ def test_demo_attach_resize_detach_quit(need_root_runc: None, tmp: Path) -> None
     assert child.exitstatus == 0, child.before
     assert runtime_list("runc", root / "runc") == []
     assert not (root / "demo").exists()  # the demo's bundles
+
+
+def test_attached_to_the_flooding_flood_its_lines_show_within_a_second(
+    need_root_runc: None, tmp: Path
+) -> None:
+    """Issue 9, bug 1: the pane of a flooding ``yes`` stayed blank, attach after attach."""
+    root = tmp / "root"
+    env = dict(os.environ, TERM="xterm-256color", COLORTERM="truecolor")
+    child = pexpect.spawn(
+        str(SHIMDECK),
+        ["demo", "--root", str(root), "--runtime", "runc"],
+        dimensions=(45, 140),
+        env=env,
+        timeout=30,
+    )
+    term = Terminal(child, 45, 140)
+    flood = "flood: the quick brown fox"
+    try:
+        term.wait(lambda t: "flood" in t and "crash" in t and "top " in t, "the demo containers")
+        term.send("/flood\r")
+        term.wait(lambda t: "filter: flood" in t, "the filter")
+        term.send("s")
+        term.wait(lambda t: "/tasks/start" in t and "running" in t, "flood started")
+        for attempt in range(3):
+            term.send("a")
+            term.wait(
+                lambda t: t.startswith(" console  flood") and t.count(flood) >= 20,
+                f"the pane and flood's lines (attach {attempt + 1})",
+                timeout=1.0,
+            )
+            term.send("\x1d")  # ctrl+]
+            term.wait(lambda t: "containers" in t and "events" in t, "the main screen")
+            term.screen.reset()  # the next pane must draw its lines anew
+        term.send("q")
+        child.expect(pexpect.EOF, timeout=60)
+    finally:
+        if child.isalive():
+            child.terminate(force=True)
+        child.close()
+    assert child.exitstatus == 0, child.before
+    assert runtime_list("runc", root / "runc") == []

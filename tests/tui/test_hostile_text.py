@@ -4,6 +4,7 @@ passed to the user's terminal (issue 5)."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
@@ -73,8 +74,9 @@ def test_label_values_show_as_text_in_every_cell(key: str, value: str) -> None:
 def test_output_without_a_tty_is_plain_text(data: bytes, cut: int) -> None:
     log = LogFilter()
     out = (log(data[:cut]) + log(data[cut:])).decode("utf-8")
-    # What remains: text, LF, tab, and the filter's own reverse-video marks.
-    text = out.replace("\x1b[7m", "").replace("\x1b[27m", "")
+    # What remains: text, LF, tab, and colours (SGR, the program's and the filter's own
+    # reverse-video marks): no other sequence.
+    text = re.sub(r"\x1b\[[0-9;:]*m", "", out)
     assert not [c for c in text if c not in "\n\t" and unicodedata.category(c) == "Cc"]
     assert not [c for c in text if unicodedata.category(c) == "Cs"]
 

@@ -217,3 +217,38 @@ async def test_the_alternate_screen_restores_the_main_one() -> None:
                 assert (screen.cursor.x, screen.cursor.y) == (6, 2)
         # What the pane paints is the main screen again, not vi's.
         assert "file-a" in "".join(seg.text for seg in view.render_line(1))
+
+
+async def test_a_flood_arriving_between_frames_never_blanks_the_pane() -> None:
+    """Issue 9, bug 1: attached to a flooding ``yes``, the pane stayed blank. Output that
+    arrived between a parse and the frame that paints it reset the screen, so every frame
+    drew the empty screen of a skip-ahead."""
+    app = Harness()
+    line = b"flood: the quick brown fox jumps over the lazy dog\r\n"
+    async with app.run_test(size=(60, 12)) as pilot:
+        view = app.query_one(TerminalView)
+        view.feed(line * 5000)
+        await view.wait_idle()
+        await pilot.pause()
+        assert "flood" in view.display_lines()[0]
+        # The next read of the flood comes before the frame is drawn.
+        view.feed(line * 5000)
+        assert all("flood" in row for row in view.display_lines()[:-1])
+        assert any("flood" in seg.text for seg in view.render_line(0))
+
+
+async def test_a_theme_change_restyles_every_row() -> None:
+    app = Harness()
+    async with app.run_test(size=(30, 6)) as pilot:
+        view = app.query_one(TerminalView)
+        view.feed(b"plain text\r\n")
+        await view.wait_idle()
+        await pilot.pause()
+        before = view.render_line(0)
+        app.theme = "textual-light" if app.theme != "textual-light" else "nord"
+        await pilot.pause()
+        after = view.render_line(0)
+        assert after is not before
+        bg = view.styles.background.rich_color
+        assert all(s.style.bgcolor == bg for s in after if s.style)
+        assert any(s.style.bgcolor != bg for s in before if s.style)

@@ -88,7 +88,11 @@ async def test_filter_enter_then_attach_in_one_burst() -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         burst(app, [*chars("/shell\r"), "a", *chars("ls")])
-        await wait_for(pilot, lambda: isinstance(app.screen, ConsoleScreen), what="console")
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, ConsoleScreen) and app.screen.query(TerminalView),
+            what="the console pane composed",
+        )
         view = app.screen.query_one(TerminalView)
         await wait_for(pilot, lambda: view.has_focus, what="the pane focused")
         main = app.screen_stack[0]

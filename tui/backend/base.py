@@ -9,8 +9,10 @@ it over a real :class:`runtime.Engine`; :mod:`.replay` over a recorded session f
 from __future__ import annotations
 
 import abc
+import time
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import datetime
+from pathlib import Path
 
 from textual.message_pump import MessagePump
 
@@ -49,6 +51,25 @@ class Console(abc.ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Stop the stream (the process goes on)."""
+
+    def stamped_backlog(self) -> list[tuple[float, bytes]]:
+        """The backlog as pieces with the time each was read (``time.time()``)."""
+        data = self.backlog()
+        return [(time.time(), data)] if data else []
+
+    def stream_stamped(self) -> AsyncIterator[list[tuple[float, bytes]]]:
+        """The stream as lists of pieces with their read times. Call right after
+        :meth:`stamped_backlog` (the stream starts at the call, not at the first read)."""
+        return _stamp_now(self.stream())
+
+    def log_files(self) -> list[Path]:
+        """The process's output log, oldest part first (none: the backend keeps no log)."""
+        return []
+
+
+async def _stamp_now(chunks: AsyncIterator[bytes]) -> AsyncIterator[list[tuple[float, bytes]]]:
+    async for chunk in chunks:
+        yield [(time.time(), chunk)]
 
 
 class Backend(abc.ABC):

@@ -40,6 +40,14 @@ from .recording import Recorder
 RECORD_OUTPUT_LIMIT = 512 * 1024
 
 
+async def _pieces(stream: Any) -> AsyncIterator[list[tuple[float, bytes]]]:
+    while True:
+        try:
+            yield await stream.next_stamped()
+        except StopAsyncIteration:
+            return
+
+
 class LiveConsole(Console):
     def __init__(self, backend: LiveBackend, id: str, exec_id: str) -> None:
         self._backend = backend
@@ -66,6 +74,20 @@ class LiveConsole(Console):
     def close(self) -> None:
         if self._stream is not None:
             self._stream.close()
+
+    def stamped_backlog(self) -> list[tuple[float, bytes]]:
+        return self._io.stamped_backlog()
+
+    def stream_stamped(self) -> AsyncIterator[list[tuple[float, bytes]]]:
+        # Opened now, with the backlog just taken: nothing in between is missed.
+        stream = self._stream = self._io.stream()
+        return _pieces(stream)
+
+    def log_files(self) -> list[Path]:
+        path = self._io.log_path
+        if path is None:
+            return []
+        return [p for p in (path.with_name(path.name + ".1"), path) if p.exists()]
 
 
 class LiveBackend(Backend):

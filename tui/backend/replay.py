@@ -58,6 +58,10 @@ class ReplayConsole(Console):
     def backlog(self) -> bytes:
         return bytes(self._backend._output.get(self._key, b""))
 
+    def stamped_backlog(self) -> list[tuple[float, bytes]]:
+        """The output with the times it was recorded at (so a replay shows the same times)."""
+        return list(self._backend._stamped.get(self._key, ()))
+
     def stream(self) -> AsyncIterator[bytes]:
         queue: asyncio.Queue[bytes | None] = asyncio.Queue()
         self._queue = queue
@@ -107,6 +111,7 @@ class ReplayBackend(Backend):
         self._task_info: dict[str, TaskInfo] = {}
         self._exec_info: dict[str, list[TaskInfo]] = {}
         self._output: dict[tuple[str, str], bytearray] = defaultdict(bytearray)
+        self._stamped: dict[tuple[str, str], list[tuple[float, bytes]]] = defaultdict(list)
         self._pty: dict[tuple[str, str], tuple[int, int]] = {}
         self._listeners: dict[tuple[str, str], list[asyncio.Queue[bytes | None]]] = defaultdict(
             list
@@ -193,6 +198,7 @@ class ReplayBackend(Backend):
             key = (record["id"], record.get("exec", ""))
             data = output_bytes(record)
             self._output[key] += data
+            self._stamped[key].append((self._clock.timestamp(), data))
             for queue in self._listeners.get(key, ()):
                 queue.put_nowait(data)
 

@@ -7,6 +7,7 @@ from .exec import ExecDialog, ExecRequest
 from .kill import KillDialog, KillRequest
 from .labels import LabelsDialog
 from .restore import RestoreDialog, RestoreRequest
+from .save import SaveDialog
 
 __all__ = [
     "CheckpointDialog",
@@ -21,4 +22,5 @@ __all__ = [
     "LabelsDialog",
     "RestoreDialog",
     "RestoreRequest",
+    "SaveDialog",
 ]

@@ -18,6 +18,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Header, Input
 
+from runtime import errors
+
+from ..backend.merged import MergedConsole
 from ..dialogs import (
     CheckpointDialog,
     CheckpointRequest,
@@ -38,6 +41,7 @@ from ..widgets.details import DetailsPane
 from ..widgets.eventlog import EventsTable
 from ..widgets.linetable import LineTable
 from ..widgets.tables import ContainersTable, ExecsTable
+from .console import ConsoleScreen
 
 if TYPE_CHECKING:
     from ..app import ShimdeckApp
@@ -51,6 +55,12 @@ ACTIONS: list[tuple[str, str, str, str]] = [
     ("d", "delete", "Del", "Delete the selected container (or exec)"),
     ("e", "exec", "Exec", "Run a process in the selected task"),
     ("a", "attach", "Attach", "Open the console of the selected task or exec"),
+    (
+        "L",
+        "logs",
+        "Logs",
+        "Merged logs of the selected container, or of every container the filter shows",
+    ),
     ("c", "checkpoint", "Ckpt", "Checkpoint the selected task with CRIU"),
     ("R", "restore", "Restore", "Restore the selected container from a checkpoint"),
     ("l", "labels", "Labels", "Edit the labels of the selected container"),
@@ -84,7 +94,7 @@ class MainScreen(Screen[None]):
                 key,
                 f"screen.{action}",
                 label,
-                show=action not in ("sort", "restore"),
+                show=action not in ("sort", "restore", "logs"),
                 priority=key == "slash",
                 id=binding_id(action),
             )
@@ -206,6 +216,13 @@ class MainScreen(Screen[None]):
         self.query_one(ExecsTable).sync(row.execs if row else [])
         self.query_one(DetailsPane).show(row, now)
         self.query_one(EventsTable).sync_events(model.events)
+
+    def on_text_selected(self) -> None:
+        """Text selected with the mouse (events, details) is copied at once (OSC 52)."""
+        text = self.get_selected_text()
+        if text:
+            self.app.copy_to_clipboard(text)
+            self.notify(f"{len(text):,} characters copied to the clipboard", timeout=2)
 
     @on(LineTable.RowHighlighted, "#containers")
     def _selection_moved(self) -> None:
@@ -363,6 +380,27 @@ class MainScreen(Screen[None]):
         target = self._target()
         if target:
             self.app.attach(target[0].id, target[1])
+
+    def action_logs(self) -> None:
+        """Merged logs: every container the filter shows (with a filter), else the
+        selected one; only those with a task have output."""
+        rows = self._shown if self._filter else [r for r in [self.selected_row()] if r]
+        sources = []
+        for row in rows:
+            if row.task is None:
+                continue
+            try:
+                sources.append((row.id, self.app.backend.console(row.id)))
+            except errors.Error:
+                continue  # its task went meanwhile
+        if not sources:
+            self.notify("No container with output: press s to start one", severity="warning")
+            return
+        console = MergedConsole(sources)
+        title = ", ".join(console.ids)
+        if len(title) > 60:
+            title = f"{len(sources)} containers"
+        self.app.push_screen(ConsoleScreen(console, console.ids[0], title=title))
 
     def action_checkpoint(self) -> None:
         target = self._target()

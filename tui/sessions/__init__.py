@@ -6,3 +6,5 @@ Regenerate with ``python -m tui.sessions.record`` (root and runc needed).
 from pathlib import Path
 
 DEMO_SESSION = Path(__file__).with_name("demo.jsonl")
+#: Three containers without a tty writing coloured logs (``python -m tui.sessions.record_logs``).
+LOGS_SESSION = Path(__file__).with_name("logs.jsonl")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, ClassVar
 
 from rich.segment import Segment
@@ -26,7 +27,10 @@ from textual.binding import Binding
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
+from textual.selection import Selection
 from textual.strip import Strip
+
+from .strips import add_style, restyle
 
 Cells = tuple[Text, ...]
 
@@ -241,10 +245,13 @@ class LineTable(ScrollView, can_focus=True):
     def _scroll_to_cursor(self) -> None:
         top = int(self.scroll_y)
         rows_in_view = max(1, self.size.height - 1)
+        # Forced: the rows that overflow the pane come before the layout that gives it a
+        # scrollbar, and without one Textual refuses to scroll (the view stayed on the top).
         if self.cursor_row < top:
-            self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
+            self.scroll_to(y=self.cursor_row, animate=False, immediate=True, force=True)
         elif self.cursor_row >= top + rows_in_view:
-            self.scroll_to(y=self.cursor_row - rows_in_view + 1, animate=False, immediate=True)
+            y = self.cursor_row - rows_in_view + 1
+            self.scroll_to(y=y, animate=False, immediate=True, force=True)
 
     def _notify_highlight(self) -> None:
         key = self.selected_key
@@ -293,6 +300,16 @@ class LineTable(ScrollView, can_focus=True):
             else:
                 self.move_cursor(row=index)
 
+    # -- selection ----------------------------------------------------------------------------
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        """The rows' text under a mouse selection (offsets are row indexes, header aside)."""
+        text = "\n".join(self._row_strip(key).text.rstrip() for key in self._keys)
+        return selection.extract(text), "\n"
+
+    def selection_updated(self, selection: Selection | None) -> None:
+        self.refresh()
+
     # -- painting -----------------------------------------------------------------------------
 
     def _row_strip(self, key: str) -> Strip:
@@ -328,8 +345,19 @@ class LineTable(ScrollView, can_focus=True):
                 return Strip([hint]).crop_extend(0, width, base)
             return Strip.blank(width, base)
         strip = self._row_strip(self._keys[index])
+        selection = self.text_selection
+        if selection is not None:
+            span = selection.get_span(index)
+            if span is not None:
+                start, end = span
+                end = strip.cell_length if end == -1 else end
+                style = self.screen.get_component_rich_style("screen--selection")
+                strip = restyle(strip, start, max(end, start + 1), partial(add_style, style))
+        # Offsets (for the mouse selection) after the crop, as Textual's Log does.
         if index == self.cursor_row:
             cursor = self.get_component_rich_style("linetable--cursor")
             strip = Strip(list(Segment.apply_style(strip, post_style=cursor)))
-            return strip.crop_extend(scroll_x, scroll_x + width, base + cursor)
-        return strip.crop_extend(scroll_x, scroll_x + width, base).apply_style(base)
+            strip = strip.crop_extend(scroll_x, scroll_x + width, base + cursor)
+            return strip.apply_offsets(scroll_x, index)
+        strip = strip.crop_extend(scroll_x, scroll_x + width, base).apply_style(base)
+        return strip.apply_offsets(scroll_x, index)

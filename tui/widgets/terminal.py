@@ -1,11 +1,15 @@
-"""A terminal emulator pane on Textual's Line API, fed by pyte.
+"""A terminal pane on Textual's Line API, over an :class:`~.emulator.Emulator`.
 
-Bytes arrive through :meth:`TerminalView.feed` and are only queued there. A timer parses
-the queue in time-bounded slices and then repaints only the rows pyte marked dirty, so a
-flooding process costs a bounded share of the event loop and the UI keeps answering keys.
-When the queue grows to many screens, it is cut to its tail at a safe point (a full clear
-or a line start) and the screen is reset first: what is left on screen is what a real
-terminal would show once the flood had scrolled past.
+Bytes arrive through :meth:`TerminalView.feed` and are queued by a :class:`~.feeder.Feeder`;
+a timer parses the queue in time-bounded slices and then repaints only the rows pyte
+marked dirty, so a flooding process costs a bounded share of the event loop.
+
+The pane keeps scrollback: the wheel, ``shift+pageup/pagedown`` and ``shift+home/end``
+scroll it (in a pane without a tty the plain keys do too). While scrolled back, new output
+does not move the view; a marker on the bottom row counts the lines that arrived;
+``shift+end`` or typing returns to live. A search highlights its matches (see
+:meth:`TerminalView.search`), and the mouse selects text (Textual's selection; line
+numbers are the emulator's, so a selection stays on its text while output arrives).
 
 The widget knows nothing of containers: it posts :class:`TerminalView.Input` for bytes to
 send to the process and :class:`TerminalView.Resized` when its size changes. A benchmark can
@@ -16,29 +20,41 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
-from itertools import groupby
+from functools import lru_cache, partial
 from typing import Any, ClassVar
 
-import pyte
-from pyte import modes as pyte_modes
+from rich.cells import cell_len
 from rich.color import Color
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
-from textual.geometry import Region, Size
+from textual.binding import Binding
+from textual.geometry import Offset, Region, Size
 from textual.message import Message
+from textual.selection import Selection
 from textual.strip import Strip
 from textual.widget import Widget
 
-from ..text import LogFilter, is_safe
+from ..text import LogFilter
+from .emulator import (
+    BRACKETED_PASTE,
+    DECCKM,
+    DEFAULT_ATTRS,
+    DEFAULT_SCROLLBACK,
+    Emulator,
+    Line,
+    PaneScreen,
+)
+from .feeder import Feeder, FeedStats
 from .keys import encode_key
+from .search import Search
+from .strips import add_style, restyle
 
-#: pyte's name for a private mode is the mode number shifted left by 5.
-DECCKM = 1 << 5
-BRACKETED_PASTE = 2004 << 5
+__all__ = ["LEAVE_KEY", "FeedStats", "PaneScreen", "TerminalView", "char_style", "pyte_color"]
+
 #: The one key that is never sent to the process (Textual's name for ctrl+]).
 LEAVE_KEY = "ctrl+right_square_bracket"
 
@@ -101,106 +117,9 @@ def char_style(
     )
 
 
-#: The alternate screen modes (private, unshifted): 1049 also saves and restores the cursor.
-ALT_SCREEN_MODES = (47, 1047, 1049)
-
-
-class PaneScreen(pyte.Screen):
-    """A pyte screen that keeps its size (DECCOLM would switch it to 132 columns), answers
-    the program's status queries (cursor position, device attributes), and has xterm's
-    alternate screen (pyte has none): ``vi``, ``less`` and ``top`` draw on it, and leaving
-    them brings back the screen as it was, cursor included."""
-
-    def __init__(self, columns: int, lines: int) -> None:
-        self._saved_main: tuple[dict[int, dict[int, Any]], tuple[int, int, Any] | None] | None
-        self._saved_main = None
-        super().__init__(columns, lines)
-        self.replies: list[str] = []
-
-    @property
-    def in_alternate(self) -> bool:
-        return self._saved_main is not None
-
-    def reset(self) -> None:
-        super().reset()
-        self._saved_main = None
-
-    def resize(self, lines: int | None = None, columns: int | None = None) -> None:
-        old = self.columns
-        super().resize(lines, columns)
-        # Tab stops past the right edge would send the cursor off screen (pyte keeps
-        # them); new columns get the default stops, every 8, as in xterm.
-        self.tabstops = {t for t in self.tabstops if t < self.columns}
-        self.tabstops.update(range(max(8, -(-old // 8) * 8), self.columns, 8))
-
-    def _split_modes(self, modes: tuple[int, ...], private: bool) -> tuple[list[int], list[int]]:
-        """(modes for pyte, alternate screen modes); DECCOLM is dropped."""
-        shift = 5 if private else 0
-        kept = [m for m in modes if (m << shift) != pyte_modes.DECCOLM]
-        if not private:
-            return kept, []
-        return [m for m in kept if m not in ALT_SCREEN_MODES], [
-            m for m in kept if m in ALT_SCREEN_MODES
-        ]
-
-    def set_mode(self, *modes: int, **kwargs: Any) -> None:
-        kept, alt = self._split_modes(modes, bool(kwargs.get("private")))
-        if kept:
-            super().set_mode(*kept, **kwargs)
-        for mode in alt:
-            self._enter_alternate(save_cursor=mode == 1049)
-
-    def reset_mode(self, *modes: int, **kwargs: Any) -> None:
-        kept, alt = self._split_modes(modes, bool(kwargs.get("private")))
-        if kept:
-            super().reset_mode(*kept, **kwargs)
-        for _ in alt:
-            self._leave_alternate()
-
-    def _enter_alternate(self, *, save_cursor: bool) -> None:
-        if self._saved_main is not None:
-            return
-        cells = {y: dict(line) for y, line in self.buffer.items() if line}
-        c = self.cursor
-        self._saved_main = (cells, (c.x, c.y, c.attrs) if save_cursor else None)
-        self.buffer.clear()
-        self.dirty.update(range(self.lines))
-
-    def _leave_alternate(self) -> None:
-        if self._saved_main is None:
-            return
-        cells, cursor = self._saved_main
-        self._saved_main = None
-        self.buffer.clear()
-        for y, line in cells.items():
-            if y < self.lines:
-                self.buffer[y].update((x, ch) for x, ch in line.items() if x < self.columns)
-        if cursor is not None:
-            x, y, attrs = cursor
-            self.cursor.x = min(x, self.columns - 1)
-            self.cursor.y = min(y, self.lines - 1)
-            self.cursor.attrs = attrs
-        self.dirty.update(range(self.lines))
-
-    def write_process_input(self, data: str) -> None:
-        self.replies.append(data)
-
-
-@dataclass
-class FeedStats:
-    """Counters a benchmark or test can read (bytes, and repaints of changed rows)."""
-
-    fed: int = 0
-    parsed: int = 0
-    skipped: int = 0
-    skips: int = 0
-    repaints: int = 0
-    #: ``time.perf_counter()`` of the last repaint request: key-to-repaint latency ends here.
-    last_repaint: float = 0.0
-
-
 class TerminalView(Widget, can_focus=True):
-    """A pane showing a pyte screen; keys and paste go out as xterm bytes."""
+    """A pane showing a terminal screen and its scrollback; keys and paste go out as xterm
+    bytes."""
 
     #: Keys are handled here at once (sent to the process) and move no focus: the app's
     #: key queue need not wait for one to settle before handing over the next.
@@ -212,28 +131,56 @@ class TerminalView(Widget, can_focus=True):
         color: $foreground;
         height: 1fr;
         width: 1fr;
+        & > .terminal--match {
+            background: $warning 40%;
+        }
+        & > .terminal--match-current {
+            background: $warning;
+            color: $background;
+            text-style: bold;
+        }
+        & > .terminal--marker {
+            background: $accent;
+            color: $text;
+            text-style: bold;
+        }
     }
     """
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "terminal--match",
+        "terminal--match-current",
+        "terminal--marker",
+    }
+
+    #: Keys of the pane itself. The shifted ones work in a tty pane too (where every plain
+    #: key belongs to the process); the plain ones only in a pane without a tty.
+    BINDINGS: ClassVar[list[Any]] = [
+        Binding("shift+pageup", "scroll_page(-1)", "Page up", show=False, priority=True),
+        Binding("shift+pagedown", "scroll_page(1)", "Page down", show=False, priority=True),
+        Binding("shift+home", "scroll_home", "Oldest", show=False, priority=True),
+        Binding("shift+end", "live", "Live", show=False, priority=True),
+        Binding("pageup", "plain_scroll_page(-1)", show=False, priority=True),
+        Binding("pagedown", "plain_scroll_page(1)", show=False, priority=True),
+        Binding("up", "plain_scroll_lines(-1)", show=False, priority=True),
+        Binding("down", "plain_scroll_lines(1)", show=False, priority=True),
+        Binding("home,g", "plain_scroll_home", show=False, priority=True),
+        Binding("end,G", "plain_live", show=False, priority=True),
+    ]
 
     #: Timer period of parse + repaint.
     TICK: ClassVar[float] = 1 / 60
     #: Time of each tick spent parsing, at most (the rest is the app's: keys, repaints).
     PARSE_BUDGET: ClassVar[float] = 0.006
-    #: The parse budget of the tick that skipped ahead (the tail is about a screen).
-    SKIP_BUDGET: ClassVar[float] = 0.015
     #: Shortest time between two repaints while output is queued.
     MIN_FRAME: ClassVar[float] = 1 / 30
-    #: Bytes handed to pyte at a time (the budget is checked between slices).
-    SLICE: ClassVar[int] = 4096
-    #: The most output kept queued, in seconds of wall time to parse it (at the rate
-    #: measured so far, in the share of each tick spent parsing): a flood beyond it is cut
-    #: to its tail, so the pane lags the process by about this much.
-    MAX_LAG: ClassVar[float] = 0.05
-    #: Floor of the backlog that triggers skipping ahead.
-    MIN_SKIP_BYTES: ClassVar[int] = 16 * 1024
-    #: The tail kept: the last screens' worth of lines, within these bounds.
-    MIN_TAIL_BYTES: ClassVar[int] = 4 * 1024
-    MAX_TAIL_BYTES: ClassVar[int] = 64 * 1024
+    #: Lines of scrollback, unless the constructor or the app (``app.scrollback``) says.
+    SCROLLBACK: ClassVar[int] = DEFAULT_SCROLLBACK
+    #: Lines the mouse wheel scrolls.
+    WHEEL_LINES: ClassVar[int] = 3
+    #: Output of a log view kept to show it again (raw, with times, unwrapped).
+    LOG_KEPT_BYTES: ClassVar[int] = 1024 * 1024
+    #: Parse budget of a tick while a log view is rebuilt (nothing is skipped then).
+    REBUILD_BUDGET: ClassVar[float] = 0.03
 
     @dataclass
     class Input(Message):
@@ -250,69 +197,148 @@ class TerminalView(Widget, can_focus=True):
         width: int
         height: int
 
+    @dataclass
+    class Scrolled(Message):
+        """The view moved (to live or back): the screen's bar may show it."""
+
+        view: TerminalView
+
     def __init__(
         self,
         *,
         terminal: bool = True,
+        scrollback: int | None = None,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
-        #: False for a pipe-fed process: its output is a log, shown as plain text (see
+        #: False for a pipe-fed process: its output is a log, shown as text (see
         #: :class:`tui.text.LogFilter`), and a bare LF also returns the carriage.
         self.terminal = terminal
-        self._log_filter = None if terminal else LogFilter()
-        self.screen_buffer = PaneScreen(80, 24)
-        self._stream = pyte.ByteStream(self.screen_buffer)
-        self._apply_input_mode()
-        self._pending = bytearray()
+        self._scrollback = scrollback
+        self.emulator = Emulator(
+            80, 24, scrollback=self.SCROLLBACK if scrollback is None else scrollback
+        )
+        self.feeder = Feeder(self.emulator)
+        #: Log views (no tty): colours obeyed or shown raw, a time per line, wrapping.
+        self.log_raw = False
+        self.log_stamps = False
+        self.log_wrap = True
+        #: What a log view was fed, with read times, to show it again another way.
+        self._log_kept: deque[tuple[float, bytes]] = deque()
+        self._log_kept_bytes = 0
+        self._log_filter = LogFilter()
+        if not terminal:
+            self.emulator.set_log_mode()
         self._rows: dict[int, Strip] = {}
         self._cursor: tuple[int, int] | None = None
         self._idle = asyncio.Event()
         self._idle.set()
-        self.stats = FeedStats()
-        #: Bytes parsed per second (an estimate until measured).
-        self._parse_rate = 500_000.0
         self._painted = 0.0
         self._sized = False
         self.read_only = not terminal
         #: Called with the bytes of each key or paste instead of posting ``Input``.
         self.sink: Callable[[bytes], None] | None = None
+        #: The line number at the top of a scrolled-back view; None: live.
+        self._top: int | None = None
+        #: Lines pushed to history when the view left live (the marker counts from it).
+        self._left_live_at = 0
+        self._seen_pushed = 0
+        self.search_state = Search()
+        self._searched_to = 0
+        #: The lines of a scrolled-back view, fetched once per position.
+        self._window: dict[int, Line] = {}
+        self._window_key: tuple[int, int] = (-1, -1)
+
+    @property
+    def screen_buffer(self) -> PaneScreen:
+        return self.emulator.screen
+
+    @property
+    def stats(self) -> FeedStats:
+        return self.feeder.stats
+
+    def on_mount(self) -> None:
+        if self._scrollback is None:
+            # The app's configured scrollback (the config file sets it), else the default.
+            lines = getattr(self.app, "scrollback", None)
+            if isinstance(lines, int) and lines >= 0:
+                self.emulator.set_scrollback(lines)
+        self.set_interval(self.TICK, self._tick)
 
     # -- feeding ---------------------------------------------------------------------------
 
-    def _apply_input_mode(self) -> None:
-        if not self.terminal:
-            self.screen_buffer.set_mode(pyte_modes.LNM)
-
-    def feed(self, data: bytes) -> None:
-        """Queue output of the process; it is parsed and painted on the next ticks."""
+    def feed(self, data: bytes, stamp: float | None = None) -> None:
+        """Queue output of the process (read at ``stamp``, ``time.time()``, if known); it
+        is parsed and painted on the next ticks."""
         if not data:
             return
-        self.stats.fed += len(data)
-        if self._log_filter is not None:
-            data = self._log_filter(data)
-        self._pending += data
+        size = len(data)
+        if not self.terminal:
+            stamp = time.time() if stamp is None else stamp
+            self._keep(stamp, data)
+            data = self._log_filter(data, stamp)
+        self.feeder.feed(data, size=size)
         self._idle.clear()
-        # Keep memory bounded between ticks too.
-        if len(self._pending) > 4 * self.skip_threshold:
-            self._skip_ahead()
+
+    def _keep(self, stamp: float, data: bytes) -> None:
+        kept = self._log_kept
+        kept.append((stamp, data))
+        self._log_kept_bytes += len(data)
+        while self._log_kept_bytes > self.LOG_KEPT_BYTES and len(kept) > 1:
+            self._log_kept_bytes -= len(kept.popleft()[1])
+
+    def set_log_view(
+        self, *, raw: bool | None = None, stamps: bool | None = None, wrap: bool | None = None
+    ) -> None:
+        """Show a log (no tty) another way: its output kept so far is parsed again."""
+        if self.terminal:
+            return
+        self.log_raw = self.log_raw if raw is None else raw
+        self.log_stamps = self.log_stamps if stamps is None else stamps
+        self.log_wrap = self.log_wrap if wrap is None else wrap
+        old = self.emulator.screen
+        emulator = Emulator(old.columns, old.lines, scrollback=old.history.maxlen or 0)
+        emulator.set_log_mode(wrap=self.log_wrap)
+        stats = self.feeder.stats
+        self.emulator = emulator
+        self.feeder = Feeder(emulator)
+        self.feeder.stats = stats
+        self.feeder.hold_skips = True  # all of what was kept, the scrollback with it
+        self._log_filter = LogFilter(sgr=not self.log_raw, stamps=self.log_stamps)
+        for stamp, data in self._log_kept:
+            self.feeder.feed(self._log_filter(data, stamp), size=0)
+        self._idle.clear()
+        self._top = None
+        self._seen_pushed = 0
+        self._searched_to = 0
+        self._cursor = None
+        self._rows.clear()
+        self.refresh()
+        self.post_message(self.Scrolled(self))
+
+    def toggle_follow(self) -> None:
+        """Follow new output, or hold the view where it is (a log view's ``f``)."""
+        if self._top is None:
+            self._left_live_at = self.emulator.screen.pushed
+            self._top = self.emulator.top_line
+            self.refresh()
+            self.post_message(self.Scrolled(self))
+        else:
+            self.go_live()
 
     @property
     def pending_bytes(self) -> int:
-        return len(self._pending)
+        return self.feeder.pending_bytes
 
     @property
     def skip_threshold(self) -> int:
-        share = self.PARSE_BUDGET / self.TICK
-        return max(self.MIN_SKIP_BYTES, int(self._parse_rate * share * self.MAX_LAG))
+        return self.feeder.skip_threshold
 
     @property
     def tail_bytes(self) -> int:
-        """The most kept when skipping ahead (the cut is at the start of a line)."""
-        s = self.screen_buffer
-        return min(self.MAX_TAIL_BYTES, max(self.MIN_TAIL_BYTES, 4 * s.lines * s.columns))
+        return self.feeder.tail_bytes
 
     async def wait_idle(self, timeout: float = 10.0) -> None:
         """Wait until everything fed so far is parsed and its rows are marked for repaint."""
@@ -320,164 +346,281 @@ class TerminalView(Widget, can_focus=True):
 
     def drain(self) -> None:
         """Parse everything queued now, however long it takes (tests, benchmarks)."""
-        self._parse(budget=None)
+        self._parse(None)
         self._repaint_dirty()
 
-    def _skip_ahead(self) -> None:
-        buf = self._pending
-        start = max(0, len(buf) - self.tail_bytes)
-        # A full clear makes everything before it irrelevant to what is on screen.
-        clear = max(buf.rfind(b"\x1b[2J", start), buf.rfind(b"\x1bc", start))
-        if clear >= start:
-            cut = clear
-        else:
-            # Else the start of the last screen of lines (each fills a row or more, so
-            # scrolled text is whole), or of the first whole line in the tail (text drawn
-            # with cursor moves).
-            pos, lines = len(buf), 0
-            while lines < self.screen_buffer.lines + 1:
-                pos = buf.rfind(b"\n", start, pos)
-                if pos < 0:
-                    break
-                lines += 1
-            if pos >= 0:
-                cut = pos + 1
-            else:
-                newline = buf.find(b"\n", start)
-                cut = newline + 1 if newline >= 0 else start
-        if cut <= 0:
-            return
-        self.stats.skipped += cut
-        self.stats.skips += 1
-        del buf[:cut]
-        self.screen_buffer.reset()
-        self._apply_input_mode()
-        # A fresh parser: the old one may sit in the middle of a sequence or a UTF-8 char.
-        self._stream = pyte.ByteStream(self.screen_buffer)
-
     def _parse(self, budget: float | None) -> None:
-        if not self._pending:
-            return
-        if len(self._pending) > self.skip_threshold:
-            self._skip_ahead()
-            if budget is not None:
-                # What is left is about a screen: draw it whole now rather than over ticks.
-                budget = max(budget, self.SKIP_BUDGET)
-        began = time.perf_counter()
-        deadline = None if budget is None else began + budget
-        view = memoryview(self._pending)
-        done = 0
-        try:
-            while done < len(view):
-                chunk = bytes(view[done : done + self.SLICE])
-                self._stream.feed(chunk)
-                done += len(chunk)
-                if deadline is not None and time.perf_counter() >= deadline:
-                    break
-        finally:
-            view.release()
-            del self._pending[:done]
-            self.stats.parsed += done
-        elapsed = time.perf_counter() - began
-        if done >= self.SLICE and elapsed > 0:
-            # What this pane parses per second, here, now: the backlog kept follows it.
-            self._parse_rate += (done / elapsed - self._parse_rate) * 0.25
-        replies = self.screen_buffer.replies
+        replies = self.feeder.parse(budget)
         if replies and self.terminal:
-            data = "".join(replies).encode()
-            replies.clear()
-            self.post_message(self.Input(self, data))
-        replies.clear()
+            self.post_message(self.Input(self, replies.encode()))
 
     # -- painting --------------------------------------------------------------------------
-
-    def on_mount(self) -> None:
-        self.set_interval(self.TICK, self._tick)
 
     def _tick(self) -> None:
         if not self._sized:
             return  # parse at the pane's size, not at pyte's default 80x24
-        self._parse(self.PARSE_BUDGET)
+        self._parse(self.REBUILD_BUDGET if self.feeder.hold_skips else self.PARSE_BUDGET)
         # While output keeps coming, paint at most every other tick: a frame of a full
         # pane costs as much as the parsing, and the parsing is what catches up.
         now = time.perf_counter()
-        if not self._pending or now - self._painted >= self.MIN_FRAME:
+        if not self.feeder.pending_bytes or now - self._painted >= self.MIN_FRAME:
             self._painted = now
             self._repaint_dirty()
 
     def _repaint_dirty(self) -> None:
-        screen = self.screen_buffer
+        screen = self.emulator.screen
         dirty = set(screen.dirty)
         screen.dirty.clear()
+        pushed = screen.pushed != self._seen_pushed
+        self._seen_pushed = screen.pushed
+        if self.search_state.pattern and (dirty or pushed):
+            self._search_new_lines()
         cursor = None if screen.cursor.hidden else (screen.cursor.x, screen.cursor.y)
         if cursor != self._cursor:
             dirty.update(c[1] for c in (cursor, self._cursor) if c is not None)
             self._cursor = cursor
-        if dirty:
+        if dirty or pushed:
             self.stats.repaints += 1
             self.stats.last_repaint = time.perf_counter()
-            width = self.size.width
             for y in dirty:
                 self._rows.pop(y, None)
-            if len(dirty) > screen.lines // 2:
+            if self._top is not None:
+                self.refresh()  # the marker counts the new lines
+            elif len(dirty) > screen.lines // 2:
                 self.refresh()
             else:
+                width = self.size.width
                 for y in dirty:
                     self.refresh(Region(0, y, width, 1))
-        if not self._pending:
+        if not self.feeder.pending_bytes:
+            self.feeder.hold_skips = False
             self._idle.set()
 
+    def notify_style_update(self) -> None:
+        """A theme or style change: rows rendered with the old colours go."""
+        super().notify_style_update()
+        self._rows.clear()
+
+    @property
+    def view_top(self) -> int:
+        """The line number shown on the top row."""
+        emulator = self.emulator
+        if self._top is None:
+            return emulator.top_line
+        return max(self._top, emulator.first_line)
+
+    @property
+    def live(self) -> bool:
+        return self._top is None
+
+    @property
+    def new_lines(self) -> int:
+        """Lines that arrived since the view was scrolled back."""
+        return 0 if self._top is None else self.emulator.screen.pushed - self._left_live_at
+
     def render_line(self, y: int) -> Strip:
-        strip = self._rows.get(y)
-        if strip is None:
-            strip = self._render_row(y)
-            self._rows[y] = strip
-        return strip
+        if self._top is None and self.text_selection is None:
+            strip = self._rows.get(y)
+            if strip is None:
+                strip = self._render_number(self.emulator.top_line + y)
+                self._rows[y] = strip
+            return strip
+        if self._top is not None and y == self.size.height - 1:
+            return self._marker_strip()
+        top = self.view_top
+        key = (top, self.emulator.screen.pushed)
+        if key != self._window_key:
+            self._window_key = key
+            self._window = self.emulator.lines(top, top + self.size.height)
+        return self._render_number(top + y, self._window.get(top + y))
 
     def _colours(self) -> tuple[Color, Color]:
         fg = self.styles.color.rich_color
         bg = self.styles.background.rich_color
         return fg, bg
 
-    def _render_row(self, y: int) -> Strip:
-        screen = self.screen_buffer
+    def _render_number(self, n: int, line: Line | None = None) -> Strip:
+        emulator = self.emulator
         width = self.size.width
-        base = self.rich_style
-        if y >= screen.lines:
-            return Strip.blank(width, base)
         fg, bg = self._colours()
-        line = screen.buffer[y]
-        cursor_x = -1
-        if not screen.cursor.hidden and screen.cursor.y == y:
-            cursor_x = screen.cursor.x
-        cells = []
-        # A program's characters that the user's terminal would act on (C1 controls,
-        # bidi overrides, zero-width characters pyte joined to a cell) are replaced.
-        unsafe = not is_safe("".join(line[x].data for x in range(screen.columns)))
-        for x in range(screen.columns):
-            char = line[x]
-            if not char.data:
-                continue  # the right half of a wide character
-            if unsafe and not is_safe(char.data):
-                char = char._replace(data="\ufffd")
-            reverse = char.reverse != (x == cursor_x)
-            style = char_style(
-                char.fg,
-                char.bg,
-                char.bold,
-                char.italics,
-                char.underscore,
-                char.strikethrough,
-                reverse,
-                fg,
-                bg,
-            )
-            cells.append((char.data, style))
-        segments = [
-            Segment("".join(text for text, _ in run), style)
-            for style, run in ((s, list(r)) for s, r in groupby(cells, key=lambda c: c[1]))
-        ]
-        return Strip(segments).crop_extend(0, width, base)
+        if line is None or n >= emulator.top_line:  # the screen's rows change in place
+            line = emulator.line(n)
+        # Blanks in the colours of a default cell, as pyte's own blank cells are.
+        blank = char_style(*DEFAULT_ATTRS, fg, bg)
+        strip = self._line_strip(line, fg, bg).extend_cell_length(width, blank)
+        screen = emulator.screen
+        y = n - emulator.top_line
+        if 0 <= y < screen.lines and not screen.cursor.hidden and screen.cursor.y == y:
+            strip = restyle(strip, screen.cursor.x, screen.cursor.x + 1, _reverse)
+        spans = self.search_state.by_line.get(n)
+        if spans:
+            strip = self._highlight(strip, n, line, spans)
+        selection = self.text_selection
+        if selection is not None:
+            span = selection.get_span(n)
+            if span is not None:
+                start, end = span
+                text = "".join(t for t, _ in line)
+                end = len(text) if end == -1 else end
+                style = self.screen.get_component_rich_style("screen--selection")
+                a, b = cell_len(text[:start]), cell_len(text[:end])
+                strip = restyle(strip, a, max(b, a + 1), lambda s: s + style)
+        return strip.crop(0, width).apply_offsets(0, n)
+
+    @staticmethod
+    def _line_strip(line: Line, fg: Color, bg: Color) -> Strip:
+        return Strip([Segment(text, char_style(*attrs, fg, bg)) for text, attrs in line])
+
+    def _highlight(self, strip: Strip, n: int, line: Line, spans: list[tuple[int, int]]) -> Strip:
+        text = "".join(t for t, _ in line)
+        match = self.get_component_rich_style("terminal--match", partial=True)
+        current = self.get_component_rich_style("terminal--match-current", partial=True)
+        now = self.search_state.current_match
+        for start, end in spans:
+            style = current if now == (n, start, end) else match
+            a, b = cell_len(text[:start]), cell_len(text[:end])
+            strip = restyle(strip, a, b, partial(add_style, style))
+        return strip
+
+    def _marker_strip(self) -> Strip:
+        width = self.size.width
+        style = self.get_component_rich_style("terminal--marker")
+        count = self.new_lines
+        arrived = f"{count:,} new line{'s' if count != 1 else ''}" if count else "no new lines"
+        text = f" ▼ scrolled back · {arrived} · shift+end: live "
+        return Strip([Segment(text, style)]).crop_extend(0, width, style)
+
+    # -- scrolling ---------------------------------------------------------------------------
+
+    def scroll_to_line(self, top: int) -> None:
+        """Show line ``top`` on the top row (the newest lines: live)."""
+        emulator = self.emulator
+        top = max(emulator.first_line, top)
+        if top >= emulator.top_line:
+            self.go_live()
+            return
+        if self._top is None:
+            self._left_live_at = emulator.screen.pushed
+        if top != self._top:
+            self._top = top
+            self.refresh()
+            self.post_message(self.Scrolled(self))
+
+    def scroll_lines(self, delta: int) -> None:
+        self.scroll_to_line(self.view_top + delta)
+
+    def go_live(self) -> None:
+        if self._top is not None:
+            self._top = None
+            self._rows.clear()
+            self.refresh()
+            self.post_message(self.Scrolled(self))
+
+    def show_line(self, n: int) -> None:
+        """Scroll so that line ``n`` is in view (a third from the top when it was not)."""
+        top, height = self.view_top, max(1, self.size.height - (0 if self.live else 1))
+        if top <= n < top + height and n < self.emulator.top_line:
+            return
+        if self.live and n >= self.emulator.top_line:
+            return
+        self.scroll_to_line(n - height // 3)
+
+    def action_scroll_page(self, direction: int) -> None:
+        self.scroll_lines(direction * max(1, self.size.height - 1))
+
+    def action_scroll_home(self) -> None:
+        self.scroll_to_line(self.emulator.first_line)
+
+    def action_live(self) -> None:
+        self.go_live()
+
+    def action_plain_scroll_page(self, direction: int) -> None:
+        self.action_scroll_page(direction)
+
+    def action_plain_scroll_lines(self, delta: int) -> None:
+        self.scroll_lines(delta)
+
+    def action_plain_scroll_home(self) -> None:
+        self.action_scroll_home()
+
+    def action_plain_live(self) -> None:
+        self.go_live()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Plain keys belong to the process in a tty pane.
+        return not (action.startswith("plain_") and self.terminal)
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        event.stop()
+        self.scroll_lines(-self.WHEEL_LINES)
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        event.stop()
+        self.scroll_lines(self.WHEEL_LINES)
+
+    # -- search ------------------------------------------------------------------------------
+
+    def search(self, pattern: str, *, regex: bool = False, case: bool = False) -> Search:
+        """Highlight every match of ``pattern`` in scrollback and screen; show the newest."""
+        state = self.search_state
+        state.pattern, state.regex, state.case = pattern, regex, case
+        emulator = self.emulator
+        state.run(emulator.texts(emulator.first_line, emulator.end_line))
+        self._searched_to = emulator.top_line
+        self._rows.clear()
+        self.refresh()
+        if state.current_match is not None:
+            self.show_line(state.current_match[0])
+        return state
+
+    def search_step(self, delta: int) -> Search:
+        """Move to the next (1) or previous (-1) match, and show it."""
+        match = self.search_state.step(delta)
+        if match is not None:
+            self.show_line(match[0])
+        self._rows.clear()
+        self.refresh()
+        return self.search_state
+
+    def clear_search(self) -> None:
+        self.search_state.clear()
+        self._rows.clear()
+        self.refresh()
+
+    def _search_new_lines(self) -> None:
+        """Search the lines that arrived (and the screen's rows, which may have changed)."""
+        state, emulator = self.search_state, self.emulator
+        since = min(self._searched_to, emulator.top_line)
+        current = state.current_match
+        kept = [m for m in state.matches if emulator.first_line <= m[0] < since]
+        state.run(emulator.texts(since, emulator.end_line))
+        state.matches = kept + state.matches
+        state.by_line = {}
+        for n, start, end in state.matches:
+            state.by_line.setdefault(n, []).append((start, end))
+        state.current = (
+            state.matches.index(current)
+            if current in state.matches
+            else min(len(state.matches) - 1, max(0, len(kept) - 1))
+        )
+        self._searched_to = emulator.top_line
+        self._rows.clear()
+
+    # -- selection ---------------------------------------------------------------------------
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        emulator = self.emulator
+        first = emulator.first_line
+
+        def shift(offset: Offset | None) -> Offset | None:
+            return None if offset is None else Offset(offset.x, max(0, offset.y - first))
+
+        text = "\n".join(text for _, text in emulator.texts(first, emulator.end_line))
+        return Selection(shift(selection.start), shift(selection.end)).extract(text), "\n"
+
+    def selection_updated(self, selection: Selection | None) -> None:
+        self._rows.clear()
+        self.refresh()
 
     # -- size --------------------------------------------------------------------------------
 
@@ -487,7 +630,7 @@ class TerminalView(Widget, can_focus=True):
     def resize_screen(self, size: Size) -> None:
         width, height = max(size.width, 1), max(size.height, 1)
         self._sized = True
-        screen = self.screen_buffer
+        screen = self.emulator.screen
         if (screen.columns, screen.lines) != (width, height):
             screen.resize(lines=height, columns=width)
             self._rows.clear()
@@ -498,6 +641,7 @@ class TerminalView(Widget, can_focus=True):
 
     def send(self, data: bytes) -> None:
         if data and not self.read_only:
+            self.go_live()  # typing into a tty returns to live, as in xterm
             if self.sink is not None:
                 self.sink(data)  # at once: a message would wait a turn of a busy loop
             else:
@@ -506,16 +650,18 @@ class TerminalView(Widget, can_focus=True):
     async def on_key(self, event: events.Key) -> None:
         if event.key == LEAVE_KEY:
             return  # never forwarded: the screen holding the pane binds it to leave
+        if not self.terminal:
+            return  # no process to send it to: the screen's keys may want it
         # Every other key belongs to the process, not to the app's bindings.
         event.stop()
         event.prevent_default()
-        app_cursor = DECCKM in self.screen_buffer.mode
+        app_cursor = DECCKM in self.emulator.screen.mode
         self.send(encode_key(event.key, event.character, app_cursor=app_cursor))
 
     def on_paste(self, event: events.Paste) -> None:
         event.stop()
         data = event.text.replace("\r\n", "\r").replace("\n", "\r").encode()
-        if BRACKETED_PASTE in self.screen_buffer.mode:
+        if BRACKETED_PASTE in self.emulator.screen.mode:
             data = b"\x1b[200~" + data + b"\x1b[201~"
         self.send(data)
 
@@ -523,4 +669,13 @@ class TerminalView(Widget, can_focus=True):
 
     def display_lines(self) -> list[str]:
         """The screen's text, one string per row (tests)."""
-        return list(self.screen_buffer.display)
+        return list(self.emulator.screen.display)
+
+    def view_lines(self) -> list[str]:
+        """The text of the rows in view, scrolled back or live (tests)."""
+        top = self.view_top
+        return [self.emulator.text(top + y) for y in range(self.size.height)]
+
+
+def _reverse(style: Style) -> Style:
+    return Style.combine([style, Style(color=style.bgcolor, bgcolor=style.color)])

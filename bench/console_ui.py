@@ -1,0 +1,273 @@
+"""The console pane's output views (issue 9), in a headless app: search over a full
+scrollback, scrolling a page, memory per console, and merged logs of 20 real containers.
+
+    python -m bench.console_ui [--quick] [--runtimes runc,crun]
+
+Search and scroll are timed from the call to the end of the next screen refresh (the frame
+that shows the result), interleaved round by round. Memory is what tracemalloc counts for
+one pane's emulator (and a log view's kept output) filled to its 10,000 lines. Merged logs
+run 20 containers each writing 100 numbered lines a second into ``L``'s view; every line
+the view is handed is checked (none lost, each container's in order, read times never
+going back), and keys (scrolling back and to live) are timed to the refresh that shows them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import time
+import tracemalloc
+from typing import Any
+
+from ._common import Row, Workspace, ms, percentile, run_bench, summarize
+
+NAME = "console_ui"
+SIZE = (140, 44)
+LINES = 10_000
+SEARCH_TARGET = 0.050
+SCROLL_TARGET = 0.016
+MEMORY_TARGET = 10 * 1024 * 1024
+KEY_TARGET = 0.100
+MERGED = 20
+MERGED_RATE = 100
+
+
+def log_lines(n: int) -> bytes:
+    return b"".join(
+        b"\x1b[32mINFO\x1b[0m request %06d served in \x1b[1m%d ms\x1b[0m from cache node %d\r\n"
+        % (i, i % 97, i % 7)
+        for i in range(n)
+    )
+
+
+async def after_refresh(app: Any) -> None:
+    done = asyncio.Event()
+    app.screen.refresh()
+    app.call_after_refresh(done.set)
+    await asyncio.wait_for(done.wait(), 10)
+
+
+async def search_and_scroll(rounds: int) -> dict[str, Any]:
+    from textual.app import App, ComposeResult
+
+    from tui.widgets.terminal import TerminalView
+
+    class Harness(App[None]):
+        def compose(self) -> ComposeResult:
+            yield TerminalView()
+
+    app = Harness()
+    search: list[float] = []
+    scroll: list[float] = []
+    frame: list[float] = []
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.query_one(TerminalView)
+        await pilot.pause()
+        view.feeder.hold_skips = True  # all of it into the scrollback
+        view.feed(log_lines(LINES + 200))
+        view.drain()
+        await pilot.pause()
+        history = len(view.emulator.screen.history)
+        for i in range(rounds):
+            t0 = time.perf_counter()
+            state = view.search(f"request 00{1 + i % 9}{i % 7}", regex=False)
+            await after_refresh(app)
+            search.append(time.perf_counter() - t0)
+            if not state.matches:
+                raise RuntimeError("the search found nothing")
+            view.clear_search()
+            view.go_live()
+            view.scroll_to_line(view.emulator.first_line + 5000)
+            await after_refresh(app)
+            t0 = time.perf_counter()
+            view.action_scroll_page(-1)
+            await after_refresh(app)
+            scroll.append(time.perf_counter() - t0)
+            # The anchor: the same full frame with nothing scrolled.
+            t0 = time.perf_counter()
+            await after_refresh(app)
+            frame.append(time.perf_counter() - t0)
+    return {
+        "history_lines": history,
+        "search": summarize(search) | {"p95": percentile(search, 95)},
+        "scroll": summarize(scroll) | {"p95": percentile(scroll, 95)},
+        "frame": summarize(frame) | {"p95": percentile(frame, 95)},
+    }
+
+
+def memory() -> dict[str, Any]:
+    from tui.widgets.terminal import TerminalView
+
+    out: dict[str, Any] = {}
+    for name, terminal in (("tty", True), ("log", False)):
+        data = log_lines(LINES + 200)
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        view = TerminalView(terminal=terminal)
+        view.emulator.screen.resize(SIZE[1], SIZE[0])
+        view.feeder.hold_skips = True
+        for i in range(0, len(data), 65536):
+            view.feed(data[i : i + 65536])
+        view.feeder.parse(None)
+        after = tracemalloc.get_traced_memory()[0]
+        tracemalloc.stop()
+        out[name] = {"bytes": after - before, "history": len(view.emulator.screen.history)}
+    return out
+
+
+MERGED_SCRIPT = (
+    'i=0; while :; do for j in 0 1 2 3 4 5 6 7 8 9; do i=$((i+1)); echo "n $i"; done; '
+    "sleep 0.1; done"
+)
+
+
+async def merged(ws: Workspace, runtime: str, seconds: float) -> dict[str, Any]:
+    from runtime import Engine
+    from tui.app import ShimdeckApp
+    from tui.backend.live import LiveBackend
+    from tui.backend.merged import MergedConsole
+    from tui.screens.console import ConsoleScreen
+    from tui.widgets.terminal import TerminalView
+
+    rootfs = ws.rootfs()
+    root = ws.root(runtime, "engine-merged")
+    ids = [f"{ws.prefix}m{i:02d}" for i in range(MERGED)]
+    seen: list[tuple[float, bytes]] = []
+    keys: list[float] = []
+    async with Engine(root=root, runtime=runtime) as engine:
+        backend = LiveBackend(engine, bundles=ws.dir / "ui-bundles", rootfs=rootfs)
+        try:
+            for id in ids:
+                await backend.create(id, ("sh", "-c", MERGED_SCRIPT), terminal=False, labels={})
+                await backend.start(id)
+            app = ShimdeckApp(backend)
+            async with app.run_test(size=SIZE) as pilot:
+                await pilot.pause()
+                console = MergedConsole([(id, backend.console(id)) for id in ids])
+                merge = console._merge
+
+                async def tapped(n: int) -> Any:
+                    async for batch in merge(n):
+                        seen.extend(batch)
+                        yield batch
+
+                console._merge = tapped  # type: ignore[method-assign]
+                app.push_screen(ConsoleScreen(console, ids[0], title="bench"))
+                await pilot.pause(0.5)
+                view = app.screen.query_one(TerminalView)
+                deadline = time.monotonic() + seconds
+                i = 0
+                while time.monotonic() < deadline:
+                    # Pilot's press waits for the app to be idle, which a stream never is:
+                    # the key goes in as a terminal's would, and its effect is awaited.
+                    back = i % 2 == 0
+                    t0 = time.perf_counter()
+                    app.simulate_key("shift+pageup" if back else "shift+end")
+                    while view.live == back:
+                        await asyncio.sleep(0.001)
+                    await after_refresh(app)
+                    keys.append(time.perf_counter() - t0)
+                    i += 1
+                    await asyncio.sleep(0.05)
+                await pilot.press("shift+end")
+                lag = view.feeder.pending_bytes
+                await pilot.press("ctrl+right_square_bracket")
+                await pilot.pause()
+        finally:
+            await backend.disconnect()
+            for id in ids:
+                await backend.remove(id)
+    per: dict[str, list[int]] = {}
+    stamps = [stamp for stamp, _ in seen]
+    for _, data in seen:
+        text = data.decode(errors="replace")
+        parts = text.split()
+        if len(parts) < 3 or not parts[-1].isdigit():
+            continue
+        # "<ESC>[..m<id><ESC>[0m n <i>": the id is between the SGR codes.
+        cid = text.split("m", 1)[1].split("\x1b", 1)[0].strip()
+        per.setdefault(cid, []).append(int(parts[-1]))
+    # Each container's numbers must run on by one from its first line (the backlog may
+    # start mid-count).
+    lost = sum(sum(1 for a, b in itertools.pairwise(v) if b != a + 1) for v in per.values())
+    return {
+        "containers": len(per),
+        "lines": len(seen),
+        "lines_per_s": len(seen) / seconds,
+        "gaps": lost,
+        "out_of_order": sum(1 for a, b in itertools.pairwise(stamps) if b < a),
+        "keys": summarize(keys) | {"p95": percentile(keys, 95)},
+        "pending_at_end": lag,
+    }
+
+
+async def bench(args: argparse.Namespace, ws: Workspace) -> tuple[dict[str, Any], list[Row]]:
+    allowed = [r for r in args.runtimes.split(",") if r]
+    runtime = "crun" if "crun" in allowed else allowed[0]
+    rounds = args.rounds or (15 if args.quick else 50)
+    results: dict[str, Any] = {"runtime": runtime, "size": f"{SIZE[0]}x{SIZE[1]}"}
+    results["search_scroll"] = await search_and_scroll(rounds)
+    results["memory"] = memory()
+    results["merged"] = await merged(ws, runtime, 5.0 if args.quick else 15.0)
+    return results, rows(results)
+
+
+def rows(r: dict[str, Any]) -> list[Row]:
+    ss, mem, m = r["search_scroll"], r["memory"], r["merged"]
+    s, sc, k = ss["search"], ss["scroll"], m["keys"]
+    return [
+        Row(
+            NAME,
+            f"search over {ss['history_lines']:,} lines of scrollback to the frame with the "
+            f"first highlight: median / p95 (n={s['n']})",
+            f"{ms(s['median'])} / {ms(s['p95'])}",
+            target="<= 50 ms",
+            met=s["median"] <= SEARCH_TARGET,
+        ),
+        Row(
+            NAME,
+            f"scroll back a page ({SIZE[1] - 1} lines) to the frame: median / p95 (n={sc['n']})",
+            f"{ms(sc['median'])} / {ms(sc['p95'])}",
+            bare=f"{ms(ss['frame']['median'])} (the same frame, nothing scrolled)",
+            ratio=f"{sc['median'] / ss['frame']['median']:.2f}",
+            target="<= 16 ms",
+            met=sc["median"] <= SCROLL_TARGET,
+        ),
+        *(
+            Row(
+                NAME,
+                f"memory of one {kind} console with full scrollback ({v['history']:,} lines)",
+                f"{v['bytes'] / 2**20:.2f} MiB",
+                target="<= 10 MiB",
+                met=v["bytes"] <= MEMORY_TARGET,
+            )
+            for kind, v in mem.items()
+        ),
+        Row(
+            NAME,
+            f"merged logs of {m['containers']} containers x {MERGED_RATE} lines/s: lines handed "
+            f"to the view ({m['lines_per_s']:.0f}/s), gaps, out of order",
+            f"{m['lines']:,}, {m['gaps']}, {m['out_of_order']}",
+            target="0 gaps, 0 out of order",
+            met=m["gaps"] == 0 and m["out_of_order"] == 0 and m["containers"] == MERGED,
+            check=True,
+        ),
+        Row(
+            NAME,
+            f"merged logs: key to repaint (scroll back / live): p95 / median (n={k['n']})",
+            f"{ms(k['p95'])} / {ms(k['median'])}",
+            target="p95 <= 100 ms",
+            met=k["p95"] <= KEY_TARGET,
+        ),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_bench(NAME, __doc__ or NAME, bench, argv)
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())
