@@ -21,7 +21,7 @@ import struct
 import termios
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from . import errors
@@ -45,8 +45,9 @@ class OutputStream:
     ``dropped`` counts the bytes it missed. Iteration ends at the end of output or on close.
     """
 
-    def __init__(self, owner: ProcessIO) -> None:
-        self._owner = owner
+    def __init__(self, on_close: Callable[[OutputStream], None]) -> None:
+        #: Tells the owner (which offers the output) to stop offering it to this stream.
+        self._on_close = on_close
         self._chunks: deque[Stamped] = deque()
         self._size = 0
         self._wakeup = asyncio.Event()
@@ -87,7 +88,7 @@ class OutputStream:
         return chunks
 
     def close(self) -> None:
-        self._owner._streams.discard(self)
+        self._on_close(self)
         self._end()
 
 
@@ -257,7 +258,7 @@ class ProcessIO:
 
     def stream(self) -> OutputStream:
         """Live output from now on (see :class:`OutputStream`)."""
-        s = OutputStream(self)
+        s = OutputStream(self._streams.discard)
         if self._eof.is_set():
             s._end()
         else:

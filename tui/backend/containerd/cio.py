@@ -24,13 +24,13 @@ import contextlib
 import errno
 import os
 import stat
+import time
 from collections import deque
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from runtime import errors
-from runtime.stdio import BACKLOG_BYTES, READ_SIZE
+from runtime.stdio import BACKLOG_BYTES, READ_SIZE, OutputStream
 
 
 @dataclass(frozen=True)
@@ -61,41 +61,6 @@ def log_io(dir: Path, id: str) -> LogIO:
     return LogIO(dir / f"{id}.log")
 
 
-class _Stream:
-    """Live output from the moment it was opened; ends at the end of output or on close."""
-
-    def __init__(self, owner: FifoIO) -> None:
-        self._owner = owner
-        self._chunks: deque[bytes] = deque()
-        self._wakeup = asyncio.Event()
-        self._ended = False
-
-    def _offer(self, data: bytes) -> None:
-        self._chunks.append(data)
-        self._wakeup.set()
-
-    def _end(self) -> None:
-        self._ended = True
-        self._wakeup.set()
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return self
-
-    async def __anext__(self) -> bytes:
-        while not self._chunks:
-            if self._ended:
-                raise StopAsyncIteration
-            self._wakeup.clear()
-            await self._wakeup.wait()
-        data = b"".join(self._chunks)
-        self._chunks.clear()
-        return data
-
-    def close(self) -> None:
-        self._owner._streams.discard(self)
-        self._end()
-
-
 class FifoIO:
     """A tty process's stdin and stdout FIFOs, held open and drained by this process."""
 
@@ -111,7 +76,7 @@ class FifoIO:
         self._stderr_fd = stderr_fd
         self._backlog: deque[bytes] = deque()
         self._backlog_size = 0
-        self._streams: set[_Stream] = set()
+        self._streams: set[OutputStream] = set()
         self.ended = asyncio.Event()
         self._loop = asyncio.get_running_loop()
         self._loop.add_reader(stdout_fd, self._on_readable)
@@ -230,8 +195,9 @@ class FifoIO:
         self._backlog_size += len(data)
         while self._backlog_size > BACKLOG_BYTES and len(self._backlog) > 1:
             self._backlog_size -= len(self._backlog.popleft())
+        stamp = time.time()
         for s in self._streams:
-            s._offer(data)
+            s._offer(data, stamp)
 
     def _end(self) -> None:
         """The end of output (both ends at EOF), or a close: streams end too."""
@@ -248,8 +214,8 @@ class FifoIO:
         """The most recent output (at most ``BACKLOG_BYTES`` and one read more)."""
         return b"".join(self._backlog)
 
-    def stream(self) -> _Stream:
-        s = _Stream(self)
+    def stream(self) -> OutputStream:
+        s = OutputStream(self._streams.discard)
         if self.ended.is_set():
             s._end()
         else:
