@@ -18,9 +18,12 @@ from .dialogs import (
     ExecDialog,
     KillDialog,
     LabelsDialog,
+    RestoreDialog,
+    SaveDialog,
 )
 from .screens import ConsoleScreen, HelpScreen, MainScreen
 from .widgets.linetable import LineTable
+from .widgets.searchbar import SearchBar
 from .widgets.terminal import TerminalView
 
 
@@ -38,9 +41,12 @@ def scopes() -> dict[str, list[Binding]]:
     scopes = {
         "main": _bindings(ShimdeckApp, MainScreen, LineTable),
         "console": _bindings(ShimdeckApp, ConsoleScreen, TerminalView),
+        # The search bar has the focus; the console screen's priority keys still apply.
+        "search": _bindings(ShimdeckApp, ConsoleScreen, SearchBar, Input),
         "help": _bindings(ShimdeckApp, HelpScreen),
     }
-    for dialog in (CheckpointDialog, ConfirmDialog, CreateDialog, ExecDialog, KillDialog):
+    dialogs = (CheckpointDialog, ConfirmDialog, CreateDialog, ExecDialog, KillDialog)
+    for dialog in (*dialogs, RestoreDialog, SaveDialog):
         scopes[dialog.__name__] = _bindings(ShimdeckApp, dialog, Input)
     scopes[LabelsDialog.__name__] = _bindings(ShimdeckApp, LabelsDialog, Input, TextArea)
     return scopes

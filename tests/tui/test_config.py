@@ -81,6 +81,8 @@ def test_every_setting_is_read(tmp_path: Path) -> None:
             "'x' is bound twice",
         ),
         ('[keymap]\n"dialog.cancel" = "ctrl+q"', "keymap.dialog.cancel", "bound twice"),
+        ('[keymap]\n"console.search" = "ctrl+s"', "keymap.console.search", "bound twice"),
+        ('[keymap]\n"search.regex" = "ctrl+t"', "keymap.search.regex", "bound twice"),
     ],
 )
 def test_a_bad_file_is_one_clear_error(tmp_path: Path, text: str, key: str, problem: str) -> None:
@@ -240,3 +242,24 @@ async def test_the_configured_scrollback_is_what_a_console_keeps() -> None:
         await console_ready(pilot)
         view = app.screen.query_one(TerminalView)
         assert view.emulator.screen.history.maxlen == 7
+
+
+def test_the_console_and_its_search_bar_keys_can_be_remapped(tmp_path: Path) -> None:
+    keymap = '"console.leave" = "f10"\n"console.search" = "f3"\n"search.regex" = "f4"\n'
+    got = load(tmp_path / "c.toml", "[keymap]\n" + keymap)
+    assert dict(got.keymap) == {
+        "console.leave": "f10",
+        "console.search": "f3",
+        "search.regex": "f4",
+    }
+
+
+async def test_a_remapped_console_key_leaves_the_console(tmp_path: Path) -> None:
+    app = app_with(load(tmp_path / "c.toml", '[keymap]\n"console.leave" = "f10"\n'))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await select(pilot, "top")
+        await pilot.press("a")
+        await console_ready(pilot)
+        await pilot.press("f10")
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen), what="main screen")

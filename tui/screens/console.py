@@ -35,17 +35,38 @@ if TYPE_CHECKING:
 
 class ConsoleScreen(Screen[None]):
     BINDINGS: ClassVar[list[Any]] = [
-        Binding(LEAVE_KEY, "leave", "Leave console", priority=True, key_display="ctrl+]"),
-        Binding("ctrl+f", "search", "Search", priority=True),
-        Binding("ctrl+s", "save", "Save output", priority=True),
-        Binding("n", "search_step(-1)", "Older match", show=False, priority=True),
-        Binding("N", "search_step(1)", "Newer match", show=False, priority=True),
-        Binding("escape", "close_search", "Close search", show=False),
+        Binding(
+            LEAVE_KEY,
+            "leave",
+            "Leave console",
+            priority=True,
+            key_display="ctrl+]",
+            id="console.leave",
+        ),
+        Binding("ctrl+f", "search", "Search", priority=True, id="console.search"),
+        Binding("ctrl+s", "save", "Save output", priority=True, id="console.save"),
+        Binding(
+            "n",
+            "search_step(-1)",
+            "Older match",
+            show=False,
+            priority=True,
+            id="console.older_match",
+        ),
+        Binding(
+            "N",
+            "search_step(1)",
+            "Newer match",
+            show=False,
+            priority=True,
+            id="console.newer_match",
+        ),
+        Binding("escape", "close_search", "Close search", show=False, id="console.close_search"),
         # A log (no tty): how it is shown.
-        Binding("r", "log_view('raw')", "Raw", show=False, priority=True),
-        Binding("t", "log_view('stamps')", "Times", show=False, priority=True),
-        Binding("w", "log_view('wrap')", "Wrap", show=False, priority=True),
-        Binding("f", "follow", "Follow", show=False, priority=True),
+        Binding("r", "log_view('raw')", "Raw", show=False, priority=True, id="console.raw"),
+        Binding("t", "log_view('stamps')", "Times", show=False, priority=True, id="console.times"),
+        Binding("w", "log_view('wrap')", "Wrap", show=False, priority=True, id="console.wrap"),
+        Binding("f", "follow", "Follow", show=False, priority=True, id="console.follow"),
     ]
 
     app: ShimdeckApp

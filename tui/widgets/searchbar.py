@@ -34,12 +34,12 @@ class SearchBar(Horizontal):
     }
     """
     BINDINGS: ClassVar[list[Any]] = [
-        Binding("escape", "close", "Close search", show=False),
-        Binding("shift+enter,down", "step(1)", "Newer match", show=False),
-        Binding("up", "step(-1)", "Older match", show=False),
-        Binding("ctrl+r", "toggle_regex", "Regex", show=False),
-        Binding("ctrl+t", "toggle_case", "Case", show=False),
-        Binding("ctrl+y", "copy_match", "Copy match", show=False),
+        Binding("escape", "close", "Close search", show=False, id="search.close"),
+        Binding("shift+enter,down", "step(1)", "Newer match", show=False, id="search.newer_match"),
+        Binding("up", "step(-1)", "Older match", show=False, id="search.older_match"),
+        Binding("ctrl+r", "toggle_regex", "Regex", show=False, id="search.regex"),
+        Binding("ctrl+t", "toggle_case", "Case", show=False, id="search.case"),
+        Binding("ctrl+y", "copy_match", "Copy match", show=False, id="search.copy_match"),
     ]
 
     @dataclass

@@ -155,16 +155,44 @@ class TerminalView(Widget, can_focus=True):
     #: Keys of the pane itself. The shifted ones work in a tty pane too (where every plain
     #: key belongs to the process); the plain ones only in a pane without a tty.
     BINDINGS: ClassVar[list[Any]] = [
-        Binding("shift+pageup", "scroll_page(-1)", "Page up", show=False, priority=True),
-        Binding("shift+pagedown", "scroll_page(1)", "Page down", show=False, priority=True),
-        Binding("shift+home", "scroll_home", "Oldest", show=False, priority=True),
-        Binding("shift+end", "live", "Live", show=False, priority=True),
-        Binding("pageup", "plain_scroll_page(-1)", show=False, priority=True),
-        Binding("pagedown", "plain_scroll_page(1)", show=False, priority=True),
-        Binding("up", "plain_scroll_lines(-1)", show=False, priority=True),
-        Binding("down", "plain_scroll_lines(1)", show=False, priority=True),
-        Binding("home,g", "plain_scroll_home", show=False, priority=True),
-        Binding("end,G", "plain_live", show=False, priority=True),
+        Binding(
+            "shift+pageup",
+            "scroll_page(-1)",
+            "Page up",
+            show=False,
+            priority=True,
+            id="terminal.page_up",
+        ),
+        Binding(
+            "shift+pagedown",
+            "scroll_page(1)",
+            "Page down",
+            show=False,
+            priority=True,
+            id="terminal.page_down",
+        ),
+        Binding(
+            "shift+home", "scroll_home", "Oldest", show=False, priority=True, id="terminal.oldest"
+        ),
+        Binding("shift+end", "live", "Live", show=False, priority=True, id="terminal.live"),
+        Binding(
+            "pageup", "plain_scroll_page(-1)", show=False, priority=True, id="terminal.log_page_up"
+        ),
+        Binding(
+            "pagedown",
+            "plain_scroll_page(1)",
+            show=False,
+            priority=True,
+            id="terminal.log_page_down",
+        ),
+        Binding(
+            "up", "plain_scroll_lines(-1)", show=False, priority=True, id="terminal.log_line_up"
+        ),
+        Binding(
+            "down", "plain_scroll_lines(1)", show=False, priority=True, id="terminal.log_line_down"
+        ),
+        Binding("home,g", "plain_scroll_home", show=False, priority=True, id="terminal.log_oldest"),
+        Binding("end,G", "plain_live", show=False, priority=True, id="terminal.log_live"),
     ]
 
     #: Timer period of parse + repaint.
