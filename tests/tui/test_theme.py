@@ -68,10 +68,6 @@ async def test_the_main_screen_restyles_at_once(theme: str) -> None:
     assert switched == fresh
 
 
-@pytest.mark.xfail(
-    reason="TerminalView (tui/widgets/terminal.py, the console work of issue 9) keeps the "
-    "old theme's default colours in its caches"
-)
 async def test_the_console_pane_restyles_at_once() -> None:
     switched, fresh = await shown_after_switch("nord", console=True)
     assert switched == fresh
