@@ -23,6 +23,8 @@ from typing import IO
 
 import psutil
 
+from runtime.cgroups import remove_empty
+
 from . import image
 
 SNAPSHOTTER = "overlayfs"
@@ -179,6 +181,13 @@ disabled_plugins = {json.dumps(list(DISABLED_PLUGINS))}
             left += [f"runc state {p}" for p in leftover]
             if not leftover:
                 runc_state.rmdir()
+        # containerd's shim puts each container's cgroup at /<namespace>/<id> in every
+        # hierarchy; runc removes the container's, never the namespace's.
+        remove_empty(self.namespace)
+        top = Path("/sys/fs/cgroup")
+        for d in (top / self.namespace, *top.glob(f"*/{self.namespace}")):
+            if d.is_dir():
+                left.append(f"cgroup {d}")
         # What else is in these directories may belong to another containerd (a parallel
         # test session, the host's): ours is checked above (shims, runc state by namespace).
         for created in (*(RUN_DIR / d for d in ("s", "fifo", "runc")), RUN_DIR):
