@@ -13,10 +13,12 @@ import time
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
 from textual.message_pump import MessagePump
 
 from runtime import Checkpoint, Container, TaskInfo
+from runtime.stdio import OutputStream
 
 #: Size a new pty gets until a console pane says otherwise.
 DEFAULT_PTY = (80, 24)
@@ -65,6 +67,36 @@ class Console(abc.ABC):
     def log_files(self) -> list[Path]:
         """The process's output log, oldest part first (none: the backend keeps no log)."""
         return []
+
+
+class DrainedIO(Protocol):
+    """A process's stdio that its backend keeps drained (the engine's, or containerd FIFOs)."""
+
+    def backlog(self) -> bytes: ...
+    def stream(self) -> OutputStream: ...
+    def write(self, data: bytes) -> None: ...
+
+
+class DrainedConsole(Console):
+    """A console that only looks at output its backend drains: closing it stops its stream."""
+
+    def __init__(self, io: DrainedIO) -> None:
+        self._io = io
+        self._stream: OutputStream | None = None
+
+    def backlog(self) -> bytes:
+        return self._io.backlog()
+
+    def stream(self) -> AsyncIterator[bytes]:
+        self._stream = self._io.stream()
+        return self._stream
+
+    def write(self, data: bytes) -> None:
+        self._io.write(data)
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
 
 
 async def _stamp_now(chunks: AsyncIterator[bytes]) -> AsyncIterator[list[tuple[float, bytes]]]:

@@ -33,7 +33,7 @@ from runtime.bundle import make_busybox_rootfs
 
 from ..messages import EngineEvent, StatsSample
 from ..templates import TEMPLATES
-from .base import DEFAULT_PTY, Backend, Console
+from .base import DEFAULT_PTY, Backend, Console, DrainedConsole
 from .recording import Recorder
 
 #: Output recorded per process at most: enough to replay a console, not a whole flood.
@@ -48,43 +48,28 @@ async def _pieces(stream: Any) -> AsyncIterator[list[tuple[float, bytes]]]:
             return
 
 
-class LiveConsole(Console):
+class LiveConsole(DrainedConsole):
     def __init__(self, backend: LiveBackend, id: str, exec_id: str) -> None:
         self._backend = backend
-        engine = self._engine = backend.engine
         self._id = id
         self._exec_id = exec_id
-        self._io = engine.tasks.io(id, exec_id)
-        self.terminal = self._io.terminal
-        self._stream: Any = None
-
-    def backlog(self) -> bytes:
-        return self._io.backlog()
-
-    def stream(self) -> AsyncIterator[bytes]:
-        self._stream = self._io.stream()
-        return self._stream  # type: ignore[no-any-return]
-
-    def write(self, data: bytes) -> None:
-        self._io.write(data)
+        self._process_io = backend.engine.tasks.io(id, exec_id)
+        super().__init__(self._process_io)
+        self.terminal = self._process_io.terminal
 
     async def resize(self, width: int, height: int) -> None:
         await self._backend.resize_pty(self._id, width, height, exec_id=self._exec_id)
 
-    def close(self) -> None:
-        if self._stream is not None:
-            self._stream.close()
-
     def stamped_backlog(self) -> list[tuple[float, bytes]]:
-        return self._io.stamped_backlog()
+        return self._process_io.stamped_backlog()
 
     def stream_stamped(self) -> AsyncIterator[list[tuple[float, bytes]]]:
         # Opened now, with the backlog just taken: nothing in between is missed.
-        stream = self._stream = self._io.stream()
+        stream = self._stream = self._process_io.stream()
         return _pieces(stream)
 
     def log_files(self) -> list[Path]:
-        path = self._io.log_path
+        path = self._process_io.log_path
         if path is None:
             return []
         return [p for p in (path.with_name(path.name + ".1"), path) if p.exists()]

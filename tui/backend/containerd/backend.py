@@ -29,7 +29,7 @@ from runtime.bundle import DEFAULT_PATH
 from runtime.stdio import BACKLOG_BYTES, READ_SIZE
 
 from ...messages import EngineEvent, StatsSample
-from ..base import DEFAULT_PTY, Backend, Console
+from ..base import DEFAULT_PTY, Backend, Console, DrainedConsole
 from . import cio
 from .client import Client, Subscription
 from .records import ContainerRecord, ProcessRecord
@@ -49,30 +49,16 @@ def default_io_dir() -> Path:
     return Path(base) / "shimdeck" / "containerd"
 
 
-class FifoConsole(Console):
+class FifoConsole(DrainedConsole):
     """A tty process's FIFOs, drained by the backend (the console only looks)."""
 
     def __init__(self, backend: ContainerdBackend, io: cio.FifoIO, id: str, exec_id: str):
-        self._backend, self._io, self._id, self._exec_id = backend, io, id, exec_id
+        super().__init__(io)
+        self._backend, self._id, self._exec_id = backend, id, exec_id
         self.terminal = True
-        self._stream: Any = None
-
-    def backlog(self) -> bytes:
-        return self._io.backlog()
-
-    def stream(self) -> AsyncIterator[bytes]:
-        self._stream = self._io.stream()
-        return self._stream  # type: ignore[no-any-return]
-
-    def write(self, data: bytes) -> None:
-        self._io.write(data)
 
     async def resize(self, width: int, height: int) -> None:
         await self._backend.client.resize_pty(self._id, width, height, exec_id=self._exec_id)
-
-    def close(self) -> None:
-        if self._stream is not None:
-            self._stream.close()
 
 
 class LogConsole(Console):
