@@ -7,7 +7,7 @@ id; runc and crun take the same flags.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
 from typing import ClassVar
 
@@ -86,55 +86,55 @@ class ExecOpts(LaunchOpts):
 
 
 @dataclass(frozen=True, kw_only=True)
-class RestoreOpts(LaunchOpts):
-    """``restore --detach``: the task comes back in the background, its pid in a file.
+class CriuOpts:
+    """What CRIU is told of a task's resources: a restore must say what its checkpoint said."""
 
-    The flags must match those its checkpoint was taken with.
-    """
-
-    command: ClassVar[str] = "restore --detach"
-    uses_criu: ClassVar[bool] = True
-    bundle: Path
-    image_path: Path
-    work_path: Path
-    tcp_established: bool = False
-    ext_unix_sockets: bool = False
-    file_locks: bool = False
-    shell_job: bool = False
-    empty_namespaces: tuple[str, ...] = ()
-
-    def args(self) -> list[str]:
-        args = [*super().args(), "--bundle", str(self.bundle)]
-        args += ["--image-path", str(self.image_path), "--work-path", str(self.work_path)]
-        args += _flags(
-            {
-                "--tcp-established": self.tcp_established,
-                "--ext-unix-sk": self.ext_unix_sockets,
-                "--file-locks": self.file_locks,
-                "--shell-job": self.shell_job,
-            }
-        )
-        return args + _namespaces(self.empty_namespaces)
-
-
-@dataclass(frozen=True)
-class CheckpointOpts:
-    """``checkpoint``: containerd's checkpoint options."""
-
-    image_path: Path
-    work_path: Path
-    #: The task keeps running after the dump (containerd's default; ``exit`` is the opposite).
-    leave_running: bool = True
-    #: Dump memory only, for a later checkpoint with ``parent_path`` to send less.
-    pre_dump: bool = False
-    #: An earlier pre-dump this checkpoint is relative to.
-    parent_path: Path | None = None
     tcp_established: bool = False
     ext_unix_sockets: bool = False
     file_locks: bool = False
     #: A task on a terminal: its session is not the container's own (go-runc's AllowTerminal).
     shell_job: bool = False
     empty_namespaces: tuple[str, ...] = ()
+
+    def criu_args(self) -> list[str]:
+        flags = {
+            "--tcp-established": self.tcp_established,
+            "--ext-unix-sk": self.ext_unix_sockets,
+            "--file-locks": self.file_locks,
+            "--shell-job": self.shell_job,
+        }
+        return _flags(flags) + _namespaces(self.empty_namespaces)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RestoreOpts(CriuOpts, LaunchOpts):
+    """``restore --detach``: the task comes back in the background, its pid in a file."""
+
+    command: ClassVar[str] = "restore --detach"
+    uses_criu: ClassVar[bool] = True
+    bundle: Path
+    image_path: Path
+    work_path: Path
+
+    def args(self) -> list[str]:
+        args = [*super().args(), "--bundle", str(self.bundle)]
+        args += ["--image-path", str(self.image_path), "--work-path", str(self.work_path)]
+        return args + self.criu_args()
+
+
+@dataclass(frozen=True)
+class CheckpointOpts(CriuOpts):
+    """``checkpoint``: containerd's checkpoint options."""
+
+    image_path: Path
+    work_path: Path
+    _: KW_ONLY
+    #: The task keeps running after the dump (containerd's default; ``exit`` is the opposite).
+    leave_running: bool = True
+    #: Dump memory only, for a later checkpoint with ``parent_path`` to send less.
+    pre_dump: bool = False
+    #: An earlier pre-dump this checkpoint is relative to.
+    parent_path: Path | None = None
 
     def args(self) -> list[str]:
         args = ["checkpoint", "--image-path", str(self.image_path)]
@@ -145,10 +145,6 @@ class CheckpointOpts:
             {
                 "--pre-dump": self.pre_dump,
                 "--leave-running": self.leave_running and not self.pre_dump,
-                "--tcp-established": self.tcp_established,
-                "--ext-unix-sk": self.ext_unix_sockets,
-                "--file-locks": self.file_locks,
-                "--shell-job": self.shell_job,
             }
         )
-        return args + _namespaces(self.empty_namespaces)
+        return args + self.criu_args()
