@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from tui.widgets.emulator import DEFAULT_ATTRS, Emulator, freeze_line
+import pyte
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tui.widgets.emulator import DEFAULT_ATTRS, Emulator, PaneScreen, freeze_line
 from tui.widgets.feeder import Feeder
 
 
@@ -100,3 +104,54 @@ def test_a_shorter_screen_drops_blank_rows_first_then_top_rows_to_history() -> N
     emu.screen.resize(lines=3)
     assert emu.text(emu.top_line) == "line 6"
     assert [emu.text(n) for n in range(emu.first_line, emu.top_line)][:2] == ["prompt$", "line 0"]
+
+
+class _PyteDrawScreen(PaneScreen):
+    """The pane's screen with pyte's own ``draw``: what the fast one must match."""
+
+    draw = pyte.Screen.draw
+
+
+_DRAWN = st.lists(
+    st.sampled_from(
+        [
+            "x",
+            "hello world ",
+            "a" * 37,
+            "\x1b[1;31m",
+            "\x1b[0m",
+            "\x1b[42m",
+            "\r\n",
+            "\r",
+            "\n",
+            "\x1b[?7l",  # no autowrap
+            "\x1b[?7h",
+            "\x1b[4h",  # insert mode
+            "\x1b[4l",
+            "\x1b[5G",
+            "\x1b[H",
+            "\x1b(0lqk\x1b(B",  # DEC line drawing: not ASCII once translated
+            "日本",
+            "e\u0301",
+            "\x1b[20h",  # LNM
+            "\x1b[20l",
+        ]
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(parts=_DRAWN, columns=st.sampled_from([1, 2, 7, 20]))
+def test_drawing_matches_pytes_own_draw(parts: list[str], columns: int) -> None:
+    fast, slow = PaneScreen(columns, 4, 50), _PyteDrawScreen(columns, 4, 50)
+    data = "".join(parts).encode()
+    for screen in (fast, slow):
+        screen.dirty.clear()
+        pyte.ByteStream(screen).feed(data)
+    assert {y: dict(row) for y, row in fast.buffer.items()} == {
+        y: dict(row) for y, row in slow.buffer.items()
+    }
+    assert (fast.cursor.x, fast.cursor.y) == (slow.cursor.x, slow.cursor.y)
+    assert fast.dirty == slow.dirty
+    assert list(fast.history) == list(slow.history)

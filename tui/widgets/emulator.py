@@ -37,6 +37,24 @@ ALT_SCREEN_MODES = (47, 1047, 1049)
 
 _interned: dict[Attrs, Attrs] = {DEFAULT_ATTRS: DEFAULT_ATTRS}
 
+#: Distinct cursor attributes whose cells are kept for reuse, at most (then they start over).
+_CELL_STYLES = 256
+
+
+class _Cells(dict[str, Any]):
+    """The cells of one set of attributes by character: pyte makes a new cell tuple for
+    every character drawn, the most of its parse time under a flood; these are shared."""
+
+    __slots__ = ("attrs",)
+
+    def __init__(self, attrs: Any) -> None:
+        super().__init__()
+        self.attrs = attrs
+
+    def __missing__(self, char: str) -> Any:
+        cell = self[char] = self.attrs._replace(data=char)
+        return cell
+
 
 def freeze_line(line: Mapping[int, Any], columns: int) -> Line:
     """A pyte line as runs of equal attributes, trailing default blanks dropped. Characters
@@ -101,6 +119,7 @@ class PaneScreen(pyte.Screen):
         self.history_text: deque[str] = deque(maxlen=max(0, scrollback))
         #: Lines ever pushed to history (the number of the screen's top row).
         self.pushed = 0
+        self._cells: dict[Any, _Cells] = {}
         super().__init__(columns, lines)
         self.replies: list[str] = []
 
@@ -113,6 +132,39 @@ class PaneScreen(pyte.Screen):
         # Their text too, once: searching 10,000 lines must not join their runs each time.
         self.history_text.append(line_text(line))
         self.pushed += 1
+
+    def draw(self, data: str) -> None:
+        """pyte's ``draw``, a row's run at a time for printable ASCII (what floods are
+        made of); anything else (wide, combining, insert mode) is pyte's own."""
+        data = data.translate(self.g1_charset if self.charset else self.g0_charset)
+        fast = data.isascii() and data.isprintable() and self.cursor.x <= self.columns
+        if not fast or pyte_modes.IRM in self.mode:
+            super().draw(data)
+            return
+        cursor, columns = self.cursor, self.columns
+        attrs = cursor.attrs
+        cells = self._cells.get(attrs)
+        if cells is None:
+            if len(self._cells) >= _CELL_STYLES:
+                self._cells.clear()
+            cells = self._cells[attrs] = _Cells(attrs)
+        wrap = pyte_modes.DECAWM in self.mode
+        start, end = 0, len(data)
+        while start < end:
+            if cursor.x == columns:  # as pyte: wrap, or overwrite the last column
+                if wrap:
+                    self.dirty.add(cursor.y)
+                    self.carriage_return()
+                    self.linefeed()
+                else:
+                    cursor.x -= 1
+            x = cursor.x
+            n = min(end - start, columns - x)
+            run = map(cells.__getitem__, data[start : start + n])
+            self.buffer[cursor.y].update(zip(range(x, x + n), run, strict=True))
+            cursor.x = x + n
+            start += n
+        self.dirty.add(cursor.y)
 
     def index(self) -> None:
         top, bottom = self.margins or pyte.screens.Margins(0, self.lines - 1)
