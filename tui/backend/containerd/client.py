@@ -241,7 +241,24 @@ class Client:
         try:
             return await stub(request(**fields), metadata=self._metadata, timeout=deadline)
         except grpc.aio.AioRpcError as e:
-            raise from_rpc_error(e, f"{service.rsplit('.', 1)[-1]}.{name}") from None
+            raise from_rpc_error(e, _method_name(service, name)) from None
+
+    def _server_stream(self, service: str, name: str, /, **fields: Any) -> Any:
+        """A server-streaming call, started: iterate it (its errors are grpc's own)."""
+        route, request, response, _ = schema.method(service, name)
+        stub = self._channel.unary_stream(
+            route,
+            request_serializer=request.SerializeToString,
+            response_deserializer=response.FromString,
+        )
+        return stub(request(**fields), metadata=self._metadata)
+
+    async def _replies(self, service: str, name: str, /, **fields: Any) -> list[Any]:
+        """Every reply of a short server-streaming call."""
+        try:
+            return [reply async for reply in self._server_stream(service, name, **fields)]
+        except grpc.aio.AioRpcError as e:
+            raise from_rpc_error(e, _method_name(service, name)) from None
 
     # -- namespaces -----------------------------------------------------------------------
 
@@ -326,19 +343,7 @@ class Client:
 
     async def read_content(self, digest: str) -> bytes:
         """A blob of the content store (manifests and configs: small)."""
-        route, request, response, _ = schema.method(CONTENT, "Read")
-        stub = self._channel.unary_stream(
-            route,
-            request_serializer=request.SerializeToString,
-            response_deserializer=response.FromString,
-        )
-        chunks: list[bytes] = []
-        try:
-            async for reply in stub(request(digest=digest), metadata=self._metadata):
-                chunks.append(reply.data)
-        except grpc.aio.AioRpcError as e:
-            raise from_rpc_error(e, "Content.Read") from None
-        return b"".join(chunks)
+        return b"".join(r.data for r in await self._replies(CONTENT, "Read", digest=digest))
 
     async def image_config(self, name: str) -> tuple[str, dict[str, Any]]:
         """The chain id of an image's top layer (the parent snapshot for a container made
@@ -386,19 +391,8 @@ class Client:
 
     async def snapshots(self, *, snapshotter: str) -> list[str]:
         """Keys of the snapshotter's snapshots in this namespace."""
-        route, request, response, _ = schema.method(SNAPSHOTS, "List")
-        stub = self._channel.unary_stream(
-            route,
-            request_serializer=request.SerializeToString,
-            response_deserializer=response.FromString,
-        )
-        keys: list[str] = []
-        try:
-            async for reply in stub(request(snapshotter=snapshotter), metadata=self._metadata):
-                keys.extend(info.name for info in reply.info)
-        except grpc.aio.AioRpcError as e:
-            raise from_rpc_error(e, "Snapshots.List") from None
-        return keys
+        replies = await self._replies(SNAPSHOTS, "List", snapshotter=snapshotter)
+        return [info.name for reply in replies for info in reply.info]
 
     async def remove_snapshot(self, key: str, *, snapshotter: str) -> None:
         await self._call(SNAPSHOTS, "Remove", snapshotter=snapshotter, key=key)
@@ -555,13 +549,7 @@ class Client:
         """
         scope = f"namespace=={json.dumps(self.namespace)}"
         combined = [f"{scope},{f}" for f in filters] or [scope]
-        route, request, response, _ = schema.method(EVENTS, "Subscribe")
-        stub = self._channel.unary_stream(
-            route,
-            request_serializer=request.SerializeToString,
-            response_deserializer=response.FromString,
-        )
-        return Subscription(self, stub(request(filters=combined), metadata=self._metadata))
+        return Subscription(self, self._server_stream(EVENTS, "Subscribe", filters=combined))
 
     async def publish_sync(self, token: str) -> None:
         """A marker event in this namespace; :meth:`Subscription.synced` waits for it."""
@@ -676,3 +664,8 @@ def _stats(metric: Any) -> Stats | None:
         memory_limit=limit(data.memory.usage.limit),
         timestamp=when,
     )
+
+
+def _method_name(service: str, name: str) -> str:
+    """``Content.Read`` for ``containerd.services.content.v1.Content``, ``Read``."""
+    return f"{service.rsplit('.', 1)[-1]}.{name}"
