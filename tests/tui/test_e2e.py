@@ -56,17 +56,22 @@ def need_root_runc() -> None:
         pytest.skip(f"{SHIMDECK} is not installed (pip install -e .)")
 
 
-def test_demo_attach_resize_detach_quit(need_root_runc: None, tmp: Path) -> None:
-    root = tmp / "root"
+def spawn_demo(root: Path, rows: int, cols: int) -> tuple[pexpect.spawn, Terminal]:
+    """``shimdeck demo`` on runc in a real terminal of ``rows`` x ``cols``."""
     env = dict(os.environ, TERM="xterm-256color", COLORTERM="truecolor")
     child = pexpect.spawn(
         str(SHIMDECK),
         ["demo", "--root", str(root), "--runtime", "runc"],
-        dimensions=(30, 100),
+        dimensions=(rows, cols),
         env=env,
         timeout=30,
     )
-    term = Terminal(child, 30, 100)
+    return child, Terminal(child, rows, cols)
+
+
+def test_demo_attach_resize_detach_quit(need_root_runc: None, tmp: Path) -> None:
+    root = tmp / "root"
+    child, term = spawn_demo(root, 30, 100)
     try:
         term.wait(lambda t: "flood" in t and "crash" in t and "top " in t, "the demo containers")
         term.send("/")
@@ -99,15 +104,7 @@ def test_attached_to_the_flooding_flood_its_lines_show_within_a_second(
 ) -> None:
     """Issue 9, bug 1: the pane of a flooding ``yes`` stayed blank, attach after attach."""
     root = tmp / "root"
-    env = dict(os.environ, TERM="xterm-256color", COLORTERM="truecolor")
-    child = pexpect.spawn(
-        str(SHIMDECK),
-        ["demo", "--root", str(root), "--runtime", "runc"],
-        dimensions=(45, 140),
-        env=env,
-        timeout=30,
-    )
-    term = Terminal(child, 45, 140)
+    child, term = spawn_demo(root, 45, 140)
     flood = "flood: the quick brown fox"
     try:
         term.wait(lambda t: "flood" in t and "crash" in t and "top " in t, "the demo containers")
