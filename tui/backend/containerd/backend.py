@@ -30,7 +30,7 @@ from runtime.stdio import BACKLOG_BYTES, READ_SIZE
 
 from ...messages import EngineEvent, StatsSample
 from ..base import DEFAULT_PTY, Backend, Console, DrainedConsole
-from . import cio
+from . import cio, fifos
 from .client import Client, Subscription
 from .records import ContainerRecord, ProcessRecord
 from .spec import container_spec, exec_process
@@ -146,6 +146,8 @@ class ContainerdBackend(Backend):
             image = names[0] if names else ""
         backend = cls(client, image=image, io_dir=io_dir or default_io_dir())
         await backend._resync()
+        # tty processes an earlier shimdeck started block once nobody drains them: resume.
+        backend._fifos.update(await fifos.redrain(client, backend.io_dir))
         return backend
 
     # -- the event stream -------------------------------------------------------------------

@@ -1,0 +1,74 @@
+"""tty FIFOs outlive shimdeck: a later instance reopens and drains them; quit names them."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+
+from tui.backend.containerd import fifos
+from tui.backend.containerd.backend import ContainerdBackend
+from tui.backend.containerd.client import Client
+
+from .daemon import Daemon
+
+#: More than the FIFO (64 KiB) and the pty (4 KiB) hold: only a drained process gets here.
+PAST_THE_PIPE = 1 << 20
+
+
+def written(pid: int) -> int:
+    """Bytes the process has written so far (its tty's, here)."""
+    for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+        if line.startswith("wchar:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no wchar in /proc/{pid}/io")
+
+
+async def writes_past(pid: int, count: int) -> None:
+    """Wait until the process wrote ``count`` more bytes (it blocks if nobody drains)."""
+    start = written(pid)
+    async with asyncio.timeout(20):
+        while written(pid) - start < count:
+            await asyncio.sleep(0.05)
+
+
+async def read_bytes(stream: object, count: int) -> int:
+    got = 0
+    async with asyncio.timeout(20):
+        async for chunk in stream:  # type: ignore[attr-defined]
+            got += len(chunk)
+            if got >= count:
+                return got
+    return got
+
+
+async def test_second_instance_drains_tty_task_of_the_first(
+    client: Client, containerd: Daemon, new_id: str, io_dir: Path
+) -> None:
+    first = await ContainerdBackend.open(client, io_dir=io_dir)
+    second = None
+    try:
+        await first.create(new_id, ["yes", "flood"], terminal=True, labels={})
+        await first.start(new_id)
+        await first.disconnect()  # stops draining; the task keeps running, as on quit
+        left = await fifos.live_tty_processes(client, first.io_dir)
+        assert [p.name for p in left] == [new_id]
+        assert new_id in fifos.quit_note(left)
+
+        second = await ContainerdBackend.open(client, io_dir=io_dir)
+        # Drained from the start, before any console is asked for.
+        pid = (await client.task(new_id)).pid
+        await writes_past(pid, PAST_THE_PIPE)
+        console = second.console(new_id)
+        assert console.terminal
+        assert await read_bytes(console.stream(), PAST_THE_PIPE) >= PAST_THE_PIPE
+        console.close()
+    finally:
+        await client.kill(new_id, signal.SIGKILL, all=True)
+        await client.wait(new_id)
+        backend = second or first
+        await backend.delete(new_id)
+        if second is not None:
+            await second.disconnect()
+    assert await fifos.live_tty_processes(client, first.io_dir) == []
+    assert fifos.quit_note([]) == ""
