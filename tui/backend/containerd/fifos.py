@@ -42,7 +42,7 @@ class TtyProcess:
 
 def _candidates(io_dir: Path) -> list[tuple[str, str, Path]]:
     """(container id, exec id, stdout FIFO) for each stdout FIFO in the layout."""
-    found = []
+    found: list[tuple[str, str, Path]] = []
     if not io_dir.is_dir():
         return found
     for container_dir in sorted(p for p in io_dir.iterdir() if p.is_dir()):
