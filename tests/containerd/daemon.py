@@ -88,9 +88,10 @@ disabled_plugins = {json.dumps(list(DISABLED_PLUGINS))}
         return config
 
     def start(self) -> None:
-        self.existed = {
-            p for p in (RUN_DIR, *(RUN_DIR / d for d in ("s", "fifo", "runc"))) if p.exists()
-        }
+        if self.process is None:
+            self.existed = {
+                p for p in (RUN_DIR, *(RUN_DIR / d for d in ("s", "fifo", "runc"))) if p.exists()
+            }
         began = time.perf_counter()
         command = ["containerd", "--config", str(self._config()), "--log-level", "info"]
         self.process = subprocess.Popen(
@@ -113,7 +114,7 @@ disabled_plugins = {json.dumps(list(DISABLED_PLUGINS))}
             raise RuntimeError("containerd exited while starting:\n" + "".join(log[-20:]))
         # Keep draining its log so containerd never blocks on a full pipe.
         self._drain = threading.Thread(
-            target=_copy, args=(self.process.stderr, self.dir / "containerd.log", log)
+            target=_copy, args=(self.process.stderr, self.dir / "containerd.log", log, "a")
         )
         self._drain.start()
         self.timings["start"] = time.perf_counter() - began
@@ -155,6 +156,17 @@ disabled_plugins = {json.dumps(list(DISABLED_PLUGINS))}
             for p in self.dir.rglob("*")
             if not p.is_symlink() and stat.S_ISFIFO(p.lstat().st_mode)
         ]
+
+    def halt(self) -> None:
+        """Stop containerd only (root, state and socket path stay, for :meth:`start` again).
+
+        Its supervisor waits for every shim: halt with no task running."""
+        assert not self.shims(), "halt() with tasks running would wait for them"
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=10)
+        self._drain.join(timeout=10)
+        self.socket.unlink(missing_ok=True)
 
     def stop(self) -> list[str]:
         """Stop containerd and remove its directory; returns what was left behind."""
@@ -198,8 +210,8 @@ disabled_plugins = {json.dumps(list(DISABLED_PLUGINS))}
         return left
 
 
-def _copy(source: IO[bytes], dest: Path, head: list[str]) -> None:
-    with dest.open("w") as out:
+def _copy(source: IO[bytes], dest: Path, head: list[str], mode: str) -> None:
+    with dest.open(mode) as out:
         out.writelines(head)
         for raw in source:
             out.write(raw.decode(errors="replace"))

@@ -18,9 +18,9 @@ import platform
 import socket
 import stat
 from collections import deque
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 import grpc.aio
@@ -42,6 +42,9 @@ from .records import (
     timestamp,
 )
 from .status import from_rpc_error
+
+if TYPE_CHECKING:
+    from .watch import Connection
 
 DEFAULT_ADDRESS = "/run/containerd/containerd.sock"
 DEFAULT_NAMESPACE = "default"
@@ -68,6 +71,8 @@ _INDEX_TYPES = (
 )
 _ARCH = {"x86_64": "amd64", "aarch64": "arm64"}
 LEASE_HEADER = "containerd-lease"
+#: The channel's reconnection backoff after containerd went away, in milliseconds.
+RECONNECT_FIRST_MS, RECONNECT_MAX_MS = 100, 2000
 #: Seconds any call but Wait may take before it fails (DEADLINE_EXCEEDED).
 CALL_TIMEOUT = 30.0
 #: A lease outlives a crashed shimdeck by this long at most (containerd's GC honours it).
@@ -150,8 +155,15 @@ class Client:
         _check_socket(path)
         channel = grpc.aio.insecure_channel(
             f"unix:{os.path.abspath(path)}",
-            # Do not wait out reconnection backoff on a peer that is not containerd.
-            options=[("grpc.enable_retries", 0)],
+            # Do not wait out reconnection backoff on a peer that is not containerd; once
+            # containerd restarts, find it again within RECONNECT_MAX_MS (gRPC's default
+            # backoff grows to two minutes).
+            options=[
+                ("grpc.enable_retries", 0),
+                ("grpc.initial_reconnect_backoff_ms", RECONNECT_FIRST_MS),
+                ("grpc.min_reconnect_backoff_ms", RECONNECT_FIRST_MS),
+                ("grpc.max_reconnect_backoff_ms", RECONNECT_MAX_MS),
+            ],
         )
         try:
             version = await cls._check_version(channel, path, timeout)
@@ -550,6 +562,12 @@ class Client:
         scope = f"namespace=={json.dumps(self.namespace)}"
         combined = [f"{scope},{f}" for f in filters] or [scope]
         return Subscription(self, self._server_stream(EVENTS, "Subscribe", filters=combined))
+
+    def watch(self) -> AsyncGenerator[Envelope | Connection, None]:
+        """:meth:`subscribe` that survives containerd restarts (see :mod:`.watch`)."""
+        from .watch import watch
+
+        return watch(self)
 
     async def publish_sync(self, token: str) -> None:
         """A marker event in this namespace; :meth:`Subscription.synced` waits for it."""
