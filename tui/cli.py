@@ -61,6 +61,48 @@ def _config_option(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     )
 
 
+def _containerd_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "containerd", "look at a containerd's containers instead (they outlive shimdeck)"
+    )
+    group.add_argument(
+        "--containerd",
+        action="store_true",
+        help="use containerd's gRPC API instead of the in-process engine",
+    )
+    group.add_argument(
+        "-a",
+        "--address",
+        metavar="SOCK",
+        help="containerd's socket (default: $CONTAINERD_ADDRESS, else "
+        "/run/containerd/containerd.sock)",
+    )
+    group.add_argument(
+        "-n",
+        "--namespace",
+        metavar="NS",
+        help="containerd namespace (default: $CONTAINERD_NAMESPACE, else default; "
+        "docker's is moby, Kubernetes' k8s.io)",
+    )
+
+
+def check_containerd_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Options of one backend given to the other are usage errors, not ignored."""
+    if not getattr(args, "containerd", False):
+        containerd_only = {"-a/--address": "address", "-n/--namespace": "namespace"}
+        given = [f for f, dest in containerd_only.items() if getattr(args, dest, None) is not None]
+        if given:
+            parser.error(f"{' and '.join(given)}: only with --containerd")
+        return
+    engine = {"--runtime": "runtime", "--root": "root", "--keep": "keep"}
+    engine_only = [f for f, dest in engine.items() if getattr(args, dest, None)]
+    if engine_only:
+        parser.error(
+            f"{', '.join(engine_only)}: for the in-process engine, not --containerd "
+            "(containerd's containers are containerd's: they keep running after shimdeck)"
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="shimdeck",
@@ -73,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="leave tasks running on quit (the next shimdeck adopts them)",
     )
+    _containerd_options(parser)
     parser.set_defaults(func=run_ui, demo=False)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
     demo = sub.add_parser(
@@ -157,6 +200,10 @@ def load_config(path: str | None) -> Config:
 
 
 def run_ui(args: argparse.Namespace, config: Config) -> int:
+    if getattr(args, "containerd", False):
+        from .containerd_cli import run_containerd
+
+        return asyncio.run(run_containerd(args, config))
     runtime = resolve_runtime(args.runtime)
     check_privileges()
     if args.demo:
@@ -250,6 +297,7 @@ def run_replay(args: argparse.Namespace, config: Config) -> int:
 def main(argv: list[str] | None = None) -> None:
     parser = build_parser()
     args = parser.parse_args(argv)
+    check_containerd_options(parser, args)
     try:
         code = args.func(args, load_config(args.config))
     except CliError as e:

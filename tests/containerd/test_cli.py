@@ -1,0 +1,115 @@
+"""``shimdeck --containerd`` from the command line: each way of failing is one line, exit 1."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .daemon import Daemon
+
+ROOT = Path(__file__).parents[2]
+SHIMDECK = [sys.executable, "-m", "tui"]
+
+
+async def shimdeck(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    """Exit status and stderr of the real CLI (asynchronously: a test may serve a socket)."""
+    process = await asyncio.create_subprocess_exec(
+        *SHIMDECK,
+        *args,
+        cwd=ROOT,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        # The user's own config.toml (a bad one stops every command) is not this test's.
+        env={**os.environ, "XDG_CONFIG_HOME": "/nonexistent", **(env or {})},
+    )
+    async with asyncio.timeout(60):
+        _, err = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, err.decode()
+
+
+def one_line(status: int, stderr: str) -> str:
+    assert status == 1, stderr
+    assert stderr.count("\n") == 1 and "Traceback" not in stderr, stderr
+    assert stderr.startswith("shimdeck: containerd")
+    return stderr.strip()
+
+
+async def test_no_socket(tmp: Path) -> None:
+    path = tmp / "nope.sock"
+    line = one_line(*await shimdeck("--containerd", "-a", str(path)))
+    assert line == (
+        f"shimdeck: containerd: no socket at {path} (is containerd running? set -a/--address)"
+    )
+
+
+async def test_address_from_the_environment(tmp: Path) -> None:
+    path = tmp / "file"
+    path.write_text("not a socket")
+    line = one_line(*await shimdeck("--containerd", env={"CONTAINERD_ADDRESS": str(path)}))
+    assert line == f"shimdeck: containerd: {path} is not a socket"
+
+
+async def test_nothing_listens(tmp: Path) -> None:
+    path = tmp / "dead.sock"
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(str(path))
+    s.close()
+    assert "nothing listens on" in one_line(*await shimdeck("--containerd", "-a", str(path)))
+
+
+async def test_a_socket_that_is_not_grpc(tmp: Path) -> None:
+    path = tmp / "http.sock"
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    async with await asyncio.start_unix_server(answer, str(path)):
+        line = one_line(*await shimdeck("--containerd", "-a", f"unix://{path}"))
+    assert f"{path} does not answer as containerd" in line
+
+
+def test_permission_denied(containerd: Daemon) -> None:
+    # The interpreter lives under /root (0700) here, so setpriv cannot start it as nobody:
+    # start the real CLI as root, with what it needs imported, then drop to nobody.
+    script = (
+        "import os, sys\n"
+        "import tui.cli, tui.containerd_cli, tui.backend.containerd.client\n"
+        "import tui.app, tui.backend.containerd.recording, tui.backend.recording\n"
+        "os.setgroups([]); os.setgid(65534); os.setuid(65534)\n"
+        f"tui.cli.main(['--containerd', '-a', {str(containerd.socket)!r}])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "XDG_CONFIG_HOME": "/nonexistent"},
+    )
+    assert one_line(done.returncode, done.stderr) == (
+        f"shimdeck: containerd: permission denied on {containerd.socket} (run as root or with sudo)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-a", "/x.sock"], "-a/--address: only with --containerd"),
+        (["-n", "moby"], "-n/--namespace: only with --containerd"),
+        (["--containerd", "--keep"], "--keep: for the in-process engine, not --containerd"),
+    ],
+)
+async def test_usage_errors(args: list[str], message: str) -> None:
+    status, stderr = await shimdeck(*args)
+    assert status == 2 and "Traceback" not in stderr
+    assert stderr.startswith("usage: shimdeck") and f"shimdeck: error: {message}" in stderr
