@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import pexpect
 import pytest
+
+from tui.backend.containerd import backend
+from tui.backend.containerd.backend import ContainerdBackend
+from tui.backend.containerd.client import Client
 
 from .daemon import Daemon
 
@@ -113,3 +123,71 @@ async def test_usage_errors(args: list[str], message: str) -> None:
     status, stderr = await shimdeck(*args)
     assert status == 2 and "Traceback" not in stderr
     assert stderr.startswith("usage: shimdeck") and f"shimdeck: error: {message}" in stderr
+
+
+@pytest.fixture
+def default_io_dir() -> Iterator[Path]:
+    """The CLI's own io directory (it has no option for it); the test's namespace, unique
+    to this session, keeps what it makes apart. Removed after, with parents it made."""
+    chain = (*reversed(backend.default_io_dir().parents), backend.default_io_dir())
+    made = [p for p in chain if not p.exists()]
+    yield backend.default_io_dir()
+    for p in reversed(made):
+        shutil.rmtree(p, ignore_errors=True)
+
+
+async def test_the_ui_on_containerd_then_the_quit_note(
+    client: Client, containerd: Daemon, new_id: str, default_io_dir: Path, tmp: Path
+) -> None:
+    """The real CLI in a real terminal: the UI lists the namespace's container; quit leaves
+    its tty task running and names it on stderr; --record wrote the session."""
+    io_dir = default_io_dir
+    first = await ContainerdBackend.open(client, io_dir=io_dir)
+    await first.create(new_id, ["sh"], terminal=True, labels={})
+    await first.start(new_id)
+    await first.disconnect()
+    record = tmp / "session.jsonl"
+    env = dict(os.environ, TERM="xterm-256color", XDG_CONFIG_HOME="/nonexistent")
+    address = ["-a", str(containerd.socket), "-n", client.namespace]
+    try:
+        child = pexpect.spawn(
+            sys.executable,
+            ["-m", "tui", "--containerd", *address, "--record", str(record)],
+            cwd=str(ROOT),
+            dimensions=(30, 120),
+            env=env,
+            timeout=30,
+        )
+        raw = await asyncio.to_thread(_until, child, new_id.encode())
+        child.send("q")
+        raw += await asyncio.to_thread(_until, child, None)
+        child.close()
+        assert child.exitstatus == 0, raw[-2000:]
+        assert b"tty process(es) keep running" in raw and new_id.encode() in raw
+        kinds = [json.loads(line)["kind"] for line in record.read_text().splitlines()]
+        assert kinds[0] == "header" and "state" in kinds
+    finally:
+        await client.kill(new_id, signal.SIGKILL, all=True)
+        await client.wait(new_id)
+        second = await ContainerdBackend.open(client, io_dir=io_dir)
+        await second.delete(new_id)
+        await second.disconnect()
+        (io_dir / client.namespace).rmdir()
+
+
+def _until(child: pexpect.spawn, needle: bytes | None, timeout: float = 30) -> bytes:
+    """Raw output until ``needle`` shows (None: until the end)."""
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while needle is None or needle not in seen:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {needle!r}; got {seen[-2000:]!r}")
+        try:
+            seen += child.read_nonblocking(65536, timeout=0.2)
+        except pexpect.TIMEOUT:
+            continue
+        except pexpect.EOF:
+            if needle is None:
+                return seen
+            raise AssertionError(f"the UI ended before {needle!r}: {seen[-2000:]!r}") from None
+    return seen
