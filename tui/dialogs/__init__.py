@@ -6,6 +6,7 @@ from .create import CreateDialog, CreateRequest
 from .exec import ExecDialog, ExecRequest
 from .kill import KillDialog, KillRequest
 from .labels import LabelsDialog
+from .namespaces import NamespacePicker
 from .restore import RestoreDialog, RestoreRequest
 from .save import SaveDialog
 
@@ -20,6 +21,7 @@ __all__ = [
     "KillDialog",
     "KillRequest",
     "LabelsDialog",
+    "NamespacePicker",
     "RestoreDialog",
     "RestoreRequest",
     "SaveDialog",

@@ -275,13 +275,25 @@ class Client:
     # -- namespaces -----------------------------------------------------------------------
 
     async def namespaces(self) -> list[Namespace]:
-        """Every namespace with how many containers it holds."""
+        """Every namespace with how many containers it holds.
+
+        containerd counts nothing itself: one ``Containers.List`` per namespace, at once."""
         reply = await self._call(NAMESPACES, "List")
-        result = []
-        for ns in reply.namespaces:
-            count = len((await self.in_namespace(ns.name)._call(CONTAINERS, "List")).containers)
-            result.append(Namespace(ns.name, dict(ns.labels), count))
+
+        async def count(name: str) -> int:
+            return len((await self.in_namespace(name)._call(CONTAINERS, "List")).containers)
+
+        names = [ns.name for ns in reply.namespaces]
+        counts = await asyncio.gather(*(count(n) for n in names))
+        result = [
+            Namespace(ns.name, dict(ns.labels), n)
+            for ns, n in zip(reply.namespaces, counts, strict=True)
+        ]
         return sorted(result, key=lambda n: n.name)
+
+    async def namespace_counts(self) -> list[tuple[str, int]]:
+        """(name, containers) of every namespace: what the namespace picker shows."""
+        return [(n.name, n.containers) for n in await self.namespaces()]
 
     async def create_namespace(self, name: str, labels: Mapping[str, str] | None = None) -> None:
         await self._call(NAMESPACES, "Create", namespace={"name": name, "labels": labels or {}})
