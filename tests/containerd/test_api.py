@@ -220,3 +220,13 @@ async def drain_until_synced(sub):
     seen = list(sub._early)
     sub._early.clear()
     return seen
+
+
+async def test_image_summaries_for_the_create_dialog(client: Client, containerd: Daemon):
+    (summary,) = await client.image_summaries()
+    assert summary.name == containerd.image.name and summary.created_at is not None
+    # The one layer (busybox and its links, uncompressed) and the config, as ctr counts.
+    listed = containerd.ctr("images", "ls").stdout.splitlines()[1].split()
+    value, unit = float(listed[3]), listed[4]
+    scale = {"KiB": 1 << 10, "MiB": 1 << 20}[unit]
+    assert summary.size is not None and abs(summary.size / scale - value) < 0.1

@@ -33,6 +33,7 @@ from .records import (
     ContainerRecord,
     ExitStatus,
     ImageRecord,
+    ImageSummary,
     Mount,
     Namespace,
     ProcessInfo,
@@ -365,17 +366,10 @@ class Client:
             for i in reply.images
         ]
 
-    async def read_content(self, digest: str) -> bytes:
-        """A blob of the content store (manifests and configs: small)."""
-        return b"".join(r.data for r in await self._replies(CONTENT, "Read", digest=digest))
-
-    async def image_config(self, name: str) -> tuple[str, dict[str, Any]]:
-        """The chain id of an image's top layer (the parent snapshot for a container made
-        from it) and its OCI config, for this machine's platform."""
-        reply = await self._call(IMAGES, "Get", name=name)
-        media_type, digest = reply.image.target.media_type, reply.image.target.digest
-        manifest = json.loads(await self.read_content(digest))
-        if media_type in _INDEX_TYPES or "manifests" in manifest:
+    async def _manifest(self, name: str, target: Any) -> dict[str, Any]:
+        """The image manifest for this machine's platform (through an index if need be)."""
+        manifest: dict[str, Any] = json.loads(await self.read_content(target.digest))
+        if target.media_type in _INDEX_TYPES or "manifests" in manifest:
             arch = _ARCH.get(platform.machine(), platform.machine())
             chosen = next(
                 (
@@ -389,6 +383,34 @@ class Client:
             if chosen is None:
                 raise errors.NotFound(f"image {name} has no linux/{arch} manifest")
             manifest = json.loads(await self.read_content(chosen["digest"]))
+        return manifest
+
+    async def image_summaries(self) -> list[ImageSummary]:
+        """Images for the ``n`` dialog: name, size (config and layers, as stored: what
+        ``ctr images ls`` shows for this platform) and when each was created, by name."""
+        reply = await self._call(IMAGES, "List")
+
+        async def summary(image: Any) -> ImageSummary:
+            try:
+                manifest = await self._manifest(image.name, image.target)
+                parts = [manifest["config"], *manifest.get("layers", [])]
+                size: int | None = sum(int(p.get("size", 0)) for p in parts)
+            except (errors.NotFound, KeyError, ValueError):
+                size = None  # content not (all) here: a lazily pulled or foreign image
+            return ImageSummary(image.name, size, timestamp(image.created_at))
+
+        found = await asyncio.gather(*(summary(i) for i in reply.images))
+        return sorted(found, key=lambda i: i.name)
+
+    async def read_content(self, digest: str) -> bytes:
+        """A blob of the content store (manifests and configs: small)."""
+        return b"".join(r.data for r in await self._replies(CONTENT, "Read", digest=digest))
+
+    async def image_config(self, name: str) -> tuple[str, dict[str, Any]]:
+        """The chain id of an image's top layer (the parent snapshot for a container made
+        from it) and its OCI config, for this machine's platform."""
+        reply = await self._call(IMAGES, "Get", name=name)
+        manifest = await self._manifest(name, reply.image.target)
         config = json.loads(await self.read_content(manifest["config"]["digest"]))
         chain = ""
         for diff_id in config.get("rootfs", {}).get("diff_ids", []):

@@ -102,6 +102,15 @@ class ImageRecord:
 
 
 @dataclass(frozen=True)
+class ImageSummary:
+    """An image as the create dialog lists it; ``size`` None when its content is missing."""
+
+    name: str
+    size: int | None
+    created_at: datetime | None
+
+
+@dataclass(frozen=True)
 class ProcessRecord:
     """A task's init (``exec_id`` "") or an exec, as ``Tasks.Get``/``List`` report it."""
 
