@@ -20,7 +20,6 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 from textual.message_pump import MessagePump
 
@@ -30,7 +29,7 @@ from runtime.stdio import BACKLOG_BYTES, READ_SIZE
 
 from ...messages import EngineEvent, StatsSample
 from ..base import DEFAULT_PTY, Backend, Console, DrainedConsole
-from . import cio, fifos
+from . import cio, fifos, output
 from .client import Client, Subscription
 from .records import ContainerRecord, ProcessRecord
 from .spec import container_spec, exec_process
@@ -467,14 +466,15 @@ class ContainerdBackend(Backend):
         record = self._execs.get(id, {}).get(exec_id) if exec_id else self._tasks.get(id)
         if record is None:
             raise errors.NotFound(f"no process {exec_id or id} in container {id}")
-        if record.stdout.startswith("file://"):
-            return LogConsole(self, Path(unquote(urlparse(record.stdout).path)), id, exec_id)
-        if record.stdout:
+        source = output.where_output_goes(record, self._containers.get(id))
+        if source.kind == "log" and source.path is not None:
+            return LogConsole(self, source.path, id, exec_id)
+        if source.kind == "fifos":
             # FIFOs another client (or an earlier shimdeck) made: reopen and drain them.
             io = cio.FifoIO.reopen(record.stdin, record.stdout, record.stderr)
             self._fifos[(id, exec_id)] = io
             return FifoConsole(self, io, id, exec_id)
-        raise errors.FailedPrecondition(f"{exec_id or id} has no output shimdeck can read")
+        raise errors.FailedPrecondition(source.note)
 
 
 def _created(c: ContainerRecord) -> tuple[datetime, str]:
