@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from runtime import Event, errors
 from tui.backend.containerd.client import Client, Subscription
 from tui.backend.containerd.records import ContainerRecord, Mount
 from tui.backend.containerd.spec import container_spec
+from tui.messages import EngineEvent
 
 from .daemon import SNAPSHOTTER, Daemon
 
@@ -56,3 +58,28 @@ async def next_event(
             if match(envelope.event):
                 return envelope.event
     raise AssertionError("the event stream ended")
+
+
+class Target:
+    """Stands in for the app: keeps what the backend posts."""
+
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+        self._changed = asyncio.Event()
+
+    def post_message(self, message: Any) -> bool:
+        self.messages.append(message)
+        self._changed.set()
+        return True
+
+    async def event(self, match: Callable[[Any], bool], timeout: float = 10.0) -> Any:
+        """The first event posted so far, or from now on, that matches."""
+        seen = 0
+        async with asyncio.timeout(timeout):
+            while True:
+                for m in self.messages[seen:]:
+                    if isinstance(m, EngineEvent) and match(m.event):
+                        return m.event
+                seen = len(self.messages)
+                self._changed.clear()
+                await self._changed.wait()

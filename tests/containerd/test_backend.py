@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,34 +12,9 @@ import pytest
 from runtime import errors
 from tui.backend.containerd.backend import ContainerdBackend
 from tui.backend.containerd.client import Client
-from tui.messages import EngineEvent
 
 from .daemon import Daemon
-
-
-class Target:
-    """Stands in for the app: keeps what the backend posts."""
-
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-        self._changed = asyncio.Event()
-
-    def post_message(self, message: Any) -> bool:
-        self.messages.append(message)
-        self._changed.set()
-        return True
-
-    async def event(self, match: Callable[[Any], bool], timeout: float = 10.0) -> Any:
-        """The first event posted so far, or from now on, that matches."""
-        seen = 0
-        async with asyncio.timeout(timeout):
-            while True:
-                for m in self.messages[seen:]:
-                    if isinstance(m, EngineEvent) and match(m.event):
-                        return m.event
-                seen = len(self.messages)
-                self._changed.clear()
-                await self._changed.wait()
+from .helpers import Target
 
 
 async def read_until(console: Any, stream: Any, needle: bytes) -> bytes:

@@ -20,8 +20,10 @@ import pytest
 from tui.backend.containerd import backend
 from tui.backend.containerd.backend import ContainerdBackend
 from tui.backend.containerd.client import Client
+from tui.backend.replay import ReplayBackend
 
 from .daemon import Daemon
+from .helpers import Target
 
 ROOT = Path(__file__).parents[2]
 SHIMDECK = [sys.executable, "-m", "tui"]
@@ -166,6 +168,11 @@ async def test_the_ui_on_containerd_then_the_quit_note(
         assert b"tty process(es) keep running" in raw and new_id.encode() in raw
         kinds = [json.loads(line)["kind"] for line in record.read_text().splitlines()]
         assert kinds[0] == "header" and "state" in kinds
+        replay = ReplayBackend(record, instant=True)
+        replay.connect(Target())  # type: ignore[arg-type]
+        assert [c.id for c in replay.containers()] == [new_id]
+        assert replay.task(new_id) is not None and replay.task(new_id).status == "running"
+        await replay.disconnect()
     finally:
         await client.kill(new_id, signal.SIGKILL, all=True)
         await client.wait(new_id)
