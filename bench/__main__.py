@@ -48,6 +48,8 @@ BENCHES = (
     "checkpoint",
     "ui",
     "console_ui",
+    "containerd_ui",
+    "containerd_namespaces",
     "engine_profile",
 )
 OPTIONAL = ("ui", "console_ui")

@@ -1,0 +1,253 @@
+"""The UI on a real containerd at scale: 1,000 containers, 50 with running tasks, one namespace.
+
+A private containerd (``tests.containerd.daemon``: its own root, state and socket) holds the
+containers. The UI runs as users run it, ``shimdeck --containerd -a SOCK -n NS``, on a real
+pty whose screen pyte renders here: nothing in the app is hooked or patched. Measured:
+
+- first paint: from starting the program to its screen showing the containers pane with
+  all 1,000 rows counted (``containers · 1000 · 50 running``) and the first row drawn;
+  interleaved with the anchor, ``ctr containers ls`` then ``ctr tasks ls`` on the same
+  containerd (what a user runs to see the same listing);
+- an event to its row repainted: a task paused or resumed through containerd's API, from
+  this process's own subscription seeing the event to the row on screen showing the new
+  status (containerd delivers the event to both subscribers at once);
+- idle CPU of the UI process (10 s, nothing happening but its 1 Hz stats of what is on
+  screen) and its RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.containerd.daemon import Daemon
+from tests.containerd.helpers import make_container, remove_container
+from tui.backend.containerd.client import Client
+
+from ._common import BenchError, Row, Workspace, ms, percentile, run_bench, summarize
+from ._pty import PtyProgram
+
+NAME = "containerd_ui"
+REPO = Path(__file__).resolve().parents[1]
+NAMESPACE = "shimdeck-bench"
+SIZE = (140, 45)
+FIRST_PAINT_TARGET = 1.0
+EVENT_P95_TARGET = 0.100
+IDLE_CPU_TARGET = 3.0
+RSS_TARGET_MIB = 80.0
+
+
+@dataclass
+class Result:
+    containers: int
+    running: int
+    first_paint: dict[str, float]
+    ctr_listing: dict[str, float]
+    event_to_row: dict[str, float]
+    idle_cpu_percent: float
+    rss_mib: float
+
+    def rows(self) -> list[Row]:
+        fp, ctr, ev = self.first_paint, self.ctr_listing, self.event_to_row
+        scale = f"{self.containers} containers ({self.running} running)"
+        return [
+            Row(
+                NAME,
+                f"{scale}: start to first paint, median (n={fp['n']})",
+                ms(fp["median"]),
+                f"{ms(ctr['median'])} (`ctr containers ls` + `ctr tasks ls`)",
+                f"{fp['median'] / ctr['median']:.2f}",
+                f"<= {FIRST_PAINT_TARGET * 1000:.0f} ms",
+                fp["median"] <= FIRST_PAINT_TARGET,
+            ),
+            Row(
+                NAME,
+                f"{scale}: event to its row repainted, p95 (n={ev['n']}; median "
+                f"{ms(ev['median'])})",
+                ms(ev["p95"]),
+                target=f"<= {EVENT_P95_TARGET * 1000:.0f} ms",
+                met=ev["p95"] <= EVENT_P95_TARGET,
+            ),
+            Row(
+                NAME,
+                f"{scale}: idle CPU of the UI (10 s)",
+                f"{self.idle_cpu_percent:.1f}% of a core",
+                target=f"<= {IDLE_CPU_TARGET:.0f}%",
+                met=self.idle_cpu_percent <= IDLE_CPU_TARGET,
+            ),
+            Row(
+                NAME,
+                f"{scale}: RSS of the UI",
+                f"{self.rss_mib:.1f} MiB",
+                target=f"<= {RSS_TARGET_MIB:.0f} MiB",
+                met=self.rss_mib <= RSS_TARGET_MIB,
+            ),
+        ]
+
+
+def cid(i: int) -> str:
+    # Running tasks first: ids sort, so they are the rows on screen.
+    return f"c{i:04d}"
+
+
+async def populate(client: Client, daemon: Daemon, containers: int, running: int) -> None:
+    limit = asyncio.Semaphore(8)
+
+    async def one(i: int) -> None:
+        async with limit:
+            _, mounts = await make_container(
+                client, daemon, cid(i), ["sleep", "100000"], labels={"bench": "containerd_ui"}
+            )
+            if i < running:
+                await client.create_task(cid(i), rootfs=mounts)
+                await client.start(cid(i))
+
+    await asyncio.gather(*(one(i) for i in range(containers)))
+
+
+async def depopulate(client: Client, containers: int) -> None:
+    limit = asyncio.Semaphore(8)
+    tasks = {t.container_id for t in await client.tasks()}
+
+    async def one(id: str) -> None:
+        async with limit:
+            if id in tasks:
+                await client.kill(id, 9)
+                await client.wait(id)
+            await remove_container(client, id)
+
+    await asyncio.gather(*(one(c.id) for c in await client.containers()))
+
+
+def ui_argv(daemon: Daemon) -> list[str]:
+    return [sys.executable, "-m", "tui", "--containerd", "-a", str(daemon.socket)]
+
+
+def start_ui(daemon: Daemon, io_dir: Path) -> PtyProgram:
+    return PtyProgram(
+        [*ui_argv(daemon), "-n", daemon.namespace],
+        size=SIZE,
+        cwd=REPO,
+        env={"XDG_RUNTIME_DIR": str(io_dir), "XDG_CONFIG_HOME": str(io_dir)},
+    )
+
+
+def painted(ui: PtyProgram, containers: int, running: int) -> bool:
+    text = ui.text()
+    return f"containers · {containers} · {running} running" in text and cid(0) in text
+
+
+async def first_paint(daemon: Daemon, io_dir: Path, containers: int, running: int) -> float:
+    ui = start_ui(daemon, io_dir)
+    try:
+        t = await asyncio.to_thread(
+            ui.wait, lambda: painted(ui, containers, running), "the first paint"
+        )
+        return t - ui.started
+    finally:
+        ui.close()
+
+
+async def ctr_listing(daemon: Daemon) -> float:
+    t0 = time.monotonic()
+    for what in ("containers", "tasks"):
+        out = await asyncio.to_thread(daemon.ctr, what, "ls")
+        if out.returncode:
+            raise BenchError(f"ctr {what} ls: {out.stderr}")
+    return time.monotonic() - t0
+
+
+def row_shows(ui: PtyProgram, id: str, status: str) -> Callable[[], bool]:
+    return lambda: status in ui.line_with(f" {id} ")
+
+
+async def event_to_row(client: Client, ui: PtyProgram, samples: int) -> list[float]:
+    """Pause and resume the first rows' tasks in turn; each time, from this process's
+    subscription seeing the event to the row on screen showing the new status."""
+    out: list[float] = []
+    sub = client.subscribe()
+    await sub.synced()
+    try:
+        for n in range(samples):
+            id = cid(n % 5)
+            paused = n // 5 % 2 == 0
+            await (client.pause(id) if paused else client.resume(id))
+            topic = "/tasks/paused" if paused else "/tasks/resumed"
+            async with asyncio.timeout(10):
+                async for envelope in sub:
+                    if envelope.event.topic == topic and envelope.event.container_id == id:
+                        break
+            seen = time.monotonic()
+            want = "paused" if paused else "running"
+            shown = await asyncio.to_thread(ui.wait, row_shows(ui, id, want), f"{id} {want}", 10)
+            out.append(max(0.0, shown - seen))
+    finally:
+        sub.close()
+    return out
+
+
+async def measure(args: argparse.Namespace, ws: Workspace) -> tuple[dict[str, Any], list[Row]]:
+    containers = 100 if args.quick else 1000
+    running = 10 if args.quick else 50
+    rounds = args.rounds or (3 if args.quick else 7)
+    daemon = Daemon(Path(tempfile.mkdtemp(prefix="sdcui-", dir=ws.dir)), NAMESPACE)
+    io_dir = ws.dir / "io"
+    io_dir.mkdir()
+    try:
+        await asyncio.to_thread(daemon.start)
+        await asyncio.to_thread(daemon.import_image)
+        client = await Client.connect(str(daemon.socket), NAMESPACE)
+        try:
+            await populate(client, daemon, containers, running)
+            paints: list[float] = []
+            listings: list[float] = []
+            for i in range(rounds + 1):  # the first round warms caches, not counted
+                pair = [
+                    first_paint(daemon, io_dir, containers, running),
+                    ctr_listing(daemon),
+                ]
+                if i % 2:
+                    pair.reverse()
+                got = [await pair[0], await pair[1]]
+                paint, listing = got if i % 2 == 0 else got[::-1]
+                if i:
+                    paints.append(paint)
+                    listings.append(listing)
+            ui = start_ui(daemon, io_dir)
+            try:
+                await asyncio.to_thread(
+                    ui.wait, lambda: painted(ui, containers, running), "the first paint"
+                )
+                events = await event_to_row(client, ui, 20 if args.quick else 60)
+                await asyncio.to_thread(ui.idle, 2.0)
+                c0, t0 = ui.cpu_seconds(), time.monotonic()
+                await asyncio.to_thread(ui.idle, 3.0 if args.quick else 10.0)
+                idle = (ui.cpu_seconds() - c0) / (time.monotonic() - t0) * 100
+                rss = ui.rss_bytes() / 2**20
+            finally:
+                ui.close()
+            await depopulate(client, containers)
+        finally:
+            await client.close()
+    finally:
+        left = await asyncio.to_thread(daemon.stop)
+    if left:
+        raise BenchError(f"the private containerd left: {', '.join(left)}")
+    ev = summarize(events) | {"p95": percentile(events, 95)}
+    result = Result(containers, running, summarize(paints), summarize(listings), ev, idle, rss)
+    return asdict(result), result.rows()
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_bench(NAME, __doc__ or NAME, measure, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
