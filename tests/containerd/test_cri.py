@@ -22,8 +22,14 @@ import pytest
 from runtime import Container, errors
 from tui.backend.containerd import cio, cri
 from tui.backend.containerd.client import Client
-from tui.backend.containerd.criconsole import CriLogConsole
-from tui.backend.containerd.crilog import STDERR_OFF, STDERR_ON, CriDecoder, parse_line
+from tui.backend.containerd.criconsole import CriLogConsole, console_for
+from tui.backend.containerd.crilog import (
+    STDERR_OFF,
+    STDERR_ON,
+    CriDecoder,
+    LogTail,
+    parse_line,
+)
 from tui.backend.containerd.spec import container_spec
 from tui.model import Row
 from tui.widgets import pods
@@ -91,6 +97,48 @@ def test_decoder_joins_pieces_per_stream_and_marks_stderr() -> None:
     decoder.feed(b"2025-12-02T00:00:06Z stdout P never ended")
     assert decoder.flush() == [(stamp("2025-12-02T00:00:06Z"), b"never ended\n")]
     assert decoder.flush() == []
+
+
+def test_tail_waits_for_the_file_and_follows_a_truncation(tmp_path: Path) -> None:
+    path = tmp_path / "0.log"
+    tail = LogTail(path)
+    assert tail.backlog() == b"" and tail.read() == b""
+    path.write_bytes(b"one\n")
+    assert tail.read() == b"one\n"
+    path.write_bytes(b"")  # copytruncate: the same file, emptied
+    assert tail.read() == b""
+    with path.open("ab") as f:
+        f.write(b"two\n")
+    assert tail.read() == b"two\n"
+    tail.close()
+
+
+def test_backlog_is_bounded_and_starts_at_a_whole_line(tmp_path: Path) -> None:
+    path = tmp_path / "0.log"
+    (tmp_path / "0.log.20251202-000000").write_bytes(b"".join(b"old %d\n" % i for i in range(100)))
+    path.write_bytes(b"".join(b"new %d\n" % i for i in range(10)))
+    tail = LogTail(path)
+    data = tail.backlog(limit=100)
+    assert len(data) <= 100 and data.endswith(b"new 9\n")
+    assert data.startswith(b"old ") and data.split(b"\n")[0] in {b"old %d" % i for i in range(100)}
+    assert b"new 0\nnew 1\n" in data
+    tail.close()
+
+
+async def test_close_ends_the_stream_and_a_sandbox_has_no_console(tmp_path: Path) -> None:
+    console = CriLogConsole(tmp_path / "0.log", interval=0.01)
+    assert console.stamped_backlog() == [] and console.log_files() == [tmp_path / "0.log"]
+    stream = console.stream_stamped()
+    waiting = asyncio.ensure_future(anext(stream))
+    await asyncio.sleep(0)
+    console.close()
+    with pytest.raises(StopAsyncIteration):
+        async with asyncio.timeout(10):
+            await waiting
+    sandbox = cri.identify({cri.KIND: "sandbox", **POD})
+    assert sandbox is not None
+    with pytest.raises(errors.NotFound, match="no log of its own"):
+        console_for(sandbox)
 
 
 # -- identity ------------------------------------------------------------------------------

@@ -30,6 +30,23 @@ def resolve(path_or_dir: Path) -> Path:
     return path_or_dir
 
 
+def console_for(
+    identity: cri.CriIdentity,
+    sandbox: cri.CriIdentity | None = None,
+    *,
+    running: Callable[[], bool] | None = None,
+    root: Path = cri.POD_LOGS_ROOT,
+) -> CriLogConsole:
+    """The console of a CRI container (``sandbox``: its pod's sandbox, found by
+    ``identity.sandbox_id``, whose spec records the pod's log directory); raises
+    ``errors.NotFound`` for a sandbox, which has no log of its own."""
+    try:
+        path = cri.log_path(identity, sandbox, root)
+    except ValueError as e:
+        raise errors.NotFound(str(e)) from None
+    return CriLogConsole(path, running=running)
+
+
 class CriLogConsole(Console):
     """A CRI container's log: output only. ``running`` says whether the container still
     runs (the stream ends once it does not and the file has nothing more); without it the
