@@ -48,6 +48,7 @@ BENCHES = (
     "checkpoint",
     "ui",
     "console_ui",
+    "cri_log",
     "engine_profile",
 )
 OPTIONAL = ("ui", "console_ui")
