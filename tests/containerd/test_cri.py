@@ -111,6 +111,10 @@ def test_tail_waits_for_the_file_and_follows_a_truncation(tmp_path: Path) -> Non
         f.write(b"two\n")
     assert tail.read() == b"two\n"
     tail.close()
+    # A directory where the log should be is no log (nor a crash).
+    odd = LogTail(tmp_path / "dir.log")
+    (tmp_path / "dir.log").mkdir()
+    assert odd.backlog() == b"" and odd.read() == b""
 
 
 def test_backlog_is_bounded_and_starts_at_a_whole_line(tmp_path: Path) -> None:

@@ -31,6 +31,9 @@ _STOPPING = {
 }
 
 
+KINDS = (cri.KIND_SANDBOX, cri.KIND_CONTAINER)
+
+
 def identity(row: Row) -> cri.CriIdentity | None:
     return cri.identify(row.container.labels)
 
@@ -46,7 +49,8 @@ class PodColumns:
     }
 
     def shown(self, rows: Sequence[Row]) -> bool:
-        return any(identity(row) is not None for row in rows)
+        # Asked on every sync: one label lookup a row, not a whole identity.
+        return any(row.container.labels.get(cri.KIND) in KINDS for row in rows)
 
     def cells(self, row: Row) -> tuple[Text, ...]:
         who = identity(row)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -214,6 +215,9 @@ class LogTail:
         except FileNotFoundError:
             return False
         st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):  # a directory named like the log: not (yet) a log
+            os.close(fd)
+            return False
         offset = self._offset if self._offset <= st.st_size else 0
         os.lseek(fd, offset, os.SEEK_SET)
         self._fd, self._inode, self._offset = fd, st.st_ino, offset
