@@ -117,6 +117,28 @@ def test_tail_waits_for_the_file_and_follows_a_truncation(tmp_path: Path) -> Non
     assert odd.backlog() == b"" and odd.read() == b""
 
 
+def test_rotation_loses_nothing_the_runtime_writes_before_it_switches(tmp_path: Path) -> None:
+    path = tmp_path / "0.log"
+    old = path.open("ab", buffering=0)
+    old.write(b"a\n")
+    tail = LogTail(path)
+    assert tail.read() == b"a\n"
+    path.rename(tmp_path / "0.log.20251202-000000")
+    old.write(b"b\n")  # the kubelet renamed it; the runtime has not reopened yet
+    assert tail.read() == b"b\n"
+    new = path.open("ab", buffering=0)  # the runtime reopens: a new 0.log...
+    assert tail.read() == b""  # ...which the tail now reads, keeping the old one
+    old.write(b"c\n")  # ...but writes to the old one until it switches
+    assert tail.read() == b"c\n"
+    old.close()
+    new.write(b"d\n")
+    assert tail.read() == b"d\n"
+    new.write(b"e\n")
+    assert tail.read() == b"e\n"
+    tail.close()
+    new.close()
+
+
 def test_backlog_is_bounded_and_starts_at_a_whole_line(tmp_path: Path) -> None:
     path = tmp_path / "0.log"
     (tmp_path / "0.log.20251202-000000").write_bytes(b"".join(b"old %d\n" % i for i in range(100)))

@@ -10,8 +10,9 @@ format is shown as it is, never dropped.
 
 The kubelet rotates a log by renaming ``0.log`` to ``0.log.<YYYYmmdd-HHMMSS>`` and asking the
 runtime to reopen it, which makes a new ``0.log``; later it gzips the old ones.
-:class:`LogTail` keeps reading the renamed file until a new one exists, then drains the old
-one once more and moves to the new one from its start. Nothing here imports Textual.
+:class:`LogTail` keeps reading the renamed file, and once a new one exists reads it from its
+start too, the old one's rest first, until the new one has data (the runtime is done with
+the old one then). Nothing here imports Textual.
 """
 
 from __future__ import annotations
@@ -145,6 +146,8 @@ class LogTail:
         self.path = path
         self._offset = 0
         self._fd = -1
+        #: The renamed file after a rotation, until the runtime has switched to the new one.
+        self._old_fd = -1
         self._inode = -1
 
     def backlog(self, limit: int = BACKLOG_BYTES) -> bytes:
@@ -155,7 +158,7 @@ class LogTail:
         size = os.fstat(self._fd).st_size
         start = max(0, size - limit)
         os.lseek(self._fd, start, os.SEEK_SET)
-        chunks = [self._drain()]
+        chunks = [self._drain(self._fd)]
         self._offset = start + len(chunks[0])
         cut = start > 0
         budget = limit - len(chunks[0])
@@ -181,6 +184,18 @@ class LogTail:
 
     def read(self) -> bytes:
         """Whatever was written since the last read (b"" for nothing new)."""
+        new = self._read_current()
+        if self._old_fd < 0:
+            return new
+        # Read after the new file: the runtime's last write to the renamed file comes before
+        # its first to the new one, so once the new one has data the old one is done.
+        old = self._drain(self._old_fd)
+        if new:
+            os.close(self._old_fd)
+            self._old_fd = -1
+        return old + new
+
+    def _read_current(self) -> bytes:
         if self._fd < 0 and not self._open():
             return b""
         data = os.read(self._fd, READ_SIZE * 4)
@@ -192,20 +207,24 @@ class LogTail:
         except FileNotFoundError:
             return b""  # renamed, and not reopened yet: the old file may still grow
         if st.st_ino != self._inode:
-            # Rotated: drain the renamed file once more (the runtime may have written to it
-            # until the reopen), then go on with the new one from its start.
-            rest = self._drain()
-            os.close(self._fd)
+            # Rotated and reopened: keep the renamed file open (the runtime may write to it
+            # until it has switched) and go on with the new one from its start.
+            done = b""
+            if self._old_fd >= 0:  # rotated twice: the first renamed file is long done
+                done = self._drain(self._old_fd)
+                os.close(self._old_fd)
+            self._old_fd = self._fd
             self._fd, self._offset = -1, 0
-            return rest + (self.read() if self._open() else b"")
+            return done + self._read_current()
         if st.st_size < self._offset:  # truncated in place (copytruncate)
             os.lseek(self._fd, 0, os.SEEK_SET)
             self._offset = 0
         return b""
 
-    def _drain(self) -> bytes:
+    @staticmethod
+    def _drain(fd: int) -> bytes:
         chunks = []
-        while data := os.read(self._fd, READ_SIZE * 4):
+        while data := os.read(fd, READ_SIZE * 4):
             chunks.append(data)
         return b"".join(chunks)
 
@@ -224,6 +243,7 @@ class LogTail:
         return True
 
     def close(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        for fd in (self._fd, self._old_fd):
+            if fd >= 0:
+                os.close(fd)
+        self._fd = self._old_fd = -1
