@@ -24,6 +24,7 @@ from tui.backend.containerd import cio, cri
 from tui.backend.containerd.client import Client
 from tui.backend.containerd.criconsole import CriLogConsole, console_for
 from tui.backend.containerd.crilog import (
+    MAX_PENDING,
     STDERR_OFF,
     STDERR_ON,
     CriDecoder,
@@ -94,6 +95,10 @@ def test_decoder_joins_pieces_per_stream_and_marks_stderr() -> None:
     ]
     # The rest of a line the writer had not finished comes with the next read.
     assert decoder.feed(b"it\n") == [(stamp("2025-12-02T00:00:05Z"), b"split\n")]
+    # A line that never ends is not held without bound.
+    piece = b"x" * (MAX_PENDING // 4)
+    held = [decoder.feed(b"2025-12-02T00:00:05Z stdout P %s\n" % piece) for _ in range(4)]
+    assert held[:3] == [[], [], []] and held[3] == [(stamp("2025-12-02T00:00:05Z"), piece * 4)]
     decoder.feed(b"2025-12-02T00:00:06Z stdout P never ended")
     assert decoder.flush() == [(stamp("2025-12-02T00:00:06Z"), b"never ended\n")]
     assert decoder.flush() == []

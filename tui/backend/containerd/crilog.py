@@ -34,6 +34,8 @@ STDERR_ON, STDERR_OFF = b"\x1b[2;31m", b"\x1b[0m"
 _ROTATED = re.compile(r"\.\d{8}-\d{6}")
 
 Stamped = tuple[float, bytes]
+#: The most of an unended line (``P`` pieces) held back per stream waiting for its end.
+MAX_PENDING = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,12 @@ class CriDecoder:
         pieces = self._pieces[line.stream]
         pieces.append(line.text)
         if line.partial:
-            return []
+            if sum(map(len, pieces)) < MAX_PENDING:
+                return []
+            # A line without end (a process that never prints a newline) is not held
+            # without bound: what there is goes out now, and the rest will follow it.
+            self._pieces[line.stream] = []
+            return [(stamp, self._show(line.stream, b"".join(pieces), end=b""))]
         self._pieces[line.stream] = []
         return [(stamp, self._show(line.stream, b"".join(pieces)))]
 
@@ -122,10 +129,10 @@ class CriDecoder:
         return self._last_time if self._last_time is not None else time.time()
 
     @staticmethod
-    def _show(stream: str, text: bytes) -> bytes:
+    def _show(stream: str, text: bytes, end: bytes = b"\n") -> bytes:
         if stream == STDERR:
-            return STDERR_ON + text + STDERR_OFF + b"\n"
-        return text + b"\n"
+            return STDERR_ON + text + STDERR_OFF + end
+        return text + end
 
 
 def rotated(path: Path) -> list[Path]:
