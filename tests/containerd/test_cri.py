@@ -13,6 +13,7 @@ import contextlib
 import json
 import signal
 import sys
+import time
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +25,7 @@ from tui.backend.containerd import cio, cri
 from tui.backend.containerd.client import Client
 from tui.backend.containerd.criconsole import CriLogConsole, console_for
 from tui.backend.containerd.crilog import (
+    MAX_LINE,
     MAX_PENDING,
     STDERR_OFF,
     STDERR_ON,
@@ -99,6 +101,10 @@ def test_decoder_joins_pieces_per_stream_and_marks_stderr() -> None:
     piece = b"x" * (MAX_PENDING // 4)
     held = [decoder.feed(b"2025-12-02T00:00:05Z stdout P %s\n" % piece) for _ in range(4)]
     assert held[:3] == [[], [], []] and held[3] == [(stamp("2025-12-02T00:00:05Z"), piece * 4)]
+    # Nor is a file without newlines (no CRI log): it is shown as it is.
+    assert CriDecoder().feed(b"z" * (MAX_LINE + 1)) == [
+        (pytest.approx(time.time(), abs=60), b"z" * (MAX_LINE + 1) + b"\n")
+    ]
     decoder.feed(b"2025-12-02T00:00:06Z stdout P never ended")
     assert decoder.flush() == [(stamp("2025-12-02T00:00:06Z"), b"never ended\n")]
     assert decoder.flush() == []

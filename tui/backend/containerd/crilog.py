@@ -36,6 +36,8 @@ _ROTATED = re.compile(r"\.\d{8}-\d{6}")
 Stamped = tuple[float, bytes]
 #: The most of an unended line (``P`` pieces) held back per stream waiting for its end.
 MAX_PENDING = 64 * 1024
+#: A CRI log line longer than this (containerd's are at most 16 KiB of text) is no CRI line.
+MAX_LINE = 2 * MAX_PENDING
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,10 @@ class CriDecoder:
         out: list[Stamped] = []
         for raw in lines:
             out += self._line(parse_line(raw))
+        if len(self._rest) > MAX_LINE:
+            # No CRI writer makes such a line: a file that is not a CRI log, shown as is.
+            raw, self._rest = self._rest, b""
+            out += self._line(CriLine(None, "", False, raw))
         return out
 
     def flush(self) -> list[Stamped]:
