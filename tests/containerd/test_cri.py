@@ -62,6 +62,14 @@ def test_parse_full_partial_and_stderr_lines() -> None:
     assert not parse_line(b"2025-12-02T00:17:09Z stdout F:x y").partial
 
 
+@pytest.mark.parametrize("fraction", ["", ".1", ".12345", ".1234567", ".123456789"])
+def test_go_trims_fraction_zeros_and_may_write_a_local_zone(fraction: str) -> None:
+    # Go's RFC3339Nano drops trailing zeros (and the dot); containerd stamps local time.
+    utc = parse_line(f"2025-12-02T00:17:09{fraction}Z stdout F x".encode()).time
+    local = parse_line(f"2025-12-01T17:17:09{fraction}-07:00 stdout F x".encode()).time
+    assert utc == local == stamp(f"2025-12-02T00:17:09{fraction[:7]}Z")
+
+
 @pytest.mark.parametrize(
     "raw",
     [
