@@ -50,6 +50,7 @@ BENCHES = (
     "console_ui",
     "containerd_ui",
     "containerd_namespaces",
+    "cri_log",
     "engine_profile",
 )
 OPTIONAL = ("ui", "console_ui")

@@ -110,7 +110,9 @@ class LineTable(ScrollView, can_focus=True):
         self._keys: list[str] = []
         self._cells: dict[str, Cells] = {}
         self._strips: dict[str, Strip] = {}
-        self._widths = [len(label) for _, label in self.COLUMNS]
+        #: The columns shown now: ``COLUMNS`` unless a subclass changes them.
+        self.columns: Sequence[tuple[str, str]] = self.COLUMNS
+        self._widths = [len(label) for _, label in self.columns]
         self.cursor_row = 0
         self._highlighted: str | None = None
 
@@ -153,7 +155,7 @@ class LineTable(ScrollView, can_focus=True):
         self._keys = [key for key, _ in rows]
         self._cells = dict(rows)
         self._strips.clear()
-        self._widths = [len(self.column_label(k, label)) for k, label in self.COLUMNS]
+        self._widths = [len(self.column_label(k, label)) for k, label in self.columns]
         for _, cells in rows:
             self._widen(cells)
         if selected is not None and selected in self._cells:
@@ -223,7 +225,7 @@ class LineTable(ScrollView, can_focus=True):
     def refresh_header(self) -> None:
         self._widths = [
             max(w, len(self.column_label(k, label)))
-            for w, (k, label) in zip(self._widths, self.COLUMNS, strict=True)
+            for w, (k, label) in zip(self._widths, self.columns, strict=True)
         ]
         self._strips.clear()
         self._resized()
@@ -287,7 +289,7 @@ class LineTable(ScrollView, can_focus=True):
     def on_click(self, event: events.Click) -> None:
         if event.y == 0:
             x = event.x + int(self.scroll_x)
-            for (key, _), width in zip(self.COLUMNS, self._widths, strict=True):
+            for (key, _), width in zip(self.columns, self._widths, strict=True):
                 if x < width + 2:
                     self.post_message(self.HeaderSelected(self, key))
                     return
@@ -335,7 +337,7 @@ class LineTable(ScrollView, can_focus=True):
             style = self.get_component_rich_style("linetable--header")
             text = "".join(
                 f" {self.column_label(key, label):<{w}} "
-                for (key, label), w in zip(self.COLUMNS, self._widths, strict=True)
+                for (key, label), w in zip(self.columns, self._widths, strict=True)
             )
             return Strip([Segment(text, style)]).crop_extend(scroll_x, scroll_x + width, style)
         index = int(self.scroll_y) + y - 1

@@ -8,9 +8,9 @@ rebuilt only when rows come, go or move (the cursor stays on the same row key).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from rich.text import Text
 
@@ -78,6 +78,22 @@ def _sort_number(value: float | None) -> float:
     return -1.0 if value is None else float(value)
 
 
+SortKey = Callable[[Row, datetime], Any]
+
+
+class ColumnHook(Protocol):
+    """Extra columns after the id (the pod and container name on a Kubernetes node)."""
+
+    columns: Sequence[tuple[str, str]]
+    sort_keys: Mapping[str, SortKey]
+
+    def shown(self, rows: Sequence[Row]) -> bool:
+        """Whether the columns are shown at all for these rows."""
+        ...
+
+    def cells(self, row: Row) -> tuple[Text, ...]: ...
+
+
 class ContainersTable(SyncedTable):
     EMPTY = "no containers: press n to create one"
     COLUMNS: ClassVar[Sequence[tuple[str, str]]] = (
@@ -90,7 +106,7 @@ class ContainersTable(SyncedTable):
         ("mem", "MEM"),
         ("labels", "LABELS"),
     )
-    SORT_KEYS: ClassVar[dict[str, Callable[[Row, datetime], Any]]] = {
+    SORT_KEYS: ClassVar[dict[str, SortKey]] = {
         "id": lambda r, now: r.id,
         "status": lambda r, now: (r.status, r.id),
         "pid": lambda r, now: _sort_number(r.task.pid if r.task else None),
@@ -101,10 +117,28 @@ class ContainersTable(SyncedTable):
         "labels": lambda r, now: format_labels(r.container.labels),
     }
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, column_hook: ColumnHook | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.sort_column = "id"
         self.sort_reverse = False
+        self._hook = column_hook
+        #: Whether the hook's columns are shown now (only while some row has them: a table
+        #: without such rows looks exactly as one without a hook).
+        self._hooked = False
+
+    def _show_hook(self, show: bool) -> None:
+        assert self._hook is not None
+        self._hooked = show
+        base = self.COLUMNS
+        self.columns = [base[0], *self._hook.columns, *base[1:]] if show else base
+        if self.sort_column not in dict(self.columns):
+            self.sort_column, self.sort_reverse = "id", False
+        self._widths = [len(self.column_label(k, label)) for k, label in self.columns]
+
+    def _sort_key(self) -> SortKey:
+        if self._hooked and self._hook is not None and self.sort_column in self._hook.sort_keys:
+            return self._hook.sort_keys[self.sort_column]
+        return self.SORT_KEYS[self.sort_column]
 
     def column_label(self, key: str, label: str) -> str:
         if key == self.sort_column:
@@ -118,20 +152,31 @@ class ContainersTable(SyncedTable):
         self.reset_columns()
 
     def cycle_sort(self) -> None:
-        keys = [key for key, _ in self.COLUMNS]
+        keys = [key for key, _ in self.columns]
         self.set_sort(keys[(keys.index(self.sort_column) + 1) % len(keys)], False)
 
     def sync(self, rows: Iterable[Row], now: datetime, changed: set[str] | None = None) -> None:
         """Show ``rows`` sorted; unless the order changed, build cells only for the rows in
         ``changed`` (None: every row)."""
-        key_fn = self.SORT_KEYS[self.sort_column]
+        rows = list(rows)
+        if self._hook is not None and self._hook.shown(rows) != self._hooked:
+            self._show_hook(not self._hooked)
+            changed = None
+        key_fn = self._sort_key()
         ordered = sorted(rows, key=lambda r: (key_fn(r, now), r.id), reverse=self.sort_reverse)
         order = [row.id for row in ordered]
         if changed is None or order != self._keys:
-            self.set_rows((row.id, self.cells(row, now)) for row in ordered)
+            self.set_rows((row.id, self.row_cells(row, now)) for row in ordered)
             return
         by_id = {row.id: row for row in ordered}
-        self.update_rows((key, self.cells(by_id[key], now)) for key in changed & by_id.keys())
+        self.update_rows((key, self.row_cells(by_id[key], now)) for key in changed & by_id.keys())
+
+    def row_cells(self, row: Row, now: datetime) -> tuple[Text, ...]:
+        """A row's cells, with the hook's after the id while they are shown."""
+        cells = self.cells(row, now)
+        if not self._hooked or self._hook is None:
+            return cells
+        return (cells[0], *self._hook.cells(row), *cells[1:])
 
     @staticmethod
     def cells(row: Row, now: datetime) -> tuple[Text, ...]:

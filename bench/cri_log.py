@@ -1,0 +1,147 @@
+"""The console of a CRI container (Kubernetes nodes, issue 8) against the plain log tail.
+
+Engine side: :class:`CriLogConsole` on a kubelet-style log (``<time> stdout F <text>``
+lines). Anchor, interleaved in the same run: the containerd backend's ``LogConsole``, the
+tail of a ``file://`` log, on the same text without the CRI framing. Both poll at 0.1 s.
+Per round and side: the backlog (a full 256 KiB file, opened, read and decoded: what an
+attach costs), the latency of a line appended to the file until the console's stream
+yields it (lines written at spread-out moments, so the poll's phase is sampled), and the
+CPU the idle tail uses over one second. Runtimes play no part (no container runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, cast
+
+from runtime.stdio import BACKLOG_BYTES
+from tui.backend.containerd.backend import LogConsole
+from tui.backend.containerd.criconsole import CriLogConsole
+
+from ._common import (
+    BenchError,
+    CpuMeter,
+    Row,
+    Sample,
+    Workspace,
+    fmt_ratio,
+    interleave,
+    ms,
+    percentile,
+    ratio,
+    run_bench,
+    summarize,
+    summarize_samples,
+)
+
+NAME = "cri_log"
+TEXT = "GET /healthz 200 0.41ms user-agent=kube-probe/1.31"
+
+
+def cri_line(text: str) -> bytes:
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "123Z"
+    return f"{stamp} stdout F {text}\n".encode()
+
+
+class _Running:
+    """What ``LogConsole`` asks of its backend: whether the process still runs."""
+
+    def running(self, id: str, exec_id: str) -> bool:
+        return True
+
+
+def plain_console(path: Path) -> LogConsole:
+    return LogConsole(cast(Any, _Running()), path, "anchor", "")
+
+
+Framing = Callable[[str], bytes]
+SIDES: dict[str, tuple[Framing, Callable[[Path], Any]]] = {
+    "cri": (cri_line, CriLogConsole),
+    "plain": (lambda text: f"{text}\n".encode(), plain_console),
+}
+
+
+async def measure_side(name: str, dir: Path, i: int, lines: int) -> Sample:
+    frame, make = SIDES[name]
+    path = dir / f"{name}-{i}.log"
+    one = frame(TEXT)
+    path.write_bytes(one * (BACKLOG_BYTES // len(one)))
+    t0 = time.perf_counter()
+    console = make(path)
+    backlog = console.stamped_backlog()
+    backlog_s = time.perf_counter() - t0
+    shown = sum(len(data) for _, data in backlog)
+    if shown < BACKLOG_BYTES // len(one) * (len(TEXT) + 1) - 2 * len(one):
+        raise BenchError(f"{name}: backlog of {shown} bytes is short")
+    stream: AsyncIterator[list[tuple[float, bytes]]] = console.stream_stamped()
+    latencies = []
+    with path.open("ab", buffering=0) as out:
+        for n in range(lines):
+            # The stream is waiting (polling) when the line is written, as in the pane.
+            next_piece = asyncio.ensure_future(anext(stream))
+            await asyncio.sleep(random.uniform(0.0, 0.1))
+            text = f"live {n}"
+            written = time.perf_counter()
+            out.write(frame(text))
+            async with asyncio.timeout(5):
+                pieces = await next_piece
+            latencies.append(time.perf_counter() - written)
+            if pieces[-1][1] != f"{text}\n".encode():
+                raise BenchError(f"{name}: expected {text!r}, got {pieces!r}")
+        cpu = CpuMeter()
+        idle_t0 = time.perf_counter()
+        waiting = asyncio.ensure_future(anext(stream))
+        await asyncio.sleep(1.0)
+        idle = cpu.sample()["cpu_self"] / (time.perf_counter() - idle_t0)
+        out.write(frame("bye"))
+        async with asyncio.timeout(5):
+            await waiting
+    console.close()
+    await stream.aclose()
+    path.unlink()
+    return {
+        "total": backlog_s,
+        "backlog": backlog_s,
+        "latency_median": percentile(latencies, 50),
+        "latency_p95": percentile(latencies, 95),
+        "idle_cpu": idle,
+    }
+
+
+async def bench(args: argparse.Namespace, ws: Workspace) -> tuple[dict[str, Any], list[Row]]:
+    rounds = args.rounds or (3 if args.quick else 9)
+    lines = 10 if args.quick else 20
+    dir = ws.dir / "logs"
+    dir.mkdir(parents=True)
+    samples = await interleave(
+        {name: (lambda i, n=name: measure_side(n, dir, i, lines)) for name in SIDES},
+        rounds=rounds,
+        warmup=1,
+    )
+    results: dict[str, Any] = {name: summarize_samples(s) for name, s in samples.items()}
+    results["lines_per_round"] = lines
+    rows = []
+    for key, label, fmt in (
+        ("backlog", f"attach: {BACKLOG_BYTES // 1024} KiB backlog read and decoded", ms),
+        ("latency_median", "line written to stream yield, median of a round", ms),
+        ("latency_p95", "line written to stream yield, p95 of a round", ms),
+        ("idle_cpu", "idle tail CPU (share of a core)", lambda v: f"{v * 100:.2f}%"),
+    ):
+        cri = summarize([s[key] for s in samples["cri"]])["median"]
+        plain = summarize([s[key] for s in samples["plain"]])["median"]
+        rows.append(Row(NAME, label, fmt(cri), fmt(plain), fmt_ratio(ratio(cri, plain))))
+    return results, rows
+
+
+def main() -> int:
+    return run_bench(NAME, __doc__ or NAME, bench)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
