@@ -45,7 +45,7 @@ async def live(need_runc: None, tmp: Path, rootfs: Path) -> AsyncIterator[LiveBa
         try:
             yield backend
         finally:
-            await backend.disconnect()
+            await backend.close()
             for c in engine.containers.list():
                 await backend.remove(c.id)
             assert engine.containers.list() == []

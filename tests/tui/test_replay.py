@@ -122,23 +122,20 @@ async def test_paced_replay_follows_the_recorded_clock() -> None:
     backend = ReplayBackend(DEMO_SESSION, speed=20.0)
     seen: list[tuple[str, datetime]] = []
 
-    class Sink:
-        def post_message(self, message: object) -> bool:
-            seen.append((type(message).__name__, backend.now()))
-            return True
+    async def follow() -> None:
+        async for update in backend.updates():
+            seen.append((type(update).__name__, backend.now()))
 
     loop = asyncio.get_running_loop()
     began = loop.time()
-    backend.connect(Sink())  # type: ignore[arg-type]
-    assert backend._player is not None
-    await asyncio.wait_for(backend._player, 30)
+    await asyncio.wait_for(follow(), 30)  # the updates end with the recording
     elapsed = loop.time() - began
     length = float(json.loads(DEMO_SESSION.read_text().splitlines()[-1])["t"])
     assert elapsed >= length / 20 * 0.9  # paced, not instant
     times = [t for _, t in seen]
     assert times == sorted(times) and times[0] < times[-1]
-    assert seen[-1][0] == "ReplayEnded"
-    await backend.disconnect()
+    assert seen[0][0] == "Resynced" and seen[-1][0] == "EventSeen"
+    await backend.close()
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ from textual.widgets import Footer, Header, Input
 
 from runtime import errors
 
+from ..backend.base import CommandSource
 from ..backend.merged import MergedConsole
 from ..dialogs import (
     CheckpointDialog,
@@ -302,7 +303,9 @@ class MainScreen(Screen[None]):
                 self.run_backend(f"start {req.id}", lambda: backend.start(req.id))
 
         dialog = CreateDialog(self.app.model.rows).on_submit(
-            lambda req: backend.create(req.id, req.args, terminal=req.terminal, labels=req.labels),
+            lambda req: backend.create(
+                req.id, CommandSource(req.args), terminal=req.terminal, labels=req.labels
+            ),
             lambda req: f"create {req.id}",
         )
         self.app.push_screen(dialog, done)
