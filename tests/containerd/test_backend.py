@@ -1,46 +1,65 @@
-"""ContainerdBackend, today's seam over a real containerd, driven by its event stream."""
+"""ContainerdBackend, the seam over a real containerd, driven by its event stream."""
 
 from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from runtime import errors
+from runtime import Event, errors
+from tui.backend.base import (
+    CommandSource,
+    EventSeen,
+    ImageSource,
+    Resynced,
+    StateChanged,
+    StatsSampled,
+    Update,
+)
 from tui.backend.containerd.backend import ContainerdBackend
 from tui.backend.containerd.client import Client
-from tui.messages import EngineEvent
 
 from .daemon import Daemon
 
 
 class Target:
-    """Stands in for the app: keeps what the backend posts."""
+    """Stands in for the app: the one consumer of the backend's updates, keeping them."""
 
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
+    def __init__(self, backend: ContainerdBackend) -> None:
+        self.updates: list[Update] = []
         self._changed = asyncio.Event()
+        self._follower = asyncio.ensure_future(self._follow(backend.updates()))
 
-    def post_message(self, message: Any) -> bool:
-        self.messages.append(message)
-        self._changed.set()
-        return True
+    async def _follow(self, updates: AsyncIterator[Update]) -> None:
+        async for update in updates:
+            self.updates.append(update)
+            self._changed.set()
 
-    async def event(self, match: Callable[[Any], bool], timeout: float = 10.0) -> Any:
-        """The first event posted so far, or from now on, that matches."""
+    async def wait(self, match: Callable[[Update], bool], timeout: float = 10.0) -> Update:
+        """The first update so far, or from now on, that matches."""
         seen = 0
         async with asyncio.timeout(timeout):
             while True:
-                for m in self.messages[seen:]:
-                    if isinstance(m, EngineEvent) and match(m.event):
-                        return m.event
-                seen = len(self.messages)
+                for u in self.updates[seen:]:
+                    if match(u):
+                        return u
+                seen = len(self.updates)
                 self._changed.clear()
                 await self._changed.wait()
+
+    async def event(self, match: Callable[[Event], bool], timeout: float = 10.0) -> Event:
+        """The first event seen so far, or from now on, that matches."""
+        u = await self.wait(lambda u: isinstance(u, EventSeen) and match(u.event), timeout)
+        assert isinstance(u, EventSeen)
+        return u.event
+
+    async def stop(self) -> None:
+        self._follower.cancel()
+        await asyncio.gather(self._follower, return_exceptions=True)
 
 
 async def read_until(console: Any, stream: Any, needle: bytes) -> bytes:
@@ -53,16 +72,25 @@ async def read_until(console: Any, stream: Any, needle: bytes) -> bytes:
 
 async def test_backend_lifecycle(client: Client, containerd: Daemon, new_id: str, io_dir: Path):
     backend = await ContainerdBackend.open(client, io_dir=io_dir)
-    target = Target()
-    backend.connect(target)  # type: ignore[arg-type]
+    target = Target(backend)
     try:
         async with asyncio.timeout(15):
             assert backend.image == containerd.image.name and backend.containers() == []
-            await backend.create(new_id, ["sh", "-c", "echo hello; sleep 60"], terminal=False,
-                             labels={"k": "v"})  # fmt: skip
+            first = await target.wait(lambda u: True)
+            assert first == Resynced([])
+            source = ImageSource(containerd.image.name, ("sh", "-c", "echo hello; sleep 60"))
+            await backend.create(new_id, source, terminal=False, labels={"k": "v"})
             assert backend.container(new_id).labels == {"k": "v"}
+            assert backend.container(new_id).image == containerd.image.name
             await backend.start(new_id)
-            await target.event(lambda e: e.topic == "/tasks/start" and e.container_id == new_id)
+            start = await target.event(
+                lambda e: e.topic == "/tasks/start" and e.container_id == new_id
+            )
+            # The state the event led to comes first, so the UI never pulls.
+            at = next(i for i, u in enumerate(target.updates) if u == EventSeen(start))
+            before = target.updates[at - 1]
+            assert isinstance(before, StateChanged) and before.state.id == new_id
+            assert before.state.task is not None and before.state.task.status == "running"
             task = backend.task(new_id)
             assert task.status == "running" and task.args == ("sh", "-c", "echo hello; sleep 60")
             log = backend.console(new_id)
@@ -114,17 +142,17 @@ async def test_backend_lifecycle(client: Client, containerd: Daemon, new_id: str
             await target.event(lambda e: e.topic == "/containers/delete")
             assert backend.container(new_id) is None and backend.task(new_id) is None
     finally:
-        await backend.disconnect()
+        await target.stop()
+        await backend.close()
     assert not list((io_dir / client.namespace).glob("*/*"))
 
 
 async def test_tty_container_and_stats(client: Client, containerd: Daemon, new_id, io_dir):
     backend = await ContainerdBackend.open(client, io_dir=io_dir)
     backend._stats_interval = 0.05
-    target = Target()
-    backend.connect(target)  # type: ignore[arg-type]
+    target = Target(backend)
     try:
-        await backend.create(new_id, ["sh"], terminal=True, labels={})
+        await backend.create(new_id, CommandSource(("sh",)), terminal=True, labels={})
         await backend.start(new_id)
         console = backend.console(new_id)
         assert console.terminal
@@ -133,11 +161,10 @@ async def test_tty_container_and_stats(client: Client, containerd: Daemon, new_i
         await read_until(console, stream, b"ab")
         backend.set_stats_targets([new_id])
         async with asyncio.timeout(10):
-            while not any(getattr(m, "id", None) == new_id for m in target.messages):
-                target._changed.clear()
-                await target._changed.wait()
+            await target.wait(lambda u: isinstance(u, StatsSampled) and u.id == new_id)
         console.write(b"exit\r")
         await target.event(lambda e: e.topic == "/tasks/exit" and e.container_id == new_id)
         await backend.delete(new_id)
     finally:
-        await backend.disconnect()
+        await target.stop()
+        await backend.close()
