@@ -17,7 +17,7 @@ from tui.backend.recording import SessionFormatError
 from tui.backend.replay import ReplayBackend
 from tui.scenarios import settle
 from tui.screens.console import ConsoleScreen
-from tui.screens.main import MainScreen
+from tui.screens.main import NEEDS, MainScreen
 from tui.sessions import DEMO_SESSION
 from tui.widgets.eventlog import EventsTable
 from tui.widgets.tables import ContainersTable
@@ -84,6 +84,24 @@ async def test_actions_in_a_replay_are_refused_or_fail_as_recorded() -> None:
         await backend.checkpoint("top", "/tmp/x")
     with pytest.raises(errors.RuntimeFailure, match="cannot pause task 'crash'"):
         await backend.pause("crash")
+
+
+async def test_a_replay_disables_what_it_cannot_do() -> None:
+    """Only attach, and the actions that failed while recorded (to show their error)."""
+    app = ShimdeckApp(ReplayBackend(DEMO_SESSION, instant=True))
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, MainScreen)
+        from tui.commands import ActionsProvider
+
+        disabled = {a for a in NEEDS if screen.check_action(a, ()) is None}
+        assert disabled == {"create", "start", "kill", "delete", "exec", "restore", "labels"}
+        await pilot.press("n", "k", "d")  # nothing opens, nothing is refused one by one
+        await pilot.pause()
+        assert app.screen is screen and [n.message for n in app._notifications] == []
+        titles = " ".join(t for t, _, _ in ActionsProvider(screen)._commands())
+        assert "(k)" not in titles and "(a)" in titles and "(p)" in titles
 
 
 async def test_an_engine_error_becomes_a_notification() -> None:
@@ -167,7 +185,7 @@ def test_the_shipped_session_is_well_formed() -> None:
 
 
 async def test_every_action_is_in_the_command_palette() -> None:
-    app = ShimdeckApp(ReplayBackend(DEMO_SESSION, instant=True))
+    app = ShimdeckApp(ReplayBackend(DEMO_SESSION, instant=True, as_recorded=True))
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("ctrl+p")

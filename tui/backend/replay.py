@@ -23,6 +23,7 @@ from typing import Any
 from runtime import TaskInfo, errors, events
 
 from .base import (
+    ACTIONS,
     DEFAULT_PTY,
     Backend,
     BackendInfo,
@@ -101,11 +102,22 @@ class ReplayConsole(Console):
             self._queue.put_nowait(None)
 
 
-class ReplayBackend(Backend):
-    #: A recording can only be watched.
-    capabilities = frozenset({Capability.ATTACH})
+#: The capability an action recorded in an ``error`` record needs.
+_NEEDS = {"resume": Capability.PAUSE}
+_ACTIONS = {c.value for c in ACTIONS} | set(_NEEDS)
 
-    def __init__(self, path: str | Path, *, instant: bool = False, speed: float = 1.0) -> None:
+
+class ReplayBackend(Backend):
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        instant: bool = False,
+        speed: float = 1.0,
+        as_recorded: bool = False,
+    ) -> None:
+        """``as_recorded``: offer the actions the recorded engine offered (each still
+        refused), so that screenshots show the UI as it looked live."""
         super().__init__()
         self.path = Path(path)
         self.description = self.path.name
@@ -136,6 +148,10 @@ class ReplayBackend(Backend):
             (r["action"], r["id"]): str(r["message"]) for r in self._records if r["kind"] == "error"
         }
         self._validate()
+        # A recording can only be watched; an action that failed while it was recorded
+        # fails again with the recorded message (so the replay shows the real error).
+        recorded = {_NEEDS.get(a) or Capability(a) for a, _ in self._errors if a in _ACTIONS}
+        self.capabilities = ACTIONS if as_recorded else frozenset({Capability.ATTACH, *recorded})
         self._feed: UpdateFeed | None = None
         self._player: asyncio.Task[None] | None = None
         self.ended = False
