@@ -201,6 +201,8 @@ Source = CommandSource | ImageSource
 
 #: Called with (id, exec_id, columns, lines) when a backend sets a process's pty size.
 PtyListener = Callable[[str, str, int, int], None]
+#: Called with (id, exec_id, data) as input goes to a process's console.
+InputListener = Callable[[str, str, bytes], None]
 
 
 class UpdateFeed:
@@ -313,6 +315,7 @@ class Backend(abc.ABC):
 
     def __init__(self) -> None:
         self._pty_listeners: list[PtyListener] = []
+        self._input_listeners: list[InputListener] = []
 
     @abc.abstractmethod
     def updates(self) -> AsyncIterator[Update]:
@@ -352,6 +355,17 @@ class Backend(abc.ABC):
         """Tell the listeners (a backend calls this after it set a size)."""
         for listener in list(self._pty_listeners):
             listener(id, exec_id, columns, lines)
+
+    def add_input_listener(self, listener: InputListener) -> Callable[[], None]:
+        """Call ``listener`` as input goes to a console (benchmarks time keys from here);
+        returns its remover."""
+        self._input_listeners.append(listener)
+        return lambda: self._input_listeners.remove(listener)
+
+    def input_sent(self, id: str, exec_id: str, data: bytes) -> None:
+        """Tell the listeners (a backend's console calls this as it writes)."""
+        for listener in list(self._input_listeners):
+            listener(id, exec_id, data)
 
     # -- actions --------------------------------------------------------------------------
 

@@ -68,6 +68,10 @@ class LiveConsole(DrainedConsole):
         super().__init__(self._process_io)
         self.terminal = self._process_io.terminal
 
+    def write(self, data: bytes) -> None:
+        self._backend.input_sent(self._id, self._exec_id, data)
+        super().write(data)
+
     async def resize(self, width: int, height: int) -> None:
         await self._backend.resize_pty(self._id, width, height, exec_id=self._exec_id)
 

@@ -74,8 +74,13 @@ class FifoConsole(DrainedConsole):
         self._backend, self._id, self._exec_id = backend, id, exec_id
         self.terminal = True
 
+    def write(self, data: bytes) -> None:
+        self._backend.input_sent(self._id, self._exec_id, data)
+        super().write(data)
+
     async def resize(self, width: int, height: int) -> None:
         await self._backend.client.resize_pty(self._id, width, height, exec_id=self._exec_id)
+        self._backend.pty_resized(self._id, self._exec_id, width, height)
 
 
 class LogConsole(Console):
