@@ -199,6 +199,16 @@ class ImageSource:
 
 Source = CommandSource | ImageSource
 
+
+def as_source(source: Source | Sequence[str]) -> Source:
+    """A source; bare args (what ``create`` took before sources) are a CommandSource."""
+    if isinstance(source, CommandSource | ImageSource):
+        return source
+    if isinstance(source, str):
+        raise errors.InvalidArgument(f"a command is a list of arguments, not {source!r}")
+    return CommandSource(tuple(source))
+
+
 #: Called with (id, exec_id, columns, lines) when a backend sets a process's pty size.
 PtyListener = Callable[[str, str, int, int], None]
 #: Called with (id, exec_id, data) as input goes to a process's console.
@@ -371,9 +381,9 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     async def create(
-        self, id: str, source: Source, *, terminal: bool, labels: Mapping[str, str]
+        self, id: str, source: Source | Sequence[str], *, terminal: bool, labels: Mapping[str, str]
     ) -> None:
-        """Create a container from ``source`` without starting it."""
+        """Create a container from ``source`` (see :func:`as_source`) without starting it."""
 
     @abc.abstractmethod
     async def start(self, id: str, exec_id: str = "") -> None:

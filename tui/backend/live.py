@@ -48,6 +48,7 @@ from .base import (
     StatsSampled,
     Update,
     UpdateFeed,
+    as_source,
 )
 
 
@@ -233,8 +234,9 @@ class LiveBackend(Backend):
         return rootfs
 
     async def create(
-        self, id: str, source: Source, *, terminal: bool, labels: Mapping[str, str]
+        self, id: str, source: Source | Sequence[str], *, terminal: bool, labels: Mapping[str, str]
     ) -> None:
+        source = as_source(source)
         if not isinstance(source, CommandSource):
             raise errors.InvalidArgument(
                 f"the engine runs commands on busybox, not images ({source.image!r})"

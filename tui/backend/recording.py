@@ -383,7 +383,7 @@ class RecordingBackend(Backend):
             raise
 
     async def create(
-        self, id: str, source: Source, *, terminal: bool, labels: Mapping[str, str]
+        self, id: str, source: Source | Sequence[str], *, terminal: bool, labels: Mapping[str, str]
     ) -> None:
         await self._recorded(
             "create", id, self.inner.create(id, source, terminal=terminal, labels=labels)

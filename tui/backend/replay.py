@@ -310,7 +310,7 @@ class ReplayBackend(Backend):
         return errors.Unavailable(f"{self.description}: {action} is not possible in a replay")
 
     async def create(
-        self, id: str, source: Source, *, terminal: bool, labels: Mapping[str, str]
+        self, id: str, source: Source | Sequence[str], *, terminal: bool, labels: Mapping[str, str]
     ) -> None:
         raise self._refuse("create", id)
 

@@ -46,6 +46,7 @@ from ..base import (
     StatsSampled,
     Update,
     UpdateFeed,
+    as_source,
 )
 from . import cio
 from .client import Client, Subscription
@@ -383,8 +384,9 @@ class ContainerdBackend(Backend):
         return [i.name for i in await self.client.images()]
 
     async def create(
-        self, id: str, source: Source, *, terminal: bool, labels: Mapping[str, str]
+        self, id: str, source: Source | Sequence[str], *, terminal: bool, labels: Mapping[str, str]
     ) -> None:
+        source = as_source(source)
         image = source.image if not isinstance(source, CommandSource) else self.image
         if not image:
             raise errors.FailedPrecondition("containerd's image store has no image to run")
