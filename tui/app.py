@@ -277,11 +277,15 @@ class ShimdeckApp(App[None]):
     async def _follow(self, updates: AsyncIterator[Update]) -> None:
         """The one consumer of the backend's updates: the model takes each, the header
         shows the connection. The updates end only where a replay ends."""
-        async for update in updates:
-            self.model.apply(update)
-            if isinstance(update, ConnectionChanged):
-                line = header_line(self.backend.info)
-                self.sub_title = line if update.connected else f"{line} · {update.detail}"
+        try:
+            async for update in updates:
+                self.model.apply(update)
+                if isinstance(update, ConnectionChanged):
+                    line = header_line(self.backend.info)
+                    self.sub_title = line if update.connected else f"{line} · {update.detail}"
+        except Exception as e:  # a broken backend must not leave the UI silently frozen
+            notify_failure(self, "following the backend", e, timeout=15)
+            return
         self.replay_ended = True
 
     # -- app actions --------------------------------------------------------------------------

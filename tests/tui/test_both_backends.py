@@ -3,11 +3,17 @@ each test runs once on each (the ``any_backend`` fixture), from the keyboard."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
 from textual.widgets import Checkbox, Input, TextArea
 
-from runtime import events
+from runtime import errors, events
 from tui.app import ShimdeckApp
 from tui.backend.base import ACTIONS, Backend, Capability, CommandSource, Status
+from tui.backend.recording import Recorder, RecordingBackend
+from tui.backend.replay import ReplayBackend
 from tui.dialogs import ConfirmDialog, CreateDialog, ExecDialog, KillDialog, LabelsDialog
 from tui.screens.console import ConsoleScreen
 from tui.screens.main import MainScreen
@@ -158,3 +164,44 @@ async def test_confirm_destructive_asks_the_backends_question_first(any_backend:
         await wait_for(pilot, lambda: "pod" not in app.model.rows, what="pod deleted")
         assert asked == [("pod", "pause"), ("pod", "kill"), ("pod", "delete")]
         assert notifications(app) == []
+
+
+async def test_a_recording_of_either_backend_replays_to_the_same_state(
+    any_backend: Backend, tmp: Path
+) -> None:
+    """RecordingBackend wraps any backend: what the UI saw replays the same, output too."""
+    path = tmp / "session.jsonl"
+    recorder = Recorder(path, runtime=any_backend.info.runtime, start=datetime.now(UTC))
+    recording = RecordingBackend(any_backend, recorder)
+    app = ShimdeckApp(recording)
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        script = "echo recorded-$((6*7)); sleep 60"
+        await recording.create("rec", ("sh", "-c", script), terminal=False, labels={"k": "v"})
+        await recording.start("rec")
+        await recording.create("gone", ("sh", "-c", "exit 3"), terminal=False, labels={})
+        await recording.start("gone")
+        await wait_for(pilot, lambda: status(app, "gone") == Status.STOPPED, what="gone exits")
+        with pytest.raises(errors.Error):
+            await recording.delete("rec")  # refused while running: recorded
+        await recording.kill("rec", 9)
+        await wait_for(pilot, lambda: status(app, "rec") == Status.STOPPED, what="rec killed")
+        await recording.delete("gone")
+        await wait_for(pilot, lambda: "gone" not in app.model.rows, what="gone deleted")
+        seen = {
+            id: (r.status, r.task.exit_status if r.task else None, dict(r.container.labels))
+            for id, r in app.model.rows.items()
+        }
+        assert seen == {"rec": (Status.STOPPED, 137, {"k": "v"})}
+    await recording.close()
+    replay = ShimdeckApp(ReplayBackend(path, instant=True))
+    async with replay.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: replay.replay_ended)
+        state = {
+            id: (r.status, r.task.exit_status if r.task else None, dict(r.container.labels))
+            for id, r in replay.model.rows.items()
+        }
+        assert state == seen
+        assert b"recorded-42" in replay.backend.console("rec").backlog()
+    with pytest.raises(errors.RuntimeFailure):
+        await ReplayBackend(path).delete("rec")  # fails again as it failed live
+    await any_backend.delete("rec")

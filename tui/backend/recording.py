@@ -268,6 +268,7 @@ class RecordingBackend(Backend):
         self._listed = False
         self._copies: set[asyncio.Task[None]] = set()
         self._remove_pty_listener = inner.add_pty_listener(self._pty)
+        self._remove_input_listener = inner.add_input_listener(self.input_sent)
 
     # -- what passes through ----------------------------------------------------------------
 
@@ -348,8 +349,9 @@ class RecordingBackend(Backend):
         for task in list(self._copies):
             task.cancel()
         await asyncio.gather(*self._copies, return_exceptions=True)
-        with contextlib.suppress(ValueError):
-            self._remove_pty_listener()
+        for remove in (self._remove_pty_listener, self._remove_input_listener):
+            with contextlib.suppress(ValueError):
+                remove()
         self.recorder.close()
 
     # -- the rest is the inner backend's, failures recorded --------------------------------

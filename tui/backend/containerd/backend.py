@@ -29,9 +29,11 @@ from runtime.bundle import DEFAULT_PATH
 from runtime.stdio import BACKLOG_BYTES, READ_SIZE
 
 from ..base import (
+    ACTIONS,
     DEFAULT_PTY,
     Backend,
     BackendInfo,
+    Capability,
     CommandSource,
     ConnectionChanged,
     Console,
@@ -138,6 +140,9 @@ class LogConsole(Console):
 
 
 class ContainerdBackend(Backend):
+    #: Restore goes through Tasks.Create with the checkpoint's descriptor: not yet.
+    capabilities = ACTIONS - {Capability.RESTORE}
+
     def __init__(self, client: Client, *, image: str, io_dir: Path, stats_interval: float = 1.0):
         super().__init__()
         self.client = client
