@@ -22,7 +22,7 @@ from textual.widget import Widget
 from runtime import errors
 
 from .backend import Backend
-from .backend.base import BackendInfo, ConnectionChanged, Update
+from .backend.base import BackendInfo, ConnectionChanged, Resynced, Update
 from .commands import ActionsProvider
 from .config import Config, ConfigError, save_theme
 from .failures import notify_failure
@@ -280,9 +280,12 @@ class ShimdeckApp(App[None]):
         try:
             async for update in updates:
                 self.model.apply(update)
-                if isinstance(update, ConnectionChanged):
+                if isinstance(update, ConnectionChanged | Resynced):
+                    # A resync may follow a namespace switch: the header names the new one.
                     line = header_line(self.backend.info)
-                    self.sub_title = line if update.connected else f"{line} · {update.detail}"
+                    model = self.model
+                    detail = "" if model.connected else f" · {model.connection_detail}"
+                    self.sub_title = line + detail
         except Exception as e:  # a broken backend must not leave the UI silently frozen
             notify_failure(self, "following the backend", e, timeout=15)
             return

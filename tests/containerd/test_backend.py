@@ -23,7 +23,7 @@ from tui.backend.base import (
 from tui.backend.containerd.backend import ContainerdBackend
 from tui.backend.containerd.client import Client
 
-from .daemon import Daemon
+from .daemon import SNAPSHOTTER, Daemon
 
 
 class Target:
@@ -168,3 +168,36 @@ async def test_tty_container_and_stats(client: Client, containerd: Daemon, new_i
     finally:
         await target.stop()
         await backend.close()
+
+
+async def test_namespace_switch_resyncs_in_place(
+    client: Client, containerd: Daemon, new_id: str, io_dir: Path
+):
+    """switch_namespace: a Resynced of the other namespace, then of this one again; events
+    of the namespace left behind no longer arrive."""
+    other = f"{containerd.namespace}-{new_id}"
+    await client.create_namespace(other)
+    backend = await ContainerdBackend.open(client, io_dir=io_dir)
+    target = Target(backend)
+    try:
+        await backend.create(new_id, CommandSource(("sleep", "60")), terminal=False, labels={})
+        await target.wait(lambda u: isinstance(u, StateChanged) and u.state.id == new_id)
+        counts = dict(await backend.namespaces())
+        assert counts[containerd.namespace] == 1 and counts[other] == 0
+        await backend.switch_namespace(other)
+        await target.wait(lambda u: u == Resynced([]))
+        assert backend.info.namespace == other and backend.containers() == []
+        # Gone from the namespace left behind, while watching the other: no event comes.
+        await client.delete_container(new_id)
+        await client.remove_snapshot(new_id, snapshotter=SNAPSHOTTER)
+        await backend.switch_namespace(containerd.namespace)
+        resyncs = lambda: [u for u in target.updates if isinstance(u, Resynced)]  # noqa: E731
+        await target.wait(lambda u: len(resyncs()) >= 3)
+        assert resyncs()[-1] == Resynced([])  # no stale row
+        assert backend.info.namespace == containerd.namespace
+        with pytest.raises(errors.NotFound):
+            await backend.switch_namespace("no-such-namespace")
+    finally:
+        await target.stop()
+        await backend.close()
+        await client.delete_namespace(other)

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -141,7 +142,7 @@ class LogConsole(Console):
 
 class ContainerdBackend(Backend):
     #: Restore goes through Tasks.Create with the checkpoint's descriptor: not yet.
-    capabilities = ACTIONS - {Capability.RESTORE}
+    capabilities = (ACTIONS - {Capability.RESTORE}) | {Capability.NAMESPACES}
 
     def __init__(self, client: Client, *, image: str, io_dir: Path, stats_interval: float = 1.0):
         super().__init__()
@@ -154,7 +155,8 @@ class ContainerdBackend(Backend):
             namespace=client.namespace,
         )
         self.image = image
-        self.io_dir = Path(io_dir) / client.namespace
+        self._io_root = Path(io_dir)
+        self.io_dir = self._io_root / client.namespace
         self.description = f"containerd {client.version.version} {client.path} [{client.namespace}]"
         #: False while the event stream is broken (the header will show it).
         self.connected = False
@@ -294,6 +296,27 @@ class ContainerdBackend(Backend):
                 self._put(StatsSampled(id, stats))
 
     # -- wiring -----------------------------------------------------------------------------
+
+    async def namespaces(self) -> list[tuple[str, int]]:
+        return [(n.name, n.containers) for n in await self.client.namespaces()]
+
+    async def switch_namespace(self, namespace: str) -> None:
+        """Watch ``namespace`` instead: the same connection, a new subscription and listing
+        (the updates go on with its :class:`Resynced`)."""
+        if namespace == self.client.namespace:
+            return
+        names = [n for n, _ in await self.namespaces()]
+        if namespace not in names:
+            raise errors.NotFound(f"containerd has no namespace {namespace!r}")
+        # Stop draining the old namespace's FIFOs (they stay, for a later reopen).
+        for io in self._fifos.values():
+            io.close()
+        self._fifos.clear()
+        self.client = self.client.in_namespace(namespace)
+        self.io_dir = self._io_root / namespace
+        self.info = replace(self.info, namespace=namespace)
+        self._execs = {}
+        await self.resync()
 
     def updates(self) -> AsyncIterator[Update]:
         """What :meth:`open` listed, then what the event stream brings."""
