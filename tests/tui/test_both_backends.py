@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from textual.widgets import Checkbox, Input, TextArea
+from textual.widgets import Checkbox, Input, Select, TextArea
 
 from runtime import errors, events
 from tui.app import ShimdeckApp
@@ -20,6 +21,10 @@ from tui.screens.main import MainScreen
 from tui.widgets.terminal import TerminalView
 
 from .conftest import type_text, wait_for
+
+if TYPE_CHECKING:
+    from tests.containerd.daemon import Daemon
+    from tui.backend.containerd.backend import ContainerdBackend
 from .test_live import console_view, notifications, select, status
 
 
@@ -205,3 +210,28 @@ async def test_a_recording_of_either_backend_replays_to_the_same_state(
     with pytest.raises(errors.RuntimeFailure):
         await ReplayBackend(path).delete("rec")  # fails again as it failed live
     await any_backend.delete("rec")
+
+
+async def test_n_on_containerd_creates_from_an_image_of_the_store(
+    on_containerd: ContainerdBackend, containerd: Daemon
+) -> None:
+    """Where the backend runs images (Capability.IMAGES), the create dialog lists them."""
+    assert containerd.image is not None
+    app = ShimdeckApp(on_containerd)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await pilot.press("n")
+        dialog = app.screen
+        assert isinstance(dialog, CreateDialog)
+        image = dialog.query_one("#image", Select)
+        await wait_for(pilot, lambda: image.value == containerd.image.name, what="the images")
+        dialog.query_one("#name", Input).value = "img"
+        dialog.query_one("#command", Input).value = "sleep 60"
+        dialog.query_one("#tty", Checkbox).value = False
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: status(app, "img") == Status.RUNNING, what="img running")
+        assert app.model.rows["img"].container.image == containerd.image.name
+        await on_containerd.kill("img", 9)
+        await wait_for(pilot, lambda: status(app, "img") == Status.STOPPED, what="img killed")
+        await on_containerd.delete("img")
+        await wait_for(pilot, lambda: "img" not in app.model.rows, what="img deleted")
+        assert notifications(app) == []

@@ -148,6 +148,8 @@ class Capability(StrEnum):
     RESTORE = "restore"
     LABELS = "labels"
     NAMESPACES = "namespaces"
+    #: ``create`` takes an ImageSource, and ``images()`` lists what it may name.
+    IMAGES = "images"
     #: Kill, pause and delete ask first (someone else manages these containers).
     CONFIRM_DESTRUCTIVE = "confirm_destructive"
 

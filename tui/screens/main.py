@@ -20,7 +20,7 @@ from textual.widgets import Footer, Header, Input
 
 from runtime import errors
 
-from ..backend.base import Capability, CommandSource, Status
+from ..backend.base import Capability, CommandSource, ImageSource, Source, Status
 from ..backend.merged import MergedConsole
 from ..dialogs import (
     CheckpointDialog,
@@ -338,9 +338,13 @@ class MainScreen(Screen[None]):
             if req is not None and req.start:
                 self.run_backend(f"start {req.id}", lambda: backend.start(req.id))
 
-        dialog = CreateDialog(self.app.model.rows).on_submit(
+        def source(req: CreateRequest) -> Source:
+            return ImageSource(req.image, req.args) if req.image else CommandSource(req.args)
+
+        images = backend.images if Capability.IMAGES in backend.capabilities else None
+        dialog = CreateDialog(self.app.model.rows, images=images).on_submit(
             lambda req: backend.create(
-                req.id, CommandSource(req.args), terminal=req.terminal, labels=req.labels
+                req.id, source(req), terminal=req.terminal, labels=req.labels
             ),
             lambda req: f"create {req.id}",
         )

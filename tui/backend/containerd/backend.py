@@ -142,7 +142,7 @@ class LogConsole(Console):
 
 class ContainerdBackend(Backend):
     #: Restore goes through Tasks.Create with the checkpoint's descriptor: not yet.
-    capabilities = (ACTIONS - {Capability.RESTORE}) | {Capability.NAMESPACES}
+    capabilities = (ACTIONS - {Capability.RESTORE}) | {Capability.NAMESPACES, Capability.IMAGES}
 
     def __init__(self, client: Client, *, image: str, io_dir: Path, stats_interval: float = 1.0):
         super().__init__()
