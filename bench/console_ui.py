@@ -125,6 +125,7 @@ MERGED_SCRIPT = (
 async def merged(ws: Workspace, runtime: str, seconds: float) -> dict[str, Any]:
     from runtime import Engine
     from tui.app import ShimdeckApp
+    from tui.backend.base import CommandSource
     from tui.backend.live import LiveBackend
     from tui.backend.merged import MergedConsole
     from tui.screens.console import ConsoleScreen
@@ -139,7 +140,8 @@ async def merged(ws: Workspace, runtime: str, seconds: float) -> dict[str, Any]:
         backend = LiveBackend(engine, bundles=ws.dir / "ui-bundles", rootfs=rootfs)
         try:
             for id in ids:
-                await backend.create(id, ("sh", "-c", MERGED_SCRIPT), terminal=False, labels={})
+                source = CommandSource(("sh", "-c", MERGED_SCRIPT))
+                await backend.create(id, source, terminal=False, labels={})
                 await backend.start(id)
             app = ShimdeckApp(backend)
             async with app.run_test(size=SIZE) as pilot:
@@ -175,7 +177,7 @@ async def merged(ws: Workspace, runtime: str, seconds: float) -> dict[str, Any]:
                 await pilot.press("ctrl+right_square_bracket")
                 await pilot.pause()
         finally:
-            await backend.disconnect()
+            await backend.close()
             for id in ids:
                 await backend.remove(id)
     per: dict[str, list[int]] = {}

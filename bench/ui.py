@@ -141,7 +141,8 @@ async def _child(ns: argparse.Namespace) -> None:
 
     from runtime import Engine, create_bundle, errors
     from tui.app import ShimdeckApp
-    from tui.backend.live import LiveBackend, LiveConsole
+    from tui.backend.base import CommandSource
+    from tui.backend.live import LiveBackend
     from tui.widgets.details import DetailsPane
     from tui.widgets.terminal import TerminalView
 
@@ -169,14 +170,12 @@ async def _child(ns: argparse.Namespace) -> None:
         original_feed(view, data, stamp)
 
     TerminalView.feed = feed  # type: ignore[method-assign]
-    original_console_write = LiveConsole.write
 
-    def console_write(self: LiveConsole, data: bytes) -> None:
+    def console_input(id: str, exec_id: str, data: bytes) -> None:
         for ch in data.decode(errors="replace"):
             marked.setdefault(f"in {ch}", time.monotonic())
-        original_console_write(self, data)
 
-    LiveConsole.write = console_write  # type: ignore[method-assign]
+    backend.add_input_listener(console_input)
 
     # Where a key's time goes: when the app got it, when the table's cursor move reached
     # the screen (the details pane is updated there), and every write to the terminal.
@@ -304,7 +303,8 @@ async def _child(ns: argparse.Namespace) -> None:
                 "skipped": load["skipped"],
             }
         if op == "flood":
-            await backend.create("flood", ["sh", "-c", FLOOD_SCRIPT], terminal=True, labels={})
+            flood = CommandSource(("sh", "-c", FLOOD_SCRIPT))
+            await backend.create("flood", flood, terminal=True, labels={})
             await backend.start("flood")
             return {}
         if op == "view":
@@ -353,7 +353,7 @@ async def _child(ns: argparse.Namespace) -> None:
         server.cancel()
         if load["task"] is not None:
             load["task"].cancel()
-        await backend.disconnect()
+        await backend.close()
         sem = asyncio.Semaphore(16)
 
         async def remove(cid: str) -> None:

@@ -8,11 +8,15 @@ import subprocess
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psutil
 import pytest
 
 from runtime import Engine, create_bundle
+
+if TYPE_CHECKING:
+    from tests.containerd.daemon import Daemon
 
 RUNTIMES = ["runc", "crun"]
 
@@ -98,3 +102,20 @@ def no_zombies() -> Iterator[None]:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--soak", action="store_true", help="run the reliability suite 10x longer")
+
+
+@pytest.fixture(scope="session")
+def containerd() -> Iterator[Daemon]:
+    """One private containerd for the session (tests/containerd/daemon.py), shared by the
+    containerd tests and the UI tests that run on both backends."""
+    from tests.containerd import daemon as daemon_module
+
+    reason = daemon_module.unavailable()
+    if reason:
+        pytest.skip(reason)
+    d = daemon_module.start()
+    try:
+        yield d
+    finally:
+        leftovers = d.stop()
+    assert not leftovers, f"left behind by the containerd tests: {leftovers}"

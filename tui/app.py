@@ -1,11 +1,11 @@
-"""The shimdeck app: a backend in, a model kept from its messages, screens out."""
+"""The shimdeck app: a backend's updates in, a model kept from them, screens out."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from typing import Any, ClassVar
 
@@ -22,16 +22,25 @@ from textual.widget import Widget
 from runtime import errors
 
 from .backend import Backend
+from .backend.base import BackendInfo, ConnectionChanged, Resynced, Update
 from .commands import ActionsProvider
 from .config import Config, ConfigError, save_theme
 from .failures import notify_failure
-from .messages import EngineEvent, ReplayEnded, StatsSample
 from .model import Model
 from .screens import ConsoleScreen, HelpScreen, MainScreen
 from .text import visible
 
 #: Actions the app binds at high priority that a console pane must pass to the process.
 _PASSED_TO_CONSOLE = {"quit", "command_palette"}
+
+
+def header_line(info: BackendInfo) -> str:
+    """The header's subtitle: which backend, where, and which namespace."""
+    parts = [info.runtime if info.kind != "containerd" else f"containerd {info.version}"]
+    parts.append(info.address)
+    if info.namespace:
+        parts[-1] += f" [{info.namespace}]"
+    return visible(" · ".join(p for p in parts if p))
 
 
 class KeyBarrier(Message):
@@ -183,8 +192,8 @@ class ShimdeckApp(App[None]):
         self.model = Model()
         self._setup = setup
         #: True once a replay delivered everything (always True for a live engine).
-        self.replay_ended = False
-        self.sub_title = visible(f"{backend.runtime_name} · {backend.description}")
+        self.replay_ended = backend.info.kind != "replay"
+        self.sub_title = header_line(backend.info)
         self.keys = KeyQueue(self)
         self._frozen_rows = 0
         #: Textual's default when the config names none: not a choice to save.
@@ -213,8 +222,9 @@ class ShimdeckApp(App[None]):
         self.theme_changed_signal.subscribe(self, self._save_theme)
         self.call_after_refresh(self._freeze)
         self.set_interval(5.0, self._freeze_if_grown)
-        self.model.resync(self.backend)
-        self.backend.connect(self)
+        # Taken now, not in the worker: the first listing is in before the first paint.
+        updates = self.backend.updates()
+        self.run_worker(self._follow(updates), group="updates", exit_on_error=False)
         if self._setup is not None:
             self.run_worker(self._run_setup(self._setup), group="setup", exit_on_error=False)
 
@@ -262,15 +272,23 @@ class ShimdeckApp(App[None]):
     def _loop_time(self) -> float:
         return asyncio.get_running_loop().time()
 
-    # -- backend messages ---------------------------------------------------------------------
+    # -- backend updates ----------------------------------------------------------------------
 
-    def on_engine_event(self, message: EngineEvent) -> None:
-        self.model.apply(self.backend, message.event)
-
-    def on_stats_sample(self, message: StatsSample) -> None:
-        self.model.add_stats(message.id, message.stats)
-
-    def on_replay_ended(self, message: ReplayEnded) -> None:
+    async def _follow(self, updates: AsyncIterator[Update]) -> None:
+        """The one consumer of the backend's updates: the model takes each, the header
+        shows the connection. The updates end only where a replay ends."""
+        try:
+            async for update in updates:
+                self.model.apply(update)
+                if isinstance(update, ConnectionChanged | Resynced):
+                    # A resync may follow a namespace switch: the header names the new one.
+                    line = header_line(self.backend.info)
+                    model = self.model
+                    detail = "" if model.connected else f" · {model.connection_detail}"
+                    self.sub_title = line + detail
+        except Exception as e:  # a broken backend must not leave the UI silently frozen
+            notify_failure(self, "following the backend", e, timeout=15)
+            return
         self.replay_ended = True
 
     # -- app actions --------------------------------------------------------------------------

@@ -219,8 +219,9 @@ def run_ui(args: argparse.Namespace, config: Config) -> int:
 async def _run_live(args: argparse.Namespace, runtime: str, config: Config) -> int:
     from . import demo
     from .app import ShimdeckApp
+    from .backend.base import Backend
     from .backend.live import LiveBackend
-    from .backend.recording import Recorder
+    from .backend.recording import Recorder, RecordingBackend
 
     try:
         # Adopting also lets a demo clean up what a killed earlier demo left behind.
@@ -248,17 +249,23 @@ async def _run_live(args: argparse.Namespace, runtime: str, config: Config) -> i
             shutil.rmtree(bundles, ignore_errors=True)
         else:
             bundles = engine.root / "bundles"
-        backend = LiveBackend(engine, bundles=bundles, recorder=recorder)
+        live = LiveBackend(engine, bundles=bundles)
+        if args.demo:
+            try:
+                await demo.clear_leftovers(live)
+            except errors.Error as e:
+                raise CliError(str(e)) from None
+        backend: Backend = live if recorder is None else RecordingBackend(live, recorder)
         app = ShimdeckApp(backend, setup=demo.setup if args.demo else None, config=config)
         _exit_on_signals(app)
         try:
             await app.run_async()
         finally:
-            await backend.disconnect()
+            await backend.close()
             if args.demo:
                 with contextlib.suppress(OSError):
                     print("shimdeck: removing the demo containers...", file=sys.stderr)
-                await demo.teardown(backend)
+                await demo.teardown(live)
     finally:
         if recorder is not None:
             recorder.close()
@@ -288,7 +295,7 @@ def run_replay(args: argparse.Namespace, config: Config) -> int:
         try:
             await app.run_async()
         finally:
-            await backend.disconnect()
+            await backend.close()
         return app.return_code or 0
 
     return asyncio.run(run())

@@ -1,4 +1,4 @@
-"""Every main-screen action in the command palette (ctrl+p), by name."""
+"""Every main-screen action the backend can do in the command palette (ctrl+p), by name."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from .screens.main import ACTIONS, MainScreen, action_keys
+from .screens.main import ACTIONS, NEEDS, MainScreen, action_keys
 
 if TYPE_CHECKING:
     from .app import ShimdeckApp
@@ -25,10 +25,13 @@ def _title(action: str, label: str) -> str:
 
 class ActionsProvider(Provider):
     def _commands(self) -> list[tuple[str, str, str]]:
-        keymap = cast("ShimdeckApp", self.app).config.keymap
+        app = cast("ShimdeckApp", self.app)
+        keymap = app.config.keymap
+        can = app.backend.capabilities
         return [
             (f"{_title(action, label)} ({action_keys(key, action, keymap)})", action, help)
             for key, action, label, help in ACTIONS
+            if NEEDS.get(action) in (None, *can)
         ]
 
     async def _run(self, action: str) -> None:

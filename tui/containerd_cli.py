@@ -23,10 +23,11 @@ if TYPE_CHECKING:
 
 async def run_containerd(args: argparse.Namespace, config: Config) -> int:
     from .app import ShimdeckApp
+    from .backend.base import Backend
     from .backend.containerd import fifos
+    from .backend.containerd.backend import ContainerdBackend
     from .backend.containerd.client import Client
-    from .backend.containerd.recording import RecordingContainerdBackend
-    from .backend.recording import Recorder
+    from .backend.recording import Recorder, RecordingBackend
 
     try:
         client = await Client.connect(args.address, args.namespace)
@@ -41,19 +42,22 @@ async def run_containerd(args: argparse.Namespace, config: Config) -> int:
             except OSError as e:
                 raise CliError(f"cannot write {args.record}: {e.strerror}") from None
         try:
-            backend = await RecordingContainerdBackend.open(client)
+            containerd = await ContainerdBackend.open(client)
         except errors.Error as e:
             raise CliError(f"containerd at {client.path}: {e}") from None
-        assert isinstance(backend, RecordingContainerdBackend)
-        backend.recorder = recorder
+        backend: Backend = (
+            containerd if recorder is None else RecordingBackend(containerd, recorder)
+        )
         app = ShimdeckApp(backend, config=config)
         _exit_on_signals(app)
         try:
             await app.run_async()
         finally:
-            await backend.disconnect()
+            await backend.close()
             with contextlib.suppress(errors.Error):
-                note = fifos.quit_note(await fifos.live_tty_processes(client, backend.io_dir))
+                note = fifos.quit_note(
+                    await fifos.live_tty_processes(containerd.client, containerd.io_dir)
+                )
     finally:
         if recorder is not None:
             recorder.close()

@@ -6,7 +6,7 @@ import shutil
 
 from runtime import errors
 
-from .backend.base import Backend
+from .backend.base import Backend, CommandSource
 from .backend.live import LiveBackend
 from .templates import TEMPLATES
 
@@ -20,19 +20,28 @@ DEMO: list[tuple[str, dict[str, str], bool]] = [
 ]
 
 
+async def clear_leftovers(live: LiveBackend) -> None:
+    """Remove what a killed earlier demo left in the engine (before the UI starts);
+    AlreadyExists for a container of that name that is not the demo's."""
+    for name, _, _ in DEMO:
+        existing = live.container(name)
+        if existing is None:
+            continue
+        if existing.labels.get("app") != "demo":
+            raise errors.AlreadyExists(
+                f"container {name!r} exists and is not a demo container: use --root"
+            )
+        await live.remove(name)
+
+
 async def setup(backend: Backend) -> None:
-    """Create (and start) the demo containers; leftovers of an earlier demo are replaced."""
-    assert isinstance(backend, LiveBackend)
+    """Create (and start) the demo containers, through the seam: a recording keeps what
+    fails."""
     for name, labels, start in DEMO:
-        existing = backend.container(name)
-        if existing is not None:
-            if existing.labels.get("app") != "demo":
-                raise errors.AlreadyExists(
-                    f"container {name!r} exists and is not a demo container: use --root"
-                )
-            await backend.remove(name)
         template = TEMPLATES[name]
-        await backend.create(name, template.args, terminal=template.terminal, labels=labels)
+        await backend.create(
+            name, CommandSource(template.args), terminal=template.terminal, labels=labels
+        )
         if start:
             await backend.start(name)
 

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from rich.text import Text
 
-from runtime import Checkpoint, Container, Event, Stats, TaskInfo, events
+from runtime import Checkpoint, Event, Stats, TaskInfo
 
-from .backend import Backend
+from .backend.base import (
+    ConnectionChanged,
+    Container,
+    ContainerState,
+    EventSeen,
+    Removed,
+    Resynced,
+    StateChanged,
+    StatsSampled,
+    Status,
+    Update,
+)
 from .text import safe_text
 
 #: Samples kept per task for the sparklines (one a second).
@@ -35,8 +47,8 @@ class Row:
         return self.container.id
 
     @property
-    def status(self) -> str:
-        return self.task.status if self.task is not None else "no task"
+    def status(self) -> Status:
+        return Status.of(self.task)
 
     def uptime(self, now: datetime) -> float | None:
         task = self.task
@@ -55,7 +67,7 @@ class Row:
 
     @property
     def running(self) -> bool:
-        return self.status in ("running", "paused", "pausing")
+        return self.status.live
 
     def matches(self, text: str) -> bool:
         """The filter: a case-insensitive substring of the id or of any ``key=value``."""
@@ -86,6 +98,9 @@ class Model:
         self.version = 0
         self.changed: set[str] = set()
         self.stats_changed: set[str] = set()
+        #: False while the backend is cut off from what it watches (the header says so).
+        self.connected = True
+        self.connection_detail = ""
 
     def take_changed(self, *, stats: bool = False) -> set[str]:
         """The ids of rows changed since the last call (removed ones included); with
@@ -96,43 +111,50 @@ class Model:
             self.stats_changed = set()
         return changed
 
-    def resync(self, backend: Backend) -> None:
-        ids = {c.id for c in backend.containers()}
-        for id in list(self.rows):
-            if id not in ids:
-                del self.rows[id]
-                self.changed.add(id)
-        for id in ids:
-            self.refresh(backend, id)
+    def apply(self, update: Update) -> None:
+        """Take one update from the backend (the model's only input)."""
+        match update:
+            case StateChanged(state):
+                self._set(state)
+            case Removed(id):
+                self._remove(id)
+            case EventSeen(event):
+                self.event_seq += 1
+                self.events.append((self.event_seq, event))
+                self.version += 1
+            case StatsSampled(id, stats):
+                self.add_stats(id, stats)
+            case Resynced(states):
+                ids = {s.id for s in states}
+                for id in [id for id in self.rows if id not in ids]:
+                    self._remove(id)
+                for state in states:
+                    self._set(state)
+            case ConnectionChanged(connected, detail):
+                self.connected, self.connection_detail = connected, detail
+                self.version += 1
 
-    def refresh(self, backend: Backend, id: str) -> None:
-        container = backend.container(id)
-        if container is None:
-            self.rows.pop(id, None)
-        else:
-            row = self.rows.get(id)
-            if row is None:
-                row = self.rows[id] = Row(container)
-            row.container = container
-            new_task = backend.task(id)
-            if row.task is not None and (new_task is None or new_task.pid != row.task.pid):
-                # A new task (or none): its history is not the old one's.
-                row.cpu.clear()
-                row.memory.clear()
-                row.last = None
-            row.task = new_task
-            row.execs = backend.execs(id)
-            row.checkpoints = backend.checkpoints(id)
+    def _remove(self, id: str) -> None:
+        self.rows.pop(id, None)
         self.changed.add(id)
         self.version += 1
 
-    def apply(self, backend: Backend, event: Event) -> None:
-        if event.topic == events.LAGGED:
-            self.resync(backend)
-        elif event.container_id:
-            self.refresh(backend, event.container_id)
-        self.event_seq += 1
-        self.events.append((self.event_seq, event))
+    def _set(self, state: ContainerState) -> None:
+        id = state.id
+        row = self.rows.get(id)
+        if row is None:
+            row = self.rows[id] = Row(state.container)
+        row.container = state.container
+        new_task = state.task
+        if row.task is not None and (new_task is None or new_task.pid != row.task.pid):
+            # A new task (or none): its history is not the old one's.
+            row.cpu.clear()
+            row.memory.clear()
+            row.last = None
+        row.task = new_task
+        row.execs = list(state.execs)
+        row.checkpoints = list(state.checkpoints)
+        self.changed.add(id)
         self.version += 1
 
     def add_stats(self, id: str, stats: Stats) -> None:
@@ -182,7 +204,7 @@ def format_percent(p: float | None) -> str:
     return "-" if p is None else f"{p:.1f}%"
 
 
-def format_labels(labels: dict[str, str]) -> str:
+def format_labels(labels: Mapping[str, str]) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted(labels.items()))
 
 

@@ -75,7 +75,8 @@ class Scenario:
     session: Path = field(default=DEMO_SESSION)
 
     def app(self) -> ShimdeckApp:
-        return ShimdeckApp(ReplayBackend(self.session, instant=True))
+        # The UI as it was live: a replay's own actions would all be disabled.
+        return ShimdeckApp(ReplayBackend(self.session, instant=True, as_recorded=True))
 
     def run_before(self) -> Callable[[Pilot[None]], Awaitable[None]]:
         async def run(pilot: Pilot[None]) -> None:

@@ -1,4 +1,5 @@
-"""Fixtures for the containerd backend: one private containerd per session, real shims.
+"""Fixtures for the containerd backend: one private containerd per session (the
+``containerd`` fixture, in tests/conftest.py: the UI tests share it), real shims.
 
 Nothing is installed here: without containerd (scripts/setup-host installs it) these tests
 are skipped. Each test gets a client in the session's own namespace and must leave no task,
@@ -8,30 +9,16 @@ container or snapshot behind; the session ends with no daemon, shim, mount or FI
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from tui.backend.containerd.client import Client
 
-from . import daemon as daemon_module
 from .daemon import SNAPSHOTTER, Daemon
 
 _ids = itertools.count()
-
-
-@pytest.fixture(scope="session")
-def containerd() -> Iterator[Daemon]:
-    reason = daemon_module.unavailable()
-    if reason:
-        pytest.skip(reason)
-    d = daemon_module.start()
-    try:
-        yield d
-    finally:
-        leftovers = d.stop()
-    assert not leftovers, f"left behind by the containerd tests: {leftovers}"
 
 
 @pytest.fixture

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Sequence
 
 from runtime import Event, errors
+from tui.backend.base import Backend, EventSeen, Update
 from tui.backend.containerd.client import Client, Subscription
 from tui.backend.containerd.records import ContainerRecord, Mount
 from tui.backend.containerd.spec import container_spec
-from tui.messages import EngineEvent
 
 from .daemon import SNAPSHOTTER, Daemon
 
@@ -61,25 +60,36 @@ async def next_event(
 
 
 class Target:
-    """Stands in for the app: keeps what the backend posts."""
+    """Stands in for the app: the one consumer of the backend's updates, keeping them."""
 
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
+    def __init__(self, backend: Backend) -> None:
+        self.updates: list[Update] = []
         self._changed = asyncio.Event()
+        self._follower = asyncio.ensure_future(self._follow(backend.updates()))
 
-    def post_message(self, message: Any) -> bool:
-        self.messages.append(message)
-        self._changed.set()
-        return True
+    async def _follow(self, updates: AsyncIterator[Update]) -> None:
+        async for update in updates:
+            self.updates.append(update)
+            self._changed.set()
 
-    async def event(self, match: Callable[[Any], bool], timeout: float = 10.0) -> Any:
-        """The first event posted so far, or from now on, that matches."""
+    async def wait(self, match: Callable[[Update], bool], timeout: float = 10.0) -> Update:
+        """The first update so far, or from now on, that matches."""
         seen = 0
         async with asyncio.timeout(timeout):
             while True:
-                for m in self.messages[seen:]:
-                    if isinstance(m, EngineEvent) and match(m.event):
-                        return m.event
-                seen = len(self.messages)
+                for u in self.updates[seen:]:
+                    if match(u):
+                        return u
+                seen = len(self.updates)
                 self._changed.clear()
                 await self._changed.wait()
+
+    async def event(self, match: Callable[[Event], bool], timeout: float = 10.0) -> Event:
+        """The first event seen so far, or from now on, that matches."""
+        u = await self.wait(lambda u: isinstance(u, EventSeen) and match(u.event), timeout)
+        assert isinstance(u, EventSeen)
+        return u.event
+
+    async def stop(self) -> None:
+        self._follower.cancel()
+        await asyncio.gather(self._follower, return_exceptions=True)

@@ -1,4 +1,4 @@
-"""ContainerdBackend, today's seam over a real containerd, driven by its event stream."""
+"""ContainerdBackend, the seam over a real containerd, driven by its event stream."""
 
 from __future__ import annotations
 
@@ -10,10 +10,18 @@ from typing import Any
 import pytest
 
 from runtime import errors
+from tui.backend.base import (
+    CommandSource,
+    EventSeen,
+    ImageSource,
+    Resynced,
+    StateChanged,
+    StatsSampled,
+)
 from tui.backend.containerd.backend import ContainerdBackend
 from tui.backend.containerd.client import Client
 
-from .daemon import Daemon
+from .daemon import SNAPSHOTTER, Daemon
 from .helpers import Target
 
 
@@ -27,16 +35,25 @@ async def read_until(console: Any, stream: Any, needle: bytes) -> bytes:
 
 async def test_backend_lifecycle(client: Client, containerd: Daemon, new_id: str, io_dir: Path):
     backend = await ContainerdBackend.open(client, io_dir=io_dir)
-    target = Target()
-    backend.connect(target)  # type: ignore[arg-type]
+    target = Target(backend)
     try:
         async with asyncio.timeout(15):
             assert backend.image == containerd.image.name and backend.containers() == []
-            await backend.create(new_id, ["sh", "-c", "echo hello; sleep 60"], terminal=False,
-                             labels={"k": "v"})  # fmt: skip
+            first = await target.wait(lambda u: True)
+            assert first == Resynced([])
+            source = ImageSource(containerd.image.name, ("sh", "-c", "echo hello; sleep 60"))
+            await backend.create(new_id, source, terminal=False, labels={"k": "v"})
             assert backend.container(new_id).labels == {"k": "v"}
+            assert backend.container(new_id).image == containerd.image.name
             await backend.start(new_id)
-            await target.event(lambda e: e.topic == "/tasks/start" and e.container_id == new_id)
+            start = await target.event(
+                lambda e: e.topic == "/tasks/start" and e.container_id == new_id
+            )
+            # The state the event led to comes first, so the UI never pulls.
+            at = next(i for i, u in enumerate(target.updates) if u == EventSeen(start))
+            before = target.updates[at - 1]
+            assert isinstance(before, StateChanged) and before.state.id == new_id
+            assert before.state.task is not None and before.state.task.status == "running"
             task = backend.task(new_id)
             assert task.status == "running" and task.args == ("sh", "-c", "echo hello; sleep 60")
             log = backend.console(new_id)
@@ -88,17 +105,17 @@ async def test_backend_lifecycle(client: Client, containerd: Daemon, new_id: str
             await target.event(lambda e: e.topic == "/containers/delete")
             assert backend.container(new_id) is None and backend.task(new_id) is None
     finally:
-        await backend.disconnect()
+        await target.stop()
+        await backend.close()
     assert not list((io_dir / client.namespace).glob("*/*"))
 
 
 async def test_tty_container_and_stats(client: Client, containerd: Daemon, new_id, io_dir):
     backend = await ContainerdBackend.open(client, io_dir=io_dir)
     backend._stats_interval = 0.05
-    target = Target()
-    backend.connect(target)  # type: ignore[arg-type]
+    target = Target(backend)
     try:
-        await backend.create(new_id, ["sh"], terminal=True, labels={})
+        await backend.create(new_id, CommandSource(("sh",)), terminal=True, labels={})
         await backend.start(new_id)
         console = backend.console(new_id)
         assert console.terminal
@@ -107,11 +124,43 @@ async def test_tty_container_and_stats(client: Client, containerd: Daemon, new_i
         await read_until(console, stream, b"ab")
         backend.set_stats_targets([new_id])
         async with asyncio.timeout(10):
-            while not any(getattr(m, "id", None) == new_id for m in target.messages):
-                target._changed.clear()
-                await target._changed.wait()
+            await target.wait(lambda u: isinstance(u, StatsSampled) and u.id == new_id)
         console.write(b"exit\r")
         await target.event(lambda e: e.topic == "/tasks/exit" and e.container_id == new_id)
         await backend.delete(new_id)
     finally:
-        await backend.disconnect()
+        await target.stop()
+        await backend.close()
+
+
+async def test_namespace_switch_resyncs_in_place(
+    client: Client, containerd: Daemon, new_id: str, io_dir: Path
+):
+    """switch_namespace: a Resynced of the other namespace, then of this one again; events
+    of the namespace left behind no longer arrive."""
+    other = f"{containerd.namespace}-{new_id}"
+    await client.create_namespace(other)
+    backend = await ContainerdBackend.open(client, io_dir=io_dir)
+    target = Target(backend)
+    try:
+        await backend.create(new_id, CommandSource(("sleep", "60")), terminal=False, labels={})
+        await target.wait(lambda u: isinstance(u, StateChanged) and u.state.id == new_id)
+        counts = dict(await backend.namespaces())
+        assert counts[containerd.namespace] == 1 and counts[other] == 0
+        await backend.switch_namespace(other)
+        await target.wait(lambda u: u == Resynced([]))
+        assert backend.info.namespace == other and backend.containers() == []
+        # Gone from the namespace left behind, while watching the other: no event comes.
+        await client.delete_container(new_id)
+        await client.remove_snapshot(new_id, snapshotter=SNAPSHOTTER)
+        await backend.switch_namespace(containerd.namespace)
+        resyncs = lambda: [u for u in target.updates if isinstance(u, Resynced)]  # noqa: E731
+        await target.wait(lambda u: len(resyncs()) >= 3)
+        assert resyncs()[-1] == Resynced([])  # no stale row
+        assert backend.info.namespace == containerd.namespace
+        with pytest.raises(errors.NotFound):
+            await backend.switch_namespace("no-such-namespace")
+    finally:
+        await target.stop()
+        await backend.close()
+        await client.delete_namespace(other)

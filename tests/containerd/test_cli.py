@@ -23,7 +23,6 @@ from tui.backend.containerd.client import Client
 from tui.backend.replay import ReplayBackend
 
 from .daemon import Daemon
-from .helpers import Target
 
 ROOT = Path(__file__).parents[2]
 SHIMDECK = [sys.executable, "-m", "tui"]
@@ -96,7 +95,7 @@ def test_permission_denied(containerd: Daemon) -> None:
     script = (
         "import os, sys\n"
         "import tui.cli, tui.containerd_cli, tui.backend.containerd.client\n"
-        "import tui.app, tui.backend.containerd.recording, tui.backend.recording\n"
+        "import tui.app, tui.backend.containerd.backend, tui.backend.recording\n"
         "os.setgroups([]); os.setgid(65534); os.setuid(65534)\n"
         f"tui.cli.main(['--containerd', '-a', {str(containerd.socket)!r}])\n"
     )
@@ -147,7 +146,7 @@ async def test_the_ui_on_containerd_then_the_quit_note(
     first = await ContainerdBackend.open(client, io_dir=io_dir)
     await first.create(new_id, ["sh"], terminal=True, labels={})
     await first.start(new_id)
-    await first.disconnect()
+    await first.close()
     record = tmp / "session.jsonl"
     env = dict(os.environ, TERM="xterm-256color", XDG_CONFIG_HOME="/nonexistent")
     address = ["-a", str(containerd.socket), "-n", client.namespace]
@@ -169,16 +168,16 @@ async def test_the_ui_on_containerd_then_the_quit_note(
         kinds = [json.loads(line)["kind"] for line in record.read_text().splitlines()]
         assert kinds[0] == "header" and "state" in kinds
         replay = ReplayBackend(record, instant=True)
-        replay.connect(Target())  # type: ignore[arg-type]
+        replay.updates()  # an instant replay applies every record at once
         assert [c.id for c in replay.containers()] == [new_id]
         assert replay.task(new_id) is not None and replay.task(new_id).status == "running"
-        await replay.disconnect()
+        await replay.close()
     finally:
         await client.kill(new_id, signal.SIGKILL, all=True)
         await client.wait(new_id)
         second = await ContainerdBackend.open(client, io_dir=io_dir)
         await second.delete(new_id)
-        await second.disconnect()
+        await second.close()
         (io_dir / client.namespace).rmdir()
 
 

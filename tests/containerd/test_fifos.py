@@ -50,7 +50,7 @@ async def test_second_instance_drains_tty_task_of_the_first(
     try:
         await first.create(new_id, ["yes", "flood"], terminal=True, labels={})
         await first.start(new_id)
-        await first.disconnect()  # stops draining; the task keeps running, as on quit
+        await first.close()  # stops draining; the task keeps running, as on quit
         left = await fifos.live_tty_processes(client, first.io_dir)
         assert [p.name for p in left] == [new_id]
         assert new_id in fifos.quit_note(left)
@@ -69,6 +69,6 @@ async def test_second_instance_drains_tty_task_of_the_first(
         backend = second or first
         await backend.delete(new_id)
         if second is not None:
-            await second.disconnect()
+            await second.close()
     assert await fifos.live_tty_processes(client, first.io_dir) == []
     assert fifos.quit_note([]) == ""

@@ -61,7 +61,7 @@ async def test_fifos_gone_then_a_locator_then_a_note(
         with pytest.raises(errors.FailedPrecondition, match="not a FIFO on this host"):
             backend.console(new_id)
     finally:
-        await backend.disconnect()
+        await backend.close()
         await client.kill(new_id, signal.SIGKILL, all=True)
         await client.wait(new_id)
         await remove_container(client, new_id)

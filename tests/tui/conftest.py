@@ -1,4 +1,5 @@
-"""Fixtures for the UI tests: a live backend on runc, and helpers to await conditions."""
+"""Fixtures for the UI tests: a live backend on runc, the same UI's backend on a private
+containerd (``any_backend`` gives each test both), and helpers to await conditions."""
 
 from __future__ import annotations
 
@@ -7,13 +8,19 @@ import shutil
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from textual.pilot import Pilot
 
 from runtime import Engine
 from tests.conftest import runtime_list, runtime_usable
+from tui.backend.base import Backend
 from tui.backend.live import LiveBackend
+
+if TYPE_CHECKING:
+    from tests.containerd.daemon import Daemon
+    from tui.backend.containerd.backend import ContainerdBackend
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -45,12 +52,39 @@ async def live(need_runc: None, tmp: Path, rootfs: Path) -> AsyncIterator[LiveBa
         try:
             yield backend
         finally:
-            await backend.disconnect()
+            await backend.close()
             for c in engine.containers.list():
                 await backend.remove(c.id)
             assert engine.containers.list() == []
     assert runtime_list("runc", tmp / "root" / "runc") == []
     shutil.rmtree(tmp / "bundles", ignore_errors=True)
+
+
+@pytest.fixture
+async def on_containerd(containerd: Daemon, tmp: Path) -> AsyncIterator[ContainerdBackend]:
+    """A ContainerdBackend in the private containerd's namespace; nothing left afterwards."""
+    from tests.containerd.conftest import _cleanup
+    from tui.backend.containerd.backend import ContainerdBackend
+    from tui.backend.containerd.client import Client
+
+    client = await Client.connect(str(containerd.socket), containerd.namespace)
+    backend = await ContainerdBackend.open(client, io_dir=tmp / "io")
+    try:
+        yield backend
+    finally:
+        await backend.close()
+        left = await _cleanup(client, containerd)
+        await client.close()
+    assert not left, f"the test left behind: {left}"
+
+
+@pytest.fixture(params=["engine", "containerd"])
+def any_backend(request: pytest.FixtureRequest) -> Backend:
+    """The UI's backend on the engine (runc) and on containerd: behaviour that is the
+    same on both is tested on both."""
+    name = "live" if request.param == "engine" else "on_containerd"
+    backend: Backend = request.getfixturevalue(name)
+    return backend
 
 
 async def wait_for(

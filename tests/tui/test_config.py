@@ -161,7 +161,7 @@ def test_the_cli_reports_an_unreadable_file(tmp_path: Path) -> None:
 
 
 def app_with(cfg: Config) -> ShimdeckApp:
-    return ShimdeckApp(ReplayBackend(DEMO_SESSION, instant=True), config=cfg)
+    return ShimdeckApp(ReplayBackend(DEMO_SESSION, instant=True, as_recorded=True), config=cfg)
 
 
 async def test_the_keymap_moves_keys_and_the_help_shows_them(tmp_path: Path) -> None:

@@ -13,8 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.text import Text
 
-from runtime import Container, Event, TaskInfo, errors
+from runtime import Event, TaskInfo, errors
 from tui.app import ShimdeckApp
+from tui.backend.base import Container
 from tui.backend.recording import Recorder
 from tui.backend.replay import ReplayBackend
 from tui.model import Row
@@ -57,7 +58,7 @@ def test_visible_leaves_nothing_a_terminal_would_act_on(value: str) -> None:
 @given(key=ANY_TEXT.filter(bool), value=ANY_TEXT)
 def test_label_values_show_as_text_in_every_cell(key: str, value: str) -> None:
     labels = {key: value, "plain": "[bold]not markup[/bold]"}
-    container = Container("box", Path("/b"), "runc", labels)
+    container = Container("box", "runc", labels, bundle=Path("/b"))
     task = TaskInfo("box", 7, "running", Path("/b"), args=("sh", "-c", value or "x"))
     row = Row(container, task)
     cells = ContainersTable.cells(row, NOW)
@@ -89,7 +90,7 @@ def hostile_session(path: Path) -> None:
     rec = Recorder(path, runtime="runc", start=NOW)
     labels = {"note": HOSTILE, "[b]key": "v\x1b[5m"}
     args = ("sh", "-c", f"echo '{HOSTILE}'")
-    container = Container("evil", Path(f"/bundles/evil\x1b[7m{HOSTILE}"), "runc", labels)
+    container = Container("evil", "runc", labels, bundle=Path(f"/bundles/evil\x1b[7m{HOSTILE}"))
     task = TaskInfo("evil", 42, "running", container.bundle, args=args, started_at=NOW)
     exe = TaskInfo("evil", 43, "running", container.bundle, "x1", args=("cat", HOSTILE))
     rec.state("evil", container, task, [exe])

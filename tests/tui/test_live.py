@@ -14,8 +14,9 @@ from textual.widgets import Checkbox, Input, TextArea
 from runtime import Engine, events
 from tests.conftest import runtime_list
 from tui.app import ShimdeckApp
+from tui.backend.base import Backend, CommandSource
 from tui.backend.live import LiveBackend
-from tui.backend.recording import Recorder
+from tui.backend.recording import Recorder, RecordingBackend
 from tui.backend.replay import ReplayBackend
 from tui.dialogs import CreateDialog, ExecDialog, KillDialog, LabelsDialog, RestoreDialog
 from tui.screens.console import ConsoleScreen
@@ -34,9 +35,9 @@ def status(app: ShimdeckApp, id: str) -> str | None:
     return row.status if row else None
 
 
-async def make(backend: LiveBackend, id: str, template: str, start: bool = True) -> None:
+async def make(backend: Backend, id: str, template: str, start: bool = True) -> None:
     t = TEMPLATES[template]
-    await backend.create(id, t.args, terminal=t.terminal, labels={"test": "yes"})
+    await backend.create(id, CommandSource(t.args), terminal=t.terminal, labels={"test": "yes"})
     if start:
         await backend.start(id)
 
@@ -273,7 +274,7 @@ async def test_checkpoint_failure_names_criu_reason(
             await wait_for(pilot, lambda: notifications(app), timeout=60, what="criu's answer")
             (message,) = notifications(app)
             assert message.startswith("checkpoint of task 'ck' failed: runc checkpoint failed: ")
-        await live.disconnect()
+        await live.close()
         await live.remove("ck")
     assert runtime_list("runc", tmp / "root" / "runc") == []
 
@@ -329,9 +330,7 @@ async def test_a_flood_does_not_freeze_the_ui(live: LiveBackend) -> None:
 async def test_a_recorded_session_replays_to_the_same_state(live: LiveBackend, tmp: Path) -> None:
     path = tmp / "session.jsonl"
     recorder = Recorder(path, runtime="runc", start=datetime.now(UTC))
-    recording = LiveBackend(
-        live.engine, bundles=live.bundles, rootfs=live.rootfs, recorder=recorder
-    )
+    recording = RecordingBackend(live, recorder)
     app = ShimdeckApp(recording)
     async with app.run_test(size=(100, 30)) as pilot:
         await make(recording, "rec", "shell")
@@ -344,8 +343,7 @@ async def test_a_recorded_session_replays_to_the_same_state(live: LiveBackend, t
             id: (r.status, r.task.exit_status if r.task else None)
             for id, r in app.model.rows.items()
         }
-    await recording.disconnect()
-    recorder.close()
+    await recording.close()
     replay = ShimdeckApp(ReplayBackend(path, instant=True))
     async with replay.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: replay.replay_ended)

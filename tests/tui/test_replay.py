@@ -17,7 +17,7 @@ from tui.backend.recording import SessionFormatError
 from tui.backend.replay import ReplayBackend
 from tui.scenarios import settle
 from tui.screens.console import ConsoleScreen
-from tui.screens.main import MainScreen
+from tui.screens.main import NEEDS, MainScreen
 from tui.sessions import DEMO_SESSION
 from tui.widgets.eventlog import EventsTable
 from tui.widgets.tables import ContainersTable
@@ -86,6 +86,24 @@ async def test_actions_in_a_replay_are_refused_or_fail_as_recorded() -> None:
         await backend.pause("crash")
 
 
+async def test_a_replay_disables_what_it_cannot_do() -> None:
+    """Only attach, and the actions that failed while recorded (to show their error)."""
+    app = ShimdeckApp(ReplayBackend(DEMO_SESSION, instant=True))
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, MainScreen)
+        from tui.commands import ActionsProvider
+
+        disabled = {a for a in NEEDS if screen.check_action(a, ()) is None}
+        assert disabled == {"create", "start", "kill", "delete", "exec", "restore", "labels"}
+        await pilot.press("n", "k", "d")  # nothing opens, nothing is refused one by one
+        await pilot.pause()
+        assert app.screen is screen and [n.message for n in app._notifications] == []
+        titles = " ".join(t for t, _, _ in ActionsProvider(screen)._commands())
+        assert "(k)" not in titles and "(a)" in titles and "(p)" in titles
+
+
 async def test_an_engine_error_becomes_a_notification() -> None:
     app = ShimdeckApp(ReplayBackend(DEMO_SESSION, instant=True))
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
@@ -122,23 +140,20 @@ async def test_paced_replay_follows_the_recorded_clock() -> None:
     backend = ReplayBackend(DEMO_SESSION, speed=20.0)
     seen: list[tuple[str, datetime]] = []
 
-    class Sink:
-        def post_message(self, message: object) -> bool:
-            seen.append((type(message).__name__, backend.now()))
-            return True
+    async def follow() -> None:
+        async for update in backend.updates():
+            seen.append((type(update).__name__, backend.now()))
 
     loop = asyncio.get_running_loop()
     began = loop.time()
-    backend.connect(Sink())  # type: ignore[arg-type]
-    assert backend._player is not None
-    await asyncio.wait_for(backend._player, 30)
+    await asyncio.wait_for(follow(), 30)  # the updates end with the recording
     elapsed = loop.time() - began
     length = float(json.loads(DEMO_SESSION.read_text().splitlines()[-1])["t"])
     assert elapsed >= length / 20 * 0.9  # paced, not instant
     times = [t for _, t in seen]
     assert times == sorted(times) and times[0] < times[-1]
-    assert seen[-1][0] == "ReplayEnded"
-    await backend.disconnect()
+    assert seen[0][0] == "Resynced" and seen[-1][0] == "EventSeen"
+    await backend.close()
 
 
 @pytest.mark.parametrize(
@@ -170,7 +185,7 @@ def test_the_shipped_session_is_well_formed() -> None:
 
 
 async def test_every_action_is_in_the_command_palette() -> None:
-    app = ShimdeckApp(ReplayBackend(DEMO_SESSION, instant=True))
+    app = ShimdeckApp(ReplayBackend(DEMO_SESSION, instant=True, as_recorded=True))
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("ctrl+p")

@@ -48,7 +48,7 @@ def chars(text: str) -> list[str]:
 async def test_keys_after_a_dialog_key_reach_its_field(
     container: str, keys: list[str], dialog: type, field: str, expected: str
 ) -> None:
-    app = ShimdeckApp(ReplayBackend(DEMO_SESSION, instant=True))
+    app = ShimdeckApp(ReplayBackend(DEMO_SESSION, instant=True, as_recorded=True))
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await select(pilot, container)
@@ -59,7 +59,7 @@ async def test_keys_after_a_dialog_key_reach_its_field(
 
 
 async def test_keys_after_l_reach_the_labels_editor() -> None:
-    app = ShimdeckApp(ReplayBackend(DEMO_SESSION, instant=True))
+    app = ShimdeckApp(ReplayBackend(DEMO_SESSION, instant=True, as_recorded=True))
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await select(pilot, "counter")
@@ -70,7 +70,7 @@ async def test_keys_after_l_reach_the_labels_editor() -> None:
 
 
 async def test_a_dialog_can_be_answered_in_the_same_burst() -> None:
-    app = ShimdeckApp(ReplayBackend(DEMO_SESSION, instant=True))
+    app = ShimdeckApp(ReplayBackend(DEMO_SESSION, instant=True, as_recorded=True))
     async with app.run_test(size=(100, 30), notifications=True) as pilot:
         await settle(pilot)
         await select(pilot, "crash")
@@ -84,7 +84,7 @@ async def test_a_dialog_can_be_answered_in_the_same_burst() -> None:
 
 
 async def test_filter_enter_then_attach_in_one_burst() -> None:
-    app = ShimdeckApp(ReplayBackend(DEMO_SESSION, instant=True))
+    app = ShimdeckApp(ReplayBackend(DEMO_SESSION, instant=True, as_recorded=True))
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         burst(app, [*chars("/shell\r"), "a", *chars("ls")])
@@ -102,7 +102,7 @@ async def test_filter_enter_then_attach_in_one_burst() -> None:
 
 
 async def test_a_key_after_a_move_acts_on_the_row_moved_to() -> None:
-    app = ShimdeckApp(ReplayBackend(DEMO_SESSION, instant=True))
+    app = ShimdeckApp(ReplayBackend(DEMO_SESSION, instant=True, as_recorded=True))
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await select(pilot, "counter")
@@ -117,7 +117,7 @@ async def test_editing_keys_keep_their_place_among_typed_ones() -> None:
     """Textual runs an Input's bound keys (backspace, arrows) after they bubble up, so in a
     burst they overtake nothing only because each key settles before the next goes
     (Textual issue 6605)."""
-    app = ShimdeckApp(ReplayBackend(DEMO_SESSION, instant=True))
+    app = ShimdeckApp(ReplayBackend(DEMO_SESSION, instant=True, as_recorded=True))
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("n")

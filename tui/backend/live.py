@@ -3,7 +3,8 @@
 Engine events arrive through a synchronous bus listener (it never lags); each is handed to
 the loop with ``call_soon`` so that, by the time it is delivered, the state change that
 went with it is complete (an exit event is published just before ``wait`` resolves). The
-event then goes to the recorder, if any, and to the app as a message.
+container's state is then read from the engine (in memory, cheap) and goes out as a
+:class:`StateChanged` (or :class:`Removed`), followed by the event itself.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from textual.message_pump import MessagePump
-
 from runtime import (
     Checkpoint,
     Container,
@@ -31,13 +30,26 @@ from runtime import (
 )
 from runtime.bundle import make_busybox_rootfs
 
-from ..messages import EngineEvent, StatsSample
 from ..templates import TEMPLATES
-from .base import DEFAULT_PTY, Backend, Console, DrainedConsole
-from .recording import Recorder
-
-#: Output recorded per process at most: enough to replay a console, not a whole flood.
-RECORD_OUTPUT_LIMIT = 512 * 1024
+from . import base
+from .base import (
+    DEFAULT_PTY,
+    Backend,
+    BackendInfo,
+    CommandSource,
+    Console,
+    ContainerState,
+    DrainedConsole,
+    EventSeen,
+    Removed,
+    Resynced,
+    Source,
+    StateChanged,
+    StatsSampled,
+    Update,
+    UpdateFeed,
+    as_source,
+)
 
 
 async def _pieces(stream: Any) -> AsyncIterator[list[tuple[float, bytes]]]:
@@ -56,6 +68,10 @@ class LiveConsole(DrainedConsole):
         self._process_io = backend.engine.tasks.io(id, exec_id)
         super().__init__(self._process_io)
         self.terminal = self._process_io.terminal
+
+    def write(self, data: bytes) -> None:
+        self._backend.input_sent(self._id, self._exec_id, data)
+        super().write(data)
 
     async def resize(self, width: int, height: int) -> None:
         await self._backend.resize_pty(self._id, width, height, exec_id=self._exec_id)
@@ -81,44 +97,43 @@ class LiveBackend(Backend):
         engine: Engine,
         *,
         bundles: Path,
-        recorder: Recorder | None = None,
         rootfs: Path | None = None,
         stats_interval: float = 1.0,
     ) -> None:
+        super().__init__()
         self.engine = engine
-        self.runtime_name = engine.runtime_name
-        self.description = str(engine.root)
+        self.info = BackendInfo(
+            kind="engine", runtime=engine.runtime_name, address=str(engine.root)
+        )
         #: Where bundles of containers made from the UI go (a shared busybox rootfs inside).
         self.bundles = Path(bundles)
         #: A busybox rootfs to share (read-only) instead of making one under ``bundles``.
         self.rootfs = rootfs
         self.created: list[str] = []
-        self._recorder = recorder
         self._stats_interval = stats_interval
-        self._target: MessagePump | None = None
+        self._feed: UpdateFeed | None = None
         self._remove_listener: Any = None
         self._stats_ids: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
-    # -- wiring -----------------------------------------------------------------------------
+    # -- updates ----------------------------------------------------------------------------
 
-    def connect(self, target: MessagePump) -> None:
-        self._target = target
-        if self._recorder is not None:
-            for c in self.containers():
-                self._record_state(c.id)
-                task = self.task(c.id)
-                if task is not None and task.status in ("created", "running", "paused"):
-                    self._record_output(c.id, "")
+    def updates(self) -> AsyncIterator[Update]:
+        if self._feed is not None:
+            raise RuntimeError("a backend's updates have one consumer")
+        feed = self._feed = UpdateFeed()
         loop = asyncio.get_running_loop()
 
         def listen(event: Event) -> None:
             loop.call_soon(self._deliver, event)
 
+        # Listening and listing in one step of the loop: no event falls in between.
         self._remove_listener = self.engine.bus.add_listener(listen)
+        feed.put(Resynced(self.states()))
         self._spawn(self._poll_stats())
+        return aiter(feed)
 
-    async def disconnect(self) -> None:
+    async def close(self) -> None:
         if self._remove_listener is not None:
             with contextlib.suppress(ValueError):
                 self._remove_listener()
@@ -126,57 +141,24 @@ class LiveBackend(Backend):
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._recorder is not None:
-            self._recorder.close()
-            self._recorder = None
-        self._target = None
+        if self._feed is not None:
+            self._feed.end()
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _post(self, message: Any) -> None:
-        if self._target is not None:
-            self._target.post_message(message)
-
     def _deliver(self, event: Event) -> None:
-        if self._recorder is not None:
-            if event.container_id:
-                self._record_state(event.container_id)
-            self._recorder.event(event)
-            if event.topic == events.TASK_CREATE:
-                self._record_output(event.container_id, "")
-            elif event.topic == events.TASK_EXEC_STARTED:
-                self._record_output(event.container_id, event.exec_id)
-        self._post(EngineEvent(event))
-
-    def _record_state(self, id: str) -> None:
-        assert self._recorder is not None
-        self._recorder.state(id, self.container(id), self.task(id), self.execs(id))
-
-    def _record_output(self, id: str, exec_id: str) -> None:
-        try:
-            io = self.engine.tasks.io(id, exec_id)
-        except errors.Error:
+        feed = self._feed
+        if feed is None:
             return
-        # Taken together, with no await between: nothing is missed or recorded twice.
-        backlog, stream = io.backlog(), io.stream()
-        self._spawn(self._copy_output(id, exec_id, backlog, stream))
-
-    async def _copy_output(self, id: str, exec_id: str, backlog: bytes, stream: Any) -> None:
-        budget = RECORD_OUTPUT_LIMIT
-        try:
-            if backlog and self._recorder is not None:
-                self._recorder.output(id, exec_id, backlog[-budget:])
-                budget -= len(backlog)
-            async for chunk in stream:
-                if budget <= 0 or self._recorder is None:
-                    break
-                self._recorder.output(id, exec_id, chunk[:budget])
-                budget -= len(chunk)
-        finally:
-            stream.close()
+        if event.topic == events.LAGGED:
+            feed.put(Resynced(self.states()))
+        elif event.container_id:
+            state = self.state(event.container_id)
+            feed.put(StateChanged(state) if state is not None else Removed(event.container_id))
+        feed.put(EventSeen(event))
 
     async def _poll_stats(self) -> None:
         while True:
@@ -191,9 +173,8 @@ class LiveBackend(Backend):
                     continue
                 # Each sample reads files: let keys and repaints in between.
                 await asyncio.sleep(0)
-                if self._recorder is not None:
-                    self._recorder.stats(id, stats)
-                self._post(StatsSample(id, stats))
+                if self._feed is not None:
+                    self._feed.put(StatsSampled(id, stats))
 
     def set_stats_targets(self, ids: Iterable[str]) -> None:
         self._stats_ids = set(ids)
@@ -201,7 +182,21 @@ class LiveBackend(Backend):
     def now(self) -> datetime:
         return datetime.now(UTC)
 
-    # -- state ------------------------------------------------------------------------------
+    # -- the engine's state (for the updates, and for code that drives this backend) ---------
+
+    def states(self) -> list[ContainerState]:
+        return [s for c in self.containers() if (s := self.state(c.id)) is not None]
+
+    def state(self, id: str) -> ContainerState | None:
+        container = self.container(id)
+        if container is None:
+            return None
+        return ContainerState(
+            base.Container.of_engine(container),
+            self.task(id),
+            self.execs(id),
+            self.checkpoints(id),
+        )
 
     def containers(self) -> list[Container]:
         return self.engine.containers.list()
@@ -229,15 +224,6 @@ class LiveBackend(Backend):
 
     # -- actions ------------------------------------------------------------------------------
 
-    async def _recorded(self, action: str, id: str, coro: Any) -> Any:
-        """Await an engine call; an error it raises is recorded for the replay, then raised."""
-        try:
-            return await coro
-        except errors.Error as e:
-            if self._recorder is not None:
-                self._recorder.error(action, id, str(e))
-            raise
-
     async def ensure_rootfs(self) -> Path:
         if self.rootfs is not None:
             return self.rootfs
@@ -248,8 +234,14 @@ class LiveBackend(Backend):
         return rootfs
 
     async def create(
-        self, id: str, args: Sequence[str], *, terminal: bool, labels: Mapping[str, str]
+        self, id: str, source: Source | Sequence[str], *, terminal: bool, labels: Mapping[str, str]
     ) -> None:
+        source = as_source(source)
+        if not isinstance(source, CommandSource):
+            raise errors.InvalidArgument(
+                f"the engine runs commands on busybox, not images ({source.image!r})"
+            )
+        args = source.args
         rootfs = await self.ensure_rootfs()
         env = next((t.env for t in TEMPLATES.values() if tuple(args) == t.args), None)
         bundle = self.bundles / id
@@ -265,7 +257,7 @@ class LiveBackend(Backend):
             hostname=id,
         )
         try:
-            await self._recorded("create", id, self.engine.containers.create(id, bundle, labels))
+            await self.engine.containers.create(id, bundle, labels)
         except BaseException:
             shutil.rmtree(bundle, ignore_errors=True)
             raise
@@ -273,66 +265,62 @@ class LiveBackend(Backend):
 
     async def start(self, id: str, exec_id: str = "") -> None:
         if exec_id:
-            await self._recorded("start", id, self.engine.tasks.start(id, exec_id))
+            await self.engine.tasks.start(id, exec_id)
             return
         task = self.task(id)
         if task is not None and task.status == "stopped":
             # Starting a stopped container runs it again: a fresh task from the same bundle.
-            await self._recorded("start", id, self.engine.tasks.delete(id))
+            await self.engine.tasks.delete(id)
             task = None
         if task is None:
-            info = await self._recorded("start", id, self.engine.tasks.create(id))
+            info = await self.engine.tasks.create(id)
             if info.terminal:
                 await self.resize_pty(id, *DEFAULT_PTY)
-        await self._recorded("start", id, self.engine.tasks.start(id))
+        await self.engine.tasks.start(id)
 
     async def pause(self, id: str) -> None:
-        await self._recorded("pause", id, self.engine.tasks.pause(id))
+        await self.engine.tasks.pause(id)
 
     async def resume(self, id: str) -> None:
-        await self._recorded("resume", id, self.engine.tasks.resume(id))
+        await self.engine.tasks.resume(id)
 
     async def kill(self, id: str, signal: int, *, all: bool = False, exec_id: str = "") -> None:
-        await self._recorded(
-            "kill", id, self.engine.tasks.kill(id, signal, all=all, exec_id=exec_id)
-        )
+        await self.engine.tasks.kill(id, signal, all=all, exec_id=exec_id)
 
     async def delete(self, id: str, exec_id: str = "") -> None:
         if exec_id:
-            await self._recorded("delete", id, self.engine.tasks.delete(id, exec_id))
+            await self.engine.tasks.delete(id, exec_id)
             return
         container = self.engine.containers.get(id)
         if self.task(id) is not None:
-            await self._recorded("delete", id, self.engine.tasks.delete(id))
-        await self._recorded("delete", id, self.engine.containers.delete(id))
+            await self.engine.tasks.delete(id)
+        await self.engine.containers.delete(id)
         shared = any(c.bundle == container.bundle for c in self.containers())  # a restored copy
         if container.bundle.parent == self.bundles.absolute() and not shared:
             shutil.rmtree(container.bundle, ignore_errors=True)
 
     async def exec(self, id: str, exec_id: str, args: Sequence[str], *, terminal: bool) -> None:
-        await self._recorded(
-            "exec", id, self.engine.tasks.exec(id, exec_id, list(args), terminal=terminal)
-        )
+        await self.engine.tasks.exec(id, exec_id, list(args), terminal=terminal)
+
         if terminal:
             # Remembered by the engine and applied when the exec's pty arrives.
             await self.resize_pty(id, *DEFAULT_PTY, exec_id=exec_id)
-        await self._recorded("exec", id, self.engine.tasks.start(id, exec_id))
+        await self.engine.tasks.start(id, exec_id)
 
     async def checkpoint(self, id: str, path: str, *, exit: bool = False) -> None:
-        await self._recorded("checkpoint", id, self.engine.tasks.checkpoint(id, path, exit=exit))
+        await self.engine.tasks.checkpoint(id, path, exit=exit)
 
     async def restore(self, id: str, path: str, *, new_id: str = "") -> None:
         if new_id:
             old = self.engine.containers.get(id)
-            await self._recorded(
-                "restore", new_id, self.engine.containers.create(new_id, old.bundle, old.labels)
-            )
+            await self.engine.containers.create(new_id, old.bundle, old.labels)
+
             id = new_id
         task = self.task(id)
         if task is not None and task.status == "stopped":
-            await self._recorded("restore", id, self.engine.tasks.delete(id))
+            await self.engine.tasks.delete(id)
         try:
-            info = await self._recorded("restore", id, self.engine.tasks.restore(id, path))
+            info = await self.engine.tasks.restore(id, path)
         except BaseException:
             if new_id:
                 with contextlib.suppress(errors.Error):
@@ -342,16 +330,15 @@ class LiveBackend(Backend):
             await self.resize_pty(id, *DEFAULT_PTY)
 
     async def set_labels(self, id: str, labels: Mapping[str, str]) -> None:
-        await self._recorded("labels", id, self.engine.containers.update(id, labels=labels))
+        await self.engine.containers.update(id, labels=labels)
 
     def console(self, id: str, exec_id: str = "") -> Console:
         return LiveConsole(self, id, exec_id)
 
     async def resize_pty(self, id: str, width: int, height: int, exec_id: str = "") -> None:
-        """Set a process's pty size (and record it: a replay shows the console at it)."""
+        """Set a process's pty size (and tell the pty listeners: a recording keeps it)."""
         await self.engine.tasks.resize_pty(id, width, height, exec_id=exec_id)
-        if self._recorder is not None:
-            self._recorder.pty(id, exec_id, width, height)
+        self.pty_resized(id, exec_id, width, height)
 
     # -- teardown ---------------------------------------------------------------------------
 

@@ -1,4 +1,6 @@
-"""The session file: JSON lines of engine events, the state they led to, stats samples,
+"""The session file, and :class:`RecordingBackend`, which writes one around any backend.
+
+The file: JSON lines of engine events, the state they led to, stats samples,
 console output and failed actions. ``--record`` writes one; ``shimdeck replay`` plays it.
 
 Each record has ``t`` (seconds since the recording started) and ``kind``:
@@ -16,16 +18,36 @@ Each record has ``t`` (seconds since the recording started) and ``kind``:
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from runtime import Container, Event, Stats, TaskInfo
+from runtime import Event, Stats, TaskInfo, errors, events
+
+from .base import (
+    Backend,
+    ConnectionChanged,
+    Console,
+    Container,
+    EventSeen,
+    Removed,
+    Resynced,
+    Source,
+    StateChanged,
+    StatsSampled,
+    Update,
+)
+
+#: Task states whose output a recording starts copying when it starts (later tasks: when
+#: they are created).
+LIVE_OUTPUT = ("created", "running", "paused")
 
 VERSION = 1
 
@@ -41,26 +63,31 @@ def _parse_time(value: Any) -> datetime | None:
 def encode_container(c: Container | None) -> dict[str, Any] | None:
     if c is None:
         return None
-    return {
+    d: dict[str, Any] = {
         "id": c.id,
-        "bundle": str(c.bundle),
+        "bundle": str(c.bundle) if c.bundle is not None else None,
         "runtime": c.runtime,
         "labels": dict(c.labels),
         "created_at": _time(c.created_at),
         "updated_at": _time(c.updated_at),
     }
+    if c.image:
+        d["image"] = c.image  # absent in sessions from before images
+    return d
 
 
 def decode_container(d: dict[str, Any] | None) -> Container | None:
     if d is None:
         return None
+    bundle = d.get("bundle")
     return Container(
         id=d["id"],
-        bundle=Path(d["bundle"]),
+        bundle=Path(bundle) if bundle else None,
         runtime=d.get("runtime", ""),
         labels={str(k): str(v) for k, v in (d.get("labels") or {}).items()},
         created_at=_parse_time(d.get("created_at")),
         updated_at=_parse_time(d.get("updated_at")),
+        image=str(d.get("image") or ""),
     )
 
 
@@ -221,3 +248,172 @@ def read_records(path: str | Path) -> Iterator[dict[str, Any]]:
 
 def output_bytes(record: dict[str, Any]) -> bytes:
     return base64.b64decode(record["data"])
+
+
+#: Output recorded per process at most: enough to replay a console, not a whole flood.
+RECORD_OUTPUT_LIMIT = 512 * 1024
+
+
+class RecordingBackend(Backend):
+    """Any backend, with what passes through it written to a session file: the updates the
+    UI takes, the output of every process that starts, pty sizes and failed actions."""
+
+    def __init__(self, inner: Backend, recorder: Recorder) -> None:
+        super().__init__()
+        self.inner = inner
+        self.recorder = recorder
+        self.info = inner.info
+        self.capabilities = inner.capabilities
+        self._known: set[str] = set()
+        self._listed = False
+        self._copies: set[asyncio.Task[None]] = set()
+        self._remove_pty_listener = inner.add_pty_listener(self._pty)
+        self._remove_input_listener = inner.add_input_listener(self.input_sent)
+
+    # -- what passes through ----------------------------------------------------------------
+
+    def updates(self) -> AsyncIterator[Update]:
+        return self._record(self.inner.updates())
+
+    async def _record(self, updates: AsyncIterator[Update]) -> AsyncIterator[Update]:
+        async for update in updates:
+            self._write(update)
+            yield update
+
+    def _write(self, update: Update) -> None:
+        rec = self.recorder
+        match update:
+            case StateChanged(state):
+                rec.state(state.id, state.container, state.task, list(state.execs))
+                self._known.add(state.id)
+            case Removed(id):
+                rec.state(id, None, None, [])
+                self._known.discard(id)
+            case Resynced(states):
+                ids = {s.id for s in states}
+                for id in sorted(self._known - ids):
+                    rec.state(id, None, None, [])
+                first, self._listed = not self._listed, True
+                for state in states:
+                    rec.state(state.id, state.container, state.task, list(state.execs))
+                    task = state.task
+                    if first and task is not None and task.status in LIVE_OUTPUT:
+                        self._copy_output(state.id, "")
+                self._known = ids
+            case EventSeen(event):
+                rec.event(event)
+                if event.topic == events.TASK_CREATE:
+                    self._copy_output(event.container_id, "")
+                elif event.topic == events.TASK_EXEC_STARTED:
+                    self._copy_output(event.container_id, event.exec_id)
+            case StatsSampled(id, stats):
+                rec.stats(id, stats)
+            case ConnectionChanged():
+                pass  # the session format has no record of it: a replay never disconnects
+
+    def _pty(self, id: str, exec_id: str, columns: int, lines: int) -> None:
+        self.recorder.pty(id, exec_id, columns, lines)
+        self.pty_resized(id, exec_id, columns, lines)
+
+    def _copy_output(self, id: str, exec_id: str) -> None:
+        try:
+            console = self.inner.console(id, exec_id)
+        except errors.Error:
+            return
+        # Taken together, with no await between: nothing is missed or recorded twice.
+        backlog, stream = console.backlog(), console.stream()
+        task = asyncio.ensure_future(self._copy(id, exec_id, console, backlog, stream))
+        self._copies.add(task)
+        task.add_done_callback(self._copies.discard)
+
+    async def _copy(
+        self, id: str, exec_id: str, console: Console, backlog: bytes, stream: AsyncIterator[bytes]
+    ) -> None:
+        budget = RECORD_OUTPUT_LIMIT
+        try:
+            if backlog:
+                self.recorder.output(id, exec_id, backlog[-budget:])
+                budget -= len(backlog)
+            async for chunk in stream:
+                if budget <= 0:
+                    break
+                self.recorder.output(id, exec_id, chunk[:budget])
+                budget -= len(chunk)
+        except errors.Error:
+            pass  # the output went away: what was copied stays
+        finally:
+            console.close()
+
+    async def close(self) -> None:
+        await self.inner.close()
+        for task in list(self._copies):
+            task.cancel()
+        await asyncio.gather(*self._copies, return_exceptions=True)
+        for remove in (self._remove_pty_listener, self._remove_input_listener):
+            with contextlib.suppress(ValueError):
+                remove()
+        self.recorder.close()
+
+    # -- the rest is the inner backend's, failures recorded --------------------------------
+
+    def now(self) -> datetime:
+        return self.inner.now()
+
+    def set_stats_targets(self, ids: Iterable[str]) -> None:
+        self.inner.set_stats_targets(ids)
+
+    async def namespaces(self) -> list[tuple[str, int]]:
+        return await self.inner.namespaces()
+
+    async def switch_namespace(self, namespace: str) -> None:
+        await self.inner.switch_namespace(namespace)
+
+    def confirm_text(self, id: str, action: str) -> str | None:
+        return self.inner.confirm_text(id, action)
+
+    async def images(self) -> list[str]:
+        return await self.inner.images()
+
+    def console(self, id: str, exec_id: str = "") -> Console:
+        return self.inner.console(id, exec_id)
+
+    async def _recorded(self, action: str, id: str, call: Awaitable[None]) -> None:
+        try:
+            await call
+        except errors.Error as e:
+            self.recorder.error(action, id, str(e))
+            raise
+
+    async def create(
+        self, id: str, source: Source | Sequence[str], *, terminal: bool, labels: Mapping[str, str]
+    ) -> None:
+        await self._recorded(
+            "create", id, self.inner.create(id, source, terminal=terminal, labels=labels)
+        )
+
+    async def start(self, id: str, exec_id: str = "") -> None:
+        await self._recorded("start", id, self.inner.start(id, exec_id))
+
+    async def pause(self, id: str) -> None:
+        await self._recorded("pause", id, self.inner.pause(id))
+
+    async def resume(self, id: str) -> None:
+        await self._recorded("resume", id, self.inner.resume(id))
+
+    async def kill(self, id: str, signal: int, *, all: bool = False, exec_id: str = "") -> None:
+        await self._recorded("kill", id, self.inner.kill(id, signal, all=all, exec_id=exec_id))
+
+    async def delete(self, id: str, exec_id: str = "") -> None:
+        await self._recorded("delete", id, self.inner.delete(id, exec_id))
+
+    async def exec(self, id: str, exec_id: str, args: Sequence[str], *, terminal: bool) -> None:
+        await self._recorded("exec", id, self.inner.exec(id, exec_id, args, terminal=terminal))
+
+    async def checkpoint(self, id: str, path: str, *, exit: bool = False) -> None:
+        await self._recorded("checkpoint", id, self.inner.checkpoint(id, path, exit=exit))
+
+    async def restore(self, id: str, path: str, *, new_id: str = "") -> None:
+        await self._recorded("restore", new_id or id, self.inner.restore(id, path, new_id=new_id))
+
+    async def set_labels(self, id: str, labels: Mapping[str, str]) -> None:
+        await self._recorded("labels", id, self.inner.set_labels(id, labels))

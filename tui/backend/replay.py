@@ -20,12 +20,26 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from textual.message_pump import MessagePump
+from runtime import TaskInfo, errors, events
 
-from runtime import Container, TaskInfo, errors
-
-from ..messages import EngineEvent, ReplayEnded, StatsSample
-from .base import DEFAULT_PTY, Backend, Console
+from .base import (
+    ACTIONS,
+    DEFAULT_PTY,
+    Backend,
+    BackendInfo,
+    Capability,
+    Console,
+    Container,
+    ContainerState,
+    EventSeen,
+    Removed,
+    Resynced,
+    Source,
+    StateChanged,
+    StatsSampled,
+    Update,
+    UpdateFeed,
+)
 from .recording import (
     SessionFormatError,
     decode_container,
@@ -88,10 +102,23 @@ class ReplayConsole(Console):
             self._queue.put_nowait(None)
 
 
-class ReplayBackend(Backend):
-    runtime_name = "replay"
+#: The capability an action recorded in an ``error`` record needs.
+_NEEDS = {"resume": Capability.PAUSE}
+_ACTIONS = {c.value for c in ACTIONS} | set(_NEEDS)
 
-    def __init__(self, path: str | Path, *, instant: bool = False, speed: float = 1.0) -> None:
+
+class ReplayBackend(Backend):
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        instant: bool = False,
+        speed: float = 1.0,
+        as_recorded: bool = False,
+    ) -> None:
+        """``as_recorded``: offer the actions the recorded engine offered (each still
+        refused), so that screenshots show the UI as it looked live."""
+        super().__init__()
         self.path = Path(path)
         self.description = self.path.name
         try:
@@ -104,6 +131,7 @@ class ReplayBackend(Backend):
         start = datetime.fromisoformat(header["start"])
         self._start = start if start.tzinfo else start.replace(tzinfo=UTC)
         self.recorded_runtime = str(header.get("runtime", ""))
+        self.info = BackendInfo(kind="replay", runtime="replay", address=self.path.name)
         self.instant = instant
         self.speed = speed if speed > 0 else 1.0
         self._clock = self._start
@@ -120,7 +148,11 @@ class ReplayBackend(Backend):
             (r["action"], r["id"]): str(r["message"]) for r in self._records if r["kind"] == "error"
         }
         self._validate()
-        self._target: MessagePump | None = None
+        # A recording can only be watched; an action that failed while it was recorded
+        # fails again with the recorded message (so the replay shows the real error).
+        recorded = {_NEEDS.get(a) or Capability(a) for a, _ in self._errors if a in _ACTIONS}
+        self.capabilities = ACTIONS if as_recorded else frozenset({Capability.ATTACH, *recorded})
+        self._feed: UpdateFeed | None = None
         self._player: asyncio.Task[None] | None = None
         self.ended = False
 
@@ -154,14 +186,25 @@ class ReplayBackend(Backend):
 
     # -- playing ------------------------------------------------------------------------------
 
-    def connect(self, target: MessagePump) -> None:
-        self._target = target
+    def updates(self) -> AsyncIterator[Update]:
+        """The recording's updates; they end with it (a replay starts with no rows: a
+        container shows from its first event on, as it did while recorded)."""
+        if self._feed is not None:
+            raise RuntimeError("a backend's updates have one consumer")
+        feed = self._feed = UpdateFeed()
+        feed.put(Resynced([]))
         if self.instant:
+            # Every state first, so each event shows its container as the session ended:
+            # the same screen on every run.
             for record in self._records:
-                self._apply(record)
+                if record["kind"] == "state":
+                    self._apply_state(record)
+            for record in self._records:
+                self._apply(record, states=False)
             self._end()
         else:
             self._player = asyncio.ensure_future(self._play())
+        return aiter(feed)
 
     async def _play(self) -> None:
         loop = asyncio.get_running_loop()
@@ -179,19 +222,35 @@ class ReplayBackend(Backend):
             for queue in queues:
                 queue.put_nowait(None)
         self._listeners.clear()
-        if self._target is not None:
-            self._target.post_message(ReplayEnded())
+        if self._feed is not None:
+            self._feed.end()
 
-    def _apply(self, record: dict[str, Any]) -> None:
+    def _put(self, update: Update) -> None:
+        if self._feed is not None:
+            self._feed.put(update)
+
+    def _state(self, id: str) -> ContainerState | None:
+        container = self._containers.get(id)
+        if container is None:
+            return None
+        return ContainerState(container, self._task_info.get(id), self.execs(id))
+
+    def _apply(self, record: dict[str, Any], *, states: bool = True) -> None:
         self._clock = self._start + timedelta(seconds=float(record.get("t", 0)))
         kind = record["kind"]
-        post = self._target.post_message if self._target is not None else (lambda m: False)
         if kind == "state":
-            self._apply_state(record)
+            if states:
+                self._apply_state(record)
         elif kind == "event":
-            post(EngineEvent(decode_event(record["event"])))
+            event = decode_event(record["event"])
+            if event.topic == events.LAGGED:
+                self._put(Resynced([s for id in self._containers if (s := self._state(id))]))
+            elif event.container_id:
+                state = self._state(event.container_id)
+                self._put(StateChanged(state) if state else Removed(event.container_id))
+            self._put(EventSeen(event))
         elif kind == "stats":
-            post(StatsSample(record["id"], decode_stats(record["stats"])))
+            self._put(StatsSampled(record["id"], decode_stats(record["stats"])))
         elif kind == "pty":
             self._pty[(record["id"], record.get("exec", ""))] = _size(record)
         elif kind == "output":
@@ -216,13 +275,14 @@ class ReplayBackend(Backend):
             self._task_info[id] = task
         self._exec_info[id] = [e for e in map(decode_task, record.get("execs") or []) if e]
 
-    async def disconnect(self) -> None:
+    async def close(self) -> None:
         if self._player is not None:
             self._player.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._player
             self._player = None
-        self._target = None
+        if self._feed is not None and not self.ended:
+            self._feed.end()
 
     def now(self) -> datetime:
         return self._clock
@@ -250,7 +310,7 @@ class ReplayBackend(Backend):
         return errors.Unavailable(f"{self.description}: {action} is not possible in a replay")
 
     async def create(
-        self, id: str, args: Sequence[str], *, terminal: bool, labels: Mapping[str, str]
+        self, id: str, source: Source | Sequence[str], *, terminal: bool, labels: Mapping[str, str]
     ) -> None:
         raise self._refuse("create", id)
 

@@ -22,13 +22,18 @@ class ConfirmDialog(Dialog[bool]):
         Binding("n", "cancel", "No", show=False, id="confirm.no"),
     ]
 
-    def __init__(self, subject: str, question: str) -> None:
+    def __init__(self, subject: str, question: str, *, verb: str = "") -> None:
+        """``verb`` (e.g. "Kill") asks about another action than a deletion."""
         super().__init__(subject)
         self.question = question
+        self.verb = verb
+        if verb:
+            self.TITLE = self.OK_LABEL = verb  # type: ignore[misc]
 
     def extra(self) -> ComposeResult:
         yield Static(safe_text(self.question), classes="dialog-note")
-        yield Static(Text("y/enter: delete   n/escape: keep", style="dim"), classes="dialog-note")
+        hint = f"y/enter: {(self.verb or 'delete').lower()}   n/escape: keep"
+        yield Static(Text(hint, style="dim"), classes="dialog-note")
 
     def on_mount(self) -> None:
         super().on_mount()

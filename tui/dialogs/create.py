@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shlex
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from textual import on
@@ -27,22 +27,34 @@ class CreateRequest:
     terminal: bool
     labels: dict[str, str] = field(default_factory=dict)
     start: bool = True
+    #: The image to run it from ("": the backend's busybox bundle).
+    image: str = ""
 
 
 class CreateDialog(Dialog[CreateRequest]):
     TITLE = "Create a container"
     OK_LABEL = "Create"
 
-    def __init__(self, existing: Iterable[str] = (), template: str = "shell") -> None:
+    def __init__(
+        self,
+        existing: Iterable[str] = (),
+        template: str = "shell",
+        *,
+        images: Callable[[], Awaitable[list[str]]] | None = None,
+    ) -> None:
+        """``images``: where the backend runs images, how to list them (an image field)."""
         super().__init__()
         self.existing = set(existing)
         self.template = template if template in TEMPLATES else CUSTOM
+        self._images = images
 
     def fields(self) -> Iterable[tuple[str, Widget]]:
         t = TEMPLATES.get(self.template)
         options = [(f"{name}: {tpl.description}", name) for name, tpl in TEMPLATES.items()]
         options.append(("custom command", CUSTOM))
         yield "name", field_input(self._free_name(), id="name", placeholder="container id")
+        if self._images is not None:
+            yield "image", Select([], prompt="loading images...", id="image", compact=True)
         yield (
             "template",
             Select(options, value=self.template, allow_blank=False, id="template", compact=True),
@@ -61,6 +73,23 @@ class CreateDialog(Dialog[CreateRequest]):
         )
         yield "labels", field_input("", id="labels", placeholder="key=value, key=value")
         yield "start", Checkbox("start it now", True, id="start", compact=True)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        if self._images is not None:
+            self.run_worker(self._load_images(self._images), exit_on_error=False)
+
+    async def _load_images(self, images: Callable[[], Awaitable[list[str]]]) -> None:
+        select = self.query_one("#image", Select)
+        try:
+            names = await images()
+        except errors.Error as e:
+            self.show_error(f"images: {e}")
+            return
+        select.set_options([(name, name) for name in names])
+        select.prompt = "choose an image" if names else "the image store is empty"
+        if names:
+            select.value = names[0]
 
     def _free_name(self) -> str:
         base = self.template if self.template != CUSTOM else "box"
@@ -99,10 +128,17 @@ class CreateDialog(Dialog[CreateRequest]):
         if not args:
             raise ValueError("command: say what the container runs, e.g. sh")
         labels = parse_labels(self.query_one("#labels", Input).value)
+        image = ""
+        if self._images is not None:
+            value = self.query_one("#image", Select).value
+            if not isinstance(value, str) or not value:
+                raise ValueError("image: choose one from the image store")
+            image = value
         return CreateRequest(
             id=id,
             args=args,
             terminal=self.query_one("#tty", Checkbox).value,
             labels=labels,
             start=self.query_one("#start", Checkbox).value,
+            image=image,
         )

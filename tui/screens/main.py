@@ -20,6 +20,7 @@ from textual.widgets import Footer, Header, Input
 
 from runtime import errors
 
+from ..backend.base import Capability, CommandSource, ImageSource, Source, Status
 from ..backend.merged import MergedConsole
 from ..dialogs import (
     CheckpointDialog,
@@ -83,6 +84,22 @@ def action_keys(key: str, action: str, keymap: Mapping[str, str]) -> str:
     """The key(s) for one of ACTIONS as the user sees them, the keymap's if it moved it."""
     keys = keymap.get(binding_id(action), key).split(",")
     return ", ".join(_KEY_NAMES.get(k, k) for k in keys)
+
+
+#: The capability each of the screen's actions needs of the backend.
+NEEDS: dict[str, Capability] = {
+    "create": Capability.CREATE,
+    "start": Capability.START,
+    "pause": Capability.PAUSE,
+    "kill": Capability.KILL,
+    "delete": Capability.DELETE,
+    "exec": Capability.EXEC,
+    "attach": Capability.ATTACH,
+    "logs": Capability.ATTACH,
+    "checkpoint": Capability.CHECKPOINT,
+    "restore": Capability.RESTORE,
+    "labels": Capability.LABELS,
+}
 
 
 class MainScreen(Screen[None]):
@@ -243,6 +260,26 @@ class MainScreen(Screen[None]):
         self.query_one(ContainersTable).set_sort(event.column)
         self.repaint()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        need = NEEDS.get(action)
+        if need is not None and need not in self.app.backend.capabilities:
+            return None  # shown disabled: this backend cannot, whatever is selected
+        return True
+
+    def confirm_first(self, action: str, id: str, then: Callable[[], object]) -> None:
+        """With CONFIRM_DESTRUCTIVE, ask (the backend's question) before ``then``."""
+        backend = self.app.backend
+        if Capability.CONFIRM_DESTRUCTIVE not in backend.capabilities:
+            then()
+            return
+        question = backend.confirm_text(id, action) or f"{action.capitalize()} {id!r}?"
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                then()
+
+        self.app.push_screen(ConfirmDialog(id, question, verb=action.capitalize()), answered)
+
     # -- selection ------------------------------------------------------------------------
 
     def selected_row(self) -> Row | None:
@@ -301,8 +338,14 @@ class MainScreen(Screen[None]):
             if req is not None and req.start:
                 self.run_backend(f"start {req.id}", lambda: backend.start(req.id))
 
-        dialog = CreateDialog(self.app.model.rows).on_submit(
-            lambda req: backend.create(req.id, req.args, terminal=req.terminal, labels=req.labels),
+        def source(req: CreateRequest) -> Source:
+            return ImageSource(req.image, req.args) if req.image else CommandSource(req.args)
+
+        images = backend.images if Capability.IMAGES in backend.capabilities else None
+        dialog = CreateDialog(self.app.model.rows, images=images).on_submit(
+            lambda req: backend.create(
+                req.id, source(req), terminal=req.terminal, labels=req.labels
+            ),
             lambda req: f"create {req.id}",
         )
         self.app.push_screen(dialog, done)
@@ -321,10 +364,14 @@ class MainScreen(Screen[None]):
         if not target:
             return
         row = target[0]
-        if row.status in ("paused", "pausing"):
+        if row.status in (Status.PAUSED, Status.PAUSING):
             self.run_backend(f"resume {row.id}", lambda: self.app.backend.resume(row.id))
         else:
-            self.run_backend(f"pause {row.id}", lambda: self.app.backend.pause(row.id))
+            self.confirm_first(
+                "pause",
+                row.id,
+                lambda: self.run_backend(f"pause {row.id}", lambda: self.app.backend.pause(row.id)),
+            )
 
     def action_kill(self) -> None:
         target = self._target()
@@ -336,7 +383,7 @@ class MainScreen(Screen[None]):
             lambda req: self.app.backend.kill(row.id, req.signal, all=req.all, exec_id=exec_id),
             lambda req: f"kill {subject} with {signal.Signals(req.signal).name}",
         )
-        self.app.push_screen(dialog)
+        self.confirm_first("kill", row.id, lambda: self.app.push_screen(dialog))
 
     def action_delete(self) -> None:
         target = self._target(need_task=False)
@@ -354,6 +401,9 @@ class MainScreen(Screen[None]):
             question = f"Delete container {row.id!r} and its {row.status} task?"
         else:
             question = f"Delete container {row.id!r}?"
+        backend = self.app.backend
+        if Capability.CONFIRM_DESTRUCTIVE in backend.capabilities:
+            question = backend.confirm_text(row.id, "delete") or question
         subject = self.describe(row.id, exec_id)
         dialog = ConfirmDialog(subject, question).on_submit(
             lambda yes: self.app.backend.delete(row.id, exec_id), lambda yes: f"delete {subject}"

@@ -19,14 +19,15 @@ import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from runtime import Engine, errors
 
 from .. import demo
+from ..backend.base import Backend
 from ..backend.live import LiveBackend
-from ..backend.recording import Recorder
+from ..backend.recording import Recorder, RecordingBackend
 from . import DEMO_SESSION
+from .driver import Driver
 
 #: The console pane at 80x24: the whole width, every row but the pane's bar.
 PANE = (80, 23)
@@ -49,58 +50,42 @@ done; printf '\033[0m\n'
 """
 
 
-class _Sink:
-    """Stands in for the app: the recorder is what this session is for."""
-
-    def post_message(self, message: Any) -> bool:
-        return True
-
-
-async def _wait_for(predicate: Any, timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise TimeoutError("the recorded session did not reach its next step")
-        await asyncio.sleep(0.05)
-
-
 async def record(out: Path) -> None:
     work = Path(tempfile.mkdtemp(prefix="sd-rec-"))
     try:
         async with Engine(root=work / "root", runtime="runc") as engine:
-            recorder = Recorder(out, runtime="runc", start=datetime.now(UTC))
-            backend = LiveBackend(engine, bundles=work / "bundles", recorder=recorder)
-            rootfs = await backend.ensure_rootfs()
+            live = LiveBackend(engine, bundles=work / "bundles")
+            rootfs = await live.ensure_rootfs()
             script = rootfs / "bin" / "colors"
             script.write_text(COLORS_SCRIPT)
             script.chmod(0o755)
-            backend.connect(_Sink())  # type: ignore[arg-type]
+            recorder = Recorder(out, runtime="runc", start=datetime.now(UTC))
+            backend = RecordingBackend(live, recorder)
             try:
-                await _session(backend, work)
+                async with Driver(backend) as driver:
+                    await _session(driver, work)
             finally:
-                await backend.disconnect()
-                recorder.close()
-                await demo.teardown(backend)
+                await backend.close()
+                await demo.teardown(live)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-async def _session(backend: LiveBackend, work: Path) -> None:
-    tasks = backend.engine.tasks
+async def _session(driver: Driver, work: Path) -> None:
+    backend: Backend = driver.backend
     await demo.setup(backend)
     for id in ("shell", "top"):
-        await backend.resize_pty(id, *PANE)
+        await backend.console(id).resize(*PANE)
     backend.set_stats_targets(["shell", "top", "counter", "crash"])
-    shell = tasks.io("shell")
-    await _wait_for(lambda: b"# " in shell.backlog())
+    shell = backend.console("shell")
+    await driver.wait_for(lambda: b"# " in shell.backlog())
     shell.write(b"clear; colors; ls /\r")
     await asyncio.sleep(1.0)
     await backend.exec("top", "ps-1", ["ps"], terminal=False)
     await backend.exec(
         "shell", "exec-1", ["sh", "-c", "echo hello from an exec; sleep 60"], terminal=True
     )
-    await tasks.wait("crash")
+    await driver.wait_for(lambda: driver.status("crash") == "stopped")
     await asyncio.sleep(2.5)  # a few more stats samples and counter lines
     await backend.pause("counter")
     for action, call in (
@@ -112,8 +97,8 @@ async def _session(backend: LiveBackend, work: Path) -> None:
         except errors.Error as e:
             print(f"recorded the failure of {action}: {e}", file=sys.stderr)
     await asyncio.sleep(1.2)
-    await tasks.kill("shell", signal.SIGTERM, exec_id="exec-1")
-    await tasks.wait("shell", exec_id="exec-1")
+    await backend.kill("shell", signal.SIGTERM, exec_id="exec-1")
+    await driver.wait_for(lambda: driver.status("shell", "exec-1") in ("stopped", "gone"))
 
 
 def main() -> None:

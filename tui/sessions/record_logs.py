@@ -20,10 +20,11 @@ from pathlib import Path
 from runtime import Engine
 
 from .. import demo
+from ..backend.base import CommandSource
 from ..backend.live import LiveBackend
-from ..backend.recording import Recorder
+from ..backend.recording import Recorder, RecordingBackend
 from . import LOGS_SESSION
-from .record import _Sink
+from .driver import Driver
 
 _LOOP = "i=0; while [ $i -lt {n} ]; do i=$((i+1)); {body}; sleep {pause}; done; sleep 600"
 
@@ -65,20 +66,21 @@ async def record(out: Path) -> None:
     work = Path(tempfile.mkdtemp(prefix="sd-rec-"))
     try:
         async with Engine(root=work / "root", runtime="runc") as engine:
+            live = LiveBackend(engine, bundles=work / "bundles")
             recorder = Recorder(out, runtime="runc", start=datetime.now(UTC))
-            backend = LiveBackend(engine, bundles=work / "bundles", recorder=recorder)
-            backend.connect(_Sink())  # type: ignore[arg-type]
+            backend = RecordingBackend(live, recorder)
             try:
-                for id, script in SERVICES.items():
-                    labels = {"app": "shop", "logs": "yes"}
-                    await backend.create(id, ("sh", "-c", script), terminal=False, labels=labels)
-                for id in SERVICES:
-                    await backend.start(id)
-                await asyncio.sleep(4.0)
+                async with Driver(backend):
+                    for id, script in SERVICES.items():
+                        labels = {"app": "shop", "logs": "yes"}
+                        source = CommandSource(("sh", "-c", script))
+                        await backend.create(id, source, terminal=False, labels=labels)
+                    for id in SERVICES:
+                        await backend.start(id)
+                    await asyncio.sleep(4.0)
             finally:
-                await backend.disconnect()
-                recorder.close()
-                await demo.teardown(backend)
+                await backend.close()
+                await demo.teardown(live)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -94,7 +94,11 @@ class DetailsPane(Vertical):
         text.append("\n")
         args = task.args if task is not None else ()
         _field(text, "command", " ".join(args) if args else "-")
-        _field(text, "bundle", str(row.container.bundle))
+        container = row.container
+        if container.image:
+            _field(text, "image", container.image)
+        if container.bundle is not None:
+            _field(text, "bundle", str(container.bundle))
         _field(text, "labels", format_labels(row.container.labels) or "-")
         if task is not None:
             state = Text(f"{'tty' if task.terminal else 'pipes'}  up ")

@@ -16,6 +16,7 @@ from rich.text import Text
 
 from runtime import Event, TaskInfo
 
+from ..backend.base import Status
 from ..model import (
     Row,
     format_bytes,
@@ -26,21 +27,22 @@ from ..model import (
 from ..text import safe_text
 from .linetable import Cells, LineTable
 
-STATUS_STYLES = {
-    "running": "bold green",
-    "created": "cyan",
-    "paused": "yellow",
-    "pausing": "yellow",
-    "stopped": "red",
-    "no task": "dim",
+STATUS_STYLES: dict[str, str] = {
+    Status.RUNNING: "bold green",
+    Status.CREATED: "cyan",
+    Status.PAUSED: "yellow",
+    Status.PAUSING: "yellow",
+    Status.STOPPED: "red",
+    Status.NONE: "dim",
 }
 
 
 def status_text(status: str, exit_status: int | None = None) -> Text:
-    style = STATUS_STYLES.get(status, "")
-    if status == "stopped" and exit_status == 0:
+    """A status (a Status, or an exec's status string) in its colour."""
+    style = STATUS_STYLES.get(status, "")  # a StrEnum: its members hash as their strings
+    if status == Status.STOPPED and exit_status == 0:
         style = "dim"
-    return Text(status, style=style)
+    return Text(str(status), style=style)
 
 
 def exit_text(exit_status: int | None) -> Text:

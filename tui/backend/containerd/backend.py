@@ -1,4 +1,4 @@
-"""``ContainerdBackend``: today's :class:`tui.backend.base.Backend` seam over a containerd.
+"""``ContainerdBackend``: the :class:`tui.backend.base.Backend` seam over a containerd.
 
 State is a cache of what containerd reports, driven by its event stream: subscribe (and
 wait until the stream is live), then list; each event then refreshes the one container it
@@ -6,9 +6,11 @@ names, from containerd, before it reaches the UI. Every refresh overwrites with 
 containerd says now, so replaying one, or a whole resync, is harmless. A broken stream
 (containerd restarted) marks the backend disconnected, then resubscribes and resyncs.
 
-The seam is synchronous for reads and has no notion of images yet (the next step changes
-it); until then ``create`` makes containers from one image chosen at open. Unlike the
-in-process engine, nothing here stops or removes a container when shimdeck quits.
+Each refresh goes out as an update (:class:`StateChanged` or :class:`Removed`, then the
+event); a resync as :class:`Resynced`, a broken stream as :class:`ConnectionChanged`.
+``create`` takes an :class:`ImageSource` (a :class:`CommandSource` runs on the image chosen
+at open). Unlike the in-process engine, nothing here stops or removes a container when
+shimdeck quits.
 """
 
 from __future__ import annotations
@@ -17,18 +19,37 @@ import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from textual.message_pump import MessagePump
-
-from runtime import Container, TaskInfo, errors
+from runtime import TaskInfo, errors
 from runtime.bundle import DEFAULT_PATH
 from runtime.stdio import BACKLOG_BYTES, READ_SIZE
 
-from ...messages import EngineEvent, StatsSample
-from ..base import DEFAULT_PTY, Backend, Console, DrainedConsole
+from ..base import (
+    ACTIONS,
+    DEFAULT_PTY,
+    Backend,
+    BackendInfo,
+    Capability,
+    CommandSource,
+    ConnectionChanged,
+    Console,
+    Container,
+    ContainerState,
+    DrainedConsole,
+    EventSeen,
+    Removed,
+    Resynced,
+    Source,
+    StateChanged,
+    StatsSampled,
+    Update,
+    UpdateFeed,
+    as_source,
+)
 from . import cio, fifos, output
 from .client import Client, Subscription
 from .records import ContainerRecord, ProcessRecord
@@ -56,8 +77,13 @@ class FifoConsole(DrainedConsole):
         self._backend, self._id, self._exec_id = backend, id, exec_id
         self.terminal = True
 
+    def write(self, data: bytes) -> None:
+        self._backend.input_sent(self._id, self._exec_id, data)
+        super().write(data)
+
     async def resize(self, width: int, height: int) -> None:
         await self._backend.client.resize_pty(self._id, width, height, exec_id=self._exec_id)
+        self._backend.pty_resized(self._id, self._exec_id, width, height)
 
 
 class LogConsole(Console):
@@ -114,12 +140,22 @@ class LogConsole(Console):
 
 
 class ContainerdBackend(Backend):
-    runtime_name = "containerd"
+    #: Restore goes through Tasks.Create with the checkpoint's descriptor: not yet.
+    capabilities = (ACTIONS - {Capability.RESTORE}) | {Capability.NAMESPACES, Capability.IMAGES}
 
     def __init__(self, client: Client, *, image: str, io_dir: Path, stats_interval: float = 1.0):
+        super().__init__()
         self.client = client
+        self.info = BackendInfo(
+            kind="containerd",
+            runtime="io.containerd.runc.v2",
+            version=client.version.version,
+            address=str(client.path),
+            namespace=client.namespace,
+        )
         self.image = image
-        self.io_dir = Path(io_dir) / client.namespace
+        self._io_root = Path(io_dir)
+        self.io_dir = self._io_root / client.namespace
         self.description = f"containerd {client.version.version} {client.path} [{client.namespace}]"
         #: False while the event stream is broken (the header will show it).
         self.connected = False
@@ -129,7 +165,7 @@ class ContainerdBackend(Backend):
         self._execs: dict[str, dict[str, ProcessRecord]] = {}
         self._fifos: dict[tuple[str, str], cio.FifoIO] = {}
         self._subscription: Subscription | None = None
-        self._target: MessagePump | None = None
+        self._feed: UpdateFeed | None = None
         self._stats_ids: set[str] = set()
         self._background: set[asyncio.Task[None]] = set()
         self._following = False
@@ -215,7 +251,8 @@ class ContainerdBackend(Backend):
                     event = envelope.event
                     if event.container_id:
                         await self.refresh(event.container_id, event.exec_id)
-                    self._post(EngineEvent(event))
+                        self._put_state(event.container_id)
+                    self._put(EventSeen(event))
                     delay = RETRY_FIRST
                 if self._resync_waiters:
                     waiters, self._resync_waiters = self._resync_waiters, []
@@ -225,6 +262,7 @@ class ContainerdBackend(Backend):
                         for w in waiters:
                             w.set_exception(e)
                     else:
+                        self._put(Resynced(self.states()))
                         for w in waiters:
                             w.set_result(None)
                         continue
@@ -232,6 +270,7 @@ class ContainerdBackend(Backend):
                 pass
             # The stream broke (containerd restarted, or went away): retry until it is back.
             self.connected = False
+            self._put(ConnectionChanged(False, "disconnected, retrying"))
             while True:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RETRY_MAX)
@@ -240,6 +279,8 @@ class ContainerdBackend(Backend):
                     break
                 except errors.Error:
                     continue
+            self._put(Resynced(self.states()))
+            self._put(ConnectionChanged(True, ""))
             waiters, self._resync_waiters = self._resync_waiters, []
             for w in waiters:
                 w.set_result(None)
@@ -253,16 +294,42 @@ class ContainerdBackend(Backend):
             except errors.Error:
                 continue
             for id, stats in samples.items():
-                self._post(StatsSample(id, stats))
+                self._put(StatsSampled(id, stats))
 
     # -- wiring -----------------------------------------------------------------------------
 
-    def connect(self, target: MessagePump) -> None:
-        self._target = target
+    async def namespaces(self) -> list[tuple[str, int]]:
+        return [(n.name, n.containers) for n in await self.client.namespaces()]
+
+    async def switch_namespace(self, namespace: str) -> None:
+        """Watch ``namespace`` instead: the same connection, a new subscription and listing
+        (the updates go on with its :class:`Resynced`)."""
+        if namespace == self.client.namespace:
+            return
+        names = [n for n, _ in await self.namespaces()]
+        if namespace not in names:
+            raise errors.NotFound(f"containerd has no namespace {namespace!r}")
+        # Stop draining the old namespace's FIFOs (they stay, for a later reopen).
+        for io in self._fifos.values():
+            io.close()
+        self._fifos.clear()
+        self.client = self.client.in_namespace(namespace)
+        self.io_dir = self._io_root / namespace
+        self.info = replace(self.info, namespace=namespace)
+        self._execs = {}
+        await self.resync()
+
+    def updates(self) -> AsyncIterator[Update]:
+        """What :meth:`open` listed, then what the event stream brings."""
+        if self._feed is not None:
+            raise RuntimeError("a backend's updates have one consumer")
+        feed = self._feed = UpdateFeed()
+        feed.put(Resynced(self.states()))
         self._spawn(self._follow())
         self._spawn(self._poll_stats())
+        return aiter(feed)
 
-    async def disconnect(self) -> None:
+    async def close(self) -> None:
         self._following = False
         for task in list(self._background):
             task.cancel()
@@ -273,16 +340,21 @@ class ContainerdBackend(Backend):
         for io in self._fifos.values():
             io.close()
         self._fifos.clear()
-        self._target = None
+        if self._feed is not None:
+            self._feed.end()
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    def _post(self, message: Any) -> None:
-        if self._target is not None:
-            self._target.post_message(message)
+    def _put(self, update: Update) -> None:
+        if self._feed is not None:
+            self._feed.put(update)
+
+    def _put_state(self, id: str) -> None:
+        state = self.state(id)
+        self._put(StateChanged(state) if state is not None else Removed(id))
 
     def set_stats_targets(self, ids: Iterable[str]) -> None:
         self._stats_ids = set(ids)
@@ -304,7 +376,23 @@ class ContainerdBackend(Backend):
         return None if record is None else self._container(record)
 
     def _container(self, c: ContainerRecord) -> Container:
-        return Container(c.id, Path(), c.runtime, dict(c.labels), c.created_at, c.updated_at)
+        return Container(
+            id=c.id,
+            runtime=c.runtime,
+            labels=dict(c.labels),
+            created_at=c.created_at,
+            updated_at=c.updated_at,
+            image=c.image,
+        )
+
+    def states(self) -> list[ContainerState]:
+        return [s for c in self.containers() if (s := self.state(c.id)) is not None]
+
+    def state(self, id: str) -> ContainerState | None:
+        container = self.container(id)
+        if container is None:
+            return None
+        return ContainerState(container, self.task(id), self.execs(id))
 
     def task(self, id: str) -> TaskInfo | None:
         record = self._tasks.get(id)
@@ -321,12 +409,20 @@ class ContainerdBackend(Backend):
     def _dir(self, id: str) -> Path:
         return self.io_dir / id
 
+    async def images(self) -> list[str]:
+        return [i.name for i in await self.client.images()]
+
     async def create(
-        self, id: str, args: Sequence[str], *, terminal: bool, labels: Mapping[str, str]
+        self, id: str, source: Source | Sequence[str], *, terminal: bool, labels: Mapping[str, str]
     ) -> None:
-        if not self.image:
+        source = as_source(source)
+        image = source.image if not isinstance(source, CommandSource) else self.image
+        if not image:
             raise errors.FailedPrecondition("containerd's image store has no image to run")
-        chain_id, config = await self.client.image_config(self.image)
+        chain_id, config = await self.client.image_config(image)
+        args = list(source.args) or list(config.get("config", {}).get("Cmd") or [])
+        if not args:
+            raise errors.InvalidArgument(f"image {image!r} has no command: give one")
         snapshotter = "overlayfs"
         spec = container_spec(self.client.namespace, id, args, terminal=terminal, size=DEFAULT_PTY)
         image_env = config.get("config", {}).get("Env") or [f"PATH={DEFAULT_PATH}"]
@@ -336,7 +432,7 @@ class ContainerdBackend(Backend):
             try:
                 await leased.create_container(
                     id,
-                    image=self.image,
+                    image=image,
                     spec=spec,
                     snapshot_key=id,
                     snapshotter=snapshotter,
