@@ -270,6 +270,9 @@ class TerminalView(Widget, can_focus=True):
         self._log_kept: deque[tuple[float, bytes]] = deque()
         self._log_kept_bytes = 0
         self._log_filter = LogFilter()
+        #: What the UI puts at the start of each line of this log (merged logs' coloured
+        #: container ids): never shown raw.
+        self.line_prefixes: tuple[str, ...] = ()
         if not terminal:
             self.emulator.set_log_mode()
         self._rows: dict[int, Strip] = {}
@@ -353,7 +356,9 @@ class TerminalView(Widget, can_focus=True):
         self.feeder = Feeder(emulator)
         self.feeder.stats = stats
         self.feeder.hold_skips = True  # all of what was kept, the scrollback with it
-        self._log_filter = LogFilter(sgr=not self.log_raw, stamps=self.log_stamps)
+        self._log_filter = LogFilter(
+            sgr=not self.log_raw, stamps=self.log_stamps, prefixes=self.line_prefixes
+        )
         for stamp, data in self._log_kept:
             self.feeder.feed(self._log_filter(data, stamp), size=0)
         self._idle.clear()
