@@ -29,6 +29,7 @@ from .messages import EngineEvent, ReplayEnded, StatsSample
 from .model import Model
 from .screens import ConsoleScreen, HelpScreen, MainScreen
 from .text import visible
+from .widgets import stripcycles
 
 #: Actions the app binds at high priority that a console pane must pass to the process.
 _PASSED_TO_CONSOLE = {"quit", "command_palette"}
@@ -206,6 +207,9 @@ class ShimdeckApp(App[None]):
         return MainScreen()
 
     def on_mount(self) -> None:
+        # Painted lines are no longer cyclic garbage (see the module): most of what the
+        # collector's full passes had to find during a flood.
+        stripcycles.install()
         # What exists once the app is up (Textual, the engine, the first rows) lives as long
         # as the app: keep it out of the cyclic collector's full passes, which otherwise
         # walk all of it and held the loop for up to ~80 ms at a time.
