@@ -191,10 +191,16 @@ def test_any_chunking_gives_the_screen_of_one_feed(parts: list[bytes], cuts: lis
         view._parse(budget=None)
     reference = pyte.Screen(24, 6)
     pyte.ByteStream(reference).feed(data)
-    assert view.display_lines() == reference.display
     assert [dict(view.screen_buffer.buffer[y]) for y in range(6)] == [
         dict(reference.buffer[y]) for y in range(6)
     ]
+    try:
+        shown = reference.display
+    except IndexError:
+        # pyte cannot render a wide character's right half left alone (its left half
+        # overwritten): the same cells, compared above, are all there is to compare.
+        return
+    assert view.display_lines() == shown
 
 
 async def test_the_alternate_screen_restores_the_main_one() -> None:
