@@ -215,8 +215,9 @@ class TerminalView(Widget, can_focus=True):
     LOG_KEPT_BYTES: ClassVar[int] = 1024 * 1024
     #: Parse budget of a tick while a log view is rebuilt (nothing is skipped then).
     REBUILD_BUDGET: ClassVar[float] = 0.03
-    #: Rendered history lines kept (a few pages: scrolling back and forth renders none).
-    HISTORY_STRIPS: ClassVar[int] = 512
+    #: Rendered history lines kept while scrolled back (each costs ~4.6 KiB with the
+    #: caches Textual hangs on it: 128 is ~0.6 MiB, enough for the wheel's steps).
+    HISTORY_STRIPS: ClassVar[int] = 128
     #: Columns of an unwrapped log's emulator: its lines are kept this long (and scrolled
     #: sideways), longer ones are cut here.
     UNWRAPPED_COLUMNS: ClassVar[int] = 1024
@@ -599,6 +600,7 @@ class TerminalView(Widget, can_focus=True):
         if self._top is not None:
             self._top = None
             self._rows.clear()
+            self._history_strips.clear()  # live shows the screen's rows only
             self.refresh()
             self.post_message(self.Scrolled(self))
 
