@@ -17,6 +17,7 @@ from __future__ import annotations
 import codecs
 import re
 import time
+from collections.abc import Sequence
 
 from rich.text import Text
 
@@ -86,6 +87,13 @@ class LogFilter:
     is made visible as in :func:`visible`, in reverse video. Line feeds and tabs are kept.
     With ``stamps``, each line starts with the time its first byte was read, in grey
     (pyte has no dim).
+
+    The raw view (``sgr`` False) shows every byte that is not text the way ``cat -v``
+    does, in reverse video: ``^[`` for ESC (SGR included), ``^M`` for every CR (a CR LF's
+    too), ``^?``, ``M-^[`` for a C1 control; a byte that is not UTF-8 as hex (``\\xff``),
+    where the normal view shows U+FFFD. A line that starts with one of ``prefixes`` (text
+    the UI put there, such as merged logs' coloured container ids) keeps it as it is in
+    the raw view too: only the process's bytes are shown raw.
     """
 
     _UNSAFE = re.compile(_UNSAFE.pattern.replace("\x00-\x1f", "\x00-\x08\x0b-\x1f"))
@@ -94,11 +102,16 @@ class LogFilter:
     _PARTIAL_SGR = re.compile(r"\x1b(\[[0-9;:]{0,64})?$")
     _LINE = re.compile("(\n)")
 
-    def __init__(self, *, sgr: bool = True, stamps: bool = False) -> None:
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    def __init__(
+        self, *, sgr: bool = True, stamps: bool = False, prefixes: Sequence[str] = ()
+    ) -> None:
+        # Undecodable bytes become lone surrogates (U+DC80-U+DCFF): shown as U+FFFD, or
+        # as their hex in the raw view.
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
         self._cr = False
         self.sgr = sgr
         self.stamps = stamps
+        self.prefixes = tuple(prefixes) if not sgr else ()
         self._carry = ""
         self._line_start = True
         #: SGR sequences in effect since the last reset: restored after a timestamp.
@@ -107,6 +120,10 @@ class LogFilter:
     def __call__(self, data: bytes, stamp: float | None = None) -> bytes:
         text = self._carry + self._decoder.decode(data)
         self._carry = ""
+        out: list[str] = []
+        if not self.sgr:  # raw: every CR shown, none folded into its LF
+            self._text(text, stamp, out)
+            return "".join(out).encode("utf-8")
         if self._cr:
             text = "\r" + text
         self._cr = text.endswith("\r")
@@ -118,7 +135,6 @@ class LogFilter:
             if partial:  # the rest of this SGR comes with the next read
                 self._carry, text = text[partial.start() :], text[: partial.start()]
         pieces = self._SGR.split(text) if self.sgr else [text]
-        out: list[str] = []
         for i, piece in enumerate(pieces):
             if i % 2:
                 out.append(piece)
@@ -134,7 +150,7 @@ class LogFilter:
             self._state.append(sgr)
 
     def _text(self, text: str, stamp: float | None, out: list[str]) -> None:
-        for part in self._LINE.split(text) if self.stamps else [text]:
+        for part in self._LINE.split(text) if self.stamps or self.prefixes else [text]:
             if part == "\n":
                 out.append(part)
                 self._line_start = True
@@ -143,10 +159,20 @@ class LogFilter:
                 continue
             if self.stamps and self._line_start:
                 out.append(f"\x1b[0;90m{stamp_text(stamp)}\x1b[0m " + "".join(self._state))
+            if self._line_start:
+                prefix = next((p for p in self.prefixes if part.startswith(p)), "")
+                out.append(prefix)
+                part = part[len(prefix) :]
             self._line_start = part.endswith("\n")
-            out.append(
-                self._UNSAFE.sub(lambda m: f"\x1b[7m{_replacement(m.group())}\x1b[27m", part)
-            )
+            out.append(self._UNSAFE.sub(self._shown, part))
+
+    def _shown(self, match: re.Match[str]) -> str:
+        char = match.group()
+        if "\udc80" <= char <= "\udcff":  # a byte that was not UTF-8
+            shown = f"\\x{ord(char) - 0xDC00:02x}" if not self.sgr else "\ufffd"
+        else:
+            shown = _replacement(char)
+        return f"\x1b[7m{shown}\x1b[27m"
 
 
 def stamp_text(stamp: float | None) -> str:

@@ -347,15 +347,58 @@ async def test_t_stamps_each_line_with_its_read_time() -> None:
         assert view.display_lines()[0].rstrip() == "one"
 
 
-async def test_w_cuts_long_lines_instead_of_wrapping_them() -> None:
-    console = MemoryConsole(b"x" * 70 + b"\nnext\n", terminal=False)
+def shown_rows(view: TerminalView, rows: int) -> list[str]:
+    return [view.render_line(y).text.rstrip() for y in range(rows)]
+
+
+async def test_w_unwraps_long_lines_and_left_right_scroll_them() -> None:
+    long = b"".join(b"%d" % (i % 10) for i in range(70))
+    console = MemoryConsole(long + b"\nnext\n", terminal=False)
     app = Harness(console)
     async with app.run_test(size=(50, 8)) as pilot:
         view = await open_pane(app, pilot)
-        assert view.display_lines()[1].rstrip() == "x" * 20
+        assert shown_rows(view, 2) == [long[:50].decode(), long[50:].decode()]
+        await pilot.press("right")  # a wrapped log has nothing to the right
+        assert view.first_column == 0
         await pilot.press("w")
         await view.wait_idle()
-        assert [line.rstrip() for line in view.display_lines()[:2]] == ["x" * 50, "next"]
+        await pilot.pause()
+        assert shown_rows(view, 2) == [long[:50].decode(), "next"]
+        await pilot.press("right", "right")
+        await pilot.pause()
+        assert view.first_column == 2 * view.COLUMN_STEP
+        assert shown_rows(view, 2) == [long[16:66].decode(), ""]
+        # The mouse selection's offsets are columns of the whole line.
+        assert view.render_line(0)._segments[0].style.meta == {"offset": (16, 0)}
+        await pilot.press("left")
+        await pilot.pause()
+        assert shown_rows(view, 1) == [long[8:58].decode()]
+        await pilot.press("w")  # wrapped again: from the left edge
+        await view.wait_idle()
+        await pilot.pause()
+        assert view.first_column == 0 and shown_rows(view, 1) == [long[:50].decode()]
+        assert console.written == []
+
+
+async def test_shift_wheel_scrolls_an_unwrapped_log_sideways() -> None:
+    console = MemoryConsole(b"a" * 30 + b"b" * 100 + b"\n", terminal=False)
+    app = Harness(console)
+    async with app.run_test(size=(50, 8)) as pilot:
+        view = await open_pane(app, pilot)
+        await pilot.press("w")
+        await view.wait_idle()
+        top = view.view_top
+        view.post_message(
+            events.MouseScrollDown(view, 1, 1, 0, 1, 0, shift=True, meta=False, ctrl=False)
+        )
+        await wait_for(pilot, lambda: view.first_column == view.COLUMN_STEP, what="scrolled right")
+        assert view.view_top == top  # sideways, not down
+        view.post_message(
+            events.MouseScrollRight(view, 1, 1, 1, 0, 0, shift=False, meta=False, ctrl=False)
+        )
+        await wait_for(pilot, lambda: view.first_column == 2 * view.COLUMN_STEP)
+        await pilot.pause()
+        assert shown_rows(view, 1) == ["a" * 14 + "b" * 36]
 
 
 async def test_f_holds_the_view_and_f_again_follows() -> None:

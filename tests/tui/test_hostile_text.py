@@ -82,6 +82,24 @@ def test_output_without_a_tty_is_plain_text(data: bytes, cut: int) -> None:
     assert not [c for c in text if unicodedata.category(c) == "Cs"]
 
 
+@given(st.binary(max_size=200), st.integers(0, 200))
+def test_the_raw_view_of_output_is_plain_text_with_no_colour_obeyed(data: bytes, cut: int) -> None:
+    log = LogFilter(sgr=False)
+    out = (log(data[:cut]) + log(data[cut:])).decode("utf-8")
+    # Only the filter's own reverse-video marks are left as sequences.
+    text = re.sub(r"\x1b\[(7|27)m", "", out)
+    assert not [c for c in text if c not in "\n\t" and unicodedata.category(c) in ("Cc", "Cs")]
+
+
+def test_the_raw_view_writes_bytes_as_cat_v_does_and_undecodable_ones_in_hex() -> None:
+    log = LogFilter(sgr=False)
+    out = log(b"\x1b[31mred\x1b[0m\x07\r\n\x7f \xc2\x9b \xff\xe2\x80 \xe2\x80\xae\tx\n")
+    marks = re.sub(r"\x1b\[7m(.*?)\x1b\[27m", r"<\1>", out.decode())
+    assert marks == "<^[>[31mred<^[>[0m<^G><^M>\n<^?> <M-^[> <\\xff><\\xe2><\\x80> <<U+202E>>\tx\n"
+    # The normal view obeys the colour and shows an undecodable byte as U+FFFD.
+    assert LogFilter()(b"\x1b[31mred\xff\r\n") == "\x1b[31mred\x1b[7m\ufffd\x1b[27m\n".encode()
+
+
 HOSTILE = "[red]red?[/red] \x1b]0;pwned\x07\x1b[2Jgone \x9b31m \u202eevil \udc80 tab\there"
 
 

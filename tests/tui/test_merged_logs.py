@@ -11,7 +11,7 @@ from tui.screens.console import ConsoleScreen
 from tui.widgets.terminal import TerminalView
 
 from .conftest import type_text, wait_for
-from .test_console_keys import MemoryConsole
+from .test_console_keys import Harness, MemoryConsole, open_pane
 
 
 async def test_L_merges_the_filtered_containers_by_time_in_colours(live: LiveBackend) -> None:
@@ -87,3 +87,26 @@ async def test_backlogs_merge_by_time_and_partial_lines_wait_for_their_end() -> 
     a.queue.put_nowait(None)
     got = [data async for batch in stream for _, data in batch]
     assert got == [b"\x1b[36ma \x1b[0m a3\n", b"\x1b[33mbb\x1b[0m open\n"]
+
+
+async def test_the_raw_view_of_merged_logs_shows_the_prefixes_plain() -> None:
+    a = Stamped([(1.0, b"\x1b[31mred\x1b[0m one\n")])
+    b = Stamped([(2.0, b"\x1b[36ma \x1b[0m looks like a prefix\n")])
+    merged = MergedConsole([("a", a), ("b", b)])
+    app = Harness(merged)
+    async with app.run_test(size=(60, 8)) as pilot:
+        view = await open_pane(app, pilot)
+        await pilot.press("r")
+        await view.wait_idle()
+        await pilot.pause()
+        # The process's bytes raw, the id (which the UI added) in its colour as before.
+        assert [line.rstrip() for line in view.display_lines()[:2]] == [
+            "a ^[[31mred^[[0m one",
+            "b ^[[36ma ^[[0m looks like a prefix",
+        ]
+        prefix = view.render_line(0)._segments[0]
+        assert prefix.text == "a" and prefix.style and prefix.style.color
+        assert prefix.style.color.name == "cyan"
+        await pilot.press("r")
+        await view.wait_idle()
+        assert view.display_lines()[0].rstrip() == "a red one"

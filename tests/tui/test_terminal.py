@@ -6,9 +6,13 @@ import pyte
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.color import Color
+from rich.segment import Segment
+from rich.style import Style
 from textual import events
 from textual.app import App, ComposeResult
+from textual.strip import Strip
 
+from tui.widgets.strips import padded_strip
 from tui.widgets.terminal import TerminalView, char_style, pyte_color
 
 
@@ -187,10 +191,16 @@ def test_any_chunking_gives_the_screen_of_one_feed(parts: list[bytes], cuts: lis
         view._parse(budget=None)
     reference = pyte.Screen(24, 6)
     pyte.ByteStream(reference).feed(data)
-    assert view.display_lines() == reference.display
     assert [dict(view.screen_buffer.buffer[y]) for y in range(6)] == [
         dict(reference.buffer[y]) for y in range(6)
     ]
+    try:
+        shown = reference.display
+    except IndexError:
+        # pyte cannot render a wide character's right half left alone (its left half
+        # overwritten): the same cells, compared above, are all there is to compare.
+        return
+    assert view.display_lines() == shown
 
 
 async def test_the_alternate_screen_restores_the_main_one() -> None:
@@ -252,3 +262,49 @@ async def test_a_theme_change_restyles_every_row() -> None:
         bg = view.styles.background.rich_color
         assert all(s.style.bgcolor == bg for s in after if s.style)
         assert any(s.style.bgcolor != bg for s in before if s.style)
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["ab", " x ", "日本", "", "é", "longer text"]), st.booleans()),
+        max_size=6,
+    ),
+    st.integers(min_value=1, max_value=30),
+)
+def test_a_padded_strip_is_the_strip_built_step_by_step(
+    parts: list[tuple[str, bool]], width: int
+) -> None:
+    red, pad = Style(color="red"), Style(bgcolor="blue")
+    segments = [Segment(text, red if bold else Style()) for text, bold in parts]
+    fast = padded_strip(segments, width, 7, pad)
+    slow = Strip(segments).extend_cell_length(width, pad).apply_offsets(0, 7)
+    if slow.cell_length > width:
+        assert fast is None
+        return
+    assert fast is not None
+    # Textual drops empty segments' styles the same way: compare what reaches the screen.
+    assert [(s.text, s.style) for s in fast if s.text] == [
+        (s.text, s.style) for s in slow if s.text
+    ]
+    assert fast.cell_length == width
+
+
+async def test_scrolled_back_rows_are_kept_and_restyled_by_a_theme_change() -> None:
+    app = Harness()
+    async with app.run_test(size=(30, 6)) as pilot:
+        view = app.query_one(TerminalView)
+        view.feed(b"".join(b"line %d\r\n" % i for i in range(40)))
+        await view.wait_idle()
+        view.scroll_to_line(view.emulator.first_line + 10)
+        await pilot.pause()
+        first = view.render_line(0)
+        assert first.text.rstrip() == "line 10"
+        assert view.render_line(0) is first  # a history line is rendered once
+        assert first._segments[0].style.meta == {"offset": (0, view.emulator.first_line + 10)}
+        app.theme = "textual-light" if app.theme != "textual-light" else "nord"
+        await pilot.pause()
+        after = view.render_line(0)
+        bg = view.styles.background.rich_color
+        assert after.text == first.text
+        assert all(s.style.bgcolor == bg for s in after if s.style)
+        assert any(s.style.bgcolor != bg for s in first if s.style)

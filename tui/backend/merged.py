@@ -40,6 +40,11 @@ class MergedConsole(Console):
         self._queue: asyncio.Queue[list[Stamped] | None] = asyncio.Queue()
 
     @property
+    def prefixes(self) -> list[str]:
+        """What starts each line: the container id in its colour (not the process's)."""
+        return [prefix.decode() for prefix in self._prefix.values()]
+
+    @property
     def ids(self) -> list[str]:
         return [id for id, _ in self.sources]
 

@@ -23,6 +23,7 @@ from textual.widgets import Static
 from runtime import errors
 
 from ..backend import Console
+from ..backend.merged import MergedConsole
 from ..dialogs.save import SaveDialog, save
 from ..text import safe_text, visible
 from ..widgets.searchbar import SearchBar
@@ -89,6 +90,8 @@ class ConsoleScreen(Screen[None]):
         # Docked at the bottom; yielded after the pane so that the pane mounts first.
         search = SearchBar(id="search")
         view = TerminalView(terminal=self.console.terminal, id="terminal")
+        if isinstance(self.console, MergedConsole):
+            view.line_prefixes = tuple(self.console.prefixes)
         size = self.console.size
         if size is None:
             yield view

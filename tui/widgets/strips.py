@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
@@ -22,3 +23,22 @@ def restyle(strip: Strip, start: int, end: int, change: Callable[[Style], Style]
 
 def add_style(extra: Style, style: Style) -> Style:
     return style + extra
+
+
+def padded_strip(segments: list[Segment], width: int, y: int, pad: Style) -> Strip | None:
+    """``Strip(segments).extend_cell_length(width, pad).apply_offsets(0, y)`` built at
+    once: each of those makes a new strip (seven caches apiece) and a scrolled view
+    renders every row this way. None when the segments are wider than ``width`` (the
+    caller crops them the general way)."""
+    out: list[Segment] = []
+    x = cells = 0
+    for text, style, _ in segments:
+        meta = Style.from_meta({"offset": (x, y)})
+        out.append(Segment(text, style + meta if style else meta))
+        x += len(text)
+        cells += cell_len(text)
+    if cells > width:
+        return None
+    if cells < width:
+        out.append(Segment(" " * (width - cells), pad + Style.from_meta({"offset": (x, y)})))
+    return Strip(out, width)

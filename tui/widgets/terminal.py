@@ -51,7 +51,7 @@ from .emulator import (
 from .feeder import Feeder, FeedStats
 from .keys import encode_key
 from .search import Search
-from .strips import add_style, restyle
+from .strips import add_style, padded_strip, restyle
 
 __all__ = ["LEAVE_KEY", "FeedStats", "PaneScreen", "TerminalView", "char_style", "pyte_color"]
 
@@ -193,6 +193,12 @@ class TerminalView(Widget, can_focus=True):
         ),
         Binding("home,g", "plain_scroll_home", show=False, priority=True, id="terminal.log_oldest"),
         Binding("end,G", "plain_live", show=False, priority=True, id="terminal.log_live"),
+        Binding(
+            "left", "plain_scroll_columns(-1)", show=False, priority=True, id="terminal.log_left"
+        ),
+        Binding(
+            "right", "plain_scroll_columns(1)", show=False, priority=True, id="terminal.log_right"
+        ),
     ]
 
     #: Timer period of parse + repaint.
@@ -209,6 +215,14 @@ class TerminalView(Widget, can_focus=True):
     LOG_KEPT_BYTES: ClassVar[int] = 1024 * 1024
     #: Parse budget of a tick while a log view is rebuilt (nothing is skipped then).
     REBUILD_BUDGET: ClassVar[float] = 0.03
+    #: Rendered history lines kept while scrolled back (each costs ~4.6 KiB with the
+    #: caches Textual hangs on it: 128 is ~0.6 MiB, enough for the wheel's steps).
+    HISTORY_STRIPS: ClassVar[int] = 128
+    #: Columns of an unwrapped log's emulator: its lines are kept this long (and scrolled
+    #: sideways), longer ones are cut here.
+    UNWRAPPED_COLUMNS: ClassVar[int] = 1024
+    #: Columns a left/right key or a shift+wheel step scrolls an unwrapped log.
+    COLUMN_STEP: ClassVar[int] = 8
 
     @dataclass
     class Input(Message):
@@ -257,6 +271,9 @@ class TerminalView(Widget, can_focus=True):
         self._log_kept: deque[tuple[float, bytes]] = deque()
         self._log_kept_bytes = 0
         self._log_filter = LogFilter()
+        #: What the UI puts at the start of each line of this log (merged logs' coloured
+        #: container ids): never shown raw.
+        self.line_prefixes: tuple[str, ...] = ()
         if not terminal:
             self.emulator.set_log_mode()
         self._rows: dict[int, Strip] = {}
@@ -278,6 +295,11 @@ class TerminalView(Widget, can_focus=True):
         #: The lines of a scrolled-back view, fetched once per position.
         self._window: dict[int, Line] = {}
         self._window_key: tuple[int, int] = (-1, -1)
+        #: Rendered history lines by number, for (width, fg, bg); see _plain_strip.
+        self._history_strips: dict[int, Strip] = {}
+        self._history_key: tuple[int, int, Color, Color] | None = None
+        #: The first column shown (an unwrapped log scrolled sideways).
+        self.first_column = 0
 
     @property
     def screen_buffer(self) -> PaneScreen:
@@ -327,14 +349,17 @@ class TerminalView(Widget, can_focus=True):
         self.log_stamps = self.log_stamps if stamps is None else stamps
         self.log_wrap = self.log_wrap if wrap is None else wrap
         old = self.emulator.screen
-        emulator = Emulator(old.columns, old.lines, scrollback=old.history.maxlen or 0)
+        columns = self._emulator_columns(self.size.width if self._sized else old.columns)
+        emulator = Emulator(columns, old.lines, scrollback=old.history.maxlen or 0)
         emulator.set_log_mode(wrap=self.log_wrap)
         stats = self.feeder.stats
         self.emulator = emulator
         self.feeder = Feeder(emulator)
         self.feeder.stats = stats
         self.feeder.hold_skips = True  # all of what was kept, the scrollback with it
-        self._log_filter = LogFilter(sgr=not self.log_raw, stamps=self.log_stamps)
+        self._log_filter = LogFilter(
+            sgr=not self.log_raw, stamps=self.log_stamps, prefixes=self.line_prefixes
+        )
         for stamp, data in self._log_kept:
             self.feeder.feed(self._log_filter(data, stamp), size=0)
         self._idle.clear()
@@ -342,7 +367,9 @@ class TerminalView(Widget, can_focus=True):
         self._seen_pushed = 0
         self._searched_to = 0
         self._cursor = None
+        self.first_column = 0
         self._rows.clear()
+        self._history_strips.clear()  # a new emulator: its lines are numbered anew
         self.refresh()
         self.post_message(self.Scrolled(self))
 
@@ -428,6 +455,7 @@ class TerminalView(Widget, can_focus=True):
         """A theme or style change: rows rendered with the old colours go."""
         super().notify_style_update()
         self._rows.clear()
+        self._history_strips.clear()
 
     @property
     def view_top(self) -> int:
@@ -475,15 +503,19 @@ class TerminalView(Widget, can_focus=True):
             line = emulator.line(n)
         # Blanks in the colours of a default cell, as pyte's own blank cells are.
         blank = char_style(*DEFAULT_ATTRS, fg, bg)
-        strip = self._line_strip(line, fg, bg).extend_cell_length(width, blank)
         screen = emulator.screen
         y = n - emulator.top_line
-        if 0 <= y < screen.lines and not screen.cursor.hidden and screen.cursor.y == y:
-            strip = restyle(strip, screen.cursor.x, screen.cursor.x + 1, _reverse)
+        cursor = 0 <= y < screen.lines and not screen.cursor.hidden and screen.cursor.y == y
         spans = self.search_state.by_line.get(n)
+        selection = self.text_selection
+        if not (cursor or spans or selection is not None):
+            return self._plain_strip(n, line, width, fg, bg, blank)
+        left = self.first_column
+        strip = self._line_strip(line, fg, bg).extend_cell_length(left + width, blank)
+        if cursor:
+            strip = restyle(strip, screen.cursor.x, screen.cursor.x + 1, _reverse)
         if spans:
             strip = self._highlight(strip, n, line, spans)
-        selection = self.text_selection
         if selection is not None:
             span = selection.get_span(n)
             if span is not None:
@@ -493,7 +525,34 @@ class TerminalView(Widget, can_focus=True):
                 style = self.screen.get_component_rich_style("screen--selection")
                 a, b = cell_len(text[:start]), cell_len(text[:end])
                 strip = restyle(strip, a, max(b, a + 1), lambda s: s + style)
-        return strip.crop(0, width).apply_offsets(0, n)
+        return strip.crop(left, left + width).apply_offsets(left, n)
+
+    def _plain_strip(
+        self, n: int, line: Line, width: int, fg: Color, bg: Color, blank: Style
+    ) -> Strip:
+        """A line with nothing on it (no cursor, match or selection): built in one pass,
+        and kept if it is a history line (those never change), so that scrolling by the
+        wheel renders only the lines that came into view."""
+        history = n < self.emulator.top_line
+        left = self.first_column
+        if history:
+            key = (width, left, fg, bg)
+            if key != self._history_key:
+                self._history_key = key
+                self._history_strips.clear()
+            strip = self._history_strips.get(n)
+            if strip is not None:
+                return strip
+        segments = [Segment(text, char_style(*attrs, fg, bg)) for text, attrs in line]
+        strip = (None if left else padded_strip(segments, width, n, blank)) or Strip(
+            segments
+        ).extend_cell_length(left + width, blank).crop(left, left + width).apply_offsets(left, n)
+        if history:
+            strips = self._history_strips
+            if len(strips) >= self.HISTORY_STRIPS:
+                del strips[next(iter(strips))]  # the oldest kept
+            strips[n] = strip
+        return strip
 
     @staticmethod
     def _line_strip(line: Line, fg: Color, bg: Color) -> Strip:
@@ -541,6 +600,7 @@ class TerminalView(Widget, can_focus=True):
         if self._top is not None:
             self._top = None
             self._rows.clear()
+            self._history_strips.clear()  # live shows the screen's rows only
             self.refresh()
             self.post_message(self.Scrolled(self))
 
@@ -574,17 +634,54 @@ class TerminalView(Widget, can_focus=True):
     def action_plain_live(self) -> None:
         self.go_live()
 
+    def action_plain_scroll_columns(self, direction: int) -> None:
+        self.scroll_columns(direction * self.COLUMN_STEP)
+
+    @property
+    def sideways(self) -> bool:
+        """The view scrolls sideways: a log shown unwrapped."""
+        return not self.terminal and not self.log_wrap
+
+    def scroll_columns(self, delta: int) -> None:
+        """Show the unwrapped lines from ``delta`` columns further right (left if < 0)."""
+        if not self.sideways:
+            return
+        widest = self.emulator.screen.columns - self.size.width
+        left = max(0, min(widest, self.first_column + delta))
+        if left != self.first_column:
+            self.first_column = left
+            self._rows.clear()
+            self.refresh()
+            self.post_message(self.Scrolled(self))
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # Plain keys belong to the process in a tty pane.
+        # Plain keys belong to the process in a tty pane; left and right move a wrapped
+        # log nowhere, so they are left to the screen.
+        if action == "plain_scroll_columns" and not self.sideways:
+            return False
         return not (action.startswith("plain_") and self.terminal)
 
     def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
         event.stop()
-        self.scroll_lines(-self.WHEEL_LINES)
+        if event.shift and self.sideways:
+            self.scroll_columns(-self.COLUMN_STEP)
+        else:
+            self.scroll_lines(-self.WHEEL_LINES)
 
     def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
         event.stop()
-        self.scroll_lines(self.WHEEL_LINES)
+        if event.shift and self.sideways:
+            self.scroll_columns(self.COLUMN_STEP)
+        else:
+            self.scroll_lines(self.WHEEL_LINES)
+
+    def on_mouse_scroll_left(self, event: events.MouseScrollLeft) -> None:
+        event.stop()
+        self.scroll_columns(-self.COLUMN_STEP)
+
+    def on_mouse_scroll_right(self, event: events.MouseScrollRight) -> None:
+        event.stop()
+        self.scroll_columns(self.COLUMN_STEP)
 
     # -- search ------------------------------------------------------------------------------
 
@@ -659,11 +756,16 @@ class TerminalView(Widget, can_focus=True):
         width, height = max(size.width, 1), max(size.height, 1)
         self._sized = True
         screen = self.emulator.screen
-        if (screen.columns, screen.lines) != (width, height):
-            screen.resize(lines=height, columns=width)
+        columns = self._emulator_columns(width)
+        if (screen.columns, screen.lines) != (columns, height):
+            screen.resize(lines=height, columns=columns)
+            self.first_column = max(0, min(self.first_column, columns - width))
             self._rows.clear()
             self.refresh()
         self.post_message(self.Resized(self, width, height))
+
+    def _emulator_columns(self, width: int) -> int:
+        return max(width, self.UNWRAPPED_COLUMNS) if self.sideways else width
 
     # -- input -------------------------------------------------------------------------------
 
