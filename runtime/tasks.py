@@ -319,8 +319,11 @@ class Tasks:
         self._no_creates.clear()
         tdir = self._root / "tasks" / id
         try:
-            shutil.rmtree(tdir, ignore_errors=True)
-            tdir.mkdir(mode=0o700, parents=True)
+            try:
+                tdir.mkdir(mode=0o700, parents=True)
+            except FileExistsError:  # left by a task of this id an earlier engine lost
+                shutil.rmtree(tdir, ignore_errors=True)
+                tdir.mkdir(mode=0o700)
             proc = Process(
                 id,
                 "",
