@@ -185,7 +185,11 @@ def _last_line(text: str) -> str:
 
 def read_pid_file(path: Path) -> int:
     with contextlib.suppress(FileNotFoundError):
-        text = path.read_text().strip()
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            text = os.read(fd, 64).strip()
+        finally:
+            os.close(fd)
         if text.isdigit():
             return int(text)
     raise errors.RuntimeFailure(f"the runtime wrote no pid to {path}")
