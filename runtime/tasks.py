@@ -71,12 +71,13 @@ _TASK_FILES = ("bundle/config.json", "init.pid", "runtime.log", "init.log")
 
 
 def _remove_task_dir(tdir: Path) -> None:
+    d = os.fspath(tdir)
     for name in _TASK_FILES:
         with contextlib.suppress(OSError):
-            os.unlink(tdir / name)
+            os.unlink(f"{d}/{name}")
     try:
-        os.rmdir(tdir / "bundle")
-        os.rmdir(tdir)
+        os.rmdir(f"{d}/bundle")
+        os.rmdir(d)
     except OSError:  # more in it (execs, a rotated log, checkpoint work): remove it all
         shutil.rmtree(tdir, ignore_errors=True)
 
@@ -105,7 +106,8 @@ class Tasks:
         self._no_creates = asyncio.Event()
         self._no_creates.set()
         self._closing = False
-        self._closed = asyncio.Event()
+        # A future, not an Event: a wait watches it without a task of its own.
+        self._closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._sockets = root / "c"
         # Relative to the engine's own cgroup, unique to its root.
         self._cgroup_parent = "shimdeck-" + hashlib.sha256(bytes(root)).hexdigest()[:12]
@@ -511,11 +513,7 @@ class Tasks:
         """
         proc = self._get(id).process(exec_id)
         if not proc.published.done():
-            closed = asyncio.ensure_future(self._closed.wait())
-            try:
-                await asyncio.wait((proc.published, closed), return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                closed.cancel()
+            await asyncio.wait((proc.published, self._closed), return_when=asyncio.FIRST_COMPLETED)
             if not proc.published.done():
                 raise errors.Unavailable(
                     f"the engine closed while waiting for {proc.what}, which still runs"
@@ -821,7 +819,8 @@ class Tasks:
             if task.oom is not None:
                 task.oom.close()
         self._tasks.clear()
-        self._closed.set()  # what still waits for an exit will not see it from this engine
+        if not self._closed.done():  # what still waits for an exit will not see it from here
+            self._closed.set_result(None)
         if not keep:
             remove_empty(self._cgroup_parent)
 
