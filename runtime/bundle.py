@@ -208,16 +208,22 @@ def task_bundle(source: Path, spec: dict[str, Any], dest: Path, cgroups_path: st
     names none (runc and crun would otherwise use ``/<id>``, which two engines with a
     container of the same id would share), and paths the spec gives relative to its bundle.
     """
-    spec = json.loads(json.dumps(spec))  # a deep copy of plain JSON
-    root = spec.setdefault("root", {"path": "rootfs"})
+    # Copied only where changed: the caller's spec (the task's base process) stays as it was,
+    # at less than a deep copy's cost.
+    spec = dict(spec)
+    root = spec["root"] = dict(spec.get("root") or {"path": "rootfs"})
     if not os.path.isabs(root.get("path", "rootfs")):
         root["path"] = str(source / root.get("path", "rootfs"))
+    mounts = []
     for mount in spec.get("mounts") or []:
         src = mount.get("source")
         binding = mount.get("type") == "bind" or "bind" in (mount.get("options") or [])
         if binding and isinstance(src, str) and not os.path.isabs(src):
-            mount["source"] = str(source / src)
-    linux = spec.setdefault("linux", {})
+            mount = dict(mount, source=str(source / src))
+        mounts.append(mount)
+    if "mounts" in spec:
+        spec["mounts"] = mounts
+    linux = spec["linux"] = dict(spec.get("linux") or {})
     if not linux.get("cgroupsPath"):
         linux["cgroupsPath"] = cgroups_path
     dest.mkdir(mode=0o700, exist_ok=True)

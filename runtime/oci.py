@@ -11,7 +11,6 @@ container) and its stderr.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -39,30 +38,13 @@ def find_binary(runtime: str) -> str:
     return found
 
 
-async def _read_all(fd: int) -> bytes:
-    """Read a pipe to EOF without blocking the loop."""
-    loop = asyncio.get_running_loop()
-    os.set_blocking(fd, False)
-    chunks: list[bytes] = []
-    done: asyncio.Future[None] = loop.create_future()
-
-    def on_readable() -> None:
-        try:
-            data = os.read(fd, 65536)
-        except BlockingIOError:
-            return
-        if data:
-            chunks.append(data)
-        elif not done.done():
-            done.set_result(None)
-
-    loop.add_reader(fd, on_readable)
+def _read_memfd(fd: int) -> bytes:
+    """All a finished command wrote into ``fd`` (a memfd), then close it."""
     try:
-        await done
+        size = os.fstat(fd).st_size
+        return os.pread(fd, size, 0) if size else b""
     finally:
-        loop.remove_reader(fd)
         os.close(fd)
-    return b"".join(chunks)
 
 
 def _log_errors(log: Path, offset: int) -> str:
@@ -118,19 +100,20 @@ class OCIRuntime:
             argv = runtime_argv(argv, self.name, self.criu)
         offset = log.stat().st_size if log is not None and log.exists() else 0
         if stdio is None:
-            out_r, out_w = os.pipe()
-            err_r, err_w = os.pipe()
-            devnull = os.open(os.devnull, os.O_RDONLY)
+            # Output goes to memory files, read once the command has exited: no pipes to
+            # watch on the loop (four reader registrations per command, two tasks), and no
+            # wait for an EOF that a process the runtime leaves behind could hold off.
+            out = os.memfd_create("runtime-stdout", os.MFD_CLOEXEC)
+            err = os.memfd_create("runtime-stderr", os.MFD_CLOEXEC)
             try:
-                _, exited = self._reaper.spawn(argv, stdin=devnull, stdout=out_w, stderr=err_w)
-            except OSError:
-                for fd in (out_r, err_r):
-                    os.close(fd)
-                raise
+                devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+                try:
+                    _, exited = self._reaper.spawn(argv, stdin=devnull, stdout=out, stderr=err)
+                finally:
+                    os.close(devnull)
+                ex = await exited
             finally:
-                for fd in (out_w, err_w, devnull):
-                    os.close(fd)
-            stdout, stderr, ex = await asyncio.gather(_read_all(out_r), _read_all(err_r), exited)
+                stdout, stderr = _read_memfd(out), _read_memfd(err)
         else:
             _, exited = self._reaper.spawn(argv, stdin=stdio[0], stdout=stdio[1], stderr=stdio[2])
             ex = await exited
@@ -202,7 +185,11 @@ def _last_line(text: str) -> str:
 
 def read_pid_file(path: Path) -> int:
     with contextlib.suppress(FileNotFoundError):
-        text = path.read_text().strip()
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            text = os.read(fd, 64).strip()
+        finally:
+            os.close(fd)
         if text.isdigit():
             return int(text)
     raise errors.RuntimeFailure(f"the runtime wrote no pid to {path}")

@@ -5,8 +5,8 @@ container's processes are re-parented to us and we must reap them. Every process
 cares about, runtime CLI calls included, is watched through a pidfd and reaped with
 ``waitid(P_PIDFD)``, so no wait can steal another's exit and a recycled pid can never be
 mistaken for ours. Children nobody registered (a container process whose pid file we have not
-read yet) are swept on SIGCHLD; their exits are kept so that a late registration still gets
-its status (containerd issue 869 / PR 940: never drop an early exit).
+read yet) are swept shortly after a SIGCHLD; their exits are kept so that a late registration
+still gets its status (containerd issue 869 / PR 940: never drop an early exit).
 
 The reaper never calls ``waitpid(-1)``: do not run ``subprocess``/asyncio child watchers for
 the runtime binaries beside it; use :meth:`Reaper.spawn` instead.
@@ -32,6 +32,9 @@ UNKNOWN_EXIT_STATUS = 255
 EARLY_EXIT_TTL = 120.0
 #: How long an unwatched zombie is left for whoever spawned it to reap.
 SWEEP_GRACE = 0.5
+#: SIGCHLDs within this long share one sweep: every runtime command's exit sends one, and
+#: a sweep reads /proc, while what it reaps is left SWEEP_GRACE anyway.
+SWEEP_DELAY = 0.1
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,7 @@ class Reaper:
         self._resweep: asyncio.TimerHandle | None = None
         self._closed = False
         set_subreaper()
-        self._loop.add_signal_handler(signal.SIGCHLD, self.sweep)
+        self._loop.add_signal_handler(signal.SIGCHLD, self._on_sigchld)
 
     def spawn(
         self, argv: Sequence[str], *, stdin: int, stdout: int, stderr: int
@@ -210,6 +213,13 @@ class Reaper:
                 self._early[pid] = (Exit(pid, exit_status(res.si_status, res.si_code), _now()), now)
         if waiting and not self._closed and self._resweep is None:
             self._resweep = self._loop.call_later(SWEEP_GRACE, self._sweep_again)
+
+    def _on_sigchld(self) -> None:
+        # A hand-over is a watched process's exit someone waits for: retried now. Unwatched
+        # zombies keep until the sweep; a watch that comes first reaps its own by pidfd.
+        self._retry_handovers()
+        if self._resweep is None and not self._closed:
+            self._resweep = self._loop.call_later(SWEEP_DELAY, self._sweep_again)
 
     def _sweep_again(self) -> None:
         self._resweep = None

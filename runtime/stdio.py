@@ -267,6 +267,8 @@ class ProcessIO:
 
     async def drain(self, timeout: float) -> bool:
         """Wait until the output reached its end; False if ``timeout`` passed first."""
+        if self._eof.is_set():  # the common case at a delete: no task, no timer
+            return True
         try:
             await asyncio.wait_for(self._eof.wait(), timeout)
         except TimeoutError:

@@ -65,6 +65,23 @@ def _absolute(what: str, path: str | os.PathLike[str]) -> Path:
     return p
 
 
+#: What a task's directory holds after a plain life (see ``_create``): removed by name, at
+#: a few syscalls, where ``shutil.rmtree`` lists and stats every directory level.
+_TASK_FILES = ("bundle/config.json", "init.pid", "runtime.log", "init.log")
+
+
+def _remove_task_dir(tdir: Path) -> None:
+    d = os.fspath(tdir)
+    for name in _TASK_FILES:
+        with contextlib.suppress(OSError):
+            os.unlink(f"{d}/{name}")
+    try:
+        os.rmdir(f"{d}/bundle")
+        os.rmdir(d)
+    except OSError:  # more in it (execs, a rotated log, checkpoint work): remove it all
+        shutil.rmtree(tdir, ignore_errors=True)
+
+
 class Tasks:
     """``engine.tasks``: create, start, exec, kill, wait and delete tasks and their execs."""
 
@@ -89,7 +106,8 @@ class Tasks:
         self._no_creates = asyncio.Event()
         self._no_creates.set()
         self._closing = False
-        self._closed = asyncio.Event()
+        # A future, not an Event: a wait watches it without a task of its own.
+        self._closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._sockets = root / "c"
         # Relative to the engine's own cgroup, unique to its root.
         self._cgroup_parent = "shimdeck-" + hashlib.sha256(bytes(root)).hexdigest()[:12]
@@ -213,10 +231,10 @@ class Tasks:
         publishes its event first (see ``_watch``).
         """
         console: ConsoleSocket | None = None
-        devnull = os.open(os.devnull, os.O_RDWR)
-        err_r = err_w = -1
+        devnull = err_r = err_w = -1
         try:
             if proc.io.terminal:
+                devnull = os.open(os.devnull, os.O_RDWR)
                 console = self._console_socket()
                 # The process gets the pty, not our stdio: the runtime's stderr is ours to read.
                 err_r, err_w = os.pipe()
@@ -319,8 +337,11 @@ class Tasks:
         self._no_creates.clear()
         tdir = self._root / "tasks" / id
         try:
-            shutil.rmtree(tdir, ignore_errors=True)
-            tdir.mkdir(mode=0o700, parents=True)
+            try:
+                tdir.mkdir(mode=0o700, parents=True)
+            except FileExistsError:  # left by a task of this id an earlier engine lost
+                shutil.rmtree(tdir, ignore_errors=True)
+                tdir.mkdir(mode=0o700)
             proc = Process(
                 id,
                 "",
@@ -492,11 +513,7 @@ class Tasks:
         """
         proc = self._get(id).process(exec_id)
         if not proc.published.done():
-            closed = asyncio.ensure_future(self._closed.wait())
-            try:
-                await asyncio.wait((proc.published, closed), return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                closed.cancel()
+            await asyncio.wait((proc.published, self._closed), return_when=asyncio.FIRST_COMPLETED)
             if not proc.published.done():
                 raise errors.Unavailable(
                     f"the engine closed while waiting for {proc.what}, which still runs"
@@ -537,7 +554,7 @@ class Tasks:
                 task.oom.close()
             del self._tasks[id]
             self._store.delete_task(id)
-            shutil.rmtree(task.dir, ignore_errors=True)
+            _remove_task_dir(task.dir)
             self._bus.publish(
                 Event(
                     events.TASK_DELETE,
@@ -802,7 +819,8 @@ class Tasks:
             if task.oom is not None:
                 task.oom.close()
         self._tasks.clear()
-        self._closed.set()  # what still waits for an exit will not see it from this engine
+        if not self._closed.done():  # what still waits for an exit will not see it from here
+            self._closed.set_result(None)
         if not keep:
             remove_empty(self._cgroup_parent)
 

@@ -213,3 +213,22 @@ async def test_run_creates_and_starts_in_one(engine: Engine, make_bundle, termin
         (events.TASK_EXIT, info.pid),
         (events.TASK_DELETE, info.pid),
     ]
+
+
+async def test_delete_removes_the_task_directory(engine: Engine, make_bundle) -> None:
+    # Two ways out: a plain task's known files, and one holding more (an exec's files, a
+    # file of the caller's), which the removal by name leaves to a full one.
+    await engine.containers.create("plain", make_bundle(["/bin/true"]))
+    await engine.tasks.run("plain")
+    await engine.containers.create("more", make_bundle(["sleep", "100"]))
+    await engine.tasks.run("more")
+    await engine.tasks.exec("more", "x", ["true"])
+    await engine.tasks.start("more", "x")
+    (engine.root / "tasks" / "more" / "bundle" / "extra").write_text("x")
+    await engine.tasks.wait("more", "x")
+    await engine.tasks.kill("more", signal.SIGKILL)
+    for cid in ("plain", "more"):
+        await engine.tasks.wait(cid)
+        await engine.tasks.delete(cid)
+        assert not (engine.root / "tasks" / cid).exists()
+        await engine.containers.delete(cid)
