@@ -96,11 +96,12 @@ async def _scene(driver: Driver) -> None:
     shell = backend.console("shell")
     await shell.resize(*PANE)
     await driver.wait_for(lambda: b"# " in shell.backlog())
-    shell.write(b"cat /etc/passwd; ls /\r")
     await backend.exec(
         "shell", "exec-1", ["sh", "-c", "echo hello from an exec; exec sleep 600"], terminal=True
     )
     await backend.console("shell", "exec-1").resize(*PANE)
+    await driver.wait_for(lambda: driver.status("shell", "exec-1") == Status.RUNNING)
+    shell.write(b"ps; ls /\r")  # the shell sees the exec's process beside its own
     await driver.wait_for(lambda: driver.status("migrate") == Status.STOPPED)
     await asyncio.sleep(2.5)  # stats samples and log lines
     await backend.pause("worker")
