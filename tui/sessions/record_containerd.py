@@ -57,13 +57,16 @@ SCENE: dict[str, tuple[tuple[str, ...], bool, dict[str, str]]] = {
 }
 
 
-async def record(out: Path) -> list[str]:
-    """Record the scene into ``out``; returns what the daemon found left behind."""
-    daemon = Daemon(Path(tempfile.mkdtemp(prefix="shimdeck-demo-")), NAMESPACE)
+async def record(out: Path, namespace: str = NAMESPACE) -> list[str]:
+    """Record the scene into ``out``; returns what the daemon found left behind.
+
+    ``namespace``: a test's own (runc's state and the cgroups are per namespace name, shared
+    by every containerd on the host)."""
+    daemon = Daemon(Path(tempfile.mkdtemp(prefix="shimdeck-demo-")), namespace)
     try:
         daemon.start()
         daemon.import_image(IMAGE)
-        client = await Client.connect(str(daemon.socket), NAMESPACE)
+        client = await Client.connect(str(daemon.socket), namespace)
         try:
             try:
                 live = await ContainerdBackend.open(client, image=IMAGE, io_dir=daemon.io_dir)
