@@ -36,7 +36,10 @@ _PASSED_TO_CONSOLE = {"quit", "command_palette"}
 
 
 def header_line(info: BackendInfo) -> str:
-    """The header's subtitle: which backend, where, and which namespace."""
+    """The header's subtitle: which backend, where, and which namespace (a replay: as the
+    recorded backend's header was, where the session says)."""
+    if info.recorded is not None:
+        return header_line(info.recorded)
     parts = [info.runtime if info.kind != "containerd" else f"containerd {info.version}"]
     parts.append(info.address)
     if info.namespace:

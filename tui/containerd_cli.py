@@ -36,15 +36,22 @@ async def run_containerd(args: argparse.Namespace, config: Config) -> int:
     recorder = None
     note = ""
     try:
-        if args.record:
-            try:
-                recorder = Recorder(args.record, runtime="containerd", start=datetime.now(UTC))
-            except OSError as e:
-                raise CliError(f"cannot write {args.record}: {e.strerror}") from None
         try:
             containerd = await ContainerdBackend.open(client)
         except errors.Error as e:
             raise CliError(f"containerd at {client.path}: {e}") from None
+        if args.record:
+            try:
+                # The header's line goes in the file too, so a replay shows it.
+                recorder = Recorder(
+                    args.record,
+                    runtime="containerd",
+                    start=datetime.now(UTC),
+                    info=containerd.info,
+                )
+            except OSError as e:
+                await containerd.close()
+                raise CliError(f"cannot write {args.record}: {e.strerror}") from None
         backend: Backend = (
             containerd if recorder is None else RecordingBackend(containerd, recorder)
         )

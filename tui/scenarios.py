@@ -17,7 +17,7 @@ from .app import ShimdeckApp
 from .backend.replay import ReplayBackend
 from .screens.console import ConsoleScreen
 from .screens.main import MainScreen
-from .sessions import DEMO_SESSION, LOGS_SESSION
+from .sessions import CONTAINERD_SESSION, DEMO_SESSION, LOGS_SESSION
 from .widgets.tables import ContainersTable
 from .widgets.terminal import TerminalView
 
@@ -177,6 +177,20 @@ SCENARIOS: list[Scenario] = [
         press=("slash", *"shop", "enter", "L"),
         console=True,
         session=LOGS_SESSION,
+    ),
+    Scenario(
+        "containerd",
+        "On a real containerd: namespace default",
+        select="shell",
+        session=CONTAINERD_SESSION,
+    ),
+    Scenario(
+        "containerd-console",
+        "a on containerd: a tty task's console (FIFOs)",
+        select="shell",
+        press=("a",),
+        console=True,
+        session=CONTAINERD_SESSION,
     ),
 ]
 

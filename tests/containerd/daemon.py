@@ -119,9 +119,10 @@ disabled_plugins = {json.dumps(list(DISABLED_PLUGINS))}
         self._drain.start()
         self.timings["start"] = time.perf_counter() - began
 
-    def import_image(self) -> None:
+    def import_image(self, name: str = "") -> None:
+        """Build the busybox image (named ``name``, else the tests' name) and import it."""
         began = time.perf_counter()
-        self.image = image.build(self.dir / "busybox.tar")
+        self.image = image.build(self.dir / "busybox.tar", name or image.NAME)
         built = time.perf_counter()
         self.ctr("images", "import", "--snapshotter", SNAPSHOTTER, str(self.image.archive))
         self.image.archive.unlink()

@@ -17,6 +17,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
+from tui.app import header_line
 from tui.backend.containerd import backend
 from tui.backend.containerd.backend import ContainerdBackend
 from tui.backend.containerd.client import Client
@@ -170,6 +171,9 @@ async def test_the_ui_on_containerd_then_the_quit_note(
         replay = ReplayBackend(record, instant=True)
         replay.updates()  # an instant replay applies every record at once
         assert [c.id for c in replay.containers()] == [new_id]
+        # The replay's header is the one the live UI showed.
+        assert header_line(replay.info) == header_line(first.info)
+        assert f"[{client.namespace}]" in header_line(replay.info)
         assert replay.task(new_id) is not None and replay.task(new_id).status == "running"
         await replay.close()
     finally:

@@ -170,6 +170,10 @@ async def test_paced_replay_follows_the_recorded_clock() -> None:
             '{"kind":"header","start":"2024-01-01T00:00:00+00:00"}\n{"kind":"event","event":{}}\n',
             "malformed",
         ),
+        (
+            '{"kind":"header","start":"2024-01-01T00:00:00+00:00","backend":{"kind":"x"}}\n',
+            "header.*not an engine's or a containerd's",
+        ),
     ],
 )
 def test_bad_session_files_are_named(tmp_path: Path, content: str, message: str) -> None:

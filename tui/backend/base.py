@@ -182,6 +182,9 @@ class BackendInfo:
     #: The engine's root directory, containerd's socket, or the session file.
     address: str = ""
     namespace: str = ""
+    #: A replay: the backend the session was recorded on, where its header says (sessions
+    #: from before that say nothing).
+    recorded: BackendInfo | None = None
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,9 @@ console output and failed actions. ``--record`` writes one; ``shimdeck replay`` 
 
 Each record has ``t`` (seconds since the recording started) and ``kind``:
 
-- ``header``: ``start`` (ISO time), ``runtime``, ``version``.
+- ``header``: ``start`` (ISO time), ``runtime``, ``version``; optionally ``backend``, what
+  the live header showed (``kind``, ``runtime``, ``version``, ``address``, ``namespace``:
+  :class:`BackendInfo`; the namespace the recording began in). Older sessions lack it.
 - ``state``: ``id`` and the ``container``, ``task`` and ``execs`` of that container
   after an event (``null`` once deleted). Written before the event it follows from.
 - ``event``: one :class:`runtime.Event`.
@@ -33,6 +35,7 @@ from runtime import Event, Stats, TaskInfo, errors, events
 
 from .base import (
     Backend,
+    BackendInfo,
     ConnectionChanged,
     Console,
     Container,
@@ -58,6 +61,34 @@ def _time(value: datetime | None) -> str | None:
 
 def _parse_time(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
+_RECORDED_KINDS = ("engine", "containerd")
+
+
+def encode_info(info: BackendInfo) -> dict[str, Any]:
+    return {
+        "kind": info.kind,
+        "runtime": info.runtime,
+        "version": info.version,
+        "address": info.address,
+        "namespace": info.namespace,
+    }
+
+
+def decode_info(d: Any) -> BackendInfo | None:
+    """A header's ``backend`` (None where the session has none)."""
+    if d is None:
+        return None
+    if not isinstance(d, dict) or d.get("kind") not in _RECORDED_KINDS:
+        raise ValueError(f"backend {d!r} is not an engine's or a containerd's")
+    return BackendInfo(
+        kind=d["kind"],
+        runtime=str(d.get("runtime") or ""),
+        version=str(d.get("version") or ""),
+        address=str(d.get("address") or ""),
+        namespace=str(d.get("namespace") or ""),
+    )
 
 
 def encode_container(c: Container | None) -> dict[str, Any] | None:
@@ -169,13 +200,27 @@ def decode_stats(d: dict[str, Any]) -> Stats:
 class Recorder:
     """Appends records to a session file; every write is flushed (a crash keeps the file)."""
 
-    def __init__(self, path: str | Path, *, runtime: str, start: datetime) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        runtime: str,
+        start: datetime,
+        info: BackendInfo | None = None,
+    ) -> None:
+        """``info``: what the header shows live, so that a replay shows it too."""
         self.path = Path(path)
         self._file: TextIO | None = open(self.path, "w", encoding="utf-8")  # noqa: SIM115
         self._t0 = time.monotonic()
-        self._write(
-            {"kind": "header", "start": start.isoformat(), "runtime": runtime, "version": VERSION}
-        )
+        header: dict[str, Any] = {
+            "kind": "header",
+            "start": start.isoformat(),
+            "runtime": runtime,
+            "version": VERSION,
+        }
+        if info is not None:
+            header["backend"] = encode_info(info)
+        self._write(header)
 
     def _write(self, record: dict[str, Any]) -> None:
         if self._file is None:

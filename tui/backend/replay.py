@@ -44,6 +44,7 @@ from .recording import (
     SessionFormatError,
     decode_container,
     decode_event,
+    decode_info,
     decode_stats,
     decode_task,
     output_bytes,
@@ -131,7 +132,13 @@ class ReplayBackend(Backend):
         start = datetime.fromisoformat(header["start"])
         self._start = start if start.tzinfo else start.replace(tzinfo=UTC)
         self.recorded_runtime = str(header.get("runtime", ""))
-        self.info = BackendInfo(kind="replay", runtime="replay", address=self.path.name)
+        try:
+            recorded_on = decode_info(header.get("backend"))
+        except ValueError as e:
+            raise SessionFormatError(f"{self.path}: record 1 (header) is malformed: {e}") from None
+        self.info = BackendInfo(
+            kind="replay", runtime="replay", address=self.path.name, recorded=recorded_on
+        )
         self.instant = instant
         self.speed = speed if speed > 0 else 1.0
         self._clock = self._start
