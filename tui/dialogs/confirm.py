@@ -32,7 +32,10 @@ class ConfirmDialog(Dialog[bool]):
 
     def extra(self) -> ComposeResult:
         yield Static(safe_text(self.question), classes="dialog-note")
-        hint = f"y/enter: {(self.verb or 'delete').lower()}   n/escape: keep"
+        verb = (self.verb or "delete").lower()
+        # "keep" answers a deletion; a kill or a pause is simply not done.
+        no = "keep" if verb == "delete" else f"don't {verb}"
+        hint = f"y/enter: {verb}   n/escape: {no}"
         yield Static(Text(hint, style="dim"), classes="dialog-note")
 
     def on_mount(self) -> None:
