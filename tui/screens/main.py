@@ -75,7 +75,7 @@ ACTIONS: list[tuple[str, str, str, str]] = [
 
 #: On a Kubernetes node only (while CRI rows exist): the pods' sandboxes, shown or hidden.
 SANDBOXES: tuple[str, str, str, str] = (
-    "S",
+    "H",
     "toggle_sandboxes",
     "Sandboxes",
     "Show or hide the pods' sandbox (pause) containers (on a Kubernetes node)",
@@ -132,7 +132,8 @@ class MainScreen(Screen[None]):
         Binding("q", "app.quit", "Quit", id=binding_id("quit")),
         Binding(
             SANDBOXES[0],
-            f"screen.{SANDBOXES[1]}",
+            # Not "screen.": under a dialog that names the dialog, which would show it.
+            SANDBOXES[1],
             SANDBOXES[2],
             id=binding_id(SANDBOXES[1]),
         ),
