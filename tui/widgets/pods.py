@@ -13,7 +13,6 @@ here too.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import ClassVar
 
 from rich.text import Text
 
@@ -43,8 +42,8 @@ class PodColumns:
     """The containers table's hook (:class:`tui.widgets.tables.ColumnHook`): POD and NAME
     after the id, shown only while some row is a CRI container."""
 
-    columns: ClassVar[Sequence[tuple[str, str]]] = (("pod", "POD"), ("name", "NAME"))
-    sort_keys: ClassVar[Mapping[str, SortKey]] = {
+    columns: Sequence[tuple[str, str]] = (("pod", "POD"), ("name", "NAME"))
+    sort_keys: Mapping[str, SortKey] = {
         "pod": lambda r, now: _pod_key(r),
         "name": lambda r, now: (*_pod_key(r), _name(r)),
     }
