@@ -9,12 +9,16 @@ container the CRI did not make is acted on without a question, as anywhere.
 from __future__ import annotations
 
 import contextlib
+import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from rich.console import Console
+from rich.table import Table
+from textual.widgets import Static
 
 from runtime import errors
 from tests.containerd.test_cri import POD, Writer, make_pod_container, remove_pod_container
@@ -22,6 +26,7 @@ from tui.app import ShimdeckApp
 from tui.backend.base import Status
 from tui.backend.containerd import cri
 from tui.dialogs import ConfirmDialog, KillDialog
+from tui.screens.help import HelpScreen
 from tui.screens.main import MainScreen
 from tui.widgets.tables import ContainersTable
 from tui.widgets.terminal import TerminalView
@@ -74,6 +79,16 @@ def cells(table: ContainersTable, id: str, n: int = 3) -> list[str]:
     return [c.plain for c in table.get_row(id)[:n]]
 
 
+def help_text(screen: object) -> str:
+    """The help's table of keys, as text."""
+    assert isinstance(screen, HelpScreen)
+    console = Console(width=200, file=io.StringIO(), record=True)
+    for static in screen.query(Static):
+        if isinstance(static.content, Table):
+            console.print(static.content)
+    return console.export_text()
+
+
 def line_colour(view: TerminalView, text: str) -> str:
     """The foreground colour of the first character of the screen line showing ``text``."""
     screen = view.emulator.screen
@@ -103,6 +118,11 @@ async def test_a_pod_from_the_keyboard(pod: Pod) -> None:
         assert cells(table, PLAIN) == [PLAIN, "-", "-"]
         # The toggle is in the footer here (off a node it is not: the snapshots show that).
         assert main.active_bindings["H"].binding.action == "toggle_sandboxes"
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help")
+        assert "sandbox (pause) containers" in help_text(app.screen)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen), what="main screen")
 
         await pilot.press("H")
         await wait_for(pilot, lambda: SANDBOX in table.row_keys(), what="the sandbox shown")
