@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING
 import pytest
 from rich.console import Console
 from rich.table import Table
-from textual.widgets import Static
+from textual.widgets import Checkbox, Input, Static
 
 from runtime import errors
 from tests.containerd.test_cri import POD, Writer, make_pod_container, remove_pod_container
 from tui.app import ShimdeckApp
 from tui.backend.base import Status
 from tui.backend.containerd import cri
-from tui.dialogs import ConfirmDialog, KillDialog
+from tui.dialogs import ConfirmDialog, ExecDialog, KillDialog
 from tui.screens.help import HelpScreen
 from tui.screens.main import MainScreen
 from tui.widgets.tables import ContainersTable
@@ -147,6 +147,20 @@ async def test_a_pod_from_the_keyboard(pod: Pod) -> None:
             assert line_colour(view, "a warning") == "red"
             assert line_colour(view, "written while attached") == "default"
             await writer.end()
+        await pilot.press("ctrl+right_square_bracket")
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen), what="main screen")
+
+        # e: an exec is the backend's own, as anywhere (its output, not the kubelet's log).
+        await select(app, pilot, APP)
+        await pilot.press("e")
+        exec_dialog = app.screen
+        assert isinstance(exec_dialog, ExecDialog)
+        exec_dialog.query_one("#command", Input).value = "echo from-exec"
+        exec_dialog.query_one("#tty", Checkbox).value = False
+        await pilot.press("ctrl+s")
+        view = await console_view(app, pilot)
+        await wait_for(pilot, lambda: "from-exec" in shown(), what="the exec's output")
+        assert "before the attach" not in shown()
         await pilot.press("ctrl+right_square_bracket")
         await wait_for(pilot, lambda: isinstance(app.screen, MainScreen), what="main screen")
 
