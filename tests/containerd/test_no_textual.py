@@ -15,7 +15,8 @@ for name, path in (("tui", "tui"), ("tui.backend", "tui/backend")):
     module = types.ModuleType(name)
     module.__path__ = [path]
     sys.modules[name] = module
-from tui.backend.containerd import cio, client, cri, crilog, events, fifos, output, records
+from tui.backend.containerd import cio, client, cri, crilog, criquestions, events, fifos, output
+from tui.backend.containerd import records
 from tui.backend.containerd import schema, spec, status, watch
 schema.pool()
 print(sorted(m for m in sys.modules if m.split(".")[0] == "textual"))

@@ -32,8 +32,15 @@ class ConfirmDialog(Dialog[bool]):
 
     def extra(self) -> ComposeResult:
         yield Static(safe_text(self.question), classes="dialog-note")
-        hint = f"y/enter: {(self.verb or 'delete').lower()}   n/escape: keep"
-        yield Static(Text(hint, style="dim"), classes="dialog-note")
+        yield Static(Text(self.hint, style="dim"), classes="dialog-note")
+
+    @property
+    def hint(self) -> str:
+        """The keys, in the words of the verb."""
+        verb = (self.verb or "delete").lower()
+        # "keep" answers a deletion; a kill or a pause is simply not done.
+        no = "keep" if verb == "delete" else f"don't {verb}"
+        return f"y/enter: {verb}   n/escape: {no}"
 
     def on_mount(self) -> None:
         super().on_mount()

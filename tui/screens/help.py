@@ -13,17 +13,19 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from .main import ACTIONS, action_keys
+from ..widgets.pods import PodColumns
+from .main import ACTIONS, SANDBOXES, action_keys
 
 if TYPE_CHECKING:
     from ..app import ShimdeckApp
 
 
-def help_table(keymap: Mapping[str, str]) -> Table:
+def help_table(keymap: Mapping[str, str], *, pods: bool = False) -> Table:
+    """The keys; ``pods``: with the ones only a Kubernetes node's containers have."""
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold cyan", no_wrap=True)
     table.add_column()
-    for key, action, _label, help in ACTIONS:
+    for key, action, _label, help in [*ACTIONS, *([SANDBOXES] if pods else [])]:
         table.add_row(action_keys(key, action, keymap), help)
     table.add_row("ctrl+]", "Leave the console pane (the process keeps running)")
     palette = keymap.get("app.command_palette", "ctrl+p").replace(",", ", ")
@@ -45,7 +47,8 @@ class HelpScreen(ModalScreen[None]):
                 Text("shimdeck: look inside containers while they run", style="bold"),
                 classes="dialog-title",
             )
-            yield Static(help_table(self.app.config.keymap))
+            pods = PodColumns().shown(list(self.app.model.rows.values()))
+            yield Static(help_table(self.app.config.keymap, pods=pods))
             yield Static(Text("escape closes this help", style="dim"), classes="dialog-note")
 
     def action_dismiss_help(self) -> None:

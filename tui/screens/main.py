@@ -41,6 +41,7 @@ from ..text import safe_text, visible
 from ..widgets.details import DetailsPane
 from ..widgets.eventlog import EventsTable
 from ..widgets.linetable import LineTable
+from ..widgets.pods import PodColumns, hide_sandboxes
 from ..widgets.tables import ContainersTable, ExecsTable
 from .console import ConsoleScreen
 
@@ -70,6 +71,15 @@ ACTIONS: list[tuple[str, str, str, str]] = [
     ("question_mark", "help", "Help", "Show the keys"),
     ("q", "quit", "Quit", "Quit shimdeck"),
 ]
+
+
+#: On a Kubernetes node only (while CRI rows exist): the pods' sandboxes, shown or hidden.
+SANDBOXES: tuple[str, str, str, str] = (
+    "H",
+    "toggle_sandboxes",
+    "Sandboxes",
+    "Show or hide the pods' sandbox (pause) containers (on a Kubernetes node)",
+)
 
 
 def binding_id(action: str) -> str:
@@ -120,6 +130,13 @@ class MainScreen(Screen[None]):
         ),
         Binding("question_mark", "app.help", "Help", id=binding_id("help")),
         Binding("q", "app.quit", "Quit", id=binding_id("quit")),
+        Binding(
+            SANDBOXES[0],
+            # Not "screen.": under a dialog that names the dialog, which would show it.
+            SANDBOXES[1],
+            SANDBOXES[2],
+            id=binding_id(SANDBOXES[1]),
+        ),
         Binding("O", "screen.sort_reverse", "Reverse sort", show=False, id="main.sort_reverse"),
         Binding(
             "escape", "screen.clear_filter", "Clear filter", show=False, id="main.clear_filter"
@@ -140,6 +157,10 @@ class MainScreen(Screen[None]):
         self._full_repaint = True
         self._title = ""
         self._now: datetime | None = None
+        self._pod_columns = PodColumns()
+        #: Whether some container is a pod's (a Kubernetes node): the sandbox toggle shows.
+        self._pods = False
+        self._show_sandboxes = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -151,7 +172,7 @@ class MainScreen(Screen[None]):
                 compact=True,
                 select_on_focus=False,
             )
-            yield ContainersTable(id="containers")
+            yield ContainersTable(column_hook=self._pod_columns, id="containers")
         with Horizontal(id="middle"):
             yield ExecsTable(id="execs")
             yield DetailsPane(id="details")
@@ -212,7 +233,13 @@ class MainScreen(Screen[None]):
         else:
             changed_rows = changed
         rows = [r for r in model.rows.values() if not self._filter or r.matches(self._filter)]
-        self._shown = rows
+        pods = self._pod_columns.shown(rows)
+        if pods != self._pods:
+            self._pods = pods
+            self.refresh_bindings()  # the sandbox toggle shows only on a node
+        listed = hide_sandboxes(rows, self._show_sandboxes) if pods else rows
+        hidden = len(rows) - len(listed)
+        rows = self._shown = listed
         table.sync(rows, now, changed_rows)
         # The pane's top border is its only border: the filter shows in the title.
         running = sum(1 for r in rows if r.running)
@@ -221,6 +248,8 @@ class MainScreen(Screen[None]):
             if self._filter
             else f"containers · {len(rows)} · {running} running"
         )
+        if hidden:
+            title += f" · {hidden} sandbox{'es' if hidden != 1 else ''} hidden"
         if title != self._title:
             self._title = title
             table.border_title = safe_text(title)
@@ -261,6 +290,8 @@ class MainScreen(Screen[None]):
         self.repaint()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == SANDBOXES[1]:
+            return self._pods  # False: not in the footer at all off a node
         need = NEEDS.get(action)
         if need is not None and need not in self.app.backend.capabilities:
             return None  # shown disabled: this backend cannot, whatever is selected
@@ -272,7 +303,10 @@ class MainScreen(Screen[None]):
         if Capability.CONFIRM_DESTRUCTIVE not in backend.capabilities:
             then()
             return
-        question = backend.confirm_text(id, action) or f"{action.capitalize()} {id!r}?"
+        question = backend.confirm_text(id, action)
+        if question is None:
+            then()  # not one the backend asks about (a node's plain containers)
+            return
 
         def answered(yes: bool | None) -> None:
             if yes:
@@ -383,7 +417,10 @@ class MainScreen(Screen[None]):
             lambda req: self.app.backend.kill(row.id, req.signal, all=req.all, exec_id=exec_id),
             lambda req: f"kill {subject} with {signal.Signals(req.signal).name}",
         )
-        self.confirm_first("kill", row.id, lambda: self.app.push_screen(dialog))
+        if exec_id:
+            self.app.push_screen(dialog)  # an exec is ours, not the kubelet's: no question
+        else:
+            self.confirm_first("kill", row.id, lambda: self.app.push_screen(dialog))
 
     def action_delete(self) -> None:
         target = self._target(need_task=False)
@@ -402,7 +439,8 @@ class MainScreen(Screen[None]):
         else:
             question = f"Delete container {row.id!r}?"
         backend = self.app.backend
-        if Capability.CONFIRM_DESTRUCTIVE in backend.capabilities:
+        # An exec, or a running task (refused anyway), keeps the question above.
+        if Capability.CONFIRM_DESTRUCTIVE in backend.capabilities and not (exec_id or row.running):
             question = backend.confirm_text(row.id, "delete") or question
         subject = self.describe(row.id, exec_id)
         dialog = ConfirmDialog(subject, question).on_submit(
@@ -509,6 +547,10 @@ class MainScreen(Screen[None]):
             lambda labels: f"labels of {row.id}",
         )
         self.app.push_screen(dialog)
+
+    def action_toggle_sandboxes(self) -> None:
+        self._show_sandboxes = not self._show_sandboxes
+        self.repaint(full=True)
 
     def action_sort(self) -> None:
         self.query_one(ContainersTable).cycle_sort()

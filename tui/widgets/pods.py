@@ -5,31 +5,31 @@ keeps them as their pods say: a row names its pod and its container name in the 
 pod's sandbox (pause) container is hidden unless asked for, and kill, pause and delete,
 done behind the kubelet's back, ask first, naming the pod and what the kubelet will do.
 Everything here reads the labels the CRI sets (:mod:`tui.backend.containerd.cri`); rows
-without them are left exactly as they are.
+without them are left exactly as they are. The questions themselves live with the backend
+(:mod:`tui.backend.containerd.criquestions`, which must not import Textual) and are named
+here too.
 """
 
 from __future__ import annotations
 
-import signal
 from collections.abc import Iterable, Mapping, Sequence
-from typing import ClassVar
 
 from rich.text import Text
 
 from ..backend.containerd import cri
+from ..backend.containerd.criquestions import delete_question, kill_question, pause_question
 from ..model import Row
 from .tables import SortKey, plain
 
-#: Signals whose default action ends a process: "stop" rather than "send".
-_STOPPING = {
-    signal.SIGTERM,
-    signal.SIGKILL,
-    signal.SIGINT,
-    signal.SIGQUIT,
-    signal.SIGHUP,
-    signal.SIGABRT,
-}
-
+__all__ = [
+    "KINDS",
+    "PodColumns",
+    "delete_question",
+    "hide_sandboxes",
+    "identity",
+    "kill_question",
+    "pause_question",
+]
 
 KINDS = (cri.KIND_SANDBOX, cri.KIND_CONTAINER)
 
@@ -42,8 +42,8 @@ class PodColumns:
     """The containers table's hook (:class:`tui.widgets.tables.ColumnHook`): POD and NAME
     after the id, shown only while some row is a CRI container."""
 
-    columns: ClassVar[Sequence[tuple[str, str]]] = (("pod", "POD"), ("name", "NAME"))
-    sort_keys: ClassVar[Mapping[str, SortKey]] = {
+    columns: Sequence[tuple[str, str]] = (("pod", "POD"), ("name", "NAME"))
+    sort_keys: Mapping[str, SortKey] = {
         "pod": lambda r, now: _pod_key(r),
         "name": lambda r, now: (*_pod_key(r), _name(r)),
     }
@@ -74,57 +74,3 @@ def hide_sandboxes(rows: Iterable[Row], show_sandboxes: bool = False) -> list[Ro
     if show_sandboxes:
         return list(rows)
     return [row for row in rows if not ((who := identity(row)) and who.is_sandbox)]
-
-
-def _subject(who: cri.CriIdentity) -> str:
-    if who.is_sandbox:
-        return f"the sandbox of pod {who.pod}"
-    return f"{who.container_name} of pod {who.pod}"
-
-
-def kill_question(
-    labels: Mapping[str, str], sig: int, *, all: bool = False, exec_id: str = ""
-) -> str | None:
-    """What to ask before ``k`` on a CRI container (None: not one, or an exec of it)."""
-    who = cri.identify(labels)
-    if who is None or exec_id:
-        return None
-    try:
-        name = signal.Signals(sig).name
-    except ValueError:
-        name = f"signal {sig}"
-    target = f"every process of {_subject(who)}" if all else _subject(who)
-    if who.is_sandbox:
-        return (
-            f"send {name} to {target}? The pod's network goes with it: the kubelet "
-            "will make a new sandbox and restart every container of the pod"
-        )
-    verb = f"stop {target} with {name}?" if sig in _STOPPING else f"send {name} to {target}?"
-    return f"{verb} The kubelet will restart it (as the pod's restartPolicy says)"
-
-
-def pause_question(labels: Mapping[str, str]) -> str | None:
-    """What to ask before ``p`` pauses a CRI container (resuming asks nothing)."""
-    who = cri.identify(labels)
-    if who is None:
-        return None
-    return (
-        f"pause {_subject(who)}? The kubelet is not told: its probes will fail "
-        "and it may kill and restart the container"
-    )
-
-
-def delete_question(labels: Mapping[str, str], exec_id: str = "") -> str | None:
-    """What to ask before ``d`` deletes a CRI container (None: not one, or an exec)."""
-    who = cri.identify(labels)
-    if who is None or exec_id:
-        return None
-    if who.is_sandbox:
-        return (
-            f"delete the sandbox of pod {who.pod} behind the kubelet's back? "
-            "The kubelet will make a new sandbox and restart the pod's containers"
-        )
-    return (
-        f"delete {_subject(who)} behind the kubelet's back? The kubelet will create it "
-        "again (its log under /var/log/pods stays)"
-    )

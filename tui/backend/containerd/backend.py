@@ -50,8 +50,9 @@ from ..base import (
     UpdateFeed,
     as_source,
 )
-from . import cio, fifos, output
+from . import cio, cri, criquestions, fifos, output
 from .client import Client, Subscription
+from .criconsole import console_for
 from .records import ContainerRecord, ProcessRecord
 from .spec import container_spec, exec_process
 
@@ -141,7 +142,15 @@ class LogConsole(Console):
 
 class ContainerdBackend(Backend):
     #: Restore goes through Tasks.Create with the checkpoint's descriptor: not yet.
-    capabilities = (ACTIONS - {Capability.RESTORE}) | {Capability.NAMESPACES, Capability.IMAGES}
+    #: CONFIRM_DESTRUCTIVE: a namespace may hold a node's pods; ``confirm_text`` asks only
+    #: about the containers the CRI made.
+    capabilities = (ACTIONS - {Capability.RESTORE}) | {
+        Capability.NAMESPACES,
+        Capability.IMAGES,
+        Capability.CONFIRM_DESTRUCTIVE,
+    }
+    #: Where the kubelet keeps pod logs, for pods whose sandbox does not record its own.
+    pod_logs_root: Path = cri.POD_LOGS_ROOT
 
     def __init__(self, client: Client, *, image: str, io_dir: Path, stats_interval: float = 1.0):
         super().__init__()
@@ -555,6 +564,15 @@ class ContainerdBackend(Backend):
     async def set_labels(self, id: str, labels: Mapping[str, str]) -> None:
         self._containers[id] = await self.client.update_labels(id, labels)
 
+    def cri_identity(self, id: str) -> cri.CriIdentity | None:
+        """Who container ``id`` is in its pod, if the CRI made it (labels and spec)."""
+        record = self._containers.get(id)
+        return None if record is None else cri.identify_spec(record.labels, record.spec)
+
+    def confirm_text(self, id: str, action: str) -> str | None:
+        record = self._containers.get(id)
+        return None if record is None else criquestions.question(record.labels, action)
+
     def console(self, id: str, exec_id: str = "") -> Console:
         io = self._fifos.get((id, exec_id))
         if io is not None:
@@ -562,6 +580,13 @@ class ContainerdBackend(Backend):
         record = self._execs.get(id, {}).get(exec_id) if exec_id else self._tasks.get(id)
         if record is None:
             raise errors.NotFound(f"no process {exec_id or id} in container {id}")
+        who = None if exec_id or record.terminal else self.cri_identity(id)
+        if who is not None:
+            # The CRI owns its stdio: the output is the kubelet's log of the container.
+            sandbox = self.cri_identity(who.sandbox_id) if who.sandbox_id else None
+            return console_for(
+                who, sandbox, running=lambda: self.running(id), root=self.pod_logs_root
+            )
         source = output.where_output_goes(record, self._containers.get(id))
         if source.kind == "log" and source.path is not None:
             return LogConsole(self, source.path, id, exec_id)
