@@ -13,17 +13,23 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from .main import ACTIONS, action_keys
+from ..backend.base import ACTIONS as ALL_CAPABILITIES
+from ..backend.base import Capability
+from .main import ACTIONS, NEEDS, ONLY_WHERE_ABLE, action_keys
 
 if TYPE_CHECKING:
     from ..app import ShimdeckApp
 
 
-def help_table(keymap: Mapping[str, str]) -> Table:
+def help_table(
+    keymap: Mapping[str, str], capabilities: frozenset[Capability] = ALL_CAPABILITIES
+) -> Table:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold cyan", no_wrap=True)
     table.add_column()
     for key, action, _label, help in ACTIONS:
+        if action in ONLY_WHERE_ABLE and NEEDS[action] not in capabilities:
+            continue
         table.add_row(action_keys(key, action, keymap), help)
     table.add_row("ctrl+]", "Leave the console pane (the process keeps running)")
     palette = keymap.get("app.command_palette", "ctrl+p").replace(",", ", ")
@@ -45,7 +51,7 @@ class HelpScreen(ModalScreen[None]):
                 Text("shimdeck: look inside containers while they run", style="bold"),
                 classes="dialog-title",
             )
-            yield Static(help_table(self.app.config.keymap))
+            yield Static(help_table(self.app.config.keymap, self.app.backend.capabilities))
             yield Static(Text("escape closes this help", style="dim"), classes="dialog-note")
 
     def action_dismiss_help(self) -> None:
