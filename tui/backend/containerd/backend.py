@@ -205,6 +205,7 @@ class ContainerdBackend(Backend):
         self._containers, self._tasks = containers, tasks
         self._execs = {id: e for id, e in self._execs.items() if id in tasks}
         self._starts = {k: v for k, v in self._starts.items() if k[0] in tasks}
+        self._sent_args = {k: v for k, v in self._sent_args.items() if k[0] in tasks}
 
     async def refresh(self, id: str, exec_id: str = "") -> None:
         """Overwrite the cache of one container (and one exec) with containerd's view."""
@@ -218,6 +219,7 @@ class ContainerdBackend(Backend):
             self._tasks.pop(id, None)
             self._execs.pop(id, None)
             self._drop_fifos(id)
+            self._forget(id)
             return
         if exec_id:
             try:
@@ -225,6 +227,13 @@ class ContainerdBackend(Backend):
             except errors.NotFound:
                 self._execs.get(id, {}).pop(exec_id, None)
                 self._drop_fifos(id, exec_id)
+                self._forget(id, exec_id)
+
+    def _forget(self, id: str, exec_id: str | None = None) -> None:
+        """Drop the start times and commands of a task's processes (or one exec's)."""
+        for known in (self._starts, self._sent_args):
+            for key in [k for k in known if k[0] == id and exec_id in (None, k[1])]:
+                del known[key]
 
     async def refresh_execs(self, id: str) -> None:
         """Learn a task's execs from ``ListPids`` (it runs ``runc ps``: on demand only).
