@@ -186,6 +186,9 @@ async def test_image_uptime_and_exec_commands(
             dialog.query_one("#attach", Checkbox).value = False
             await pilot.press("ctrl+s")
             await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+            await wait_for(
+                pilot, lambda: len(app.model.rows["early"].execs) == 2, what="e's exec in"
+            )
             exec_id = next(
                 e.exec_id for e in app.model.rows["early"].execs if e.exec_id != "before"
             )
