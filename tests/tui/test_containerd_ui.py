@@ -75,7 +75,7 @@ async def test_n_switches_namespace(on_containerd: ContainerdBackend, containerd
             assert "here" not in app.model.rows
             await wait_for(pilot, lambda: f"[{other}]" in app.sub_title, what="the header")
             table = app.screen.query_one(ContainersTable)
-            assert table.row_keys() == ["elsewhere"]
+            await wait_for(pilot, lambda: table.row_keys() == ["elsewhere"], what="repainted")
             assert notifications(app) == []
     finally:
         await there.delete_container("elsewhere")
