@@ -296,14 +296,17 @@ class ShimdeckApp(App[None]):
                 self.model.apply(update)
                 if isinstance(update, ConnectionChanged | Resynced):
                     # A resync may follow a namespace switch: the header names the new one.
-                    line = header_line(self.backend.info)
-                    model = self.model
-                    detail = "" if model.connected else f" · {model.connection_detail}"
-                    self.sub_title = line + detail
+                    self.show_backend_info()
         except Exception as e:  # a broken backend must not leave the UI silently frozen
             notify_failure(self, "following the backend", e, timeout=15)
             return
         self.replay_ended = True
+
+    def show_backend_info(self) -> None:
+        """The header: the backend, where, the namespace, and a broken connection."""
+        model = self.model
+        detail = "" if model.connected else f" · {model.connection_detail}"
+        self.sub_title = header_line(self.backend.info) + detail
 
     # -- app actions --------------------------------------------------------------------------
 

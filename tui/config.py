@@ -5,7 +5,7 @@
     theme = "nord"            # any Textual theme; chosen in the command palette, saved here
     scrollback = 10000        # lines each console keeps
     [keymap]                  # binding id = key(s), comma separated
-    "main.create" = "N"
+    "main.create" = "C"
     "app.help" = "f1,h"
 
 A missing file is the defaults. Anything else wrong with it (not TOML, an unknown key, a bad
@@ -130,8 +130,8 @@ def _parse(path: Path, data: dict[str, Any], scopes: Mapping[str, Sequence[Bindi
 
 
 def _flatten(table: dict[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
-    """``main.create = "N"`` unquoted is TOML for a table ``main`` holding ``create``: the
-    same binding id as ``"main.create" = "N"``."""
+    """``main.create = "C"`` unquoted is TOML for a table ``main`` holding ``create``: the
+    same binding id as ``"main.create" = "C"``."""
     for key, value in table.items():
         if isinstance(value, dict):
             yield from _flatten(value, f"{prefix}{key}.")

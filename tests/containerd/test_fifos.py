@@ -72,3 +72,30 @@ async def test_second_instance_drains_tty_task_of_the_first(
             await second.close()
     assert await fifos.live_tty_processes(client, first.io_dir) == []
     assert fifos.quit_note([]) == ""
+
+
+async def test_switching_back_to_a_namespace_drains_its_tty_task_again(
+    client: Client, containerd: Daemon, new_id: str, io_dir: Path
+) -> None:
+    """switch_namespace re-drains the namespace it switches to, as open() does: away, the
+    task's FIFOs are let go; back, they are drained before any console asks."""
+    other = f"{containerd.namespace}-{new_id}"
+    await client.create_namespace(other)
+    backend = await ContainerdBackend.open(client, io_dir=io_dir)
+    try:
+        await backend.create(new_id, ["yes", "flood"], terminal=True, labels={})
+        await backend.start(new_id)
+        await backend.switch_namespace(other)
+        await backend.switch_namespace(containerd.namespace)
+        pid = (await client.task(new_id)).pid
+        await writes_past(pid, PAST_THE_PIPE)
+        console = backend.console(new_id)
+        assert console.terminal
+        assert await read_bytes(console.stream(), PAST_THE_PIPE) >= PAST_THE_PIPE
+        console.close()
+    finally:
+        await client.kill(new_id, signal.SIGKILL, all=True)
+        await client.wait(new_id)
+        await backend.delete(new_id)
+        await backend.close()
+        await client.delete_namespace(other)

@@ -44,12 +44,12 @@ def test_a_missing_file_is_the_defaults(tmp_path: Path) -> None:
 def test_every_setting_is_read(tmp_path: Path) -> None:
     got = load(
         tmp_path / "c.toml",
-        'theme = "nord"\nscrollback = 500\n[keymap]\n"main.create" = "N"\n'
+        'theme = "nord"\nscrollback = 500\n[keymap]\n"main.create" = "C"\n'
         '"app.help" = "f1, h"\n"main.attach" = "ctrl+]"\n',
     )
     assert (got.theme, got.scrollback) == ("nord", 500)
     assert dict(got.keymap) == {
-        "main.create": "N",
+        "main.create": "C",
         "app.help": "f1,h",
         "main.attach": "ctrl+right_square_bracket",
     }
@@ -95,8 +95,8 @@ def test_a_bad_file_is_one_clear_error(tmp_path: Path, text: str, key: str, prob
 
 
 def test_binding_ids_may_be_written_as_dotted_keys(tmp_path: Path) -> None:
-    got = load(tmp_path / "c.toml", '[keymap]\nmain.create = "N"\n[keymap.dialog]\ncancel = "q"\n')
-    assert dict(got.keymap) == {"main.create": "N", "dialog.cancel": "q"}
+    got = load(tmp_path / "c.toml", '[keymap]\nmain.create = "C"\n[keymap.dialog]\ncancel = "q"\n')
+    assert dict(got.keymap) == {"main.create": "C", "dialog.cancel": "q"}
 
 
 def test_saving_a_theme_where_there_is_no_file_yet_makes_it(tmp_path: Path) -> None:
@@ -165,7 +165,7 @@ def app_with(cfg: Config) -> ShimdeckApp:
 
 
 async def test_the_keymap_moves_keys_and_the_help_shows_them(tmp_path: Path) -> None:
-    cfg = load(tmp_path / "c.toml", '[keymap]\n"main.create" = "N"\n"main.help" = "h"\n')
+    cfg = load(tmp_path / "c.toml", '[keymap]\n"main.create" = "C"\n"main.help" = "h"\n')
     app = app_with(cfg)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
@@ -175,17 +175,17 @@ async def test_the_keymap_moves_keys_and_the_help_shows_them(tmp_path: Path) -> 
         console = Console(width=120, record=True, file=io.StringIO())
         console.print(help_table(app.config.keymap))
         lines = console.export_text().splitlines()
-        assert any(line.startswith("N ") and "Create a container" in line for line in lines)
+        assert any(line.startswith("C ") and "Create a container" in line for line in lines)
         assert any(line.startswith("h ") and "Show the keys" in line for line in lines)
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
-        await pilot.press("N")
+        await pilot.press("C")
         await wait_for(pilot, lambda: isinstance(app.screen, CreateDialog), what="the dialog")
 
 
 async def test_a_theme_chosen_in_the_palette_is_saved(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
-    original = '# mine\nscrollback = 500  # lines\n\n[keymap]\n"main.create" = "N"\n'
+    original = '# mine\nscrollback = 500  # lines\n\n[keymap]\n"main.create" = "C"\n'
     cfg = load(path, original)
     path.chmod(0o600)
     app = app_with(cfg)
@@ -201,7 +201,7 @@ async def test_a_theme_chosen_in_the_palette_is_saved(tmp_path: Path) -> None:
     assert path.stat().st_mode & 0o777 == 0o600
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.toml"]  # no temp file left
     again = config.load(path, scopes())
-    assert again.theme == "dracula" and dict(again.keymap) == {"main.create": "N"}
+    assert again.theme == "dracula" and dict(again.keymap) == {"main.create": "C"}
     # The next start uses it.
     app = app_with(again)
     async with app.run_test(size=(100, 30)) as pilot:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from textual.app import App, ComposeResult
 
-from runtime import Container
+from tui.backend.base import Container
 from tui.backend.containerd import cri
 from tui.model import Row
 from tui.widgets.pods import PodColumns
@@ -19,7 +19,7 @@ POD = {cri.POD_NAMESPACE: "shop", cri.POD_UID: "u1"}
 
 
 def row(id: str, **labels: str) -> Row:
-    return Row(Container(id, Path("/b"), "runc", dict(labels)))
+    return Row(Container(id, "runc", dict(labels), bundle=Path("/b")))
 
 
 def pod_row(id: str, pod: str, name: str = "") -> Row:
@@ -27,7 +27,7 @@ def pod_row(id: str, pod: str, name: str = "") -> Row:
     labels = {cri.KIND: kind, cri.POD_NAME: pod, **POD}
     if name:
         labels[cri.CONTAINER_NAME] = name
-    return Row(Container(id, Path("/b"), "runc", labels))
+    return Row(Container(id, "runc", labels, bundle=Path("/b")))
 
 
 class Tables(App[None]):

@@ -96,7 +96,16 @@ async def test_a_replay_disables_what_it_cannot_do() -> None:
         from tui.commands import ActionsProvider
 
         disabled = {a for a in NEEDS if screen.check_action(a, ()) is None}
-        assert disabled == {"create", "start", "kill", "delete", "exec", "restore", "labels"}
+        assert disabled == {
+            "create",
+            "start",
+            "kill",
+            "delete",
+            "exec",
+            "restore",
+            "labels",
+            "namespaces",
+        }
         await pilot.press("n", "k", "d")  # nothing opens, nothing is refused one by one
         await pilot.pause()
         assert app.screen is screen and [n.message for n in app._notifications] == []

@@ -66,6 +66,8 @@ class Container:
     image: str = ""
     #: The OCI bundle directory, where the backend has one.
     bundle: Path | None = None
+    #: containerd's snapshotter of its root filesystem ("" for the engine's bundles).
+    snapshotter: str = ""
 
     @classmethod
     def of_engine(cls, c: EngineContainer, *, image: str = "") -> Container:
@@ -354,6 +356,11 @@ class Backend(abc.ABC):
     async def switch_namespace(self, namespace: str) -> None:
         """Watch another namespace: the updates go on with a :class:`Resynced` of it."""
         raise errors.FailedPrecondition(f"{self.info.kind} has no namespaces")
+
+    def watch_execs(self, id: str | None) -> None:  # noqa: B027 - optional
+        """The task whose execs the UI shows now (None: none). A backend that learns execs
+        only when asked (containerd's ``ListPids``) asks now and on that task's exec events;
+        one that reports every exec anyway needs nothing."""
 
     def confirm_text(self, id: str, action: str) -> str | None:
         """With CONFIRM_DESTRUCTIVE: the question to ask before ``action`` on ``id``."""

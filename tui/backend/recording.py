@@ -407,11 +407,15 @@ class RecordingBackend(Backend):
     def set_stats_targets(self, ids: Iterable[str]) -> None:
         self.inner.set_stats_targets(ids)
 
+    def watch_execs(self, id: str | None) -> None:
+        self.inner.watch_execs(id)
+
     async def namespaces(self) -> list[tuple[str, int]]:
         return await self.inner.namespaces()
 
     async def switch_namespace(self, namespace: str) -> None:
         await self.inner.switch_namespace(namespace)
+        self.info = self.inner.info  # the header names the new namespace
 
     def confirm_text(self, id: str, action: str) -> str | None:
         return self.inner.confirm_text(id, action)

@@ -13,19 +13,29 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from ..backend.base import ACTIONS as ALL_CAPABILITIES
+from ..backend.base import Capability
 from ..widgets.pods import PodColumns
-from .main import ACTIONS, SANDBOXES, action_keys
+from .main import ACTIONS, NEEDS, ONLY_WHERE_ABLE, SANDBOXES, action_keys
 
 if TYPE_CHECKING:
     from ..app import ShimdeckApp
 
 
-def help_table(keymap: Mapping[str, str], *, pods: bool = False) -> Table:
-    """The keys; ``pods``: with the ones only a Kubernetes node's containers have."""
+def help_table(
+    keymap: Mapping[str, str],
+    capabilities: frozenset[Capability] = ALL_CAPABILITIES,
+    *,
+    pods: bool = False,
+) -> Table:
+    """The keys the backend's ``capabilities`` allow; ``pods``: with the ones only a
+    Kubernetes node's containers have."""
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold cyan", no_wrap=True)
     table.add_column()
     for key, action, _label, help in [*ACTIONS, *([SANDBOXES] if pods else [])]:
+        if action in ONLY_WHERE_ABLE and NEEDS[action] not in capabilities:
+            continue
         table.add_row(action_keys(key, action, keymap), help)
     table.add_row("ctrl+]", "Leave the console pane (the process keeps running)")
     palette = keymap.get("app.command_palette", "ctrl+p").replace(",", ", ")
@@ -48,7 +58,9 @@ class HelpScreen(ModalScreen[None]):
                 classes="dialog-title",
             )
             pods = PodColumns().shown(list(self.app.model.rows.values()))
-            yield Static(help_table(self.app.config.keymap, pods=pods))
+            yield Static(
+                help_table(self.app.config.keymap, self.app.backend.capabilities, pods=pods)
+            )
             yield Static(Text("escape closes this help", style="dim"), classes="dialog-note")
 
     def action_dismiss_help(self) -> None:

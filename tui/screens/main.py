@@ -32,6 +32,7 @@ from ..dialogs import (
     ExecRequest,
     KillDialog,
     LabelsDialog,
+    NamespacePicker,
     RestoreDialog,
     RestoreRequest,
 )
@@ -66,6 +67,7 @@ ACTIONS: list[tuple[str, str, str, str]] = [
     ("c", "checkpoint", "Ckpt", "Checkpoint the selected task with CRIU"),
     ("R", "restore", "Restore", "Restore the selected container from a checkpoint"),
     ("l", "labels", "Labels", "Edit the labels of the selected container"),
+    ("N", "namespaces", "Namespace", "Switch to another containerd namespace"),
     ("slash", "filter", "Filter", "Filter the focused pane (containers or events)"),
     ("o", "sort", "Sort", "Sort containers by the next column (O reverses)"),
     ("question_mark", "help", "Help", "Show the keys"),
@@ -109,7 +111,12 @@ NEEDS: dict[str, Capability] = {
     "checkpoint": Capability.CHECKPOINT,
     "restore": Capability.RESTORE,
     "labels": Capability.LABELS,
+    "namespaces": Capability.NAMESPACES,
 }
+
+#: Actions shown (footer, help) only where the backend has them: the engine's screens
+#: stay as they were before the backend could do them.
+ONLY_WHERE_ABLE = frozenset({"namespaces"})
 
 
 class MainScreen(Screen[None]):
@@ -121,7 +128,7 @@ class MainScreen(Screen[None]):
                 key,
                 f"screen.{action}",
                 label,
-                show=action not in ("sort", "restore", "logs"),
+                show=action not in ("sort", "restore", "logs", "namespaces"),
                 priority=key == "slash",
                 id=binding_id(action),
             )
@@ -161,6 +168,8 @@ class MainScreen(Screen[None]):
         #: Whether some container is a pod's (a Kubernetes node): the sandbox toggle shows.
         self._pods = False
         self._show_sandboxes = False
+        #: The container whose execs the backend was last told the execs pane shows.
+        self._execs_of: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -180,6 +189,8 @@ class MainScreen(Screen[None]):
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
+        backend = self.app.backend
+        self.query_one(ContainersTable).show_images = Capability.IMAGES in backend.capabilities
         self.query_one("#execs").border_title = "execs"
         self.query_one("#details").border_title = "details"
         self.query_one("#events").border_title = "events"
@@ -259,9 +270,16 @@ class MainScreen(Screen[None]):
         self.app.backend.set_stats_targets(
             id for id in targets if id in model.rows and model.rows[id].running
         )
-        self.query_one(ExecsTable).sync(row.execs if row else [])
+        self._show_execs_of(row)
         self.query_one(DetailsPane).show(row, now)
         self.query_one(EventsTable).sync_events(model.events)
+
+    def _show_execs_of(self, row: Row | None) -> None:
+        id = row.id if row else None
+        if id != self._execs_of:
+            self._execs_of = id
+            self.app.backend.watch_execs(id)
+        self.query_one(ExecsTable).sync(row.execs if row else [])
 
     def on_text_selected(self) -> None:
         """Text selected with the mouse (events, details) is copied at once (OSC 52)."""
@@ -273,7 +291,7 @@ class MainScreen(Screen[None]):
     @on(LineTable.RowHighlighted, "#containers")
     def _selection_moved(self) -> None:
         row = self.selected_row()
-        self.query_one(ExecsTable).sync(row.execs if row else [])
+        self._show_execs_of(row)
         self.query_one(DetailsPane).show(row, self.app.backend.now())
 
     @on(LineTable.RowSelected, "#containers")
@@ -551,6 +569,30 @@ class MainScreen(Screen[None]):
     def action_toggle_sandboxes(self) -> None:
         self._show_sandboxes = not self._show_sandboxes
         self.repaint(full=True)
+
+    def action_namespaces(self) -> None:
+        """N: the namespaces with their container counts; the chosen one is watched."""
+        backend = self.app.backend
+
+        async def pick() -> None:
+            listed = await backend.namespaces()
+            current = backend.info.namespace
+
+            def chosen(namespace: str | None) -> None:
+                if namespace is not None and namespace != current:
+                    self.run_backend(
+                        f"switch to namespace {namespace}",
+                        lambda: backend.switch_namespace(namespace),
+                        self._namespace_switched,
+                    )
+
+            self.app.push_screen(NamespacePicker(listed, current), chosen)
+
+        self.run_backend("list namespaces", pick)
+
+    def _namespace_switched(self) -> None:
+        self.app.show_backend_info()
+        self.query_one(ContainersTable).move_cursor(row=0)
 
     def action_sort(self) -> None:
         self.query_one(ContainersTable).cycle_sort()

@@ -99,6 +99,11 @@ class DetailsPane(Vertical):
             _field(text, "image", container.image)
         if container.bundle is not None:
             _field(text, "bundle", str(container.bundle))
+        if container.snapshotter:
+            # containerd's: the runtime (shim) and the snapshotter of its root filesystem.
+            _field(
+                text, "runtime", f"{container.runtime or '-'}  snapshotter {container.snapshotter}"
+            )
         _field(text, "labels", format_labels(row.container.labels) or "-")
         if task is not None:
             state = Text(f"{'tty' if task.terminal else 'pipes'}  up ")

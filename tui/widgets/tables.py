@@ -117,7 +117,10 @@ class ContainersTable(SyncedTable):
         "cpu": lambda r, now: _sort_number(r.cpu_percent),
         "mem": lambda r, now: _sort_number(r.memory_bytes),
         "labels": lambda r, now: format_labels(r.container.labels),
+        "image": lambda r, now: r.container.image,
     }
+    #: Shown after the id (and the hook's columns) where containers come from images.
+    IMAGE_COLUMN = ("image", "IMAGE")
 
     def __init__(self, column_hook: ColumnHook | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -127,12 +130,23 @@ class ContainersTable(SyncedTable):
         #: Whether the hook's columns are shown now (only while some row has them: a table
         #: without such rows looks exactly as one without a hook).
         self._hooked = False
+        #: The backend runs images (Capability.IMAGES): the IMAGE column even while empty.
+        self.show_images = False
+        #: Whether the IMAGE column is shown now (show_images, or some row has an image:
+        #: the engine's busybox rows have none, and its table looks as it always did).
+        self._imaged = False
 
-    def _show_hook(self, show: bool) -> None:
-        assert self._hook is not None
-        self._hooked = show
+    def _wants_images(self, rows: Sequence[Row]) -> bool:
+        return self.show_images or any(r.container.image for r in rows)
+
+    def _layout(self, hooked: bool, imaged: bool) -> None:
+        self._hooked, self._imaged = hooked, imaged
         base = self.COLUMNS
-        self.columns = [base[0], *self._hook.columns, *base[1:]] if show else base
+        extra = [
+            *(self._hook.columns if hooked and self._hook else ()),
+            *([self.IMAGE_COLUMN] if imaged else []),
+        ]
+        self.columns = [base[0], *extra, *base[1:]] if extra else base
         if self.sort_column not in dict(self.columns):
             self.sort_column, self.sort_reverse = "id", False
         self._widths = [len(self.column_label(k, label)) for k, label in self.columns]
@@ -161,8 +175,10 @@ class ContainersTable(SyncedTable):
         """Show ``rows`` sorted; unless the order changed, build cells only for the rows in
         ``changed`` (None: every row)."""
         rows = list(rows)
-        if self._hook is not None and self._hook.shown(rows) != self._hooked:
-            self._show_hook(not self._hooked)
+        hooked = self._hook is not None and self._hook.shown(rows)
+        imaged = self._wants_images(rows)
+        if (hooked, imaged) != (self._hooked, self._imaged):
+            self._layout(hooked, imaged)
             changed = None
         key_fn = self._sort_key()
         ordered = sorted(rows, key=lambda r: (key_fn(r, now), r.id), reverse=self.sort_reverse)
@@ -174,11 +190,16 @@ class ContainersTable(SyncedTable):
         self.update_rows((key, self.row_cells(by_id[key], now)) for key in changed & by_id.keys())
 
     def row_cells(self, row: Row, now: datetime) -> tuple[Text, ...]:
-        """A row's cells, with the hook's after the id while they are shown."""
+        """A row's cells, with the hook's and the image after the id while shown."""
         cells = self.cells(row, now)
-        if not self._hooked or self._hook is None:
+        extra: tuple[Text, ...] = ()
+        if self._hooked and self._hook is not None:
+            extra = self._hook.cells(row)
+        if self._imaged:
+            extra = (*extra, plain(row.container.image or "-"))
+        if not extra:
             return cells
-        return (cells[0], *self._hook.cells(row), *cells[1:])
+        return (cells[0], *extra, *cells[1:])
 
     @staticmethod
     def cells(row: Row, now: datetime) -> tuple[Text, ...]:

@@ -24,8 +24,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from runtime import TaskInfo, errors
+from runtime import Event, TaskInfo, errors
 from runtime.bundle import DEFAULT_PATH
+from runtime.events import TASK_EXEC_STARTED, TASK_START
 from runtime.stdio import BACKLOG_BYTES, READ_SIZE
 
 from ..base import (
@@ -50,16 +51,21 @@ from ..base import (
     UpdateFeed,
     as_source,
 )
-from . import cio, cri, criquestions, fifos, output
-from .client import Client, Subscription
+from . import cio, cri, criquestions, fifos, output, procinfo
+from .client import Client
 from .criconsole import console_for
+from .criu import checkpoint_failure
 from .records import ContainerRecord, ProcessRecord
 from .spec import container_spec, exec_process
+from .watch import Connection
 
 #: Where a log file's tail looks for more output while its process runs.
 TAIL_INTERVAL = 0.1
-#: Reconnection after a broken event stream: first wait, and the longest.
-RETRY_FIRST, RETRY_MAX = 0.2, 5.0
+#: Relisting once the stream is live again, if containerd does not answer yet: first wait,
+#: and the longest.
+RELIST_FIRST, RELIST_MAX = 0.1, 2.0
+#: The header's words while the event stream is broken.
+DISCONNECTED = "disconnected, retrying"
 
 
 def default_io_dir() -> Path:
@@ -173,39 +179,42 @@ class ContainerdBackend(Backend):
         self._tasks: dict[str, ProcessRecord] = {}
         self._execs: dict[str, dict[str, ProcessRecord]] = {}
         self._fifos: dict[tuple[str, str], cio.FifoIO] = {}
-        self._subscription: Subscription | None = None
         self._feed: UpdateFeed | None = None
+        self._follower: asyncio.Task[None] | None = None
         self._stats_ids: set[str] = set()
         self._background: set[asyncio.Task[None]] = set()
-        self._following = False
-        self._resync_waiters: list[asyncio.Future[None]] = []
+        #: (container id, exec id) -> (pid, when it started), from start events or /proc.
+        self._starts: dict[tuple[str, str], tuple[int, datetime]] = {}
+        #: (container id, exec id) -> an exec's args (what shimdeck sent, or /proc's).
+        self._sent_args: dict[tuple[str, str], tuple[str, ...]] = {}
+        #: The task whose execs the UI shows (see :meth:`watch_execs`).
+        self._execs_watched: str | None = None
 
     @classmethod
     async def open(
         cls, client: Client, *, image: str = "", io_dir: Path | None = None
     ) -> ContainerdBackend:
-        """Subscribe, then list: the cache is complete and no later event is missed."""
+        """List what there is (the event stream, once live, relists: nothing is missed)."""
         if not image:
             names = [i.name for i in await client.images()]
             image = names[0] if names else ""
         backend = cls(client, image=image, io_dir=io_dir or default_io_dir())
-        await backend._resync()
+        await backend._list()
+        backend.connected = True
         # tty processes an earlier shimdeck started block once nobody drains them: resume.
         backend._fifos.update(await fifos.redrain(client, backend.io_dir))
         return backend
 
     # -- the event stream -------------------------------------------------------------------
 
-    async def _resync(self) -> None:
-        if self._subscription is not None:
-            self._subscription.close()
-        self._subscription = self.client.subscribe()
-        await self._subscription.synced()
+    async def _list(self) -> None:
+        """Overwrite the whole cache with containerd's listing."""
         containers = {c.id: c for c in await self.client.containers()}
         tasks = {t.container_id: t for t in await self.client.tasks()}
         self._containers, self._tasks = containers, tasks
         self._execs = {id: e for id, e in self._execs.items() if id in tasks}
-        self.connected = True
+        self._starts = {k: v for k, v in self._starts.items() if k[0] in tasks}
+        self._sent_args = {k: v for k, v in self._sent_args.items() if k[0] in tasks}
 
     async def refresh(self, id: str, exec_id: str = "") -> None:
         """Overwrite the cache of one container (and one exec) with containerd's view."""
@@ -219,6 +228,7 @@ class ContainerdBackend(Backend):
             self._tasks.pop(id, None)
             self._execs.pop(id, None)
             self._drop_fifos(id)
+            self._forget(id)
             return
         if exec_id:
             try:
@@ -226,73 +236,110 @@ class ContainerdBackend(Backend):
             except errors.NotFound:
                 self._execs.get(id, {}).pop(exec_id, None)
                 self._drop_fifos(id, exec_id)
+                self._forget(id, exec_id)
+
+    def _forget(self, id: str, exec_id: str | None = None) -> None:
+        """Drop the start times and commands of a task's processes (or one exec's)."""
+        for known in (self._starts, self._sent_args):
+            for key in [k for k in known if k[0] == id and exec_id in (None, k[1])]:
+                del known[key]
 
     async def refresh_execs(self, id: str) -> None:
-        """Learn a task's execs from ``ListPids`` (it runs ``runc ps``: on demand only)."""
+        """Learn a task's execs from ``ListPids`` (it runs ``runc ps``: on demand only).
+
+        ``ListPids`` names live execs only: the stopped ones already known are asked
+        about again (``Tasks.Get``) and kept until they are deleted."""
         try:
             infos = await self.client.pids(id)
         except errors.NotFound:
             self._execs.pop(id, None)
             return
         found = {}
-        for exec_id in {i.exec_id for i in infos if i.exec_id}:
+        known = set(self._execs.get(id, {}))
+        for exec_id in sorted({i.exec_id for i in infos if i.exec_id} | known):
             with contextlib.suppress(errors.NotFound):
                 found[exec_id] = await self.client.task(id, exec_id)
         self._execs[id] = found
 
     async def resync(self) -> None:
-        """Resubscribe, then relist everything (a namespace switch will do this too)."""
-        if not self._following or self._subscription is None:
-            await self._resync()
-            return
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._resync_waiters.append(done)
-        self._subscription.close()  # the follower sees the end and resyncs
-        await done
+        """Relist everything; the updates go on with a :class:`Resynced` of it."""
+        await self._list()
+        self._put(Resynced(self.states()))
 
     async def _follow(self) -> None:
-        self._following = True
-        delay = RETRY_FIRST
+        """Consume :meth:`Client.watch`: each event refreshes what it names; a live
+        stream (first or again) relists; a broken one shows in the header."""
+        async with contextlib.aclosing(self.client.watch()) as stream:
+            async for item in stream:
+                if isinstance(item, Connection):
+                    await self._connection_changed(item)
+                    continue
+                event = item.event
+                self._note_start(event)
+                id = event.container_id
+                if id:
+                    try:
+                        await self.refresh(id, event.exec_id)
+                        if event.exec_id and id == self._execs_watched:
+                            await self.refresh_execs(id)
+                    except errors.Error:
+                        continue  # containerd went meanwhile: the stream says so next
+                    self._put_state(id)
+                self._put(EventSeen(event))
+
+    async def _connection_changed(self, change: Connection) -> None:
+        if not change.live:
+            self.connected = False
+            self._put(ConnectionChanged(False, DISCONNECTED))
+            return
+        # Live (again): whatever happened before the subscription is unknown until listed.
+        delay = RELIST_FIRST
         while True:
             try:
-                assert self._subscription is not None
-                async for envelope in self._subscription:
-                    event = envelope.event
-                    if event.container_id:
-                        await self.refresh(event.container_id, event.exec_id)
-                        self._put_state(event.container_id)
-                    self._put(EventSeen(event))
-                    delay = RETRY_FIRST
-                if self._resync_waiters:
-                    waiters, self._resync_waiters = self._resync_waiters, []
-                    try:
-                        await self._resync()
-                    except errors.Error as e:
-                        for w in waiters:
-                            w.set_exception(e)
-                    else:
-                        self._put(Resynced(self.states()))
-                        for w in waiters:
-                            w.set_result(None)
-                        continue
+                await self._list()
+                break
             except errors.Error:
-                pass
-            # The stream broke (containerd restarted, or went away): retry until it is back.
-            self.connected = False
-            self._put(ConnectionChanged(False, "disconnected, retrying"))
-            while True:
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, RETRY_MAX)
-                try:
-                    await self._resync()
-                    break
-                except errors.Error:
-                    continue
-            self._put(Resynced(self.states()))
+                await asyncio.sleep(delay)  # up, yet not answering yet: retry
+                delay = min(delay * 2, RELIST_MAX)
+        if self._execs_watched and self.running(self._execs_watched):
+            with contextlib.suppress(errors.Error):
+                await self.refresh_execs(self._execs_watched)
+        self._put(Resynced(self.states()))
+        if not self.connected:
+            self.connected = True
             self._put(ConnectionChanged(True, ""))
-            waiters, self._resync_waiters = self._resync_waiters, []
-            for w in waiters:
-                w.set_result(None)
+
+    def _note_start(self, event: Event) -> None:
+        """A start event's time is the process's start (containerd's Task has none)."""
+        if event.topic in (TASK_START, TASK_EXEC_STARTED) and event.container_id and event.pid:
+            key = (event.container_id, event.exec_id)
+            self._starts[key] = (event.pid, event.timestamp)
+
+    def _started_at(self, p: ProcessRecord) -> datetime | None:
+        """When ``p`` started: its start event's time, else (started before shimdeck)
+        its process's, from /proc; None while it is only created."""
+        if p.status == "created" or p.pid <= 0:
+            return None
+        key = (p.container_id, p.exec_id)
+        known = self._starts.get(key)
+        if known is not None and known[0] == p.pid:
+            return known[1]
+        if p.status == "stopped":
+            return None  # its pid may be another process's by now
+        when = procinfo.started_at(p.pid)
+        if when is not None:
+            self._starts[key] = (p.pid, when)
+        return when
+
+    def _exec_args(self, p: ProcessRecord) -> tuple[str, ...]:
+        """An exec's command: what shimdeck sent, else its process's argv from /proc."""
+        key = (p.container_id, p.exec_id)
+        args = self._sent_args.get(key)
+        if args is None and p.status in ("running", "paused", "pausing"):
+            args = procinfo.command_line(p.pid)
+            if args:
+                self._sent_args[key] = args
+        return args or ()
 
     async def _poll_stats(self) -> None:
         while True:
@@ -318,6 +365,8 @@ class ContainerdBackend(Backend):
         names = [n for n, _ in await self.namespaces()]
         if namespace not in names:
             raise errors.NotFound(f"containerd has no namespace {namespace!r}")
+        # The old namespace's stream ends first: none of its events may follow the switch.
+        await self._stop_following()
         # Stop draining the old namespace's FIFOs (they stay, for a later reopen).
         for io in self._fifos.values():
             io.close()
@@ -325,8 +374,40 @@ class ContainerdBackend(Backend):
         self.client = self.client.in_namespace(namespace)
         self.io_dir = self._io_root / namespace
         self.info = replace(self.info, namespace=namespace)
-        self._execs = {}
-        await self.resync()
+        self.description = f"containerd {self.info.version} {self.info.address} [{namespace}]"
+        self._execs, self._starts, self._sent_args = {}, {}, {}
+        self._execs_watched = None
+        try:
+            await self._list()
+            # What an earlier shimdeck started there with a tty is drained again, as at open.
+            self._fifos.update(await fifos.redrain(self.client, self.io_dir))
+        finally:
+            if self._feed is not None:
+                self._put(Resynced(self.states()))
+                self._start_following()
+
+    def _start_following(self) -> None:
+        self._follower = asyncio.ensure_future(self._follow())
+
+    async def _stop_following(self) -> None:
+        follower, self._follower = self._follower, None
+        if follower is not None:
+            follower.cancel()
+            await asyncio.gather(follower, return_exceptions=True)
+
+    def watch_execs(self, id: str | None) -> None:
+        """The UI shows ``id``'s execs: learn them now (``ListPids``), and again on each exec
+        event of that task (never on a timer: ``ListPids`` runs the runtime's ``ps``)."""
+        if id == self._execs_watched:
+            return
+        self._execs_watched = id
+        if id is not None and self.running(id):
+            self._spawn(self._refresh_execs_and_tell(id))
+
+    async def _refresh_execs_and_tell(self, id: str) -> None:
+        with contextlib.suppress(errors.Error):
+            await self.refresh_execs(id)
+            self._put_state(id)
 
     def updates(self) -> AsyncIterator[Update]:
         """What :meth:`open` listed, then what the event stream brings."""
@@ -334,17 +415,15 @@ class ContainerdBackend(Backend):
             raise RuntimeError("a backend's updates have one consumer")
         feed = self._feed = UpdateFeed()
         feed.put(Resynced(self.states()))
-        self._spawn(self._follow())
+        self._start_following()
         self._spawn(self._poll_stats())
         return aiter(feed)
 
     async def close(self) -> None:
-        self._following = False
+        await self._stop_following()
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
-        if self._subscription is not None:
-            self._subscription.close()
         # Stop draining; the FIFOs stay so a later start can reopen them.
         for io in self._fifos.values():
             io.close()
@@ -392,6 +471,7 @@ class ContainerdBackend(Backend):
             created_at=c.created_at,
             updated_at=c.updated_at,
             image=c.image,
+            snapshotter=c.snapshotter,
         )
 
     def states(self) -> list[ContainerState]:
@@ -408,10 +488,14 @@ class ContainerdBackend(Backend):
         container = self._containers.get(id)
         if record is None:
             return None
-        return _task_info(record, container.args if container else ())
+        args = container.args if container else ()
+        return _task_info(record, args, self._started_at(record))
 
     def execs(self, id: str) -> list[TaskInfo]:
-        return [_task_info(e, ()) for _, e in sorted(self._execs.get(id, {}).items())]
+        return [
+            _task_info(e, self._exec_args(e), self._started_at(e))
+            for _, e in sorted(self._execs.get(id, {}).items())
+        ]
 
     # -- actions ------------------------------------------------------------------------------
 
@@ -552,10 +636,14 @@ class ContainerdBackend(Backend):
         except BaseException:
             self._drop_fifos(id, exec_id)
             raise
+        self._sent_args[(id, exec_id)] = tuple(args)
         await self.start(id, exec_id)
 
     async def checkpoint(self, id: str, path: str, *, exit: bool = False) -> None:
-        await self.client.checkpoint(id, path, exit=exit)
+        try:
+            await self.client.checkpoint(id, path, exit=exit)
+        except errors.RuntimeFailure as e:
+            raise checkpoint_failure(f"task {id!r}", e) from None
 
     async def restore(self, id: str, path: str, *, new_id: str = "") -> None:
         # containerd restores through Tasks.Create with the checkpoint's descriptor: not yet.
@@ -602,7 +690,7 @@ def _created(c: ContainerRecord) -> tuple[datetime, str]:
     return (c.created_at or datetime.min.replace(tzinfo=UTC), c.id)
 
 
-def _task_info(p: ProcessRecord, args: tuple[str, ...]) -> TaskInfo:
+def _task_info(p: ProcessRecord, args: tuple[str, ...], started_at: datetime | None) -> TaskInfo:
     return TaskInfo(
         id=p.container_id,
         pid=p.pid,
@@ -612,5 +700,6 @@ def _task_info(p: ProcessRecord, args: tuple[str, ...]) -> TaskInfo:
         terminal=p.terminal,
         exit_status=p.exit_status,
         exited_at=p.exited_at,
+        started_at=started_at,
         args=args,
     )
