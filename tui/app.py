@@ -40,11 +40,11 @@ def header_line(info: BackendInfo) -> str:
     recorded backend's header was, where the session says)."""
     if info.recorded is not None:
         return header_line(info.recorded)
-    parts = [info.runtime if info.kind != "containerd" else f"containerd {info.version}"]
-    parts.append(info.address)
+    backend = info.runtime if info.kind != "containerd" else f"containerd {info.version}"
+    # The namespace before the socket: at 80 columns the path is what gets cut.
     if info.namespace:
-        parts[-1] += f" [{info.namespace}]"
-    return visible(" · ".join(p for p in parts if p))
+        backend += f" [{info.namespace}]"
+    return visible(" · ".join(p for p in (backend, info.address) if p))
 
 
 class KeyBarrier(Message):
@@ -305,8 +305,9 @@ class ShimdeckApp(App[None]):
     def show_backend_info(self) -> None:
         """The header: the backend, where, the namespace, and a broken connection."""
         model = self.model
-        detail = "" if model.connected else f" · {model.connection_detail}"
-        self.sub_title = header_line(self.backend.info) + detail
+        # A broken connection first: it must show at 80 columns, where the end is cut.
+        broken = "" if model.connected else f"{model.connection_detail} · "
+        self.sub_title = broken + header_line(self.backend.info)
 
     # -- app actions --------------------------------------------------------------------------
 

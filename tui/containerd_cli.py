@@ -48,6 +48,7 @@ async def run_containerd(args: argparse.Namespace, config: Config) -> int:
                     runtime="containerd",
                     start=datetime.now(UTC),
                     info=containerd.info,
+                    capabilities=containerd.capabilities,
                 )
             except OSError as e:
                 await containerd.close()

@@ -47,5 +47,5 @@ async def test_the_recording_replays_the_scene_and_nothing_is_left(
     assert b"PID" in replay.console("shell").backlog()  # the shell's ps, from its FIFO
     assert b"GET /static/app.js 200" in replay.console("web").backlog()  # its log file
     assert header_line(replay.info).startswith("containerd ")
-    assert header_line(replay.info).endswith(f"[{namespace}]")
+    assert f" [{namespace}] · " in header_line(replay.info)
     await replay.close()

@@ -16,8 +16,8 @@ import pyte
 import pytest
 
 from tui.app import ShimdeckApp, header_line
-from tui.backend.base import BackendInfo, Status
-from tui.backend.recording import Recorder
+from tui.backend.base import BackendInfo, Capability, Status
+from tui.backend.recording import Recorder, SessionFormatError
 from tui.backend.replay import ReplayBackend
 from tui.scenarios import settle
 from tui.sessions import CONTAINERD_SESSION, DEMO_SESSION
@@ -37,8 +37,8 @@ def test_a_replay_shows_the_header_the_live_ui_showed() -> None:
     assert replay.info.kind == "replay" and replay.info.recorded == live
     line = header_line(replay.info)
     assert line == header_line(live)
-    assert line.startswith(f"containerd {live.version} · {live.address}")
-    assert line.endswith("[default]")
+    # The namespace before the socket: at 80 columns a long path is what gets cut.
+    assert line == f"containerd {live.version} [default] · {live.address}"
 
 
 def test_a_session_from_before_headers_carried_the_backend_still_replays(tmp_path: Path) -> None:
@@ -94,3 +94,19 @@ def test_shimdeck_replay_opens_the_session_and_shows_the_header() -> None:
     finally:
         child.close(force=True)
     assert child.exitstatus == 0
+
+
+def test_a_screenshot_replay_offers_what_the_recorded_backend_could_do() -> None:
+    offered = ReplayBackend(CONTAINERD_SESSION, as_recorded=True).capabilities
+    assert Capability.NAMESPACES in offered and Capability.IMAGES in offered
+    assert Capability.RESTORE not in offered  # containerd's backend has no restore
+
+
+def test_a_header_with_unknown_capabilities_is_a_format_error(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    Recorder(path, runtime="containerd", start=datetime.now(UTC), capabilities=[]).close()
+    header = json.loads(path.read_text())
+    header["capabilities"] = ["fly"]
+    path.write_text(json.dumps(header) + "\n")
+    with pytest.raises(SessionFormatError, match="capabilities"):
+        ReplayBackend(path)

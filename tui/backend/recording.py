@@ -7,7 +7,8 @@ Each record has ``t`` (seconds since the recording started) and ``kind``:
 
 - ``header``: ``start`` (ISO time), ``runtime``, ``version``; optionally ``backend``, what
   the live header showed (``kind``, ``runtime``, ``version``, ``address``, ``namespace``:
-  :class:`BackendInfo`; the namespace the recording began in). Older sessions lack it.
+  :class:`BackendInfo`; the namespace the recording began in), and ``capabilities``, what
+  it could do (the screenshots offer the same keys). Older sessions lack both.
 - ``state``: ``id`` and the ``container``, ``task`` and ``execs`` of that container
   after an event (``null`` once deleted). Written before the event it follows from.
 - ``event``: one :class:`runtime.Event`.
@@ -36,6 +37,7 @@ from runtime import Event, Stats, TaskInfo, errors, events
 from .base import (
     Backend,
     BackendInfo,
+    Capability,
     ConnectionChanged,
     Console,
     Container,
@@ -74,6 +76,16 @@ def encode_info(info: BackendInfo) -> dict[str, Any]:
         "address": info.address,
         "namespace": info.namespace,
     }
+
+
+def decode_capabilities(names: Any) -> frozenset[Capability] | None:
+    """A header's ``capabilities`` (None where the session has none)."""
+    if names is None:
+        return None
+    known = {c.value for c in Capability}
+    if not isinstance(names, list) or not all(n in known for n in names):
+        raise ValueError(f"capabilities {names!r} are not a list of {sorted(known)}")
+    return frozenset(Capability(n) for n in names)
 
 
 def decode_info(d: Any) -> BackendInfo | None:
@@ -207,8 +219,10 @@ class Recorder:
         runtime: str,
         start: datetime,
         info: BackendInfo | None = None,
+        capabilities: Iterable[Capability] | None = None,
     ) -> None:
-        """``info``: what the header shows live, so that a replay shows it too."""
+        """``info``: what the header shows live, so that a replay shows it too; likewise
+        ``capabilities``, what the footer offered."""
         self.path = Path(path)
         self._file: TextIO | None = open(self.path, "w", encoding="utf-8")  # noqa: SIM115
         self._t0 = time.monotonic()
@@ -220,6 +234,8 @@ class Recorder:
         }
         if info is not None:
             header["backend"] = encode_info(info)
+        if capabilities is not None:
+            header["capabilities"] = sorted(capabilities)
         self._write(header)
 
     def _write(self, record: dict[str, Any]) -> None:

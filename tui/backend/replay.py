@@ -42,6 +42,7 @@ from .base import (
 )
 from .recording import (
     SessionFormatError,
+    decode_capabilities,
     decode_container,
     decode_event,
     decode_info,
@@ -134,6 +135,7 @@ class ReplayBackend(Backend):
         self.recorded_runtime = str(header.get("runtime", ""))
         try:
             recorded_on = decode_info(header.get("backend"))
+            offered = decode_capabilities(header.get("capabilities"))
         except ValueError as e:
             raise SessionFormatError(f"{self.path}: record 1 (header) is malformed: {e}") from None
         self.info = BackendInfo(
@@ -158,7 +160,10 @@ class ReplayBackend(Backend):
         # A recording can only be watched; an action that failed while it was recorded
         # fails again with the recorded message (so the replay shows the real error).
         recorded = {_NEEDS.get(a) or Capability(a) for a, _ in self._errors if a in _ACTIONS}
-        self.capabilities = ACTIONS if as_recorded else frozenset({Capability.ATTACH, *recorded})
+        if as_recorded:
+            self.capabilities = ACTIONS if offered is None else offered
+        else:
+            self.capabilities = frozenset({Capability.ATTACH, *recorded})
         self._feed: UpdateFeed | None = None
         self._player: asyncio.Task[None] | None = None
         self.ended = False

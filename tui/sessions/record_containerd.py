@@ -71,7 +71,11 @@ async def record(out: Path, namespace: str = NAMESPACE) -> list[str]:
             try:
                 live = await ContainerdBackend.open(client, image=IMAGE, io_dir=daemon.io_dir)
                 recorder = Recorder(
-                    out, runtime="containerd", start=datetime.now(UTC), info=live.info
+                    out,
+                    runtime="containerd",
+                    start=datetime.now(UTC),
+                    info=live.info,
+                    capabilities=live.capabilities,
                 )
                 backend = RecordingBackend(live, recorder)
                 try:
