@@ -18,6 +18,7 @@ from tui.backend.replay import ReplayBackend
 from tui.dialogs import ConfirmDialog, CreateDialog, ExecDialog, KillDialog, LabelsDialog
 from tui.screens.console import ConsoleScreen
 from tui.screens.main import MainScreen
+from tui.widgets.tables import ContainersTable, ExecsTable
 from tui.widgets.terminal import TerminalView
 
 from .conftest import type_text, wait_for
@@ -76,6 +77,13 @@ async def test_lifecycle_keys(any_backend: Backend) -> None:
         )
         await pilot.press("ctrl+right_square_bracket")
         await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+
+        # d on the execs pane deletes the exec (containerd 1.6 publishes no event for it).
+        await select(app, pilot, "web")
+        app.screen.query_one(ExecsTable).focus()
+        await pilot.press("d", "y")
+        await wait_for(pilot, lambda: app.model.rows["web"].execs == [], what="the exec deleted")
+        app.screen.query_one(ContainersTable).focus()
 
         await select(app, pilot, "web")
         await pilot.press("l")

@@ -156,9 +156,13 @@ class LiveBackend(Backend):
         if event.topic == events.LAGGED:
             feed.put(Resynced(self.states()))
         elif event.container_id:
-            state = self.state(event.container_id)
-            feed.put(StateChanged(state) if state is not None else Removed(event.container_id))
+            self._put_state(event.container_id)
         feed.put(EventSeen(event))
+
+    def _put_state(self, id: str) -> None:
+        if self._feed is not None:
+            state = self.state(id)
+            self._feed.put(StateChanged(state) if state is not None else Removed(id))
 
     async def _poll_stats(self) -> None:
         while True:
@@ -290,6 +294,8 @@ class LiveBackend(Backend):
     async def delete(self, id: str, exec_id: str = "") -> None:
         if exec_id:
             await self.engine.tasks.delete(id, exec_id)
+            # No event says an exec was deleted (as containerd's shim sends none): say it here.
+            self._put_state(id)
             return
         container = self.engine.containers.get(id)
         if self.task(id) is not None:

@@ -606,6 +606,8 @@ class ContainerdBackend(Backend):
             await self.client.delete_exec(id, exec_id)
             self._drop_fifos(id, exec_id)
             await self.refresh(id, exec_id)
+            # containerd (1.6) publishes no event for DeleteProcess: say it here.
+            self._put_state(id)
             return
         container = self._containers.get(id) or await self.client.container(id)
         with contextlib.suppress(errors.NotFound):
