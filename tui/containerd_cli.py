@@ -63,9 +63,7 @@ async def run_containerd(args: argparse.Namespace, config: Config) -> int:
         finally:
             await backend.close()
             with contextlib.suppress(errors.Error):
-                note = fifos.quit_note(
-                    await fifos.live_tty_processes(containerd.client, containerd.io_dir)
-                )
+                note = fifos.quit_note(await containerd.undrained())
     finally:
         if recorder is not None:
             recorder.close()

@@ -99,3 +99,28 @@ async def test_switching_back_to_a_namespace_drains_its_tty_task_again(
         await backend.delete(new_id)
         await backend.close()
         await client.delete_namespace(other)
+
+
+async def test_quit_names_the_tty_tasks_of_every_namespace_it_watched(
+    client: Client, containerd: Daemon, new_id: str, io_dir: Path
+) -> None:
+    """A namespace switched away from is no longer drained: its tty tasks are named at quit
+    too, with their namespace."""
+    other = f"{containerd.namespace}-{new_id}"
+    await client.create_namespace(other)
+    backend = await ContainerdBackend.open(client, io_dir=io_dir)
+    try:
+        await backend.create(new_id, ["sleep", "300"], terminal=True, labels={})
+        await backend.start(new_id)
+        assert [p.name for p in await backend.undrained()] == [new_id]
+        await backend.switch_namespace(other)
+        names = [p.name for p in await backend.undrained()]
+        assert names == [f"{new_id} [{containerd.namespace}]"]
+        assert f"{new_id} [{containerd.namespace}]" in fifos.quit_note(await backend.undrained())
+        await backend.switch_namespace(containerd.namespace)
+    finally:
+        await client.kill(new_id, signal.SIGKILL, all=True)
+        await client.wait(new_id)
+        await backend.delete(new_id)
+        await backend.close()
+        await client.delete_namespace(other)

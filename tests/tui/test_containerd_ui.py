@@ -238,6 +238,8 @@ async def test_checkpoint_failure_is_one_clear_line(
             log = re.search(r"\(criu log: (\S+)\)", message)
             assert log is not None and Path(log.group(1)).is_file(), message
             assert status(app, "ck") == Status.RUNNING
+            # What the failed dump wrote there is gone with it: no half a checkpoint.
+            assert not (tmp / "ck-image").exists()
     finally:
         await backend.kill("ck", signal.SIGKILL, all=True)
         await backend.client.wait("ck")

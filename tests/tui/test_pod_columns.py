@@ -72,3 +72,14 @@ async def test_pod_columns_come_and_go_with_cri_rows() -> None:
         await pilot.pause()
         assert hooked.columns == ContainersTable.COLUMNS and hooked.sort_column == "id"
         assert lines(hooked) == lines(plain)
+
+
+def test_image_names_show_as_docker_shows_them_and_long_ones_cut_in_the_middle() -> None:
+    from tui.widgets.tables import short_image
+
+    assert short_image("docker.io/library/nginx:1.27") == "nginx:1.27"
+    assert short_image("docker.io/bitnami/redis:7") == "bitnami/redis:7"
+    assert short_image("localhost/busybox:latest") == "localhost/busybox:latest"
+    long = "registry.example.com/team/some-service:2026-12-01"
+    cut = short_image(long, 20)
+    assert len(cut) == 20 and cut.startswith("registry.") and cut.endswith("12-01")

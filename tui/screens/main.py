@@ -253,7 +253,7 @@ class MainScreen(Screen[None]):
         rows = self._shown = listed
         table.sync(rows, now, changed_rows)
         # The pane's top border is its only border: the filter shows in the title.
-        running = sum(1 for r in rows if r.running)
+        running = sum(1 for r in rows if r.status == Status.RUNNING)
         title = (
             f"containers · {len(rows)} of {len(model.rows)} · filter: {self._filter}"
             if self._filter
@@ -492,15 +492,16 @@ class MainScreen(Screen[None]):
         selected one; only those with a task have output."""
         rows = self._shown if self._filter else [r for r in [self.selected_row()] if r]
         sources = []
+        why = "No container with output: press s to start one"
         for row in rows:
             if row.task is None:
                 continue
             try:
                 sources.append((row.id, self.app.backend.console(row.id)))
-            except errors.Error:
-                continue  # its task went meanwhile
+            except errors.Error as e:
+                why = str(e)  # no output to read (containerd), or its task went meanwhile
         if not sources:
-            self.notify("No container with output: press s to start one", severity="warning")
+            self.notify(visible(why), severity="warning", markup=False)
             return
         console = MergedConsole(sources)
         title = ", ".join(console.ids)

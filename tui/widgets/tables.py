@@ -196,7 +196,7 @@ class ContainersTable(SyncedTable):
         if self._hooked and self._hook is not None:
             extra = self._hook.cells(row)
         if self._imaged:
-            extra = (*extra, plain(row.container.image or "-"))
+            extra = (*extra, plain(short_image(row.container.image) or "-"))
         if not extra:
             return cells
         return (cells[0], *extra, *cells[1:])
@@ -291,3 +291,20 @@ def event_matches(event: Event, text: str) -> bool:
         ]
     ).lower()
     return needle in hay
+
+
+#: The longest image name a row shows (the details pane has it whole).
+IMAGE_WIDTH = 28
+
+
+def short_image(name: str, width: int = IMAGE_WIDTH) -> str:
+    """An image name as docker shows it (``docker.io/library/nginx:1`` is ``nginx:1``), cut
+    in the middle past ``width``: the registry's start and the tag both stay readable."""
+    for prefix in ("docker.io/library/", "docker.io/"):
+        if name.startswith(prefix):
+            name = name[len(prefix) :]
+            break
+    if len(name) <= width:
+        return name
+    head = (width - 1) // 2
+    return name[:head] + "…" + name[len(name) - (width - 1 - head) :]

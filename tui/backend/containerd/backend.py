@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -170,6 +171,8 @@ class ContainerdBackend(Backend):
         )
         self.image = image
         self._io_root = Path(io_dir)
+        #: Namespaces watched before the current one (their tty FIFOs are no longer drained).
+        self.visited: set[str] = set()
         self.io_dir = self._io_root / client.namespace
         self.description = f"containerd {client.version.version} {client.path} [{client.namespace}]"
         #: False while the event stream is broken (the header will show it).
@@ -357,11 +360,23 @@ class ContainerdBackend(Backend):
     async def namespaces(self) -> list[tuple[str, int]]:
         return [(n.name, n.containers) for n in await self.client.namespaces()]
 
+    async def undrained(self) -> list[fifos.TtyProcess]:
+        """The live tty processes shimdeck made FIFOs for, in every namespace this backend
+        watched: once it stops, nobody drains them (the quit note names them)."""
+        found = []
+        for namespace in sorted(self.visited | {self.client.namespace}):
+            client = self.client.in_namespace(namespace)
+            for p in await fifos.live_tty_processes(client, self._io_root / namespace):
+                left = namespace != self.client.namespace
+                found.append(replace(p, namespace=namespace) if left else p)
+        return found
+
     async def switch_namespace(self, namespace: str) -> None:
         """Watch ``namespace`` instead: the same connection, a new subscription and listing
         (the updates go on with its :class:`Resynced`)."""
         if namespace == self.client.namespace:
             return
+        self.visited.add(self.client.namespace)
         names = [n for n, _ in await self.namespaces()]
         if namespace not in names:
             raise errors.NotFound(f"containerd has no namespace {namespace!r}")
@@ -642,9 +657,14 @@ class ContainerdBackend(Backend):
         await self.start(id, exec_id)
 
     async def checkpoint(self, id: str, path: str, *, exit: bool = False) -> None:
+        made = not os.path.lexists(path)
         try:
             await self.client.checkpoint(id, path, exit=exit)
         except errors.RuntimeFailure as e:
+            # The shim leaves what it wrote of a failed dump (descriptors.json): not a
+            # checkpoint, so nothing of it stays where the user asked for one.
+            if made:
+                shutil.rmtree(path, ignore_errors=True)
             raise checkpoint_failure(f"task {id!r}", e) from None
 
     async def restore(self, id: str, path: str, *, new_id: str = "") -> None:

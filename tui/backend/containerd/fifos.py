@@ -34,10 +34,12 @@ class TtyProcess:
     #: Empty for the task's init process.
     exec_id: str
     record: ProcessRecord
+    namespace: str = ""
 
     @property
     def name(self) -> str:
-        return f"{self.container_id} exec {self.exec_id}" if self.exec_id else self.container_id
+        name = f"{self.container_id} exec {self.exec_id}" if self.exec_id else self.container_id
+        return f"{name} [{self.namespace}]" if self.namespace else name
 
 
 def _candidates(io_dir: Path) -> list[tuple[str, str, Path]]:
@@ -92,5 +94,5 @@ def quit_note(processes: list[TtyProcess]) -> str:
     return (
         f"shimdeck: {len(processes)} tty process(es) keep running with nobody reading their "
         f"output: {names}; each blocks once 64 KiB of output is unread, until shimdeck "
-        "starts again on this namespace (it reopens their FIFOs) or they are attached to"
+        "starts again on their namespace (it reopens their FIFOs) or they are attached to"
     )
