@@ -8,9 +8,10 @@ pty whose screen pyte renders here: nothing in the app is hooked or patched. Mea
   all 1,000 rows counted (``containers · 1000 · 50 running``) and the first row drawn;
   interleaved with the anchor, ``ctr containers ls`` then ``ctr tasks ls`` on the same
   containerd (what a user runs to see the same listing);
-- an event to its row repainted: a task paused or resumed through containerd's API, from
-  this process's own subscription seeing the event to the row on screen showing the new
-  status (containerd delivers the event to both subscribers at once);
+- an event to its row repainted: a task paused or resumed through containerd's API, at
+  random intervals (0.05 to 0.25 s), from this process's own subscription seeing the event
+  to the row on screen showing the new status (containerd delivers the event to both
+  subscribers at once);
 - idle CPU of the UI process (10 s, nothing happening but its 1 Hz stats of what is on
   screen) and its RSS.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import random
 import sys
 import tempfile
 import time
@@ -172,10 +174,14 @@ async def event_to_row(client: Client, ui: PtyProgram, samples: int) -> list[flo
     """Pause and resume the first rows' tasks in turn; each time, from this process's
     subscription seeing the event to the row on screen showing the new status."""
     out: list[float] = []
+    rng = random.Random(8)
     sub = client.subscribe()
     await sub.synced()
     try:
         for n in range(samples):
+            # At random times, as events come: not in step with the UI's repaints (it
+            # repaints a changed model at once, then at most every 0.1 s during a burst).
+            await asyncio.to_thread(ui.idle, rng.uniform(0.05, 0.25))
             id = cid(n % 5)
             paused = n // 5 % 2 == 0
             await (client.pause(id) if paused else client.resume(id))

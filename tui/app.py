@@ -22,7 +22,7 @@ from textual.widget import Widget
 from runtime import errors
 
 from .backend import Backend
-from .backend.base import BackendInfo, ConnectionChanged, Resynced, Update
+from .backend.base import BackendInfo, ConnectionChanged, Resynced, StatsSampled, Update
 from .commands import ActionsProvider
 from .config import Config, ConfigError, save_theme
 from .failures import notify_failure
@@ -294,6 +294,10 @@ class ShimdeckApp(App[None]):
         try:
             async for update in updates:
                 self.model.apply(update)
+                if not isinstance(update, StatsSampled) and self.screen_stack:
+                    main = self.screen_stack[0]
+                    if isinstance(main, MainScreen):
+                        main.model_changed()
                 if isinstance(update, ConnectionChanged | Resynced):
                     # A resync may follow a namespace switch: the header names the new one.
                     self.show_backend_info()

@@ -7,6 +7,7 @@ turns keys into backend actions run as workers; an engine error becomes a notifi
 from __future__ import annotations
 
 import signal
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -158,6 +159,9 @@ class MainScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self._version = -1
+        #: When the panes last followed the model (monotonic), and a repaint already due.
+        self._painted_at = 0.0
+        self._repaint_due = False
         self._filter = ""
         self._filter_target = "containers"
         self._shown: list[Row] = []
@@ -207,6 +211,23 @@ class MainScreen(Screen[None]):
         if self._version != self.app.model.version:
             self.repaint()
 
+    def model_changed(self) -> None:
+        """The model took an update: repaint at once after a quiet spell (an event shows in
+        the next frame, not up to REPAINT later), else REPAINT after the last repaint, so
+        that a burst of events shares one repaint."""
+        if self._repaint_due:
+            return
+        self._repaint_due = True
+        wait = self._painted_at + self.REPAINT - time.monotonic()
+        if wait > 0:
+            self.set_timer(wait, self._repaint_when_due)
+        else:  # (Textual's timers cannot wait 0 s)
+            self.call_later(self._repaint_when_due)
+
+    def _repaint_when_due(self) -> None:
+        self._repaint_due = False
+        self._repaint_if_changed()
+
     @property
     def _visible(self) -> bool:
         """False while a full screen (the console pane) covers this one."""
@@ -234,6 +255,7 @@ class MainScreen(Screen[None]):
             clock = True
         now = self._now
         self._version = model.version
+        self._painted_at = time.monotonic()
         changed = model.take_changed(stats=clock)
         table = self.query_one(ContainersTable)
         if clock:

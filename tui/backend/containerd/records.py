@@ -53,6 +53,10 @@ class Mount:
     options: tuple[str, ...] = ()
 
 
+#: The parts of a container's runtime spec a record keeps.
+SPEC_KEPT = ("process", "annotations")
+
+
 @dataclass(frozen=True)
 class ContainerRecord:
     id: str
@@ -61,7 +65,10 @@ class ContainerRecord:
     snapshotter: str
     snapshot_key: str
     labels: dict[str, str]
-    #: The OCI runtime spec (containerd holds it as JSON in an Any); {} when absent.
+    #: What the UI reads of the OCI runtime spec (containerd holds it as JSON in an Any):
+    #: its ``process`` (the command, and the base of an exec) and ``annotations`` (the
+    #: CRI's); {} when absent. The rest (mounts, namespaces, seccomp) is most of a spec's
+    #: size, about 10 KiB a container as Python objects, and nothing here reads it.
     spec: dict[str, Any] = field(default_factory=dict)
     created_at: datetime | None = None
     updated_at: datetime | None = None
@@ -77,7 +84,8 @@ class ContainerRecord:
 
     @classmethod
     def from_proto(cls, c: Any) -> ContainerRecord:
-        spec = json.loads(c.spec.value) if c.spec.value else {}
+        full = json.loads(c.spec.value) if c.spec.value else {}
+        spec = {key: full[key] for key in SPEC_KEPT if key in full}
         return cls(
             id=c.id,
             image=c.image,
