@@ -92,11 +92,14 @@ async def test_a_socket_that_is_not_grpc(tmp: Path) -> None:
 
 def test_permission_denied(containerd: Daemon) -> None:
     # The interpreter lives under /root (0700) here, so setpriv cannot start it as nobody:
-    # start the real CLI as root, with what it needs imported, then drop to nobody.
+    # start the real CLI as root with every module of tui imported (a clone in a 0700 temp
+    # dir is unreadable to nobody, and the CLI imports lazily), then drop to nobody.
     script = (
-        "import os, sys\n"
-        "import tui.cli, tui.containerd_cli, tui.backend.containerd.client\n"
-        "import tui.app, tui.backend.containerd.backend, tui.backend.recording\n"
+        "import importlib, os, pkgutil, sys\n"
+        "import tui\n"
+        "for m in pkgutil.walk_packages(tui.__path__, 'tui.'):\n"
+        "    if not m.name.endswith('__main__'):\n"
+        "        importlib.import_module(m.name)\n"
         "os.setgroups([]); os.setgid(65534); os.setuid(65534)\n"
         f"tui.cli.main(['--containerd', '-a', {str(containerd.socket)!r}])\n"
     )
