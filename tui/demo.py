@@ -25,13 +25,15 @@ async def clear_leftovers(live: LiveBackend) -> None:
     AlreadyExists for a container of that name that is not the demo's."""
     for name, _, _ in DEMO:
         existing = live.container(name)
-        if existing is None:
-            continue
-        if existing.labels.get("app") != "demo":
+        if existing is not None and existing.labels.get("app") != "demo":
             raise errors.AlreadyExists(
                 f"container {name!r} exists and is not a demo container: use --root"
             )
-        await live.remove(name)
+    # Every demo container goes, copies restored from a demo's checkpoint too (they keep
+    # its labels).
+    for container in live.containers():
+        if container.labels.get("app") == "demo":
+            await live.remove(container.id)
 
 
 async def setup(backend: Backend) -> None:

@@ -208,6 +208,7 @@ async def test_checkpoint_then_restore_from_the_keyboard(live: LiveBackend, tmp:
         await wait_for(pilot, lambda: status(app, "ck-restored") == "running", what="the copy")
         assert live.container("ck-restored").bundle == live.container("ck").bundle
         assert status(app, "ck") == "running"
+        assert "ck-restored" in live.created  # so a demo removes it on quit
 
         # Into the same container, once its task stopped.
         await live.kill("ck", 9)

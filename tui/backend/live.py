@@ -332,6 +332,8 @@ class LiveBackend(Backend):
                 with contextlib.suppress(errors.Error):
                     await self.engine.containers.delete(new_id)
             raise
+        if new_id:
+            self.created.append(new_id)  # made in this session: a demo removes it on quit
         if info.terminal:
             await self.resize_pty(id, *DEFAULT_PTY)
 
