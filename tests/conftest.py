@@ -119,3 +119,23 @@ def containerd() -> Iterator[Daemon]:
     finally:
         leftovers = d.stop()
     assert not leftovers, f"left behind by the containerd tests: {leftovers}"
+
+
+@pytest.fixture
+def spare() -> Iterator[Daemon]:
+    """A containerd of this test's own (no image): stopping or restarting it disturbs no
+    other test."""
+    from tests.containerd import daemon as daemon_module
+
+    reason = daemon_module.unavailable()
+    if reason:
+        pytest.skip(reason)
+    d = daemon_module.Daemon(
+        Path(tempfile.mkdtemp(prefix="sdspare-")), f"shimdeck-spare-{os.getpid()}"
+    )
+    try:
+        d.start()
+        yield d
+    finally:
+        leftovers = d.stop()
+    assert not leftovers, leftovers

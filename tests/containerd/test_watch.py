@@ -3,34 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import tempfile
-from collections.abc import AsyncGenerator, Iterator
-from pathlib import Path
-
-import pytest
+from collections.abc import AsyncGenerator
 
 from tui.backend.containerd.client import Client
 from tui.backend.containerd.events import Envelope
 from tui.backend.containerd.watch import Connection
 
-from . import daemon as daemon_module
 from .daemon import Daemon
-
-
-@pytest.fixture
-def spare() -> Iterator[Daemon]:
-    """A containerd of this test's own (no image): stopping it disturbs no other test."""
-    reason = daemon_module.unavailable()
-    if reason:
-        pytest.skip(reason)
-    d = Daemon(Path(tempfile.mkdtemp(prefix="sdctrw-")), f"shimdeck-watch-{os.getpid()}")
-    try:
-        d.start()
-        yield d
-    finally:
-        leftovers = d.stop()
-    assert not leftovers, leftovers
 
 
 async def create(client: Client, id: str) -> None:

@@ -6,19 +6,16 @@ on the private containerd (tests/containerd/daemon.py)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import shutil
 import signal
 import subprocess
-import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from textual.widgets import Checkbox, Input
 
-from tests.containerd import daemon as daemon_module
 from tests.containerd.daemon import Daemon
 from tui.app import ShimdeckApp
 from tui.backend.base import CommandSource, Status
@@ -82,21 +79,6 @@ async def test_n_switches_namespace(on_containerd: ContainerdBackend, containerd
         await client.delete_namespace(other)
         await on_containerd.switch_namespace(containerd.namespace)
         await on_containerd.delete("here")
-
-
-@pytest.fixture
-def spare() -> Iterator[Daemon]:
-    """A containerd of this test's own (no image): stopping it disturbs no other test."""
-    reason = daemon_module.unavailable()
-    if reason:
-        pytest.skip(reason)
-    d = Daemon(Path(tempfile.mkdtemp(prefix="sdctrui-")), f"shimdeck-ui-{os.getpid()}")
-    try:
-        d.start()
-        yield d
-    finally:
-        leftovers = d.stop()
-    assert not leftovers, leftovers
 
 
 @pytest.fixture
