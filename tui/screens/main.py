@@ -233,8 +233,12 @@ class MainScreen(Screen[None]):
         """False while a full screen (the console pane) covers this one."""
         return self.is_current or isinstance(self.app.screen, ModalScreen)
 
-    def on_screen_resume(self) -> None:
+    def on_screen_suspend(self) -> None:
+        # Covered, it stops following the model: all of it is painted again on return
+        # (not on the first resume, which follows the mount's full paint at once).
         self._full_repaint = True
+
+    def on_screen_resume(self) -> None:
         self.repaint()
 
     def _tick(self) -> None:
