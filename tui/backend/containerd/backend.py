@@ -1,8 +1,8 @@
 """``ContainerdBackend``: the :class:`tui.backend.base.Backend` seam over a containerd.
 
 State is a cache of what containerd reports, driven by its event stream: subscribe (and
-wait until the stream is live), then list; each event then refreshes the one container it
-names, from containerd, before it reaches the UI. Every refresh overwrites with what
+wait until the stream is live), then list, once; each event then refreshes the one
+container it names, from containerd, before it reaches the UI. Every refresh overwrites with what
 containerd says now, so replaying one, or a whole resync, is harmless. A broken stream
 (containerd restarted) marks the backend disconnected, then resubscribes and resyncs.
 
@@ -30,6 +30,7 @@ from runtime.bundle import DEFAULT_PATH
 from runtime.events import TASK_EXEC_STARTED, TASK_START
 from runtime.stdio import BACKLOG_BYTES, READ_SIZE
 
+from ...memory import release_free_memory
 from ..base import (
     ACTIONS,
     DEFAULT_PTY,
@@ -58,7 +59,7 @@ from .criconsole import console_for
 from .criu import checkpoint_failure
 from .records import ContainerRecord, ProcessRecord
 from .spec import container_spec, exec_process
-from .watch import Connection
+from .watch import Connection, Watch
 
 #: Where a log file's tail looks for more output while its process runs.
 TAIL_INTERVAL = 0.1
@@ -183,6 +184,8 @@ class ContainerdBackend(Backend):
         self._execs: dict[str, dict[str, ProcessRecord]] = {}
         self._fifos: dict[tuple[str, str], cio.FifoIO] = {}
         self._feed: UpdateFeed | None = None
+        #: The live event stream, listed after; followed once the UI takes the updates.
+        self._stream: Watch | None = None
         self._follower: asyncio.Task[None] | None = None
         self._stats_ids: set[str] = set()
         self._background: set[asyncio.Task[None]] = set()
@@ -197,18 +200,32 @@ class ContainerdBackend(Backend):
     async def open(
         cls, client: Client, *, image: str = "", io_dir: Path | None = None
     ) -> ContainerdBackend:
-        """List what there is (the event stream, once live, relists: nothing is missed)."""
+        """Subscribe, then list what there is: nothing is missed, and nothing listed twice."""
         if not image:
             names = [i.name for i in await client.images()]
             image = names[0] if names else ""
         backend = cls(client, image=image, io_dir=io_dir or default_io_dir())
-        await backend._list()
+        await backend._go_live()
         backend.connected = True
         # tty processes an earlier shimdeck started block once nobody drains them: resume.
         backend._fifos.update(await fifos.redrain(client, backend.io_dir))
         return backend
 
     # -- the event stream -------------------------------------------------------------------
+
+    async def _go_live(self) -> None:
+        """Subscribe, wait until the stream is live, then list: an event from then on
+        refreshes what it names, so the listing needs no second pass."""
+        stream = self.client.watch()
+        try:
+            first = await anext(stream)
+            if isinstance(first, Connection) and not first.live:
+                raise errors.Unavailable(f"containerd's event stream: {first.detail}")
+            await self._list()
+        except BaseException:
+            await stream.aclose()
+            raise
+        self._stream = stream
 
     async def _list(self) -> None:
         """Overwrite the whole cache with containerd's listing."""
@@ -218,6 +235,8 @@ class ContainerdBackend(Backend):
         self._execs = {id: e for id, e in self._execs.items() if id in tasks}
         self._starts = {k: v for k, v in self._starts.items() if k[0] in tasks}
         self._sent_args = {k: v for k, v in self._sent_args.items() if k[0] in tasks}
+        # The replies were megabytes at a thousand containers: give back what they held.
+        release_free_memory()
 
     async def refresh(self, id: str, exec_id: str = "") -> None:
         """Overwrite the cache of one container (and one exec) with containerd's view."""
@@ -269,10 +288,10 @@ class ContainerdBackend(Backend):
         await self._list()
         self._put(Resynced(self.states()))
 
-    async def _follow(self) -> None:
-        """Consume :meth:`Client.watch`: each event refreshes what it names; a live
-        stream (first or again) relists; a broken one shows in the header."""
-        async with contextlib.aclosing(self.client.watch()) as stream:
+    async def _follow(self, stream: Watch) -> None:
+        """Consume the live stream :meth:`_go_live` listed after: each event refreshes what
+        it names; a stream live again relists; a broken one shows in the header."""
+        async with contextlib.aclosing(stream):
             async for item in stream:
                 if isinstance(item, Connection):
                     await self._connection_changed(item)
@@ -393,7 +412,7 @@ class ContainerdBackend(Backend):
         self._execs, self._starts, self._sent_args = {}, {}, {}
         self._execs_watched = None
         try:
-            await self._list()
+            await self._go_live()
             # What an earlier shimdeck started there with a tty is drained again, as at open.
             self._fifos.update(await fifos.redrain(self.client, self.io_dir))
         finally:
@@ -402,13 +421,18 @@ class ContainerdBackend(Backend):
                 self._start_following()
 
     def _start_following(self) -> None:
-        self._follower = asyncio.ensure_future(self._follow())
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            self._follower = asyncio.ensure_future(self._follow(stream))
 
     async def _stop_following(self) -> None:
         follower, self._follower = self._follower, None
         if follower is not None:
             follower.cancel()
             await asyncio.gather(follower, return_exceptions=True)
+        stream, self._stream = self._stream, None
+        if stream is not None:  # live, not yet followed
+            await stream.aclose()
 
     def watch_execs(self, id: str | None) -> None:
         """The UI shows ``id``'s execs: learn them now (``ListPids``), and again on each exec
