@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import os
 import shutil
+import urllib.parse
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -76,6 +77,12 @@ def default_io_dir() -> Path:
         return Path("/run/shimdeck/containerd")
     base = os.environ.get("XDG_RUNTIME_DIR") or f"/tmp/shimdeck-{os.geteuid()}"
     return Path(base) / "shimdeck" / "containerd"
+
+
+def namespace_io_dir(io_root: Path, address: str, namespace: str) -> Path:
+    """Where one containerd's namespace keeps its processes' FIFOs and logs: two
+    containerds (a host's and a test's) may both have a container "web" in "default"."""
+    return io_root / urllib.parse.quote(str(address), safe="") / namespace
 
 
 class FifoConsole(DrainedConsole):
@@ -174,7 +181,7 @@ class ContainerdBackend(Backend):
         self._io_root = Path(io_dir)
         #: Namespaces watched before the current one (their tty FIFOs are no longer drained).
         self.visited: set[str] = set()
-        self.io_dir = self._io_root / client.namespace
+        self.io_dir = namespace_io_dir(self._io_root, client.path, client.namespace)
         self.description = f"containerd {client.version.version} {client.path} [{client.namespace}]"
         #: False while the event stream is broken (the header will show it).
         self.connected = False
@@ -385,7 +392,8 @@ class ContainerdBackend(Backend):
         found = []
         for namespace in sorted(self.visited | {self.client.namespace}):
             client = self.client.in_namespace(namespace)
-            for p in await fifos.live_tty_processes(client, self._io_root / namespace):
+            io_dir = namespace_io_dir(self._io_root, client.path, namespace)
+            for p in await fifos.live_tty_processes(client, io_dir):
                 left = namespace != self.client.namespace
                 found.append(replace(p, namespace=namespace) if left else p)
         return found
@@ -406,7 +414,7 @@ class ContainerdBackend(Backend):
             io.close()
         self._fifos.clear()
         self.client = self.client.in_namespace(namespace)
-        self.io_dir = self._io_root / namespace
+        self.io_dir = namespace_io_dir(self._io_root, self.client.path, namespace)
         self.info = replace(self.info, namespace=namespace)
         self.description = f"containerd {self.info.version} {self.info.address} [{namespace}]"
         self._execs, self._starts, self._sent_args = {}, {}, {}
