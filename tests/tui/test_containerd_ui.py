@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,8 @@ from tui.backend.base import CommandSource, Status
 from tui.backend.containerd.backend import DISCONNECTED, ContainerdBackend
 from tui.backend.containerd.client import Client
 from tui.backend.containerd.spec import exec_process
+from tui.backend.recording import Recorder, RecordingBackend
+from tui.backend.replay import ReplayBackend
 from tui.dialogs import CheckpointDialog, ExecDialog, NamespacePicker
 from tui.screens.main import MainScreen
 from tui.widgets.tables import ContainersTable, ExecsTable
@@ -79,6 +82,47 @@ async def test_n_switches_namespace(on_containerd: ContainerdBackend, containerd
         await client.delete_namespace(other)
         await on_containerd.switch_namespace(containerd.namespace)
         await on_containerd.delete("here")
+
+
+async def test_a_recorded_namespace_switch_replays(
+    on_containerd: ContainerdBackend, containerd: Daemon, tmp: Path
+) -> None:
+    """N while recording: the replay, too, ends showing the other namespace's rows under a
+    header that names it, and none of the first namespace's."""
+    other = f"{containerd.namespace}-rec"
+    client = on_containerd.client
+    await client.create_namespace(other)
+    await bare_container(client.in_namespace(other), "there")
+    await bare_container(client, "here")
+    session = tmp / "switch.jsonl"
+    recorder = Recorder(
+        session,
+        runtime="containerd",
+        start=datetime.now(UTC),
+        info=on_containerd.info,
+        capabilities=on_containerd.capabilities,
+    )
+    app = ShimdeckApp(RecordingBackend(on_containerd, recorder))
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: "here" in app.model.rows, what="the first row")
+            await pilot.press("N")
+            await wait_for(pilot, lambda: isinstance(app.screen, NamespacePicker), what="picker")
+            await type_text(pilot, "-rec")
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: set(app.model.rows) == {"there"}, what="switched")
+        replay = ReplayBackend(session, instant=True)
+        replayed = ShimdeckApp(replay)
+        async with replayed.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: replayed.replay_ended, what="the replay's end")
+            assert set(replayed.model.rows) == {"there"}
+            assert f"[{other}]" in replayed.sub_title
+            assert f"[{containerd.namespace}]" not in replayed.sub_title
+    finally:
+        await client.delete_container("here")
+        await on_containerd.switch_namespace(containerd.namespace)
+        await client.in_namespace(other).delete_container("there")
+        await client.delete_namespace(other)
 
 
 @pytest.fixture
