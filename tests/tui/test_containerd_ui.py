@@ -6,6 +6,7 @@ on the private containerd (tests/containerd/daemon.py)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import shutil
 import signal
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Checkbox, Input
 
+from runtime import errors
 from tests.containerd.daemon import Daemon
 from tui.app import ShimdeckApp
 from tui.backend.base import CommandSource, Status
@@ -123,6 +125,31 @@ async def test_a_recorded_namespace_switch_replays(
         await on_containerd.switch_namespace(containerd.namespace)
         await client.in_namespace(other).delete_container("there")
         await client.delete_namespace(other)
+
+
+async def test_a_namespace_containerd_lacks_says_so(containerd: Daemon, tmp: Path) -> None:
+    """-n with a namespace containerd does not have: not a silent empty view. The pane says
+    so; an existing empty namespace keeps the usual hint."""
+    missing = f"{containerd.namespace}-nosuch"
+    client = await Client.connect(str(containerd.socket), missing)
+    backend = await ContainerdBackend.open(client, io_dir=tmp / "io")
+    app = ShimdeckApp(backend)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            table = app.screen.query_one(ContainersTable)
+            await pilot.pause()
+            hint = table.render_line(1).text
+            assert f"containerd has no namespace '{missing}'" in hint and "N picks one" in hint
+            assert not await client.has_namespace(missing)  # looking made none
+            await client.create_namespace(missing)
+            await backend.switch_namespace(containerd.namespace)
+            await backend.switch_namespace(missing)
+            await wait_for(pilot, lambda: table.empty_text == table.EMPTY, what="the usual hint")
+    finally:
+        await backend.close()
+        with contextlib.suppress(errors.NotFound):
+            await client.delete_namespace(missing)
+        await client.close()
 
 
 @pytest.fixture

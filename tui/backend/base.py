@@ -366,6 +366,11 @@ class Backend(abc.ABC):
         """With CONFIRM_DESTRUCTIVE: the question to ask before ``action`` on ``id``."""
         return None
 
+    def empty_note(self) -> str | None:
+        """What the containers pane says while it has no rows, where that is more than
+        "none" (a namespace that does not exist); None: the usual hint."""
+        return None
+
     # -- hooks ------------------------------------------------------------------------------
 
     def add_pty_listener(self, listener: PtyListener) -> Callable[[], None]:

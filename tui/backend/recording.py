@@ -448,6 +448,9 @@ class RecordingBackend(Backend):
     def confirm_text(self, id: str, action: str) -> str | None:
         return self.inner.confirm_text(id, action)
 
+    def empty_note(self) -> str | None:
+        return self.inner.empty_note()
+
     async def images(self) -> list[str]:
         return await self.inner.images()
 

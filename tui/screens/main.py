@@ -278,6 +278,11 @@ class MainScreen(Screen[None]):
         hidden = len(rows) - len(listed)
         rows = self._shown = listed
         table.sync(rows, now, changed_rows)
+        if not model.rows:
+            note = self.app.backend.empty_note() or table.EMPTY
+            if note != table.empty_text:
+                table.empty_text = note
+                table.refresh()
         # The pane's top border is its only border: the filter shows in the title.
         running = sum(1 for r in rows if r.status == Status.RUNNING)
         title = (

@@ -202,6 +202,8 @@ class ContainerdBackend(Backend):
         self._sent_args: dict[tuple[str, str], tuple[str, ...]] = {}
         #: The task whose execs the UI shows (see :meth:`watch_execs`).
         self._execs_watched: str | None = None
+        #: containerd has no such namespace (yet: a container created in it makes it).
+        self._no_namespace = False
 
     @classmethod
     async def open(
@@ -238,6 +240,10 @@ class ContainerdBackend(Backend):
         """Overwrite the whole cache with containerd's listing."""
         containers = {c.id: c for c in await self.client.containers()}
         tasks = {t.container_id: t for t in await self.client.tasks()}
+        # containerd lists nothing for a namespace it does not have, as for an empty one.
+        self._no_namespace = not containers and not await self.client.has_namespace(
+            self.client.namespace
+        )
         self._containers, self._tasks = containers, tasks
         self._execs = {id: e for id, e in self._execs.items() if id in tasks}
         self._starts = {k: v for k, v in self._starts.items() if k[0] in tasks}
@@ -249,6 +255,7 @@ class ContainerdBackend(Backend):
         """Overwrite the cache of one container (and one exec) with containerd's view."""
         try:
             self._containers[id] = await self.client.container(id)
+            self._no_namespace = False  # its first container made it
         except errors.NotFound:
             self._containers.pop(id, None)
         try:
@@ -714,6 +721,11 @@ class ContainerdBackend(Backend):
     def confirm_text(self, id: str, action: str) -> str | None:
         record = self._containers.get(id)
         return None if record is None else criquestions.question(record.labels, action)
+
+    def empty_note(self) -> str | None:
+        if self._no_namespace and not self._containers:
+            return f"containerd has no namespace {self.client.namespace!r}: N picks one"
+        return None
 
     def console(self, id: str, exec_id: str = "") -> Console:
         io = self._fifos.get((id, exec_id))

@@ -296,6 +296,11 @@ class Client:
         """(name, containers) of every namespace: what the namespace picker shows."""
         return [(n.name, n.containers) for n in await self.namespaces()]
 
+    async def has_namespace(self, name: str) -> bool:
+        # Not Namespaces.Get: containerd 1.6 answers it for any name, with no labels.
+        reply = await self._call(NAMESPACES, "List")
+        return any(ns.name == name for ns in reply.namespaces)
+
     async def create_namespace(self, name: str, labels: Mapping[str, str] | None = None) -> None:
         await self._call(NAMESPACES, "Create", namespace={"name": name, "labels": labels or {}})
 
