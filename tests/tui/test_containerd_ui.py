@@ -8,9 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-import shutil
 import signal
-import subprocess
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +18,7 @@ from textual.widgets import Checkbox, Input
 
 from runtime import errors
 from tests.containerd.daemon import Daemon
+from tests.engine.helpers import working_criu
 from tui.app import ShimdeckApp
 from tui.backend.base import CommandSource, Status
 from tui.backend.containerd.backend import DISCONNECTED, ContainerdBackend
@@ -27,7 +26,7 @@ from tui.backend.containerd.client import Client
 from tui.backend.containerd.spec import exec_process
 from tui.backend.recording import Recorder, RecordingBackend
 from tui.backend.replay import ReplayBackend
-from tui.dialogs import CheckpointDialog, ExecDialog, NamespacePicker
+from tui.dialogs import CheckpointDialog, ExecDialog, NamespacePicker, RestoreDialog
 from tui.screens.main import MainScreen
 from tui.widgets.tables import ContainersTable, ExecsTable
 
@@ -266,15 +265,130 @@ async def test_image_uptime_and_exec_commands(
             await backend.delete(id)
 
 
-async def test_checkpoint_failure_is_one_clear_line(
-    on_containerd: ContainerdBackend, tmp: Path
+@pytest.fixture
+def criu() -> str:
+    criu = working_criu()
+    if criu is None:
+        pytest.skip("no CRIU here passes 'criu check': run scripts/setup-host")
+    return criu
+
+
+COUNTER = ("sh", "-c", "i=0; while :; do i=$((i+1)); echo $i; sleep 0.05; done")
+
+
+def counted(backend: ContainerdBackend, id: str) -> list[int]:
+    return [int(n) for n in backend.console(id).backlog().split()]
+
+
+async def test_checkpoint_then_restore_from_the_keyboard(
+    on_containerd: ContainerdBackend, criu: str, tmp: Path
 ) -> None:
-    """c where containerd's shim cannot CRIU-dump: the engine's kind of failure, one line
-    naming the task and CRIU's reason (with its log where the shim left one)."""
-    criu = shutil.which("criu")  # containerd's shim runs the criu on PATH
-    if criu is not None and subprocess.run([criu, "check"], capture_output=True).returncode == 0:
-        pytest.skip("this host's criu can dump: there is no failure to show")
+    """c then R, as on the engine: the checkpoint is listed; R restores it into a new
+    container while the task runs, and into the same one once it stopped; each counts on
+    from where the checkpoint was, not from 1."""
     backend = on_containerd
+    await backend.create("ck", CommandSource(COUNTER), terminal=False, labels={"app": "ck"})
+    await backend.start("ck")
+    app = ShimdeckApp(backend)
+    try:
+        async with app.run_test(size=(120, 40), notifications=True) as pilot:
+            await wait_for(pilot, lambda: len(counted(backend, "ck")) >= 10, what="counting")
+            await select(app, pilot, "ck")
+            await pilot.press("c")
+            app.screen.query_one("#path", Input).value = str(tmp / "ckpt")
+            app.screen.query_one("#exit", Checkbox).value = True
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: notifications(app), timeout=60, what="the checkpoint")
+            assert notifications(app) == [f"Checkpoint of ck written to {tmp / 'ckpt'}"]
+            app.clear_notifications()
+            await wait_for(pilot, lambda: status(app, "ck") == Status.STOPPED, what="stopped")
+            await wait_for(pilot, lambda: app.model.rows["ck"].checkpoints, what="listed")
+            (made,) = app.model.rows["ck"].checkpoints
+            assert made.path == tmp / "ckpt" and made.exited and made.size_bytes > 0
+            at_checkpoint = counted(backend, "ck")[-1]
+
+            await pilot.press("R")  # its task stopped: the same container
+            dialog = app.screen
+            assert isinstance(dialog, RestoreDialog)
+            assert not dialog.query_one("#new", Checkbox).value
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: status(app, "ck") == Status.RUNNING, what="restored")
+            await wait_for(pilot, lambda: notifications(app), what="the restore's note")
+            assert notifications(app) == [f"ck restored from {tmp / 'ckpt'}"]
+            await wait_for(
+                pilot, lambda: counted(backend, "ck")[-1] > at_checkpoint + 5, what="counting on"
+            )
+            after = counted(backend, "ck")
+            assert after[after.index(at_checkpoint) + 1] == at_checkpoint + 1, after
+
+            await pilot.press("R")  # running: a new container, made as ck was
+            dialog = app.screen
+            assert isinstance(dialog, RestoreDialog)
+            assert dialog.query_one("#new", Checkbox).value
+            assert dialog.query_one("#name", Input).value == "ck-restored"
+            await pilot.press("enter")
+            await wait_for(
+                pilot, lambda: status(app, "ck-restored") == Status.RUNNING, what="the copy"
+            )
+            copy = backend.container("ck-restored")
+            assert copy is not None and copy.labels == {"app": "ck"}
+            await wait_for(
+                pilot, lambda: len(counted(backend, "ck-restored")) >= 3, what="the copy counts"
+            )
+            assert counted(backend, "ck-restored")[0] == at_checkpoint + 1
+            assert status(app, "ck") == Status.RUNNING
+    finally:
+        for id in ("ck", "ck-restored"):
+            if backend.running(id):
+                await backend.kill(id, signal.SIGKILL, all=True)
+                await backend.client.wait(id)
+            with contextlib.suppress(errors.NotFound):
+                await backend.delete(id)
+
+
+async def test_a_tty_task_is_not_restored_but_told(
+    on_containerd: ContainerdBackend, criu: str, tmp: Path
+) -> None:
+    """containerd 1.6's runc shim waits forever for the console of a restored tty task (runc
+    1.1 sends none): refused at once with why, never a hung Tasks.Start, nothing made."""
+    backend = on_containerd
+    await backend.create("sh1", CommandSource(("sh",)), terminal=True, labels={})
+    await backend.start("sh1")
+    try:
+        await backend.checkpoint("sh1", str(tmp / "ckpt"))  # a shell job: dumps fine
+        assert backend.running("sh1")
+        for new_id in ("", "sh1-copy"):
+            with pytest.raises(
+                errors.FailedPrecondition, match="cannot restore 'sh1': it has a tty"
+            ):
+                await backend.restore("sh1", str(tmp / "ckpt"), new_id=new_id)
+        assert backend.container("sh1-copy") is None
+    finally:
+        await backend.kill("sh1", signal.SIGKILL, all=True)
+        await backend.client.wait("sh1")
+        await backend.delete("sh1")
+
+
+@pytest.fixture
+async def crippled(containerd: Daemon, criu: str, tmp: Path) -> AsyncIterator[ContainerdBackend]:
+    """A backend whose CRIU runs without PATH: it cannot start iptables-restore or tar."""
+    bad = tmp / "bad" / "criu"
+    bad.parent.mkdir()
+    bad.write_text(f'#!/bin/sh\nPATH=/nonexistent exec {criu} "$@"\n')
+    bad.chmod(0o755)
+    client = await Client.connect(str(containerd.socket), containerd.namespace)
+    backend = await ContainerdBackend.open(client, io_dir=tmp / "io", criu=str(bad))
+    try:
+        yield backend
+    finally:
+        await backend.close()
+        await client.close()
+
+
+async def test_checkpoint_failure_is_one_clear_line(crippled: ContainerdBackend, tmp: Path) -> None:
+    """c where the shim's CRIU cannot dump: the engine's kind of failure, one line naming
+    the task and CRIU's reason, with the log the shim left on this host."""
+    backend = crippled
     await backend.create("ck", CommandSource(("sleep", "300")), terminal=False, labels={})
     await backend.start("ck")
     app = ShimdeckApp(backend)
@@ -289,14 +403,15 @@ async def test_checkpoint_failure_is_one_clear_line(
             await pilot.press("ctrl+s")
             await wait_for(pilot, lambda: notifications(app), what="the failure")
             (message,) = notifications(app)
-            assert "checkpoint of task 'ck' failed: " in message
+            assert message.startswith("checkpoint of task 'ck' failed: Error (criu/"), message
+            assert "Locking network failed" in message and "RLIMIT" not in message
             assert "\n" not in message.strip() and "Traceback" not in message
-            # The shim keeps CRIU's log beside the bundle, on this host: its path is named.
             log = re.search(r"\(criu log: (\S+)\)", message)
             assert log is not None and Path(log.group(1)).is_file(), message
             assert status(app, "ck") == Status.RUNNING
             # What the failed dump wrote there is gone with it: no half a checkpoint.
             assert not (tmp / "ck-image").exists()
+            assert app.model.rows["ck"].checkpoints == []
     finally:
         await backend.kill("ck", signal.SIGKILL, all=True)
         await backend.client.wait("ck")

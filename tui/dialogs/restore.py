@@ -53,7 +53,9 @@ class RestoreDialog(Dialog[RestoreRequest]):
     def fields(self) -> Iterable[tuple[str, Widget]]:
         yield (
             "",
-            TickBox("into a new container (same bundle)", self.running, id="new", compact=True),
+            TickBox(
+                "into a new container (a copy of this one)", self.running, id="new", compact=True
+            ),
         )
         yield "name", field_input(self._free_id(), id="name")
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import json
 import os
 import shutil
 import urllib.parse
@@ -26,8 +28,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from runtime import Event, TaskInfo, errors
+from runtime import Checkpoint, Event, TaskInfo, errors
 from runtime.bundle import DEFAULT_PATH
+from runtime.checkpoint import find_criu, images_size
 from runtime.events import TASK_EXEC_STARTED, TASK_START
 from runtime.stdio import BACKLOG_BYTES, READ_SIZE
 
@@ -54,10 +57,10 @@ from ..base import (
     UpdateFeed,
     as_source,
 )
-from . import cio, cri, criquestions, fifos, output, procinfo
+from . import checkpoints, cio, cri, criquestions, fifos, output, procinfo
 from .client import Client
 from .criconsole import console_for
-from .criu import checkpoint_failure
+from .criu import criu_failure
 from .records import ContainerRecord, ProcessRecord
 from .spec import container_spec, exec_process
 from .watch import Connection, Watch
@@ -156,10 +159,9 @@ class LogConsole(Console):
 
 
 class ContainerdBackend(Backend):
-    #: Restore goes through Tasks.Create with the checkpoint's descriptor: not yet.
     #: CONFIRM_DESTRUCTIVE: a namespace may hold a node's pods; ``confirm_text`` asks only
     #: about the containers the CRI made.
-    capabilities = (ACTIONS - {Capability.RESTORE}) | {
+    capabilities = ACTIONS | {
         Capability.NAMESPACES,
         Capability.IMAGES,
         Capability.CONFIRM_DESTRUCTIVE,
@@ -167,7 +169,15 @@ class ContainerdBackend(Backend):
     #: Where the kubelet keeps pod logs, for pods whose sandbox does not record its own.
     pod_logs_root: Path = cri.POD_LOGS_ROOT
 
-    def __init__(self, client: Client, *, image: str, io_dir: Path, stats_interval: float = 1.0):
+    def __init__(
+        self,
+        client: Client,
+        *,
+        image: str,
+        io_dir: Path,
+        stats_interval: float = 1.0,
+        criu: str | None = None,
+    ):
         super().__init__()
         self.client = client
         self.info = BackendInfo(
@@ -204,16 +214,21 @@ class ContainerdBackend(Backend):
         self._execs_watched: str | None = None
         #: containerd has no such namespace (yet: a container created in it makes it).
         self._no_namespace = False
+        #: The checkpoints shimdeck wrote, newest first, by container (see checkpoints).
+        self._checkpoints: dict[str, list[Checkpoint]] = {}
+        #: The CRIU runc gets for the tasks shimdeck creates (as the engine's: ``criu``, else
+        #: setup's where the system's fails, else PATH's), so that they can be checkpointed.
+        self._criu = find_criu(criu) or ""
 
     @classmethod
     async def open(
-        cls, client: Client, *, image: str = "", io_dir: Path | None = None
+        cls, client: Client, *, image: str = "", io_dir: Path | None = None, criu: str | None = None
     ) -> ContainerdBackend:
         """Subscribe, then list what there is: nothing is missed, and nothing listed twice."""
         if not image:
             names = [i.name for i in await client.images()]
             image = names[0] if names else ""
-        backend = cls(client, image=image, io_dir=io_dir or default_io_dir())
+        backend = cls(client, image=image, io_dir=io_dir or default_io_dir(), criu=criu)
         await backend._go_live()
         backend.connected = True
         # tty processes an earlier shimdeck started block once nobody drains them: resume.
@@ -245,6 +260,7 @@ class ContainerdBackend(Backend):
             self.client.namespace
         )
         self._containers, self._tasks = containers, tasks
+        self._checkpoints = checkpoints.load_all(self.io_dir, containers)
         self._execs = {id: e for id, e in self._execs.items() if id in tasks}
         self._starts = {k: v for k, v in self._starts.items() if k[0] in tasks}
         self._sent_args = {k: v for k, v in self._sent_args.items() if k[0] in tasks}
@@ -258,6 +274,7 @@ class ContainerdBackend(Backend):
             self._no_namespace = False  # its first container made it
         except errors.NotFound:
             self._containers.pop(id, None)
+            self._checkpoints.pop(id, None)
         try:
             self._tasks[id] = await self.client.task(id)
         except errors.NotFound:
@@ -535,7 +552,9 @@ class ContainerdBackend(Backend):
         container = self.container(id)
         if container is None:
             return None
-        return ContainerState(container, self.task(id), self.execs(id))
+        return ContainerState(
+            container, self.task(id), self.execs(id), self._checkpoints.get(id, [])
+        )
 
     def task(self, id: str) -> TaskInfo | None:
         record = self._tasks.get(id)
@@ -600,30 +619,38 @@ class ContainerdBackend(Backend):
         container = self._containers.get(id) or await self.client.container(id)
         task = self._tasks.get(id)
         if task is not None and task.status == "stopped":
-            await self.client.delete_task(id)
-            self._drop_fifos(id)
+            await self._delete_task(id)
             task = None
         if task is None:
-            mounts = await self.client.snapshot_mounts(
-                container.snapshot_key, snapshotter=container.snapshotter
-            )
-            if container.terminal:
-                io = self._make_fifos(id, id, "")
-                try:
-                    await self.client.create_task(
-                        id, rootfs=mounts, stdin=io.stdin, stdout=io.stdout, terminal=True
-                    )
-                except BaseException:
-                    self._drop_fifos(id)
-                    raise
-                io.connected()
-            else:
-                log = cio.log_io(self._dir(id), id)
-                await self.client.create_task(
-                    id, rootfs=mounts, stdout=log.stdout, stderr=log.stderr
-                )
+            await self._create_task(container)
         await self.client.start(id)
         await self.refresh(id)
+
+    async def _delete_task(self, id: str) -> None:
+        await self.client.delete_task(id)
+        self._drop_fifos(id)
+
+    async def _create_task(self, container: ContainerRecord, restore_from: str = "") -> None:
+        """Its init process, with its IO: FIFOs shimdeck drains for a tty, else log files;
+        ``restore_from``: a checkpoint directory its start restores instead."""
+        id = container.id
+        mounts = await self.client.snapshot_mounts(
+            container.snapshot_key, snapshotter=container.snapshotter
+        )
+        create = functools.partial(
+            self.client.create_task, id, rootfs=mounts, criu=self._criu, restore_from=restore_from
+        )
+        if container.terminal:
+            io = self._make_fifos(id, id, "")
+            try:
+                await create(stdin=io.stdin, stdout=io.stdout, terminal=True)
+            except BaseException:
+                self._drop_fifos(id)
+                raise
+            io.connected()
+        else:
+            log = cio.log_io(self._dir(id), id)
+            await create(stdout=log.stdout, stderr=log.stderr)
 
     def _make_fifos(self, id: str, name: str, exec_id: str) -> cio.FifoIO:
         d = self._dir(id)
@@ -696,19 +723,92 @@ class ContainerdBackend(Backend):
         await self.start(id, exec_id)
 
     async def checkpoint(self, id: str, path: str, *, exit: bool = False) -> None:
+        container = self._containers.get(id) or await self.client.container(id)
         made = not os.path.lexists(path)
         try:
-            await self.client.checkpoint(id, path, exit=exit)
+            await self.client.checkpoint(id, path, exit=exit, terminal=container.terminal)
         except errors.RuntimeFailure as e:
             # The shim leaves what it wrote of a failed dump (descriptors.json): not a
             # checkpoint, so nothing of it stays where the user asked for one.
             if made:
                 shutil.rmtree(path, ignore_errors=True)
-            raise checkpoint_failure(f"task {id!r}", e) from None
+            raise criu_failure("checkpoint", f"task {id!r}", e) from None
+        written = Checkpoint(id, Path(path), self.now(), images_size(Path(path)), exited=exit)
+        self._checkpoints[id] = checkpoints.add(self._dir(id), written)
+        self._put_state(id)  # containerd's /tasks/checkpointed may have come before this
 
     async def restore(self, id: str, path: str, *, new_id: str = "") -> None:
-        # containerd restores through Tasks.Create with the checkpoint's descriptor: not yet.
-        raise errors.FailedPrecondition(f"restore of {id!r} is not available on containerd yet")
+        """The checkpoint at ``path`` as the task of ``id`` (once its task is gone or
+        stopped) or of a new container ``new_id`` made as ``id`` was: same image, spec and
+        labels, a snapshot of its own."""
+        if not (Path(path) / "inventory.img").exists():
+            raise errors.InvalidArgument(f"{path} holds no checkpoint (no inventory.img)")
+        source = self._containers.get(id) or await self.client.container(id)
+        if source.terminal:
+            # The runc shim (containerd 1.6) has runc restore with a console socket and
+            # waits for the new console, which runc 1.1 never sends: Tasks.Start hangs.
+            raise errors.FailedPrecondition(
+                f"containerd's runc shim cannot restore {id!r}: it has a tty"
+                " (the engine can: shimdeck without --containerd)"
+            )
+        if new_id:
+            target = await self._copy_container(source, new_id)
+        else:
+            target = source
+            task = self._tasks.get(id)
+            if task is not None and task.status != "stopped":
+                raise errors.FailedPrecondition(
+                    f"task {id!r} is {task.status}: restore into a new container"
+                )
+            if task is not None:
+                await self._delete_task(id)
+        try:
+            await self._create_task(target, restore_from=path)
+            try:
+                await self.client.start(target.id)
+            except BaseException:
+                with contextlib.suppress(errors.Error):
+                    await self._delete_task(target.id)
+                raise
+        except errors.RuntimeFailure as e:
+            await self._forget_copy(new_id)
+            raise criu_failure("restore", f"{target.id!r}", e) from None
+        except BaseException:
+            await self._forget_copy(new_id)
+            raise
+        await self.refresh(target.id)
+
+    async def _copy_container(self, source: ContainerRecord, new_id: str) -> ContainerRecord:
+        spec = json.loads(source.spec_json) if source.spec_json else {}
+        linux = spec.get("linux", {})
+        cgroup = linux.get("cgroupsPath", "")
+        if cgroup.rsplit("/", 1)[-1] == source.id:  # the source's own cgroup: one of its own
+            linux["cgroupsPath"] = cgroup[: -len(source.id)] + new_id
+        chain_id, _ = await self.client.image_config(source.image)
+        async with self.client.lease() as leased:
+            await leased.prepare_snapshot(new_id, chain_id, snapshotter=source.snapshotter)
+            try:
+                made = await leased.create_container(
+                    new_id,
+                    image=source.image,
+                    spec=spec,
+                    snapshot_key=new_id,
+                    snapshotter=source.snapshotter,
+                    labels=source.labels,
+                    runtime=source.runtime,
+                )
+            except BaseException:
+                with contextlib.suppress(errors.Error):
+                    await leased.remove_snapshot(new_id, snapshotter=source.snapshotter)
+                raise
+        self._containers[new_id] = made
+        return made
+
+    async def _forget_copy(self, new_id: str) -> None:
+        """A failed restore into a new container leaves no container behind."""
+        if new_id:
+            with contextlib.suppress(errors.Error):
+                await self.delete(new_id)
 
     async def set_labels(self, id: str, labels: Mapping[str, str]) -> None:
         self._containers[id] = await self.client.update_labels(id, labels)

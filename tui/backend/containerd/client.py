@@ -459,8 +459,21 @@ class Client:
         stdout: str = "",
         stderr: str = "",
         terminal: bool = False,
+        criu: str = "",
+        restore_from: str = "",
     ) -> int:
-        """Create the task (its init process, not yet started); returns its pid."""
+        """Create the task (its init process, not yet started); returns its pid.
+
+        ``criu``: the CRIU the runc shim hands runc for this task's checkpoints (containerd
+        1.x; its own PATH's otherwise). ``restore_from``: a checkpoint directory (made with
+        ``image_path``): the task's start restores it instead of running the spec's process.
+        """
+        options = None
+        if criu or restore_from:
+            runc = schema.message(own_schema.RUNC_OPTIONS)(
+                criu_path=criu, criu_image_path=restore_from
+            )
+            options = schema.pack(runc)
         reply = await self._call(
             TASKS,
             "Create",
@@ -473,6 +486,7 @@ class Client:
             stdout=stdout,
             stderr=stderr,
             terminal=terminal,
+            options=options,
         )
         return int(reply.pid)
 
@@ -574,11 +588,18 @@ class Client:
         return result
 
     async def checkpoint(
-        self, container_id: str, image_path: str, *, exit: bool = False, work_path: str = ""
+        self,
+        container_id: str,
+        image_path: str,
+        *,
+        exit: bool = False,
+        work_path: str = "",
+        terminal: bool = False,
     ) -> None:
-        """CRIU-dump the task into ``image_path`` (runc's CheckpointOptions)."""
+        """CRIU-dump the task into ``image_path`` (runc's CheckpointOptions); ``terminal``
+        for a task with a tty (runc's ``--shell-job``)."""
         options = schema.message(own_schema.CHECKPOINT_OPTIONS)(
-            exit=exit, image_path=image_path, work_path=work_path, terminal=False
+            exit=exit, image_path=image_path, work_path=work_path, terminal=terminal
         )
         await self._call(
             TASKS, "Checkpoint", container_id=container_id, options=schema.pack(options)
