@@ -416,3 +416,31 @@ async def test_checkpoint_failure_is_one_clear_line(crippled: ContainerdBackend,
         await backend.kill("ck", signal.SIGKILL, all=True)
         await backend.client.wait("ck")
         await backend.delete("ck")
+
+
+async def test_a_failed_restore_names_criu_reason_and_leaves_no_copy(
+    on_containerd: ContainerdBackend, crippled: ContainerdBackend, tmp: Path
+) -> None:
+    backend = on_containerd
+    await backend.create("ck", CommandSource(COUNTER), terminal=False, labels={})
+    await backend.start("ck")
+    try:
+        await backend.checkpoint("ck", str(tmp / "ckpt"), exit=True)
+        await backend.client.wait("ck")
+        await crippled.refresh("ck")
+        with pytest.raises(errors.RuntimeFailure) as info:
+            await crippled.restore("ck", str(tmp / "ckpt"), new_id="ck-copy")
+        message = str(info.value)
+        assert message.startswith("restore of 'ck-copy' failed: Error (criu/"), message
+        assert "\n" not in message and "RLIMIT" not in message
+        log = re.search(r"\(criu log: (\S+)\)", message)
+        assert log is not None and "Restoring FAILED" in Path(log.group(1)).read_text()
+        assert crippled.container("ck-copy") is None
+        assert "ck-copy" not in {c.id for c in await backend.client.containers()}
+        assert not (crippled.io_dir / "ck-copy").exists()
+    finally:
+        await backend.refresh("ck")
+        if backend.running("ck"):
+            await backend.kill("ck", signal.SIGKILL, all=True)
+            await backend.client.wait("ck")
+        await backend.delete("ck")

@@ -632,13 +632,27 @@ class ContainerdBackend(Backend):
 
     async def _create_task(self, container: ContainerRecord, restore_from: str = "") -> None:
         """Its init process, with its IO: FIFOs shimdeck drains for a tty, else log files;
-        ``restore_from``: a checkpoint directory its start restores instead."""
+        ``restore_from``: a checkpoint directory its start restores instead (CRIU's log
+        then goes to :meth:`_criu_work`, where a failure leaves it)."""
         id = container.id
         mounts = await self.client.snapshot_mounts(
             container.snapshot_key, snapshotter=container.snapshotter
         )
+        work = ""
+        if restore_from:
+            work_dir = self._criu_work(id)
+            shutil.rmtree(
+                work_dir, ignore_errors=True
+            )  # an earlier restore's log is not this one's
+            work_dir.parent.mkdir(parents=True, exist_ok=True)  # runc makes only the last part
+            work = str(work_dir)
         create = functools.partial(
-            self.client.create_task, id, rootfs=mounts, criu=self._criu, restore_from=restore_from
+            self.client.create_task,
+            id,
+            rootfs=mounts,
+            criu=self._criu,
+            restore_from=restore_from,
+            criu_work=work,
         )
         if container.terminal:
             io = self._make_fifos(id, id, "")
@@ -699,10 +713,8 @@ class ContainerdBackend(Backend):
             )
         await self.client.delete_container(id)
         self._drop_fifos(id)
-        with contextlib.suppress(OSError):
-            for leftover in self._dir(id).iterdir():
-                leftover.unlink()
-            self._dir(id).rmdir()
+        # Its logs, checkpoint records and CRIU's restore logs go with it.
+        shutil.rmtree(self._dir(id), ignore_errors=True)
         await self.refresh(id)
 
     async def exec(self, id: str, exec_id: str, args: Sequence[str], *, terminal: bool) -> None:
@@ -771,12 +783,19 @@ class ContainerdBackend(Backend):
                     await self._delete_task(target.id)
                 raise
         except errors.RuntimeFailure as e:
+            failure = criu_failure("restore", repr(target.id), e, self._criu_work(target.id))
             await self._forget_copy(new_id)
-            raise criu_failure("restore", f"{target.id!r}", e) from None
+            raise failure from None
         except BaseException:
             await self._forget_copy(new_id)
             raise
         await self.refresh(target.id)
+
+    def _criu_work(self, id: str) -> Path:
+        """CRIU's work directory for a restore into ``id``: outside the container's own
+        directory, so that the log of a failed restore into a copy stays (as the engine's
+        ``<root>/criu/<id>``). containerd ids cannot start with a dot."""
+        return self.io_dir / ".criu" / id
 
     async def _copy_container(self, source: ContainerRecord, new_id: str) -> ContainerRecord:
         spec = json.loads(source.spec_json) if source.spec_json else {}

@@ -461,17 +461,19 @@ class Client:
         terminal: bool = False,
         criu: str = "",
         restore_from: str = "",
+        criu_work: str = "",
     ) -> int:
         """Create the task (its init process, not yet started); returns its pid.
 
         ``criu``: the CRIU the runc shim hands runc for this task's checkpoints (containerd
         1.x; its own PATH's otherwise). ``restore_from``: a checkpoint directory (made with
-        ``image_path``): the task's start restores it instead of running the spec's process.
+        ``image_path``): the task's start restores it instead of running the spec's process;
+        ``criu_work``: where CRIU's restore log goes (else the bundle's, gone with a failure).
         """
         options = None
-        if criu or restore_from:
+        if criu or restore_from or criu_work:
             runc = schema.message(own_schema.RUNC_OPTIONS)(
-                criu_path=criu, criu_image_path=restore_from
+                criu_path=criu, criu_image_path=restore_from, criu_work_path=criu_work
             )
             options = schema.pack(runc)
         reply = await self._call(

@@ -21,12 +21,15 @@ _MARKERS = {"checkpoint": "Dumping FAILED.", "restore": "Restoring FAILED."}
 
 
 def criu_failure(
-    action: Literal["checkpoint", "restore"], what: str, e: errors.Error
+    action: Literal["checkpoint", "restore"], what: str, e: errors.Error, work: Path | None = None
 ) -> errors.RuntimeFailure:
-    """The one-line error for a failed ``action`` of ``what`` ("task 'web'")."""
+    """The one-line error for a failed ``action`` of ``what`` ("task 'web'"). ``work``:
+    CRIU's work directory, where the shim's error names no log (a restore's)."""
     said = str(e)
     match = _LOG_PATH.search(said)
     log = Path(match.group(1)) if match else None
+    if log is None and work is not None and (work / f"{action}.log").is_file():
+        log = work / f"{action}.log"
     line = failed_line(log, _MARKERS[action]) if log is not None else None
     if line is not None:
         reason = f"{line} (criu log: {log})"
