@@ -22,4 +22,5 @@ screenshots: setup
 
 bench:
 	bash scripts/setup-host
+	.venv/bin/pip install -q -e ".[bench]"
 	$(PY) -m bench

@@ -9,11 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import _svg
 from ._common import REPO, RESULTS_DIR, Row, machine_line, markdown_table
 
 DOC = REPO / "docs" / "benchmarks.md"
@@ -138,20 +136,27 @@ def compare_section(doc: dict[str, Any]) -> str:
     return "\n".join(text)
 
 
-def concurrency_plot(doc: dict[str, Any]) -> str:
+def concurrency_plot(doc: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display: write the file only
+    from matplotlib import pyplot as plt
+
     res = doc["results"]
     by_n = res["concurrency"]["by_n"]
-    series: dict[str, Sequence[tuple[float, float]]] = {
-        PLOT_LABELS[s]: [(float(n), by_n[n][s]["median"] * 1e3) for n in sorted(by_n, key=int)]
-        for s in res["systems"]
-    }
-    return _svg.line_chart(
-        series,
-        title="Lifecycle latency of /bin/true with N at once (median)",
-        x_label="lifecycles started at once (N)",
-        y_label="median latency per lifecycle (ms, log scale)",
-        dashed=[PLOT_LABELS[s] for s in res["systems"] if not s.startswith("engine")],
-    )
+    ns = sorted(by_n, key=int)
+    fig, ax = plt.subplots(figsize=(7.6, 4.6))
+    for s in res["systems"]:
+        style = "-" if s.startswith("engine") else "--"
+        ys = [by_n[n][s]["median"] * 1e3 for n in ns]
+        ax.plot([int(n) for n in ns], ys, style, marker="o", label=PLOT_LABELS[s])
+    ax.set(xscale="log", yscale="log", title="Lifecycle latency of /bin/true with N at once")
+    ax.set(xlabel="lifecycles started at once (N)", ylabel="median latency (ms, log scale)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(loc="upper left", fontsize="small")
+    # No date in the file: a rerun with the same figures leaves it unchanged in git.
+    fig.savefig(path, format="svg", metadata={"Date": None})
+    plt.close(fig)
 
 
 def concurrency_section(doc: dict[str, Any], plot: str | None) -> str:
@@ -571,7 +576,7 @@ def write(summary: dict[str, Any], doc: Path, plot_dir: Path | None = None) -> P
         plot_name = doc.stem.replace("benchmarks", "benchmarks-concurrency") + ".svg"
         if doc == DOC:
             plot_name = PLOT
-        (plot_dir / plot_name).write_text(concurrency_plot(summary["benches"]["compare"]))
+        concurrency_plot(summary["benches"]["compare"], plot_dir / plot_name)
     doc.parent.mkdir(parents=True, exist_ok=True)
     doc.write_text(render(summary, plot_name))
     return doc
