@@ -1,11 +1,4 @@
-"""Checkpoint and restore: a small task through the engine and by hand with the runtime.
-
-Engine, one round: ``checkpoint(exit=True)`` + ``wait`` + ``delete`` + ``restore`` of a
-running ``sleep`` (what containerd's flow asks of a shim). Bare, in the worker:
-``<rt> checkpoint`` (which also removes the container) + ``<rt> restore --detach``, with the
-same CRIU (the worker's own times, without its pipe). Interleaved rounds, a fresh image
-directory each; medians and the ratio.
-"""
+"""Checkpoint and restore of a running task, through the engine and by hand with the runtime."""
 
 from __future__ import annotations
 
@@ -14,7 +7,7 @@ import shutil
 import subprocess
 import sys
 import time
-from typing import Any
+from dataclasses import dataclass
 
 from runtime import Engine
 from runtime.checkpoint import find_criu
@@ -23,22 +16,72 @@ from runtime.checkpoint import runtime_argv as with_criu
 from ._common import (
     BareWorker,
     BenchError,
+    BenchResult,
     Row,
     Sample,
+    Side,
     Workspace,
     fmt_ratio,
     interleave,
     ms,
+    per_runtime,
     ratio,
     remove_task,
-    run_per_runtime,
+    run,
     runtime_argv,
+    runtime_rows,
     start_task,
     summarize_samples,
 )
 
 NAME = "checkpoint"
+TITLE = "Checkpoint and restore (CRIU)"
 TARGET_RATIO = 1.1
+
+
+@dataclass
+class Runtime:
+    skipped: str = ""
+    engine: Side | None = None
+    bare: Side | None = None
+
+    def rows(self, rt: str) -> list[Row]:
+        if self.engine is None or self.bare is None:
+            return [Row(NAME, f"{rt}: checkpoint + restore", f"not measured: {self.skipped}")]
+        eng, bare = self.engine, self.bare
+        r = ratio(eng["total"].median, bare["total"].median)
+        return [
+            Row(
+                NAME,
+                f"{rt}: checkpoint + restore of a sleep, median (n={eng['total'].n})",
+                ms(eng["total"].median),
+                f"{ms(bare['total'].median)} (`{rt} checkpoint` + `{rt} restore`)",
+                fmt_ratio(r),
+                f"<= {TARGET_RATIO}",
+                r <= TARGET_RATIO,
+            ),
+        ] + [
+            Row(
+                NAME,
+                f"{rt}: {phase}, median",
+                ms(eng[phase].median),
+                ms(bare[phase].median),
+                fmt_ratio(ratio(eng[phase].median, bare[phase].median)),
+            )
+            for phase in ("checkpoint", "restore")
+        ]
+
+
+@dataclass
+class Result(BenchResult):
+    runtimes: dict[str, Runtime]
+
+    def rows(self) -> list[Row]:
+        return runtime_rows(self.runtimes)
+
+
+async def measure(args: argparse.Namespace, ws: Workspace) -> Result:
+    return Result(await per_runtime(args, ws, measure_runtime))
 
 
 def unusable(runtime: str, criu: str | None) -> str | None:
@@ -49,13 +92,13 @@ def unusable(runtime: str, criu: str | None) -> str | None:
     return "built without CRIU" if "unknown command" in out.stdout + out.stderr else None
 
 
-async def measure(
+async def measure_runtime(
     args: argparse.Namespace, ws: Workspace, worker: BareWorker, runtime: str
-) -> dict[str, Any]:
+) -> Runtime:
     criu = find_criu()
     why = unusable(runtime, criu)
     if why is not None:
-        return {"skipped": why}
+        return Runtime(skipped=why)
     assert criu is not None
     bundle = ws.bundle(f"sleep-{runtime}", ["/bin/sleep", "100000"], ws.rootfs())
     bare_root = ws.root(runtime, "bare")
@@ -132,41 +175,10 @@ async def measure(
             ],
         )
         await worker.call("reap")
-    return {"rounds": rounds, "warmup": warmup, "criu": criu} | {
-        side: summarize_samples(s) for side, s in samples.items()
-    }
-
-
-def rows(rt: str, res: dict[str, Any]) -> list[Row]:
-    if "skipped" in res:
-        return [Row(NAME, f"{rt}: checkpoint + restore", f"not measured: {res['skipped']}")]
-    eng, bare = res["engine"], res["bare"]
-    r = ratio(eng["total"]["median"], bare["total"]["median"])
-    return [
-        Row(
-            NAME,
-            f"{rt}: checkpoint + restore of a sleep, median (n={eng['total']['n']})",
-            ms(eng["total"]["median"]),
-            f"{ms(bare['total']['median'])} (`{rt} checkpoint` + `{rt} restore`)",
-            fmt_ratio(r),
-            f"<= {TARGET_RATIO}",
-            r <= TARGET_RATIO,
-        ),
-    ] + [
-        Row(
-            NAME,
-            f"{rt}: {phase}, median",
-            ms(eng[phase]["median"]),
-            ms(bare[phase]["median"]),
-            fmt_ratio(ratio(eng[phase]["median"], bare[phase]["median"])),
-        )
-        for phase in ("checkpoint", "restore")
-    ]
-
-
-def main() -> int:
-    return run_per_runtime(NAME, __doc__ or NAME, measure, rows)
+    return Runtime(
+        engine=summarize_samples(samples["engine"]), bare=summarize_samples(samples["bare"])
+    )
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(NAME, measure))

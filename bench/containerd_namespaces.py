@@ -1,31 +1,55 @@
-"""``python -m bench.containerd_namespaces``: the namespace picker's counts over 1,000
-containers, against ``ctr`` as the anchor (interleaved, medians).
-
-shimdeck's side is :meth:`Client.namespaces` (one ``Namespaces.List``, then one
-``Containers.List`` per namespace, at once, on an open connection). The anchor is what a user
-types for the same figures: ``ctr namespaces ls -q`` and ``ctr -n NS containers ls -q`` for
-each namespace. A private containerd (tests/containerd/daemon.py, no image: a container
-needs only a spec) holds 1,000 containers with shimdeck's busybox spec in one namespace and
-10 in each of three others. Needs root and Debian's containerd; not part of ``python -m
-bench`` (it starts its own containerd), so run it on its own.
-"""
+"""The namespace picker's counts over 1,000 containers, against ``ctr``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import subprocess
-import tempfile
+import sys
 import time
-from pathlib import Path
+from dataclasses import dataclass
 
-from bench._common import interleave, median
 from tests.containerd.daemon import Daemon
 from tui.backend.containerd.client import Client
 from tui.backend.containerd.spec import container_spec
 
-BIG, SMALL, OTHERS = 1000, 10, 3
+from ._common import (
+    BenchError,
+    BenchResult,
+    Row,
+    Sample,
+    Side,
+    Workspace,
+    fmt_ratio,
+    interleave,
+    ms,
+    run,
+    summarize_samples,
+)
+
+NAME = "containerd_namespaces"
+TITLE = "containerd: namespace counts"
+SMALL, OTHERS = 10, 3
+
+
+@dataclass
+class Result(BenchResult):
+    containers: int
+    shimdeck: Side
+    ctr: Side
+
+    def rows(self) -> list[Row]:
+        ours, theirs = self.shimdeck["total"], self.ctr["total"]
+        return [
+            Row(
+                NAME,
+                f"namespace counts, {self.containers} + {OTHERS}x{SMALL} containers: "
+                f"`Client.namespaces()`, median (n={ours.n})",
+                ms(ours.median),
+                f"{ms(theirs.median)} (`ctr namespaces ls` + `containers ls` per namespace)",
+                fmt_ratio(ours.median / theirs.median),
+            )
+        ]
 
 
 async def fill(client: Client, count: int) -> None:
@@ -45,49 +69,43 @@ async def fill(client: Client, count: int) -> None:
         )
 
 
-async def main(rounds: int) -> None:
-    d = Daemon(Path(tempfile.mkdtemp(prefix="sdbns-")), f"bench-ns-{os.getpid()}")
-    d.start()
+async def measure(args: argparse.Namespace, ws: Workspace) -> Result:
+    big = 100 if args.quick else 1000
+    d = Daemon(ws.dir / "ctd", f"{ws.prefix}-ns")
+    d.dir.mkdir()
+    await asyncio.to_thread(d.start)
     names = [d.namespace, *(f"{d.namespace}-{k}" for k in range(OTHERS))]
     try:
         client = await Client.connect(str(d.socket), d.namespace)
-        await fill(client, BIG)
+        await fill(client, big)
         for other in names[1:]:
             await fill(client.in_namespace(other), SMALL)
 
         def ctr(*args: str) -> str:
-            return subprocess.run(
-                ["ctr", "--address", str(d.socket), *args],
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
+            argv = ["ctr", "--address", str(d.socket), *args]
+            return subprocess.run(argv, capture_output=True, text=True, check=True).stdout
 
-        async def shimdeck(_: int) -> float:
+        def count_all() -> dict[str, int]:
+            listed = ctr("namespaces", "ls", "-q").split()
+            return {n: len(ctr("-n", n, "containers", "ls", "-q").split()) for n in listed}
+
+        async def shimdeck(_: int) -> Sample:
             began = time.perf_counter()
             counts = {n.name: n.containers for n in await client.namespaces()}
-            took = time.perf_counter() - began
-            assert counts[d.namespace] == BIG, counts
-            return took
+            return check(counts, time.perf_counter() - began)
 
-        async def anchor(_: int) -> float:
+        async def anchor(_: int) -> Sample:
             began = time.perf_counter()
-
-            def count_all() -> dict[str, int]:
-                listed = ctr("namespaces", "ls", "-q").split()
-                return {n: len(ctr("-n", n, "containers", "ls", "-q").split()) for n in listed}
-
             counts = await asyncio.to_thread(count_all)
-            took = time.perf_counter() - began
-            assert counts[d.namespace] == BIG, counts
-            return took
+            return check(counts, time.perf_counter() - began)
 
+        def check(counts: dict[str, int], took: float) -> Sample:
+            if counts.get(d.namespace) != big:
+                raise BenchError(f"counted {counts}, not {big} in {d.namespace}")
+            return {"total": took}
+
+        rounds = args.rounds or (5 if args.quick else 15)
         samples = await interleave({"shimdeck": shimdeck, "ctr": anchor}, rounds=rounds, warmup=2)
-        ours, theirs = median(samples["shimdeck"]), median(samples["ctr"])
-        print(f"namespace counts, {BIG} + {OTHERS}x{SMALL} containers, {rounds} rounds:")
-        print(f"  shimdeck Client.namespaces(): median {ours * 1e3:.1f} ms")
-        print(f"  ctr namespaces ls + containers ls per namespace: median {theirs * 1e3:.1f} ms")
-        print(f"  ratio shimdeck/ctr: {ours / theirs:.2f}")
         for ns in names:
             scoped = client.in_namespace(ns)
             for c in await scoped.containers():
@@ -96,11 +114,11 @@ async def main(rounds: int) -> None:
                 await client.delete_namespace(ns)
         await client.close()
     finally:
-        left = d.stop()
-    assert not left, left
+        left = await asyncio.to_thread(d.stop)
+    if left:
+        raise BenchError(f"the private containerd left: {', '.join(left)}")
+    return Result(big, **{k: summarize_samples(v) for k, v in samples.items()})
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=15)
-    asyncio.run(main(parser.parse_args().rounds))
+    sys.exit(run(NAME, measure))

@@ -1,20 +1,4 @@
-"""The UI on a real containerd at scale: 1,000 containers, 50 with running tasks, one namespace.
-
-A private containerd (``tests.containerd.daemon``: its own root, state and socket) holds the
-containers. The UI runs as users run it, ``shimdeck --containerd -a SOCK -n NS``, on a real
-pty whose screen pyte renders here: nothing in the app is hooked or patched. Measured:
-
-- first paint: from starting the program to its screen showing the containers pane with
-  all 1,000 rows counted (``containers · 1000 · 50 running``) and the first row drawn;
-  interleaved with the anchor, ``ctr containers ls`` then ``ctr tasks ls`` on the same
-  containerd (what a user runs to see the same listing);
-- an event to its row repainted: a task paused or resumed through containerd's API, at
-  random intervals (0.05 to 0.25 s), from this process's own subscription seeing the event
-  to the row on screen showing the new status (containerd delivers the event to both
-  subscribers at once);
-- idle CPU of the UI process (10 s, nothing happening but its 1 Hz stats of what is on
-  screen) and its RSS.
-"""
+"""The UI on a real containerd at scale: 1,000 containers, 50 running, on a real pty."""
 
 from __future__ import annotations
 
@@ -25,19 +9,18 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from tests.containerd.daemon import Daemon
 from tests.containerd.helpers import make_container, remove_container
 from tui.backend.containerd.client import Client
 
-from ._common import BenchError, Row, Workspace, ms, percentile, run_bench, summarize
+from ._common import REPO, BenchError, BenchResult, Row, Stats, Workspace, ms, run, stats
 from ._pty import PtyProgram
 
 NAME = "containerd_ui"
-REPO = Path(__file__).resolve().parents[1]
+TITLE = "The UI on containerd at scale"
 NAMESPACE = "shimdeck-bench"
 SIZE = (140, 45)
 FIRST_PAINT_TARGET = 1.0
@@ -47,12 +30,12 @@ RSS_TARGET_MIB = 80.0
 
 
 @dataclass
-class Result:
+class Result(BenchResult):
     containers: int
     running: int
-    first_paint: dict[str, float]
-    ctr_listing: dict[str, float]
-    event_to_row: dict[str, float]
+    first_paint: Stats
+    ctr_listing: Stats
+    event_to_row: Stats
     idle_cpu_percent: float
     rss_mib: float
 
@@ -62,20 +45,19 @@ class Result:
         return [
             Row(
                 NAME,
-                f"{scale}: start to first paint, median (n={fp['n']})",
-                ms(fp["median"]),
-                f"{ms(ctr['median'])} (`ctr containers ls` + `ctr tasks ls`)",
-                f"{fp['median'] / ctr['median']:.2f}",
+                f"{scale}: start to first paint, median (n={fp.n})",
+                ms(fp.median),
+                f"{ms(ctr.median)} (`ctr containers ls` + `ctr tasks ls`)",
+                f"{fp.median / ctr.median:.2f}",
                 f"<= {FIRST_PAINT_TARGET * 1000:.0f} ms",
-                fp["median"] <= FIRST_PAINT_TARGET,
+                fp.median <= FIRST_PAINT_TARGET,
             ),
             Row(
                 NAME,
-                f"{scale}: event to its row repainted, p95 (n={ev['n']}; median "
-                f"{ms(ev['median'])})",
-                ms(ev["p95"]),
+                f"{scale}: event to its row repainted, p95 (n={ev.n}; median {ms(ev.median)})",
+                ms(ev.p95),
                 target=f"<= {EVENT_P95_TARGET * 1000:.0f} ms",
-                met=ev["p95"] <= EVENT_P95_TARGET,
+                met=ev.p95 <= EVENT_P95_TARGET,
             ),
             Row(
                 NAME,
@@ -199,7 +181,7 @@ async def event_to_row(client: Client, ui: PtyProgram, samples: int) -> list[flo
     return out
 
 
-async def measure(args: argparse.Namespace, ws: Workspace) -> tuple[dict[str, Any], list[Row]]:
+async def measure(args: argparse.Namespace, ws: Workspace) -> Result:
     containers = 100 if args.quick else 1000
     running = 10 if args.quick else 50
     rounds = args.rounds or (3 if args.quick else 7)
@@ -246,14 +228,8 @@ async def measure(args: argparse.Namespace, ws: Workspace) -> tuple[dict[str, An
         left = await asyncio.to_thread(daemon.stop)
     if left:
         raise BenchError(f"the private containerd left: {', '.join(left)}")
-    ev = summarize(events) | {"p95": percentile(events, 95)}
-    result = Result(containers, running, summarize(paints), summarize(listings), ev, idle, rss)
-    return asdict(result), result.rows()
-
-
-def main(argv: list[str] | None = None) -> int:
-    return run_bench(NAME, __doc__ or NAME, measure, argv)
+    return Result(containers, running, stats(paints), stats(listings), stats(events), idle, rss)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(NAME, measure))
