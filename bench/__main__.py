@@ -31,7 +31,6 @@ from ._common import REPO, RESULTS_DIR, RUNTIMES, Machine, convert, rows_table
 #: In the order they run.
 BENCHES = (
     "lifecycle",
-    "compare",
     "exec_latency",
     "exit_latency",
     "console",
@@ -39,7 +38,6 @@ BENCHES = (
     "ui",
     "console_ui",
     "containerd_ui",
-    "containerd_namespaces",
     "cri_log",
     "engine_profile",
 )

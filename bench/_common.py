@@ -334,12 +334,13 @@ class Cleanup:
     cgroups_left: list[str]
     engine_cgroups_left: list[str]
     children_left: list[int]
+    mounts_left: list[str]
     tempdir_removed: bool = False
 
     @property
     def clean(self) -> bool:
-        bench_left = self.containers_left or self.cgroups_left or self.children_left
-        return not bench_left and self.tempdir_removed
+        left = self.containers_left or self.cgroups_left or self.children_left or self.mounts_left
+        return not left and self.tempdir_removed
 
     @classmethod
     def check(cls, ws: Workspace) -> Cleanup:
@@ -350,6 +351,12 @@ class Cleanup:
             _cgroups([f"{ws.prefix}*"]),
             _cgroups({engine_cgroup_name(r) for r in ws.engine_roots}),
             [c.pid for c in psutil.Process().children(recursive=True)],
+            # A containerd's snapshots, should it have stopped with tasks mounted.
+            [
+                m
+                for line in open("/proc/self/mountinfo")
+                if (m := line.split()[4]).startswith(f"{ws.dir}/")
+            ],
         )
 
     def sweep(self, ws: Workspace) -> None:
@@ -361,6 +368,8 @@ class Cleanup:
         for pid in self.children_left:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, os.WNOHANG)
+        for mount in sorted(self.mounts_left, reverse=True):
+            subprocess.run(["umount", "-l", mount], check=False)
         for path in [*self.cgroups_left, *self.engine_cgroups_left]:
             for sub in sorted(Path(path).glob("**/"), key=lambda p: len(p.parts), reverse=True):
                 with contextlib.suppress(OSError):
@@ -369,10 +378,14 @@ class Cleanup:
     def line(self) -> str:
         n = sum(len(v) for v in self.containers_left.values())
         return (
-            f"{n} containers, {len(self.cgroups_left)} cgroup dirs,"
-            f" {len(self.children_left)} child processes left; temp dir removed:"
+            f"{n} containers, {len(self.cgroups_left)} cgroup dirs, {len(self.mounts_left)}"
+            f" mounts, {len(self.children_left)} child processes left; temp dir removed:"
             f" {self.tempdir_removed}"
         )
+
+
+def _mounts() -> list[str]:
+    return [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()]
 
 
 def _list(runtime: str, root: Path) -> list[str]:
@@ -441,6 +454,27 @@ def runtime_rows(results: Mapping[str, PerRuntime]) -> list[Row]:
 
 def ms(seconds: float) -> str:
     return f"{seconds * 1e3:.2f} ms"
+
+
+def vs(
+    bench: str,
+    metric: str,
+    ours: float,
+    anchor: float,
+    label: str = "",
+    target: float | None = None,
+    fmt: Callable[[float], str] = ms,
+) -> Row:
+    """A figure against its anchor's: both, their ratio, and whether it is at most ``target``."""
+    r = ratio(ours, anchor)
+    bare = fmt(anchor) + (f" ({label})" if label else "")
+    met = None if target is None else r <= target
+    return Row(bench, metric, fmt(ours), bare, fmt_ratio(r), f"<= {target}" if target else "", met)
+
+
+def cpu(side: Side) -> str:
+    """CPU per operation of the measuring process / its reaped children, medians."""
+    return f"{ms(side['cpu_self'].median)} / {ms(side['cpu_children'].median)}"
 
 
 def fmt_ratio(value: float) -> str:

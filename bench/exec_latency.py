@@ -18,17 +18,18 @@ from ._common import (
     Sample,
     Side,
     Workspace,
+    cpu,
     fmt_ratio,
     interleave,
     ms,
     per_runtime,
-    ratio,
     remove_task,
     run,
     runtime_argv,
     runtime_rows,
     start_task,
     summarize_samples,
+    vs,
 )
 
 NAME = "exec_latency"
@@ -46,34 +47,22 @@ class Runtime:
 
     def rows(self, rt: str) -> list[Row]:
         eng, bare, det = self.engine["total"], self.bare_exec["total"], self.bare_detach["total"]
-        r = ratio(eng.median, bare.median)
-        cpu = {
-            s: f"{ms(x['cpu_self'].median)} / {ms(x['cpu_children'].median)}"
-            for s, x in (("engine", self.engine), ("detach", self.bare_detach))
-        }
         left = len(self.exec_files_left)
         return [
-            Row(
+            vs(
                 NAME,
                 f"{rt}: exec /bin/true, median (n={eng.n})",
-                ms(eng.median),
-                f"{ms(bare.median)} (`{rt} exec`)",
-                fmt_ratio(r),
-                f"<= {TARGET_RATIO}",
-                r <= TARGET_RATIO,
+                eng.median,
+                bare.median,
+                f"`{rt} exec`",
+                TARGET_RATIO,
             ),
-            Row(
-                NAME,
-                f"{rt}: exec /bin/true, p90",
-                ms(eng.p90),
-                ms(bare.p90),
-                fmt_ratio(ratio(eng.p90, bare.p90)),
-            ),
+            vs(NAME, f"{rt}: exec /bin/true, p90", eng.p90, bare.p90),
             Row(
                 NAME,
                 f"{rt}: CPU per exec, engine process / its children, median",
-                cpu["engine"],
-                f"{cpu['detach']} (worker, `exec --detach` + wait)",
+                cpu(self.engine),
+                f"{cpu(self.bare_detach)} (worker, `exec --detach` + wait)",
             ),
             Row(
                 NAME,
@@ -82,13 +71,7 @@ class Runtime:
                 target="0 (deleted execs keep nothing)",
                 met=left == 0,
             ),
-            Row(
-                NAME,
-                f"{rt}: exec vs `exec --detach` + wait, median",
-                ms(eng.median),
-                ms(det.median),
-                fmt_ratio(ratio(eng.median, det.median)),
-            ),
+            vs(NAME, f"{rt}: exec vs `exec --detach` + wait, median", eng.median, det.median),
         ]
 
 

@@ -1,19 +1,32 @@
-"""Task lifecycle, the engine's two paths against the bare runtime's same commands
-(docs/benchmarks.md, Method).
+"""A ``/bin/true`` container's lifecycle: the engine's two paths against the bare runtime's
+same commands and against containerd; N at once; memory (docs/benchmarks.md, Method).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
+import itertools
+import json
+import shutil
+import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import psutil
 
 from runtime import Engine, events
+from tests.containerd import image
+from tests.containerd.daemon import Daemon, unavailable
 
 from ._common import (
+    MIB,
+    REPO,
     BareWorker,
     BenchError,
     BenchResult,
@@ -23,177 +36,33 @@ from ._common import (
     Side,
     Stats,
     Workspace,
-    fmt_ratio,
+    convert,
+    cpu,
     interleave,
     ms,
-    per_runtime,
     ratio,
+    remove_task,
     run,
     runtime_argv,
-    runtime_rows,
     start_task,
+    stats,
     summarize_samples,
     table,
+    vs,
 )
 
 NAME = "lifecycle"
-TITLE = "Engine against the bare runtime, path by path"
+TITLE = "Lifecycle: the engine, bare runtimes and containerd"
 TARGET_RATIO = {"runc": 1.2, "crun": 1.5}
 #: What the engine may add to a lifecycle on top of the runtime commands it issues.
 TARGET_OWN_MS = 1.0
+TARGET_SPEEDUP = 5.0
+TARGET_MIB_PER_TASK = 1.0
 MANY = 100
-
-
-def _exit_code(i: int) -> int:
-    """100 different exit codes in 0..255 (37 is prime to 256), signal-looking ones included."""
-    return (i * 37) % 256
-
-
-async def interleaved(
-    args: argparse.Namespace, ws: Workspace, worker: BareWorker, runtime: str, rootfs: Path
-) -> tuple[dict[str, list[Sample]], list[int]]:
-    bundle = ws.bundle(f"true-{runtime}", ["/bin/true"], rootfs)
-    bare_root = ws.root(runtime, "bare")
-    pid_file = ws.dir / f"bare-{runtime}.pid"
-    # As the engine runs its create and run (runtime/oci.py): detached, telling a JSON log.
-    logged = ["--log", str(ws.dir / f"bare-{runtime}.log"), "--log-format", "json"]
-    rounds = args.rounds or (12 if args.quick else 60)
-    warmup = 3 if args.quick else 6
-
-    async with Engine(root=ws.root(runtime, "engine"), runtime=runtime) as engine:
-
-        async def engine_side(i: int) -> Sample:
-            cid = f"{ws.prefix}{runtime[0]}e{i}"
-            cpu = CpuMeter()
-            t0 = time.perf_counter()
-            await engine.containers.create(cid, bundle)
-            await engine.tasks.create(cid)
-            t1 = time.perf_counter()
-            await engine.tasks.start(cid)
-            t2 = time.perf_counter()
-            ex = await engine.tasks.wait(cid)
-            t3 = time.perf_counter()
-            await engine.tasks.delete(cid)
-            await engine.containers.delete(cid)
-            t4 = time.perf_counter()
-            if ex.exit_status != 0:
-                raise BenchError(f"engine: /bin/true exited {ex.exit_status}")
-            return {
-                "total": t4 - t0,
-                "create": t1 - t0,
-                "start": t2 - t1,
-                "wait": t3 - t2,
-                "delete": t4 - t3,
-            } | cpu.sample()
-
-        wrong_run: list[int] = []
-
-        async def engine_run(i: int) -> Sample:
-            cid = f"{ws.prefix}{runtime[0]}n{i}"
-            cpu = CpuMeter()
-            t0 = time.perf_counter()
-            await engine.containers.create(cid, bundle)
-            await engine.tasks.run(cid)
-            t1 = time.perf_counter()
-            ex = await engine.tasks.wait(cid)
-            t2 = time.perf_counter()
-            await engine.tasks.delete(cid)
-            await engine.containers.delete(cid)
-            t3 = time.perf_counter()
-            if ex.exit_status != 0:
-                # Counted, not raised: crun 1.8's `run --detach` returns before the init is
-                # handed to the engine; the reaper waits for the hand-over, and this counts a
-                # regression as a failed check in the report.
-                wrong_run.append(ex.exit_status)
-            return {"total": t3 - t0, "run": t1 - t0, "wait": t2 - t1, "delete": t3 - t2} | (
-                cpu.sample()
-            )
-
-        async def bare_run(i: int) -> Sample:
-            cid = f"{ws.prefix}{runtime[0]}r{i}"
-            reply = await worker.steps(
-                {"argv": runtime_argv(runtime, bare_root, "run", "--bundle", str(bundle), cid)}
-            )
-            return {k: reply[k] for k in ("total", "cpu_self", "cpu_children")}
-
-        async def bare_steps(i: int) -> Sample:
-            cid = f"{ws.prefix}{runtime[0]}s{i}"
-            create = ["create", "--pid-file", str(pid_file), "--bundle", str(bundle), cid]
-            reply = await worker.steps(
-                {"argv": runtime_argv(runtime, bare_root, *logged, *create)},
-                {"argv": runtime_argv(runtime, bare_root, "start", cid)},
-                {"wait_pid_file": str(pid_file)},
-                {"argv": runtime_argv(runtime, bare_root, "delete", "--force", cid)},
-            )
-            t = reply["times"]
-            return {
-                "total": reply["total"],
-                "create": t[0],
-                "start": t[1],
-                "wait": t[2],
-                "delete": t[3],
-                "cpu_self": reply["cpu_self"],
-                "cpu_children": reply["cpu_children"],
-            }
-
-        async def bare_detach(i: int) -> Sample:
-            cid = f"{ws.prefix}{runtime[0]}d{i}"
-            run = ["run", "--detach", "--pid-file", str(pid_file), "--bundle", str(bundle), cid]
-            reply = await worker.steps(
-                {"argv": runtime_argv(runtime, bare_root, *logged, *run)},
-                {"wait_pid_file": str(pid_file)},
-                {"argv": runtime_argv(runtime, bare_root, "delete", "--force", cid)},
-            )
-            t = reply["times"]
-            return {"total": reply["total"], "run": t[0], "wait": t[1], "delete": t[2]} | {
-                k: reply[k] for k in ("cpu_self", "cpu_children")
-            }
-
-        samples = await interleave(
-            {
-                "engine_steps": engine_side,
-                "engine_run": engine_run,
-                "bare_run": bare_run,
-                "bare_detach": bare_detach,
-                "bare_steps": bare_steps,
-            },
-            rounds=rounds,
-            warmup=warmup,
-        )
-    return samples, wrong_run
-
-
-async def many_at_once(ws: Workspace, runtime: str, rootfs: Path) -> list[str]:
-    """Create and start 100 short tasks at once; what was wrong of their exit statuses."""
-    bundles = [
-        ws.bundle(f"exit{i}-{runtime}", ["/bin/sh", "-c", f"exit {_exit_code(i)}"], rootfs)
-        for i in range(MANY)
-    ]
-    ids = [f"{ws.prefix}{runtime[0]}m{i}" for i in range(MANY)]
-    async with Engine(root=ws.root(runtime, "engine-many"), runtime=runtime) as engine:
-        sub = engine.subscribe(topics=[events.TASK_EXIT])
-        await asyncio.gather(*(start_task(engine, ids[i], bundles[i]) for i in range(MANY)))
-        exits = await asyncio.gather(*(engine.tasks.wait(cid) for cid in ids))
-        await asyncio.gather(*(engine.tasks.delete(cid) for cid in ids))
-        await asyncio.gather(*(engine.containers.delete(cid) for cid in ids))
-        seen: dict[str, list[int]] = {}
-        while (event := sub.get_nowait()) is not None:
-            seen.setdefault(event.container_id, []).append(event.exit_status or 0)
-        sub.close()
-    wrong = [
-        f"{c} wait {e.exit_status}"
-        for i, (c, e) in enumerate(zip(ids, exits, strict=True))
-        if e.exit_status != _exit_code(i)
-    ]
-    return wrong + [
-        f"{c} events {seen.get(c)}" for i, c in enumerate(ids) if seen.get(c) != [_exit_code(i)]
-    ]
-
-
-PATHS = {
-    "engine_run": ("`tasks.run`", "bare_detach", 2),
-    "engine_steps": ("create + start", "bare_steps", 4),
-}
+REPS = {10: 3, 50: 1, 100: 1}
+#: The engine's two paths: what they are called, the bare side issuing the same runtime
+#: commands, and how many.
+PATHS = {"run": ("`tasks.run`", "detach", 2), "steps": ("create + start", "steps", 4)}
 ARMS = {
     "engine_run": "engine: container create, `tasks.run`, wait, delete, container delete",
     "engine_steps": "engine: container create, task create, start, wait, delete, container delete",
@@ -203,83 +72,93 @@ ARMS = {
 }
 
 
+def label(system: str) -> str:
+    """A system of the comparison: ``engine-<rt>``, ``<rt>`` (bare) or ``containerd``."""
+    if system.startswith("engine-"):
+        return f"engine ({system[7:]})"
+    return "containerd 1.6" if system == "containerd" else f"bare {system}"
+
+
+@dataclass
+class Memory:
+    rss: int
+    pss: int
+    uss: int
+
+    def __add__(self, other: Memory) -> Memory:
+        return Memory(self.rss + other.rss, self.pss + other.pss, self.uss + other.uss)
+
+    def cells(self) -> list[str]:
+        return [f"{v / MIB:.1f}" for v in (self.rss, self.pss, self.uss)]
+
+
+@dataclass
+class EngineMemory:
+    running: int
+    before: Memory
+    after: Memory
+
+    @property
+    def per_task_mib(self) -> float:
+        return (self.after.rss - self.before.rss) / self.running / MIB
+
+
 @dataclass
 class Runtime:
     sides: dict[str, Side]
-    #: Per path, the per-round differences to its baseline's same commands.
+    #: Per path, the per-round differences to the bare side's same commands.
     own: dict[str, Side]
-    run_lifecycles: int
-    run_wrong_status: list[int]
+    lifecycles: int
+    wrong_status: list[int]
     many_wrong: list[str]
-
-    def total(self, side: str) -> Stats:
-        return self.sides[side]["total"]
-
-    def cpu(self, side: str) -> str:
-        cpu = self.sides[side]
-        return f"{ms(cpu['cpu_self'].median)} / {ms(cpu['cpu_children'].median)}"
+    memory: EngineMemory
 
     def rows(self, rt: str) -> list[Row]:
-        bare = self.total("bare_run")
-        target = TARGET_RATIO[rt]
+        med = {k: v["total"].median for k, v in self.sides.items()}
         rows = []
-        for path, (label, base, n) in PATHS.items():
-            eng, own = self.total(path), self.own[path]
-            r = ratio(eng.median, bare.median)
+        for path, (name, base, n) in PATHS.items():
+            eng, own = self.sides[f"engine_{path}"], self.own[path]["total"].median
             rows += [
                 Row(
                     NAME,
-                    f"{rt}: the engine's own time per {label} lifecycle (median of per-round"
+                    f"{rt}: the engine's own time per {name} lifecycle (median of per-round"
                     f" differences to the same {n} runtime commands; its own CPU beside)",
-                    f"{ms(own['total'].median)} (CPU {ms(own['cpu_self'].median)})",
-                    f"{ms(eng.median)} vs {ms(self.total(base).median)}",
+                    f"{ms(own)} (CPU {ms(self.own[path]['cpu_self'].median)})",
+                    f"{ms(med[f'engine_{path}'])} vs {ms(med[f'bare_{base}'])}",
                     target=f"<= {TARGET_OWN_MS:.0f} ms",
-                    met=own["total"].median * 1e3 <= TARGET_OWN_MS,
+                    met=own * 1e3 <= TARGET_OWN_MS,
+                ),
+                vs(
+                    NAME,
+                    f"{rt}: /bin/true lifecycle by {name}, median (n={eng['total'].n})",
+                    med[f"engine_{path}"],
+                    med["bare_run"],
+                    f"`{rt} run`",
+                    TARGET_RATIO[rt],
+                ),
+                vs(NAME, f"{rt}: {name} lifecycle, p90", eng["total"].p90, self.p90("bare_run")),
+                vs(
+                    NAME,
+                    f"{rt}: {name} lifecycle vs the same {n} runtime commands, median",
+                    med[f"engine_{path}"],
+                    med[f"bare_{base}"],
+                    target=TARGET_RATIO[rt] if path == "run" else None,
                 ),
                 Row(
                     NAME,
-                    f"{rt}: /bin/true lifecycle by {label}, median (n={eng.n})",
-                    ms(eng.median),
-                    f"{ms(bare.median)} (`{rt} run`)",
-                    fmt_ratio(r),
-                    f"<= {target}",
-                    r <= target,
-                ),
-                Row(
-                    NAME,
-                    f"{rt}: {label} lifecycle, p90",
-                    ms(eng.p90),
-                    ms(bare.p90),
-                    fmt_ratio(ratio(eng.p90, bare.p90)),
-                ),
-                Row(
-                    NAME,
-                    f"{rt}: {label} lifecycle vs the same {n} runtime commands, median",
-                    ms(eng.median),
-                    f"{ms(self.total(base).median)}",
-                    fmt_ratio(r2 := ratio(eng.median, self.total(base).median)),
-                    f"<= {target}" if n == 2 else "",
-                    r2 <= target if n == 2 else None,
-                ),
-                Row(
-                    NAME,
-                    f"{rt}: CPU per {label} lifecycle, engine process / its children, median",
-                    self.cpu(path),
-                    f"{self.cpu(base)} (worker, {n} commands)",
-                    fmt_ratio(
-                        ratio(
-                            self.sides[path]["cpu_self"].median, self.sides[base]["cpu_self"].median
-                        )
-                    ),
+                    f"{rt}: CPU per {name} lifecycle, engine process / its children, median",
+                    cpu(eng),
+                    f"{cpu(self.sides[f'bare_{base}'])} (worker, {n} commands)",
                 ),
             ]
-        wrong = self.run_wrong_status
-        rows += [
+        wrong, per_task = self.wrong_status, self.memory.per_task_mib
+        return [
+            *rows,
             Row(
                 NAME,
                 f"{rt}: `tasks.run` of /bin/true, exit status 0 by `wait`",
-                f"{self.run_lifecycles - len(wrong)} of {self.run_lifecycles}"
-                + (f" (others: {sorted(set(wrong))})" if wrong else ""),
+                f"{self.lifecycles - len(wrong)} of {self.lifecycles}"
+                + (f" {sorted(set(wrong))}" * bool(wrong)),
                 target="all",
                 met=not wrong,
                 check=True,
@@ -292,90 +171,508 @@ class Runtime:
                 met=not self.many_wrong,
                 check=True,
             ),
+            Row(
+                NAME,
+                f"{rt}: engine RSS per running task ({self.memory.running} sleep tasks)",
+                f"{per_task:.3f} MiB",
+                target=f"<= {TARGET_MIB_PER_TASK} MiB",
+                met=per_task <= TARGET_MIB_PER_TASK,
+            ),
         ]
-        return rows
+
+    def p90(self, side: str) -> float:
+        return self.sides[side]["total"].p90
 
     def section(self, rt: str) -> str:
         body = []
         for key, what in ARMS.items():
             side = self.sides[key]
-            phases = [k for k in side if k not in ("total", "cpu_self", "cpu_children")]
-            body.append(
-                [
-                    what,
-                    ms(side["total"].median),
-                    ms(side["total"].p90),
-                    ", ".join(f"{p} {side[p].median * 1e3:.1f}" for p in phases),
-                    self.cpu(key),
-                ]
-            )
-        med = {k: self.total(k).median for k in ARMS}
-        return (
-            f"**{rt}** ({self.total('engine_run').n} interleaved rounds). Through `tasks.run` the"
-            f" engine takes {med['engine_run'] / med['bare_run']:.2f} times as long as `{rt} run`;"
-            f" the two commands it has the runtime run (`run --detach`, `delete`) take"
-            f" {med['bare_detach'] / med['bare_run']:.2f} times as long as `run` by hand, and the"
-            f" engine adds {100 * (med['engine_run'] / med['bare_detach'] - 1):.0f}% to those.\n\n"
-            + table(
-                [
-                    "path",
-                    "median",
-                    "p90",
-                    "phases, median (ms)",
-                    "CPU: measuring process / its children",
-                ],
-                body,
-            )
-        )
+            phases = [k for k in side if k not in ("total", "cpu", "cpu_self", "cpu_children")]
+            each = ", ".join(f"{p} {side[p].median * 1e3:.1f}" for p in phases)
+            body.append([what, ms(side["total"].median), ms(side["total"].p90), each, cpu(side)])
+        head = ["path", "median", "p90", "phases, median (ms)", "CPU: process / its children"]
+        return f"**{rt}**\n\n" + table(head, body)
 
 
 @dataclass
 class Result(BenchResult):
     runtimes: dict[str, Runtime]
+    containerd: Side | None
+    #: N at once -> system -> the latencies of its lifecycles from the common start.
+    concurrency: dict[int, dict[str, Stats]]
+    containerd_memory: list[Memory]
+    containerd_left: list[str]
 
     def rows(self) -> list[Row]:
-        return runtime_rows(self.runtimes)
+        rows = [row for rt, r in self.runtimes.items() for row in r.rows(rt)]
+        if self.containerd is None:
+            return rows
+        c = self.containerd["total"].median
+        for rt, r in self.runtimes.items():
+            speedup = ratio(c, r.sides["engine_run"]["total"].median)
+            met = speedup >= TARGET_SPEEDUP if rt == "crun" else None
+            rows.append(
+                Row(
+                    NAME,
+                    f"{rt}: lifecycle speed-up over containerd (containerd / engine, medians)",
+                    ms(r.sides["engine_run"]["total"].median),
+                    f"{ms(c)} (containerd)",
+                    f"{speedup:.1f}x",
+                    f">= {TARGET_SPEEDUP:.0f}x" if rt == "crun" else "",
+                    met,
+                )
+            )
+        by = self.concurrency[MANY]
+        if "engine-crun" in by:
+            speedup = ratio(by["containerd"].median, by["engine-crun"].median)
+            rows.append(
+                Row(
+                    NAME,
+                    f"crun: {MANY} at once, speed-up over containerd (medians)",
+                    ms(by["engine-crun"].median),
+                    f"{ms(by['containerd'].median)} (containerd)",
+                    f"{speedup:.1f}x",
+                    f">= {TARGET_SPEEDUP:.0f}x",
+                    speedup >= TARGET_SPEEDUP,
+                )
+            )
+        left = ", ".join(self.containerd_left)
+        rows.append(
+            Row(
+                NAME,
+                "containerd stopped; no shim, mount, cgroup or file of it left",
+                f"LEFT: {left}" if left else "clean",
+                target="clean",
+                met=not left,
+                check=True,
+            )
+        )
+        return rows
+
+    def systems(self) -> dict[str, Side]:
+        out = {f"engine-{rt}": r.sides["engine_run"] for rt, r in self.runtimes.items()}
+        out |= {rt: r.sides["bare_run"] for rt, r in self.runtimes.items()}
+        return out | ({"containerd": self.containerd} if self.containerd else {})
+
+    def shim_mib(self) -> float:
+        return stats([m.rss for m in self.containerd_memory[1:]]).median / MIB
 
     def section(self, docs: Path) -> str:
-        return "\n\n".join(r.section(rt) for rt, r in self.runtimes.items())
+        systems = self.systems()
+        base = systems.get("engine-crun") or next(iter(systems.values()))
+        head = ["system", "median", "p90", "CPU per lifecycle (mean)", "vs engine (crun)"]
+        body = [
+            [
+                label(s),
+                ms(t.median),
+                ms(t.p90),
+                ms(side["cpu"].mean),
+                f"{t.median / base['total'].median:.2f}",
+            ]
+            for s, side in systems.items()
+            if (t := side["total"])
+        ]
+        vs_ctd = "containerd" in systems and "engine-crun" in systems
+        n_body = [
+            [str(n), *(f"{by[s].median * 1e3:.0f} / {by[s].p90 * 1e3:.0f}" for s in systems)]
+            + ([f"{by['containerd'].median / by['engine-crun'].median:.1f}"] if vs_ctd else [])
+            for n, by in sorted(self.concurrency.items())
+        ]
+        self.plot(docs / "benchmarks-concurrency.svg")
+        parts = [
+            table(head, body),
+            "![Median lifecycle latency against N started at once](benchmarks-concurrency.svg)",
+            "Median / p90 of N lifecycles started at once, each from the common start to its"
+            " end; N = 1 is the interleaved rounds above.",
+            table(
+                ["N at once", *(f"{label(s)} (ms)" for s in systems)]
+                + (["containerd / engine (crun)"] if vs_ctd else []),
+                n_body,
+            ),
+        ]
+        if self.containerd_memory:
+            daemon, *shims = self.containerd_memory
+            total = sum(shims, daemon)
+            mem = [
+                [
+                    f"engine process ({rt}), {r.memory.running} `sleep` tasks",
+                    *r.memory.after.cells(),
+                ]
+                for rt, r in self.runtimes.items()
+            ]
+            mem += [
+                [f"containerd daemon, {len(shims)} `sleep` containers", *daemon.cells()],
+                [
+                    f"its {len(shims)} shims (median RSS {self.shim_mib():.1f} MiB)",
+                    *sum(shims, Memory(0, 0, 0)).cells(),
+                ],
+                ["**containerd + shims**", *(f"**{c}**" for c in total.cells())],
+            ]
+            parts.append(table(["", "RSS (MiB)", "PSS (MiB)", "USS (MiB)"], mem))
+        return "\n\n".join(parts + [r.section(rt) for rt, r in self.runtimes.items()])
+
+    def plot(self, path: Path) -> None:
+        import matplotlib
+
+        matplotlib.use("Agg")  # no display: a file only
+        from matplotlib import pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(7.6, 4.6))
+        ns = sorted(self.concurrency)
+        for s in self.systems():
+            ys = [self.concurrency[n][s].median * 1e3 for n in ns]
+            ax.plot(ns, ys, "-" if s.startswith("engine") else "--", marker="o", label=label(s))
+        ax.set(xscale="log", yscale="log", title="Lifecycle of /bin/true with N at once")
+        ax.set(xlabel="lifecycles started at once (N)", ylabel="median latency (ms)")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(loc="upper left", fontsize="small")
+        # No date in the file: the same figures give the same file.
+        fig.savefig(path, format="svg", metadata={"Date": None})
+        plt.close(fig)
 
     def headline(self) -> list[list[str]]:
-        return [
-            [
-                f"`/bin/true` lifecycle, {rt} (`tasks.run`, wait, delete)",
-                ms(r.total("engine_run").median),
-                f"`{rt} run`: {ms(r.total('bare_run').median)}; `run -d` + `delete`:"
-                f" {ms(r.total('bare_detach').median)}",
-                f"{r.total('engine_run').median / r.total('bare_run').median:.2f};"
-                f" {r.total('engine_run').median / r.total('bare_detach').median:.2f}",
+        rows = []
+        for rt, r in self.runtimes.items():
+            e, b, d = (
+                r.sides[k]["total"].median for k in ("engine_run", "bare_run", "bare_detach")
+            )
+            rows.append(
+                [
+                    f"`/bin/true` lifecycle, {rt} (`tasks.run`, wait, delete)",
+                    ms(e),
+                    f"`{rt} run`: {ms(b)}; `run -d` + `delete`: {ms(d)}",
+                    f"{e / b:.2f}; {e / d:.2f}",
+                ]
+            )
+            if self.containerd:
+                c = self.containerd["total"].median
+                rows.append(
+                    [
+                        f"lifecycle beside containerd (`ctr run --rm`), {rt}",
+                        ms(e),
+                        ms(c),
+                        f"{c / e:.1f}x faster",
+                    ]
+                )
+            shims = (
+                f"containerd-shim: {self.shim_mib():.1f} MiB each" if self.containerd_memory else ""
+            )
+            rows.append(
+                [
+                    f"memory per running container, {rt}",
+                    f"{r.memory.per_task_mib:.3f} MiB (in one process)",
+                    shims,
+                    "",
+                ]
+            )
+        return rows
+
+
+class Containerd:
+    """The private containerd's side: ``ctr`` through the bare worker, and the CPU of the
+    daemon and of the shims its supervisor reaped."""
+
+    def __init__(self, daemon: Daemon, worker: BareWorker) -> None:
+        assert daemon.process is not None
+        self.daemon, self.worker = daemon, worker
+        self.supervisor = psutil.Process(daemon.process.pid)
+        self.containerd = self.supervisor.children()[0]
+        self.ctr_path = shutil.which("ctr") or "ctr"  # the worker spawns by path
+
+    def ctr(self, *args: str) -> list[str]:
+        d = self.daemon
+        return [self.ctr_path, "--address", str(d.socket), "--namespace", d.namespace, *args]
+
+    def run_argv(self, cid: str, *argv: str, detach: bool = False) -> list[str]:
+        return self.ctr(
+            "run", "--detach" if detach else "--rm", "--null-io", image.NAME, cid, *argv
+        )
+
+    def shims(self) -> list[psutil.Process]:
+        return [p for p in self.supervisor.children() if "shim" in p.name()]
+
+    def cpu(self) -> float:
+        d, s = self.containerd.cpu_times(), self.supervisor.cpu_times()
+        return float(sum(d[:4]) + s.children_user + s.children_system)
+
+    async def settle(self, limit: float = 0.5) -> None:
+        """containerd goes on working after ctr returns (the shim exits, the GC runs): wait
+        until it is quiet, so that its tail lands in its own sample, not the next one."""
+        t0, last = time.perf_counter(), self.cpu()
+        while time.perf_counter() - t0 < limit:
+            await asyncio.sleep(0.02)
+            if (now := self.cpu()) == last and not self.shims():
+                break
+            last = now
+
+    async def memory(self, prefix: str) -> list[Memory]:
+        """The daemon's memory, then each shim's, with 100 running ``sleep`` containers."""
+        ids = [f"{prefix}k{i}" for i in range(MANY)]
+        for batch in range(0, MANY, 10):
+            argvs = [
+                self.run_argv(c, "sleep", "100000", detach=True) for c in ids[batch : batch + 10]
             ]
-            for rt, r in self.runtimes.items()
-        ]
+            reply = await self.worker.call("parallel", argvs=argvs)
+            if any(reply["statuses"]):
+                raise BenchError(f"ctr run --detach: {reply['statuses']}: {reply['stderr']}")
+        await asyncio.sleep(0.5)
+        out = [_memory(p) for p in (self.containerd, *self.shims())]
+        await self.worker.steps({"argv": self.ctr("tasks", "delete", "--force", *ids)})
+        await self.worker.steps({"argv": self.ctr("containers", "delete", *ids)})
+        await self.settle(limit=3.0)
+        return out
+
+
+class Sides:
+    """Every side of the comparison, one lifecycle or N at once; every id unique."""
+
+    def __init__(self, ws: Workspace, worker: BareWorker, ctd: Containerd | None) -> None:
+        self.ws, self.worker, self.ctd = ws, worker, ctd
+        self.engines: dict[str, Engine] = {}
+        self.bundle = ws.bundle("true", ["/bin/true"], ws.rootfs())
+        self.seq = 0
+        self.wrong: dict[str, list[int]] = {}
+        # As the engine runs its create and run (runtime/oci.py): detached, a JSON log.
+        self.logged = ["--log", str(ws.dir / "bare.log"), "--log-format", "json"]
+
+    def side(self, kind: str, rt: str = "") -> Callable[[int], Awaitable[Sample]]:
+        """One lifecycle of ``kind`` (``engine_run``, ``bare_detach``, ``containerd``...)."""
+
+        async def one(_: int) -> Sample:
+            if kind == "containerd":
+                sample = await self.containerd()
+            elif kind.startswith("engine_"):
+                sample = await self.engine(rt, steps=kind == "engine_steps")
+            else:
+                sample = await self.bare(rt, kind[5:])
+            return sample | {"cpu": sample["cpu_self"] + sample["cpu_children"]}
+
+        return one
+
+    def _id(self) -> str:
+        self.seq += 1
+        return f"{self.ws.prefix}{self.seq}"
+
+    async def engine(self, rt: str, steps: bool = False, t0: float | None = None) -> Sample:
+        engine, cid, meter = self.engines[rt], self._id(), CpuMeter()
+        times = [t0 or time.perf_counter()]
+        await engine.containers.create(cid, self.bundle)
+        if steps:
+            await engine.tasks.create(cid)
+            times.append(time.perf_counter())
+            await engine.tasks.start(cid)
+        else:
+            await engine.tasks.run(cid)
+        times.append(time.perf_counter())
+        status = (await engine.tasks.wait(cid)).exit_status
+        times.append(time.perf_counter())
+        await engine.tasks.delete(cid)
+        await engine.containers.delete(cid)
+        times.append(time.perf_counter())
+        if status:
+            # Counted, not raised: a failed check in the report (crun 1.8's `run --detach`
+            # returns before the init is the engine's child: the reaper waits for it).
+            self.wrong.setdefault(rt, []).append(status)
+        phases = ["create", "start"] if steps else ["run"]
+        sample = dict(zip([*phases, "wait", "delete"], _steps(times), strict=True))
+        return sample | {"total": times[-1] - times[0]} | meter.sample()
+
+    async def bare(self, rt: str, kind: str) -> Sample:
+        cid, pid = self._id(), str(self.ws.dir / "bare.pid")
+        root = self.ws.dir / f"bare-{rt}"
+
+        def argv(*a: str) -> dict[str, Any]:
+            return {"argv": runtime_argv(rt, root, *a)}
+
+        at = ("--pid-file", pid, "--bundle", str(self.bundle), cid)
+        wait: dict[str, Any] = {"wait_pid_file": pid}
+        delete = argv("delete", "--force", cid)
+        if kind == "run":
+            commands, phases = [argv("run", "--bundle", str(self.bundle), cid)], []
+        elif kind == "detach":
+            commands = [argv(*self.logged, "run", "--detach", *at), wait, delete]
+            phases = ["run", "wait", "delete"]
+        else:
+            commands = [argv(*self.logged, "create", *at), argv("start", cid), wait, delete]
+            phases = ["create", "start", "wait", "delete"]
+        reply = await self.worker.steps(*commands)
+        return dict(zip(phases, reply["times"], strict=False)) | {
+            k: reply[k] for k in ("total", "cpu_self", "cpu_children")
+        }
+
+    async def containerd(self) -> Sample:
+        assert self.ctd is not None
+        before = self.ctd.cpu()
+        reply = await self.worker.steps({"argv": self.ctd.run_argv(self._id(), "/bin/true")})
+        await self.ctd.settle()
+        spent = reply["cpu_self"] + reply["cpu_children"] + self.ctd.cpu() - before
+        return {"total": reply["total"], "cpu_self": spent, "cpu_children": 0.0}
+
+    async def batch(self, system: str, n: int) -> list[float]:
+        """``n`` lifecycles started at once; each one's latency from the common start."""
+        if system.startswith("engine-"):
+            t0 = time.perf_counter()
+            done = await asyncio.gather(*(self.engine(system[7:], t0=t0) for _ in range(n)))
+            return [s["total"] for s in done]
+        if system == "containerd":
+            assert self.ctd is not None
+            argvs = [self.ctd.run_argv(self._id(), "/bin/true") for _ in range(n)]
+        else:
+            root = self.ws.dir / f"bare-{system}"
+            argvs = [
+                runtime_argv(system, root, "run", "--bundle", str(self.bundle), self._id())
+                for _ in range(n)
+            ]
+        reply = await self.worker.call("parallel", argvs=argvs)
+        if any(reply["statuses"]):
+            raise BenchError(f"{system}, {n} at once: {reply['statuses']}: {reply['stderr']}")
+        if self.ctd is not None and system == "containerd":
+            await self.ctd.settle(limit=3.0)
+        return list(reply["times"])
+
+
+def _steps(times: list[float]) -> list[float]:
+    return [b - a for a, b in itertools.pairwise(times)]
+
+
+def _memory(p: psutil.Process) -> Memory:
+    m = p.memory_full_info()
+    return Memory(m.rss, m.pss, m.uss)
+
+
+async def memory_probe(root: Path, runtime: str, bundle: Path, prefix: str) -> EngineMemory:
+    """The engine process before and after 100 running ``sleep`` tasks: in a fresh process,
+    as freed Python memory stays in a process."""
+    async with Engine(root=root, runtime=runtime) as engine:
+
+        async def launch(tag: str, n: int = MANY) -> list[str]:
+            ids = [f"{prefix}{tag}{i}" for i in range(n)]
+            for batch in range(0, n, 10):
+                await asyncio.gather(
+                    *(start_task(engine, c, bundle) for c in ids[batch : batch + 10])
+                )
+            gc.collect()
+            return ids
+
+        # Every code path a task takes, once, before the first measurement.
+        await asyncio.gather(*(remove_task(engine, c) for c in await launch("w", 10)))
+        gc.collect()
+        before = _memory(psutil.Process())
+        ids = await launch("k")
+        await asyncio.sleep(0.2)
+        after = _memory(psutil.Process())
+        running = sum(1 for t in engine.tasks.list() if t.status == "running")
+        await asyncio.gather(*(remove_task(engine, c) for c in ids))
+    return EngineMemory(running, before, after)
+
+
+def engine_memory(ws: Workspace, rt: str) -> EngineMemory:
+    bundle = ws.bundle(f"sleep-{rt}", ["/bin/sleep", "100000"], ws.rootfs())
+    argv = [sys.executable, "-m", "bench.lifecycle", "--memory-probe", rt]
+    argv += [str(ws.root(rt, "engine-mem")), str(bundle), f"{ws.prefix}{rt[0]}"]
+    proc = subprocess.run(argv, capture_output=True, text=True, cwd=REPO, timeout=600)
+    if proc.returncode != 0:
+        raise BenchError(f"memory probe failed: {proc.stderr[-2000:]}")
+    return convert.structure(json.loads(proc.stdout), EngineMemory)
+
+
+def _exit_code(i: int) -> int:
+    """100 different exit codes in 0..255 (37 is prime to 256), signal-looking ones included."""
+    return (i * 37) % 256
+
+
+async def many_at_once(ws: Workspace, engine: Engine, rt: str) -> list[str]:
+    """100 tasks ``sh -c "exit N"`` started at once: what was wrong of their statuses."""
+    ids = [f"{ws.prefix}{rt[0]}m{i}" for i in range(MANY)]
+    bundles = [
+        ws.bundle(c, ["/bin/sh", "-c", f"exit {_exit_code(i)}"], ws.rootfs())
+        for i, c in enumerate(ids)
+    ]
+    sub = engine.subscribe(topics=[events.TASK_EXIT])
+    await asyncio.gather(*(start_task(engine, c, b) for c, b in zip(ids, bundles, strict=True)))
+    exits = await asyncio.gather(*(engine.tasks.wait(c) for c in ids))
+    await asyncio.gather(*(remove_task(engine, c, kill=False) for c in ids))
+    seen: dict[str, list[int]] = {}
+    while (event := sub.get_nowait()) is not None:
+        seen.setdefault(event.container_id, []).append(event.exit_status or 0)
+    sub.close()
+    wrong = [
+        f"{c} wait {e.exit_status}"
+        for i, (c, e) in enumerate(zip(ids, exits, strict=True))
+        if e.exit_status != _exit_code(i)
+    ]
+    return wrong + [
+        f"{c} events {seen.get(c)}" for i, c in enumerate(ids) if seen.get(c) != [_exit_code(i)]
+    ]
 
 
 async def measure(args: argparse.Namespace, ws: Workspace) -> Result:
-    return Result(await per_runtime(args, ws, measure_runtime))
-
-
-async def measure_runtime(
-    args: argparse.Namespace, ws: Workspace, worker: BareWorker, runtime: str
-) -> Runtime:
-    rootfs = ws.rootfs()
-    samples, wrong = await interleaved(args, ws, worker, runtime, rootfs)
-    own = {
-        path: summarize_samples(
-            [
-                {k: e[k] - b[k] for k in ("total", "cpu_self")}
-                for e, b in zip(samples[path], samples[base], strict=True)
-            ]
+    rounds = args.rounds or (12 if args.quick else 60)
+    warmup = 3 if args.quick else 6
+    # Every process that spawns starts before any Engine opens in this process.
+    memory = {rt: engine_memory(ws, rt) for rt in args.runtimes}
+    worker = BareWorker(ws.dir / "worker.log")
+    daemon = Daemon(ws.dir / "ctd", f"{ws.prefix}c") if unavailable() is None else None
+    sides = Sides(ws, worker, None)
+    ctd_memory: list[Memory] = []
+    left: list[str] = []
+    many: dict[str, list[str]] = {}
+    try:
+        if daemon is not None:
+            daemon.dir.mkdir()
+            await asyncio.to_thread(daemon.start)
+            await asyncio.to_thread(daemon.import_image)
+            ctd = sides.ctd = Containerd(daemon, worker)
+            ctd_memory = await ctd.memory(ws.prefix)
+        for rt in args.runtimes:
+            sides.engines[rt] = await Engine(root=ws.root(rt, "engine"), runtime=rt).open()
+            ws.root(rt, "bare")
+        fns = {f"{k} {rt}": sides.side(k, rt) for rt in args.runtimes for k in ARMS}
+        if sides.ctd is not None:
+            fns["containerd"] = sides.side("containerd")
+        samples = await interleave(fns, rounds=rounds, warmup=warmup)
+        names = [f"engine-{rt}" for rt in args.runtimes] + args.runtimes
+        names += ["containerd"] if sides.ctd else []
+        concurrency: dict[int, dict[str, list[float]]] = {n: {s: [] for s in names} for n in REPS}
+        for n, reps in REPS.items():
+            for rep in range(1 if args.quick else reps):
+                for s in names if rep % 2 == 0 else names[::-1]:
+                    concurrency[n][s] += await sides.batch(s, n)
+        for rt, engine in sides.engines.items():
+            many[rt] = await many_at_once(ws, engine, rt)
+    finally:
+        for engine in sides.engines.values():
+            await engine.close()
+        if daemon is not None:
+            left = await asyncio.to_thread(daemon.stop)
+        await worker.aclose()
+    runtimes = {}
+    for rt in args.runtimes:
+        mine = {k.split()[0]: v for k, v in samples.items() if k.endswith(f" {rt}")}
+        own = {
+            path: summarize_samples(
+                [
+                    {k: e[k] - b[k] for k in ("total", "cpu_self")}
+                    for e, b in zip(mine[f"engine_{path}"], mine[f"bare_{base}"], strict=True)
+                ]
+            )
+            for path, (_, base, _) in PATHS.items()
+        }
+        sides_rt = {k: summarize_samples(v) for k, v in mine.items()}
+        runtimes[rt] = Runtime(
+            sides_rt, own, rounds + warmup, sides.wrong.get(rt, []), many[rt], memory[rt]
         )
-        for path, (_, base, _) in PATHS.items()
-    }
-    sides = {k: summarize_samples(v) for k, v in samples.items()}
-    warmup_and_rounds = len(samples["engine_run"]) + (3 if args.quick else 6)
-    many = await many_at_once(ws, runtime, rootfs)
-    return Runtime(sides, own, warmup_and_rounds, wrong, many)
+    containerd = summarize_samples(samples["containerd"]) if "containerd" in samples else None
+    result = Result(runtimes, containerd, {}, ctd_memory, left)
+    result.concurrency = {1: {s: side["total"] for s, side in result.systems().items()}}
+    result.concurrency |= {n: {s: stats(v) for s, v in by.items()} for n, by in concurrency.items()}
+    return result
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--memory-probe"]:
+        rt, root, bundle, prefix = sys.argv[2:6]
+        probe = asyncio.run(memory_probe(Path(root), rt, Path(bundle), prefix))
+        print(json.dumps(convert.unstructure(probe)))
+        sys.exit(0)
     sys.exit(run(NAME, measure))

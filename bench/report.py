@@ -96,7 +96,8 @@ def headline(summary: Summary) -> str:
     m = summary.machine
     rows = [row for result in summary.results().values() for row in result.headline()]
     return (
-        f"From the last full run ({m.nproc} cores, {m.os}, {m.runc}, {m.crun}, {m.containerd};"
+        f"From the last {'quick' if summary.quick else 'full'} run ({m.nproc} cores, {m.os},"
+        f" {m.runc}, {m.crun}, {m.containerd};"
         f" started {summary.started[:10]}; medians):\n\n"
         + table(["what", "shimdeck", "anchor", "ratio"], rows)
     )
