@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, S
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from statistics import mean
+from statistics import mean, quantiles
 from typing import Any, Protocol, TypeVar
 
 import cattrs
@@ -50,20 +50,6 @@ Sample = dict[str, float]
 # -- statistics ------------------------------------------------------------------------------
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    """The ``q``-th percentile (0-100) with linear interpolation between closest ranks."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q / 100.0
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
-
-
-def median(values: Sequence[float]) -> float:
-    return percentile(values, 50)
-
-
 @dataclass
 class Stats:
     n: int
@@ -80,11 +66,12 @@ class Stats:
 
 
 def stats(values: Sequence[float]) -> Stats:
-    if not values:
-        nan = math.nan
-        return Stats(0, nan, nan, nan, nan, nan, nan, nan)
-    p50, p90, p95, p99 = (percentile(values, p) for p in (50, 90, 95, 99))
-    return Stats(len(values), p50, p90, p95, p99, min(values), max(values), mean(values))
+    if len(values) < 2:
+        v = values[0] if values else math.nan
+        return Stats(len(values), v, v, v, v, v, v, v)
+    # "inclusive": linear interpolation between the closest ranks, as numpy's default.
+    q = quantiles(values, n=100, method="inclusive")
+    return Stats(len(values), q[49], q[89], q[94], q[98], min(values), max(values), mean(values))
 
 
 #: The statistics of each key of a side's samples (``total`` and its phases).

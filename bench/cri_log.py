@@ -28,9 +28,9 @@ from ._common import (
     fmt_ratio,
     interleave,
     ms,
-    percentile,
     ratio,
     run,
+    stats,
     summarize_samples,
 )
 
@@ -103,8 +103,8 @@ async def measure_side(name: str, dir: Path, i: int, lines: int) -> Sample:
     return {
         "total": backlog_s,
         "backlog": backlog_s,
-        "latency_median": percentile(latencies, 50),
-        "latency_p95": percentile(latencies, 95),
+        "latency_median": stats(latencies).median,
+        "latency_p95": stats(latencies).p95,
         "idle_cpu": idle,
     }
 
