@@ -9,6 +9,7 @@ import asyncio
 import gc
 import itertools
 import json
+import math
 import shutil
 import subprocess
 import sys
@@ -136,21 +137,17 @@ class Runtime:
                     f"`{rt} run`",
                     TARGET_RATIO[rt],
                 ),
-                vs(NAME, f"{rt}: {name} lifecycle, p90", eng["total"].p90, self.p90("bare_run")),
-                vs(
-                    NAME,
-                    f"{rt}: {name} lifecycle vs the same {n} runtime commands, median",
-                    med[f"engine_{path}"],
-                    med[f"bare_{base}"],
-                    target=TARGET_RATIO[rt] if path == "run" else None,
-                ),
-                Row(
-                    NAME,
-                    f"{rt}: CPU per {name} lifecycle, engine process / its children, median",
-                    cpu(eng),
-                    f"{cpu(self.sides[f'bare_{base}'])} (worker, {n} commands)",
-                ),
             ]
+        # Its p90s and CPU are in the path tables of the section; this ratio has a target.
+        rows.append(
+            vs(
+                NAME,
+                f"{rt}: `tasks.run` lifecycle vs the same 2 runtime commands, median",
+                med["engine_run"],
+                med["bare_detach"],
+                target=TARGET_RATIO[rt],
+            )
+        )
         wrong, per_task = self.wrong_status, self.memory.per_task_mib
         return [
             *rows,
@@ -208,18 +205,18 @@ class Result(BenchResult):
         if self.containerd is None:
             return rows
         c = self.containerd["total"].median
-        for rt, r in self.runtimes.items():
-            speedup = ratio(c, r.sides["engine_run"]["total"].median)
-            met = speedup >= TARGET_SPEEDUP if rt == "crun" else None
+        if "crun" in self.runtimes:
+            e = self.runtimes["crun"].sides["engine_run"]["total"].median
+            speedup = ratio(c, e)
             rows.append(
                 Row(
                     NAME,
-                    f"{rt}: lifecycle speed-up over containerd (containerd / engine, medians)",
-                    ms(r.sides["engine_run"]["total"].median),
+                    "crun: lifecycle speed-up over containerd (containerd / engine, medians)",
+                    ms(e),
                     f"{ms(c)} (containerd)",
                     f"{speedup:.1f}x",
-                    f">= {TARGET_SPEEDUP:.0f}x" if rt == "crun" else "",
-                    met,
+                    f">= {TARGET_SPEEDUP:.0f}x",
+                    speedup >= TARGET_SPEEDUP,
                 )
             )
         by = self.concurrency[MANY]
@@ -260,6 +257,7 @@ class Result(BenchResult):
     def section(self, docs: Path) -> str:
         systems = self.systems()
         base = systems.get("engine-crun") or next(iter(systems.values()))
+        ctd = self.containerd["total"].median if self.containerd else math.nan
         head = ["system", "median", "p90", "CPU per lifecycle (mean)", "vs engine (crun)"]
         body = [
             [
@@ -268,10 +266,12 @@ class Result(BenchResult):
                 ms(t.p90),
                 ms(side["cpu"].mean),
                 f"{t.median / base['total'].median:.2f}",
+                f"{ctd / t.median:.1f}",
             ]
             for s, side in systems.items()
             if (t := side["total"])
         ]
+        head.append("containerd is ... times slower")
         vs_ctd = "containerd" in systems and "engine-crun" in systems
         n_body = [
             [str(n), *(f"{by[s].median * 1e3:.0f} / {by[s].p90 * 1e3:.0f}" for s in systems)]
