@@ -19,7 +19,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -380,6 +388,31 @@ def _list(runtime: str, root: Path) -> list[str]:
         return []
     argv = runtime_argv(runtime, root, "list", "-q")
     return subprocess.run(argv, capture_output=True, text=True).stdout.split()
+
+
+@contextlib.asynccontextmanager
+async def bare_container(
+    worker: BareWorker,
+    rt: Callable[..., list[str]],
+    bundle: Path,
+    cid: str,
+    pid_file: Path,
+    quiet: bool = False,
+) -> AsyncIterator[None]:
+    """A detached bare container for the body (its init re-parented to the worker), then
+    SIGKILLed, waited for and deleted. ``quiet``: its stderr on /dev/null, not the worker's
+    log (CRIU cannot dump a file of another mount namespace; /dev/null it reopens)."""
+    argv = rt("run", "--detach", "--bundle", str(bundle), "--pid-file", str(pid_file), cid)
+    await worker.steps(
+        {"argv": ["/bin/sh", "-c", 'exec "$@" 2>/dev/null', "sh", *argv] if quiet else argv}
+    )
+    try:
+        yield
+    finally:
+        wait = {"wait_pid_file": str(pid_file)}
+        kill = [{"argv": rt("kill", cid, "KILL")}, wait, {"argv": rt("delete", "--force", cid)}]
+        await worker.call("steps", steps=kill)
+        await worker.call("reap")
 
 
 async def start_task(engine: Engine, cid: str, bundle: Path) -> None:

@@ -21,6 +21,7 @@ from ._common import (
     Sample,
     Side,
     Workspace,
+    bare_container,
     fmt_ratio,
     interleave,
     ms,
@@ -114,67 +115,55 @@ async def measure_runtime(
         shutil.rmtree(ws.dir / f"img-{side}-{runtime}-{i - 1}", ignore_errors=True)
         return str(ws.dir / f"img-{side}-{runtime}-{i}")
 
-    run = ("run", "--detach", "--bundle", str(bundle), "--pid-file", str(pid_file), bare_id)
-    # Not the worker's error log as the container's stderr: CRIU cannot dump a file of
-    # another mount namespace. On /dev/null it reopens it on restore.
-    await worker.steps({"argv": ["/bin/sh", "-c", 'exec "$@" 2>/dev/null', "sh", *rt(*run)]})
-    try:
-        async with Engine(root=ws.root(runtime, "engine"), runtime=runtime, criu=criu) as engine:
-            cid = f"{ws.prefix}{runtime[0]}eng"
-            await start_task(engine, cid, bundle)
+    async with (
+        bare_container(worker, rt, bundle, bare_id, pid_file, quiet=True),
+        Engine(root=ws.root(runtime, "engine"), runtime=runtime, criu=criu) as engine,
+    ):
+        cid = f"{ws.prefix}{runtime[0]}eng"
+        await start_task(engine, cid, bundle)
 
-            async def engine_side(i: int) -> Sample:
-                path = image("engine", i)
-                t0 = time.perf_counter()
-                await engine.tasks.checkpoint(cid, path, exit=True)
-                await engine.tasks.wait(cid)
-                await engine.tasks.delete(cid)
-                t1 = time.perf_counter()
-                info = await engine.tasks.restore(cid, path)
-                t2 = time.perf_counter()
-                if info.status != "running":
-                    raise BenchError(f"the engine restored a task {info.status}")
-                return {"total": t2 - t0, "checkpoint": t1 - t0, "restore": t2 - t1}
+        async def engine_side(i: int) -> Sample:
+            path = image("engine", i)
+            t0 = time.perf_counter()
+            await engine.tasks.checkpoint(cid, path, exit=True)
+            await engine.tasks.wait(cid)
+            await engine.tasks.delete(cid)
+            t1 = time.perf_counter()
+            info = await engine.tasks.restore(cid, path)
+            t2 = time.perf_counter()
+            if info.status != "running":
+                raise BenchError(f"the engine restored a task {info.status}")
+            return {"total": t2 - t0, "checkpoint": t1 - t0, "restore": t2 - t1}
 
-            async def bare_side(i: int) -> Sample:
-                path = image("bare", i)
-                work = str(ws.dir / f"work-{runtime}")
-                # "parallel" waits for any child: it reaps the init CRIU killed (the worker
-                # is its subreaper) while runc checks it is gone, as the engine's reaper does.
-                dump = await worker.call(
-                    "parallel",
-                    argvs=[rt("checkpoint", "--image-path", path, "--work-path", work, bare_id)],
-                )
-                if any(dump["statuses"]):
-                    raise BenchError(f"bare checkpoint failed: {dump['stderr']}")
-                restore = await worker.steps(
-                    {
-                        "argv": rt(
-                            *("restore", "--detach", "--bundle", str(bundle), "--image-path"),
-                            *(path, "--work-path", work, "--pid-file", str(pid_file), bare_id),
-                        )
-                    }
-                )
-                return {
-                    "total": dump["total"] + restore["total"],
-                    "checkpoint": dump["total"],
-                    "restore": restore["total"],
-                }
-
-            samples = await interleave(
-                {"engine": engine_side, "bare": bare_side}, rounds=rounds, warmup=warmup
+        async def bare_side(i: int) -> Sample:
+            path = image("bare", i)
+            work = str(ws.dir / f"work-{runtime}")
+            # "parallel" waits for any child: it reaps the init CRIU killed (the worker
+            # is its subreaper) while runc checks it is gone, as the engine's reaper does.
+            dump = await worker.call(
+                "parallel",
+                argvs=[rt("checkpoint", "--image-path", path, "--work-path", work, bare_id)],
             )
-            await remove_task(engine, cid)
-    finally:
-        await worker.call(
-            "steps",
-            steps=[
-                {"argv": rt("kill", bare_id, "KILL")},
-                {"wait_pid_file": str(pid_file)},
-                {"argv": rt("delete", "--force", bare_id)},
-            ],
+            if any(dump["statuses"]):
+                raise BenchError(f"bare checkpoint failed: {dump['stderr']}")
+            restore = await worker.steps(
+                {
+                    "argv": rt(
+                        *("restore", "--detach", "--bundle", str(bundle), "--image-path"),
+                        *(path, "--work-path", work, "--pid-file", str(pid_file), bare_id),
+                    )
+                }
+            )
+            return {
+                "total": dump["total"] + restore["total"],
+                "checkpoint": dump["total"],
+                "restore": restore["total"],
+            }
+
+        samples = await interleave(
+            {"engine": engine_side, "bare": bare_side}, rounds=rounds, warmup=warmup
         )
-        await worker.call("reap")
+        await remove_task(engine, cid)
     return Runtime(
         engine=summarize_samples(samples["engine"]), bare=summarize_samples(samples["bare"])
     )

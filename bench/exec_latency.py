@@ -18,6 +18,7 @@ from ._common import (
     Sample,
     Side,
     Workspace,
+    bare_container,
     cpu,
     fmt_ratio,
     interleave,
@@ -112,71 +113,52 @@ async def measure_runtime(
     def rt(*a: str) -> list[str]:
         return runtime_argv(runtime, bare_root, *a)
 
-    await worker.steps(
-        {
-            "argv": rt(
-                "run", "--detach", "--bundle", str(bundle), "--pid-file", str(init_pid), bare_id
+    async with (
+        bare_container(worker, rt, bundle, bare_id, init_pid),
+        Engine(root=ws.root(runtime, "engine"), runtime=runtime) as engine,
+    ):
+        cid = f"{ws.prefix}{runtime[0]}eng"
+        await start_task(engine, cid, bundle)
+
+        async def engine_side(i: int) -> Sample:
+            eid = f"x{i}"
+            cpu = CpuMeter()
+            t0 = time.perf_counter()
+            await engine.tasks.exec(cid, eid, ["/bin/true"])
+            await engine.tasks.start(cid, eid)
+            t1 = time.perf_counter()
+            ex = await engine.tasks.wait(cid, eid)
+            t2 = time.perf_counter()
+            await engine.tasks.delete(cid, eid)
+            t3 = time.perf_counter()
+            if ex.exit_status != 0:
+                raise BenchError(f"engine exec of /bin/true exited {ex.exit_status}")
+            times = {"total": t3 - t0, "start": t1 - t0, "wait": t2 - t1, "delete": t3 - t2}
+            return times | cpu.sample()
+
+        async def bare_exec(i: int) -> Sample:
+            reply = await worker.steps({"argv": rt("exec", bare_id, "/bin/true")})
+            return {k: reply[k] for k in ("total", "cpu_self", "cpu_children")}
+
+        async def bare_detach(i: int) -> Sample:
+            reply = await worker.steps(
+                {"argv": rt("exec", "--detach", "--pid-file", str(exec_pid), bare_id, "/bin/true")},
+                {"wait_pid_file": str(exec_pid)},
             )
-        }
-    )
-    try:
-        async with Engine(root=ws.root(runtime, "engine"), runtime=runtime) as engine:
-            cid = f"{ws.prefix}{runtime[0]}eng"
-            await start_task(engine, cid, bundle)
+            t = reply["times"]
+            return {"total": reply["total"], "start": t[0], "wait": t[1]} | {
+                k: reply[k] for k in ("cpu_self", "cpu_children")
+            }
 
-            async def engine_side(i: int) -> Sample:
-                eid = f"x{i}"
-                cpu = CpuMeter()
-                t0 = time.perf_counter()
-                await engine.tasks.exec(cid, eid, ["/bin/true"])
-                await engine.tasks.start(cid, eid)
-                t1 = time.perf_counter()
-                ex = await engine.tasks.wait(cid, eid)
-                t2 = time.perf_counter()
-                await engine.tasks.delete(cid, eid)
-                t3 = time.perf_counter()
-                if ex.exit_status != 0:
-                    raise BenchError(f"engine exec of /bin/true exited {ex.exit_status}")
-                times = {"total": t3 - t0, "start": t1 - t0, "wait": t2 - t1, "delete": t3 - t2}
-                return times | cpu.sample()
-
-            async def bare_exec(i: int) -> Sample:
-                reply = await worker.steps({"argv": rt("exec", bare_id, "/bin/true")})
-                return {k: reply[k] for k in ("total", "cpu_self", "cpu_children")}
-
-            async def bare_detach(i: int) -> Sample:
-                reply = await worker.steps(
-                    {
-                        "argv": rt(
-                            "exec", "--detach", "--pid-file", str(exec_pid), bare_id, "/bin/true"
-                        )
-                    },
-                    {"wait_pid_file": str(exec_pid)},
-                )
-                t = reply["times"]
-                return {"total": reply["total"], "start": t[0], "wait": t[1]} | {
-                    k: reply[k] for k in ("cpu_self", "cpu_children")
-                }
-
-            samples = await interleave(
-                {"engine": engine_side, "bare_exec": bare_exec, "bare_detach": bare_detach},
-                rounds=rounds,
-                warmup=warmup,
-            )
-            # Every exec was deleted: what did the engine keep of them in the task's directory?
-            task_dir = engine.root / "tasks" / cid
-            leftover = sorted(p.name for p in task_dir.iterdir() if p.name.startswith("exec-"))
-            await remove_task(engine, cid)
-    finally:
-        await worker.call(
-            "steps",
-            steps=[
-                {"argv": rt("kill", bare_id, "KILL")},
-                {"wait_pid_file": str(init_pid)},
-                {"argv": rt("delete", "--force", bare_id)},
-            ],
+        samples = await interleave(
+            {"engine": engine_side, "bare_exec": bare_exec, "bare_detach": bare_detach},
+            rounds=rounds,
+            warmup=warmup,
         )
-        await worker.call("reap")
+        # Every exec was deleted: what did the engine keep of them in the task's directory?
+        task_dir = engine.root / "tasks" / cid
+        leftover = sorted(p.name for p in task_dir.iterdir() if p.name.startswith("exec-"))
+        await remove_task(engine, cid)
     return Runtime(warmup + rounds, leftover, *(summarize_samples(samples[k]) for k in samples))
 
 
