@@ -28,6 +28,7 @@ from tui.backend.recording import Recorder, RecordingBackend
 from tui.backend.replay import ReplayBackend
 from tui.dialogs import CheckpointDialog, ExecDialog, NamespacePicker, RestoreDialog
 from tui.screens.main import MainScreen
+from tui.widgets.details import TextBox
 from tui.widgets.tables import ContainersTable, ExecsTable
 
 from .conftest import type_text, wait_for
@@ -305,6 +306,11 @@ async def test_checkpoint_then_restore_from_the_keyboard(
             await wait_for(pilot, lambda: app.model.rows["ck"].checkpoints, what="listed")
             (made,) = app.model.rows["ck"].checkpoints
             assert made.path == tmp / "ckpt" and made.exited and made.size_bytes > 0
+            # In the details pane's six lines, with the image, runtime and snapshotter.
+            details = app.screen.query_one("#details-text", TextBox)
+            await wait_for(pilot, lambda: "ckpts" in details.text.plain, what="shown")
+            assert str(tmp / "ckpt") in details.text.plain
+            assert len(details.text.plain.rstrip("\n").splitlines()) <= 6
             at_checkpoint = counted(backend, "ck")[-1]
 
             await pilot.press("R")  # its task stopped: the same container

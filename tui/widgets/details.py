@@ -96,14 +96,17 @@ class DetailsPane(Vertical):
         _field(text, "command", " ".join(args) if args else "-")
         container = row.container
         if container.image:
-            _field(text, "image", container.image)
+            # containerd's, with the runtime (shim) and the snapshotter of its root
+            # filesystem on the same line: the pane's six lines keep one for checkpoints.
+            image = safe_text(container.image)
+            if container.snapshotter:
+                runtime = f"  runtime {container.runtime or '-'}"
+                image.append_text(
+                    safe_text(f"{runtime}  snapshotter {container.snapshotter}", "dim")
+                )
+            _field(text, "image", image)
         if container.bundle is not None:
             _field(text, "bundle", str(container.bundle))
-        if container.snapshotter:
-            # containerd's: the runtime (shim) and the snapshotter of its root filesystem.
-            _field(
-                text, "runtime", f"{container.runtime or '-'}  snapshotter {container.snapshotter}"
-            )
         _field(text, "labels", format_labels(row.container.labels) or "-")
         if task is not None:
             state = Text(f"{'tty' if task.terminal else 'pipes'}  up ")
