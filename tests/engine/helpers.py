@@ -7,6 +7,7 @@ import functools
 import signal
 import subprocess
 from collections.abc import Callable
+from pathlib import Path
 
 from runtime import Engine
 from runtime.checkpoint import find_criu
@@ -64,6 +65,16 @@ def working_criu() -> str | None:
     if criu is None or subprocess.run([criu, "check"], capture_output=True).returncode != 0:
         return None
     return criu
+
+
+def crippled_criu(criu: str, where: Path) -> Path:
+    """``criu`` run without PATH, written under ``where``: it cannot start iptables-restore
+    or tar, so its dumps and restores fail as they do on a host that lacks them."""
+    bad = where / "bad" / "criu"
+    bad.parent.mkdir()
+    bad.write_text(f'#!/bin/sh\nPATH=/nonexistent exec {criu} "$@"\n')
+    bad.chmod(0o755)
+    return bad
 
 
 @functools.cache

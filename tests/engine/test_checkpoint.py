@@ -16,7 +16,15 @@ from runtime.checkpoint import failed_line, find_criu, runtime_argv
 from runtime.opts import CheckpointOpts, RestoreOpts
 
 from ..conftest import assert_nothing_left
-from .helpers import TIMEOUT, drain, read_until, runtime_lacks_criu, stop, working_criu
+from .helpers import (
+    TIMEOUT,
+    crippled_criu,
+    drain,
+    read_until,
+    runtime_lacks_criu,
+    stop,
+    working_criu,
+)
 
 COUNTER = "i=0; while :; do i=$((i+1)); echo $i; sleep 0.02; done"
 
@@ -230,11 +238,8 @@ async def test_a_runtime_without_criu_says_so(engine: Engine, make_bundle, tmp: 
 
 @pytest.fixture
 async def crippled(criu: str, runtime_name: str, tmp: Path) -> AsyncIterator[Engine]:
-    """An engine whose CRIU runs without PATH: it cannot start iptables-restore or tar."""
-    bad = tmp / "bad" / "criu"
-    bad.parent.mkdir()
-    bad.write_text(f'#!/bin/sh\nPATH=/nonexistent exec {criu} "$@"\n')
-    bad.chmod(0o755)
+    """An engine whose CRIU cannot work (:func:`crippled_criu`)."""
+    bad = crippled_criu(criu, tmp)
     async with Engine(root=tmp / "bad-root", runtime=runtime_name, criu=bad) as e:
         assert e.criu == str(bad)
         yield e

@@ -18,7 +18,7 @@ from textual.widgets import Checkbox, Input
 
 from runtime import errors
 from tests.containerd.daemon import Daemon
-from tests.engine.helpers import working_criu
+from tests.engine.helpers import crippled_criu, working_criu
 from tui.app import ShimdeckApp
 from tui.backend.base import CommandSource, Status
 from tui.backend.containerd.backend import DISCONNECTED, ContainerdBackend
@@ -377,11 +377,8 @@ async def test_a_tty_task_is_not_restored_but_told(
 
 @pytest.fixture
 async def crippled(containerd: Daemon, criu: str, tmp: Path) -> AsyncIterator[ContainerdBackend]:
-    """A backend whose CRIU runs without PATH: it cannot start iptables-restore or tar."""
-    bad = tmp / "bad" / "criu"
-    bad.parent.mkdir()
-    bad.write_text(f'#!/bin/sh\nPATH=/nonexistent exec {criu} "$@"\n')
-    bad.chmod(0o755)
+    """A backend whose CRIU cannot work (:func:`crippled_criu`)."""
+    bad = crippled_criu(criu, tmp)
     client = await Client.connect(str(containerd.socket), containerd.namespace)
     backend = await ContainerdBackend.open(client, io_dir=tmp / "io", criu=str(bad))
     try:
