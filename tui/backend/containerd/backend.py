@@ -2,9 +2,9 @@
 
 State is a cache of what containerd reports, driven by its event stream: subscribe (and
 wait until the stream is live), then list, once; each event then refreshes the one
-container it names, from containerd, before it reaches the UI. Every refresh overwrites with what
-containerd says now, so replaying one, or a whole resync, is harmless. A broken stream
-(containerd restarted) marks the backend disconnected, then resubscribes and resyncs.
+container it names, from containerd, before it reaches the UI. Every refresh overwrites
+with what containerd says now, so replaying one, or a whole resync, is harmless. A broken
+stream (containerd restarted) marks the backend disconnected, then resubscribes and resyncs.
 
 Each refresh goes out as an update (:class:`StateChanged` or :class:`Removed`, then the
 event); a resync as :class:`Resynced`, a broken stream as :class:`ConnectionChanged`.
@@ -640,11 +640,10 @@ class ContainerdBackend(Backend):
         )
         work = ""
         if restore_from:
+            # An earlier restore's log is not this one's; runc makes only the last part.
             work_dir = self._criu_work(id)
-            shutil.rmtree(
-                work_dir, ignore_errors=True
-            )  # an earlier restore's log is not this one's
-            work_dir.parent.mkdir(parents=True, exist_ok=True)  # runc makes only the last part
+            shutil.rmtree(work_dir, ignore_errors=True)
+            work_dir.parent.mkdir(parents=True, exist_ok=True)
             work = str(work_dir)
         create = functools.partial(
             self.client.create_task,
