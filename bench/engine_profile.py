@@ -14,16 +14,7 @@ from typing import Any
 
 from runtime import Engine
 
-from ._common import (
-    REPO,
-    BareWorker,
-    BenchResult,
-    Row,
-    Workspace,
-    per_runtime,
-    run,
-    table,
-)
+from . import _common as c
 from ._worker import cpu_times
 
 NAME = "engine_profile"
@@ -55,7 +46,7 @@ class Arm:
     by_module: list[Item]
 
     def section(self, label: str) -> str:
-        calls = ", ".join(f"`{c}` {us:.0f}" for c, us in self.cpu_by_call_us.items())
+        calls = ", ".join(f"`{call}` {us:.0f}" for call, us in self.cpu_by_call_us.items())
         text = [
             f"**{label}**: {self.cpu_per_lifecycle_us:.0f} us of engine CPU per lifecycle"
             f" ({self.lifecycles} lifecycles); by API call (us): {calls}. Under the"
@@ -69,24 +60,24 @@ class Arm:
                 [f"`{i.where}`", f"{i.us_scaled:.0f}", f"{i.us:.0f}", f"{i.calls:g}"]
                 for i in items[:n]
             ]
-            text.append(table([head, "us scaled", "us profiled", "calls"], body))
+            text.append(c.table([head, "us scaled", "us profiled", "calls"], body))
         body = [[m.where, f"{m.us_scaled:.0f}"] for m in self.by_module[:10]]
-        text.append(table(["module (self time)", "us scaled"], body))
+        text.append(c.table(["module (self time)", "us scaled"], body))
         return "\n\n".join(text)
 
 
 @dataclass
-class Result(BenchResult):
+class Result(c.BenchResult):
     runtimes: dict[str, dict[str, Arm]]
 
-    def rows(self) -> list[Row]:
+    def rows(self) -> list[c.Row]:
         table = []
         for rt, arms in self.runtimes.items():
             for arm, label in ARMS.items():
                 r = arms[arm]
-                calls = ", ".join(f"{c} {us / 1e3:.2f}" for c, us in r.cpu_by_call_us.items())
+                calls = ", ".join(f"{call} {us / 1e3:.2f}" for call, us in r.cpu_by_call_us.items())
                 table.append(
-                    Row(
+                    c.Row(
                         NAME,
                         f"{rt}: engine process CPU per {label} lifecycle (ms, by API call)",
                         f"{r.cpu_per_lifecycle_us / 1e3:.2f} ms ({calls})",
@@ -111,7 +102,7 @@ def _where(key: tuple[str, int, str]) -> str:
         return func.strip("<>").replace("built-in method ", "")
     path = Path(filename)
     try:
-        return f"{path.resolve().relative_to(REPO)}:{line}({func})"
+        return f"{path.resolve().relative_to(c.REPO)}:{line}({func})"
     except ValueError:
         pass
     parts = path.parts
@@ -127,7 +118,7 @@ def _module(key: tuple[str, int, str]) -> str:
         return "builtin " + name.split(" of ")[0].rsplit(".", 1)[0]
     path = Path(filename)
     try:
-        return str(path.resolve().relative_to(REPO))
+        return str(path.resolve().relative_to(c.REPO))
     except ValueError:
         pass
     parts = path.parts
@@ -210,19 +201,19 @@ async def profile_arm(
         cpu_per_lifecycle_us=round(cpu * 1e6, 1),
         wall_per_lifecycle_ms=round(wall * 1e3, 2),
         profiled_cpu_per_lifecycle_us=round(total * 1e6, 1),
-        cpu_by_call_us={c: round(t / k * 1e6, 1) for c, t in calls.items()},
+        cpu_by_call_us={call: round(t / k * 1e6, 1) for call, t in calls.items()},
         top_self=[item(_where(key), v[2], v[1]) for key, v in by_self],
         top_engine_cumulative=[item(_where(key), v[3], v[1]) for key, v in engine_cum],
         by_module=[item(m, t) for m, t in by_module],
     )
 
 
-async def measure(args: argparse.Namespace, ws: Workspace) -> Result:
-    return Result(await per_runtime(args, ws, measure_runtime))
+async def measure(args: argparse.Namespace, ws: c.Workspace) -> Result:
+    return Result(await c.per_runtime(args, ws, measure_runtime))
 
 
 async def measure_runtime(
-    args: argparse.Namespace, ws: Workspace, worker: BareWorker, runtime: str
+    args: argparse.Namespace, ws: c.Workspace, worker: c.BareWorker, runtime: str
 ) -> dict[str, Arm]:
     del worker  # no bare side: this looks inside the engine only
     k = args.rounds or (15 if args.quick else 60)
@@ -239,4 +230,4 @@ async def measure_runtime(
 
 
 if __name__ == "__main__":
-    sys.exit(run(NAME, measure))
+    sys.exit(c.run(NAME, measure))

@@ -13,23 +13,7 @@ from typing import Any
 
 from runtime import Engine, events
 
-from ._common import (
-    BareWorker,
-    BenchError,
-    BenchResult,
-    Row,
-    Stats,
-    Workspace,
-    fmt_ratio,
-    ms,
-    per_runtime,
-    ratio,
-    run,
-    runtime_argv,
-    runtime_rows,
-    start_task,
-    stats,
-)
+from . import _common as c
 
 NAME = "exit_latency"
 TITLE = "Exit-event latency"
@@ -40,7 +24,7 @@ TARGET_P99 = 0.010
 
 
 async def one_round(
-    ws: Workspace, worker: BareWorker, runtime: str, r: int, engine: Engine
+    ws: c.Workspace, worker: c.BareWorker, runtime: str, r: int, engine: Engine
 ) -> dict[str, list[float]]:
     bundle = ws.dir / "bundles" / f"sleep-{runtime}"
     bare_root = ws.dir / f"bare-{runtime}"
@@ -50,7 +34,7 @@ async def one_round(
     for cid, pid_file in zip(bare_ids, pid_files, strict=True):
         await worker.steps(
             {
-                "argv": runtime_argv(
+                "argv": c.runtime_argv(
                     runtime,
                     bare_root,
                     "run",
@@ -66,7 +50,9 @@ async def one_round(
     ids = [f"{tag}e{i}" for i in range(TASKS + VIA_KILL_COMMAND)]
 
     for batch in range(0, len(ids), 10):
-        await asyncio.gather(*(start_task(engine, c, bundle) for c in ids[batch : batch + 10]))
+        await asyncio.gather(
+            *(c.start_task(engine, cid, bundle) for cid in ids[batch : batch + 10])
+        )
     out: dict[str, list[float]] = {"engine": [], "reaped": [], "published": [], "bare": []}
     out["via_kill_command"] = []
     sub = engine.subscribe(topics=[events.TASK_EXIT])
@@ -96,100 +82,100 @@ async def one_round(
             _check(event, cid)
     finally:
         sub.close()
-    await asyncio.gather(*(engine.tasks.delete(c) for c in ids))
-    await asyncio.gather(*(engine.containers.delete(c) for c in ids))
+    await asyncio.gather(*(engine.tasks.delete(cid) for cid in ids))
+    await asyncio.gather(*(engine.containers.delete(cid) for cid in ids))
     for cid in bare_ids:
-        await worker.steps({"argv": runtime_argv(runtime, bare_root, "delete", cid)})
+        await worker.steps({"argv": c.runtime_argv(runtime, bare_root, "delete", cid)})
     return out
 
 
 def _check(event: Any, cid: str) -> None:
     if event.topic != events.TASK_EXIT or event.container_id != cid:
-        raise BenchError(f"expected the exit of {cid}, got {event}")
+        raise c.BenchError(f"expected the exit of {cid}, got {event}")
     if event.exit_status != 128 + signal.SIGKILL:
-        raise BenchError(f"{cid} exited {event.exit_status}, not {128 + signal.SIGKILL}")
+        raise c.BenchError(f"{cid} exited {event.exit_status}, not {128 + signal.SIGKILL}")
 
 
-async def _bare_kill(worker: BareWorker, pid_file: str) -> float:
+async def _bare_kill(worker: c.BareWorker, pid_file: str) -> float:
     reply = await worker.call("kill", pid_file=pid_file)
     if reply["status"] != 128 + signal.SIGKILL:
-        raise BenchError(f"bare container exited {reply['status']}")
+        raise c.BenchError(f"bare container exited {reply['status']}")
     return float(reply["total"])
 
 
 @dataclass
 class Runtime:
-    engine: Stats
-    reaped: Stats
-    published: Stats
-    bare: Stats
-    via_kill_command: Stats
+    engine: c.Stats
+    reaped: c.Stats
+    published: c.Stats
+    bare: c.Stats
+    via_kill_command: c.Stats
 
-    def rows(self, rt: str) -> list[Row]:
+    def rows(self, rt: str) -> list[c.Row]:
         eng, bare = self.engine, self.bare
         return [
-            Row(
+            c.Row(
                 NAME,
                 f"{rt}: os.kill -> /tasks/exit, p50 (n={eng.n})",
-                ms(eng.median),
-                f"{ms(bare.median)} (pidfd wait, no engine)",
-                fmt_ratio(ratio(eng.median, bare.median)),
-                f"<= {ms(TARGET_P50)}",
+                c.ms(eng.median),
+                f"{c.ms(bare.median)} (pidfd wait, no engine)",
+                c.fmt_ratio(c.ratio(eng.median, bare.median)),
+                f"<= {c.ms(TARGET_P50)}",
                 eng.median <= TARGET_P50,
             ),
-            Row(
+            c.Row(
                 NAME,
                 f"{rt}: os.kill -> /tasks/exit, p99",
-                ms(eng.p99),
-                ms(bare.p99),
-                fmt_ratio(ratio(eng.p99, bare.p99)),
-                f"<= {ms(TARGET_P99)}",
+                c.ms(eng.p99),
+                c.ms(bare.p99),
+                c.fmt_ratio(c.ratio(eng.p99, bare.p99)),
+                f"<= {c.ms(TARGET_P99)}",
                 eng.p99 <= TARGET_P99,
             ),
-            Row(
+            c.Row(
                 NAME,
                 f"{rt}: of which kill -> reaped (kernel, loop wakeup), p50 / p99",
-                f"{ms(self.reaped.median)} / {ms(self.reaped.p99)}",
+                f"{c.ms(self.reaped.median)} / {c.ms(self.reaped.p99)}",
             ),
-            Row(
+            c.Row(
                 NAME,
                 f"{rt}: of which reaped -> event received (engine, subscriber), p50 / p99",
-                f"{ms(self.published.median)} / {ms(self.published.p99)}",
+                f"{c.ms(self.published.median)} / {c.ms(self.published.p99)}",
             ),
-            Row(
+            c.Row(
                 NAME,
                 f"{rt}: engine.tasks.kill -> /tasks/exit, p50",
-                ms(self.via_kill_command.median),
+                c.ms(self.via_kill_command.median),
                 target="(context: includes a runtime kill command)",
             ),
         ]
 
 
 @dataclass
-class Result(BenchResult):
+class Result(c.BenchResult):
     runtimes: dict[str, Runtime]
 
-    def rows(self) -> list[Row]:
-        return runtime_rows(self.runtimes)
+    def rows(self) -> list[c.Row]:
+        return c.runtime_rows(self.runtimes)
 
     def headline(self) -> list[list[str]]:
         return [
             [
                 f"SIGKILL to `/tasks/exit`, {rt}, p50 / p99",
-                f"{ms(r.engine.median)} / {ms(r.engine.p99)}",
-                f"pidfd wait alone: {ms(r.bare.median)} / {ms(r.bare.p99)}",
+                f"{c.ms(r.engine.median)} / {c.ms(r.engine.p99)}",
+                f"pidfd wait alone: {c.ms(r.bare.median)} / {c.ms(r.bare.p99)}",
                 "",
             ]
             for rt, r in self.runtimes.items()
         ]
 
 
-async def measure(args: argparse.Namespace, ws: Workspace) -> Result:
-    return Result(await per_runtime(args, ws, measure_runtime))
+async def measure(args: argparse.Namespace, ws: c.Workspace) -> Result:
+    return Result(await c.per_runtime(args, ws, measure_runtime))
 
 
 async def measure_runtime(
-    args: argparse.Namespace, ws: Workspace, worker: BareWorker, runtime: str
+    args: argparse.Namespace, ws: c.Workspace, worker: c.BareWorker, runtime: str
 ) -> Runtime:
     ws.bundle(f"sleep-{runtime}", ["/bin/sleep", "100000"], ws.rootfs())
     ws.root(runtime, "bare")
@@ -200,8 +186,8 @@ async def measure_runtime(
             for key, values in (await one_round(ws, worker, runtime, r, engine)).items():
                 merged.setdefault(key, []).extend(values)
     await worker.call("reap")
-    return Runtime(**{k: stats(v) for k, v in merged.items()})
+    return Runtime(**{k: c.stats(v) for k, v in merged.items()})
 
 
 if __name__ == "__main__":
-    sys.exit(run(NAME, measure))
+    sys.exit(c.run(NAME, measure))

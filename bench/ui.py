@@ -19,24 +19,7 @@ from typing import Any
 
 import pyte
 
-from ._common import (
-    MIB,
-    REPO,
-    BenchError,
-    BenchResult,
-    Row,
-    Sample,
-    Side,
-    Stats,
-    Workspace,
-    fmt_ratio,
-    interleave,
-    ms,
-    ratio,
-    run,
-    stats,
-    summarize_samples,
-)
+from . import _common as c
 from ._proto import answer_async, reply, request
 from ._pty import PtyProgram
 
@@ -47,7 +30,7 @@ KEY_P95_TARGET = 0.100
 IDLE_CPU_TARGET = 5.0
 ECHO_P95_TARGET = 0.150
 FINAL_TARGET = 0.5
-CAPTURE = 4 * MIB
+CAPTURE = 4 * c.MIB
 
 #: The flood container: coloured ``yes``; each key read stops it (odd keys, printing a
 #: marker) or resumes it (even keys); ``q`` ends it with 100 numbered lines and ``END``.
@@ -154,7 +137,7 @@ class Probe:
     async def op_tasks(self, n: int) -> dict[str, Any]:
         from runtime import create_bundle
 
-        have = {c.id for c in self.engine.containers.list()}
+        have = {box.id for box in self.engine.containers.list()}
         sem = asyncio.Semaphore(6)
 
         async def make(cid: str) -> None:
@@ -168,7 +151,7 @@ class Probe:
 
         t0 = time.monotonic()
         todo = [f"t{i:03d}" for i in range(n) if f"t{i:03d}" not in have]
-        await asyncio.gather(*(make(c) for c in todo))
+        await asyncio.gather(*(make(cid) for cid in todo))
         return {"created": len(todo), "seconds": time.monotonic() - t0}
 
     def op_rows(self) -> dict[str, Any]:
@@ -281,7 +264,7 @@ class Probe:
                 async with sem:
                     await self.backend.remove(cid)
 
-            await asyncio.gather(*(remove(c.id) for c in self.engine.containers.list()))
+            await asyncio.gather(*(remove(box.id) for box in self.engine.containers.list()))
             await self.engine.close()
             os.write(fd_out, b'{"closed": true}\n')
 
@@ -308,14 +291,14 @@ def child_main(argv: list[str]) -> int:
 class UiProcess(PtyProgram):
     """The child on a pty (:class:`PtyProgram`), and its control pipe."""
 
-    def __init__(self, ws: Workspace, runtime: str, rootfs: Path) -> None:
+    def __init__(self, ws: c.Workspace, runtime: str, rootfs: Path) -> None:
         self.log, self.capture = ws.dir / "ui-child.log", ws.dir / "flood.bin"
         ctl_in_r, self.ctl_w = os.pipe()
         self.ctl_r, ctl_out_w = os.pipe()
         argv = [sys.executable, "-m", "bench.ui", "--child", f"--root={ws.root(runtime, 'engine')}"]
         argv += [f"--rootfs={rootfs}", f"--runtime={runtime}", f"--log={self.log}"]
         argv += [f"--capture={self.capture}", "--ctl", str(ctl_in_r), str(ctl_out_w)]
-        super().__init__(argv, size=(COLUMNS, LINES), cwd=REPO, pass_fds=(ctl_in_r, ctl_out_w))
+        super().__init__(argv, size=(COLUMNS, LINES), cwd=c.REPO, pass_fds=(ctl_in_r, ctl_out_w))
         os.close(ctl_in_r)
         os.close(ctl_out_w)
         self._replies = b""
@@ -325,7 +308,7 @@ class UiProcess(PtyProgram):
         deadline = time.monotonic() + timeout
         while b"\n" not in self._replies:
             if time.monotonic() > deadline or self.proc.poll() is not None:
-                raise BenchError(f"the UI process did not answer {op!r}: {self.tail()}")
+                raise c.BenchError(f"the UI process did not answer {op!r}: {self.tail()}")
             # Keep reading the pty meanwhile, or the app blocks writing to it.
             ready, _, _ = select.select([self.master, self.ctl_r], [], [], 0.5)
             if self.master in ready:
@@ -343,7 +326,7 @@ class UiProcess(PtyProgram):
     def quit(self) -> None:
         """Quit the app (the child removes every container) and wait for the child."""
         if self.proc.poll() is None:
-            with contextlib.suppress(BenchError, OSError):
+            with contextlib.suppress(c.BenchError, OSError):
                 self.call("quit", timeout=5)
         if self.close(quit_keys=b"", timeout=120):
             print(f"the UI process failed:\n{self.tail()}", file=sys.stderr)
@@ -390,11 +373,11 @@ def idle_cpu(ui: UiProcess, seconds: float) -> float:
 
 @dataclass
 class Flood:
-    echo_written: Stats
-    echo_shown: Stats
-    to_process: Stats
-    to_pane: Stats
-    to_frame: Stats
+    echo_written: c.Stats
+    echo_shown: c.Stats
+    to_process: c.Stats
+    to_pane: c.Stats
+    to_frame: c.Stats
     final_from_last_byte: float
     final_from_key: float
     final_shown_from_key: float
@@ -440,11 +423,11 @@ def flood(ui: UiProcess, samples: int) -> Flood:
             parts["to_frame"].append(marked[m] - marked[f"fed {m}"])
     final = marked.get("final", math.nan)
     return Flood(
-        stats([marked[m] - t for m, t in sent.items() if m in marked]),
-        stats(shown),
-        stats(parts["to_process"]),
-        stats(parts["to_pane"]),
-        stats(parts["to_frame"]),
+        c.stats([marked[m] - t for m, t in sent.items() if m in marked]),
+        c.stats(shown),
+        c.stats(parts["to_process"]),
+        c.stats(parts["to_pane"]),
+        c.stats(parts["to_frame"]),
         final - got["last_feed"],
         final - t_stop,
         t_final - t_stop,
@@ -458,8 +441,8 @@ def flood(ui: UiProcess, samples: int) -> Flood:
 @dataclass
 class Drain:
     bytes: int
-    pane: Side
-    pyte: Side
+    pane: c.Side
+    pyte: c.Side
 
 
 async def drain(data: bytes, rounds: int, skip: bool) -> Drain:
@@ -472,7 +455,7 @@ async def drain(data: bytes, rounds: int, skip: bool) -> Drain:
         def compose(self) -> ComposeResult:
             yield TerminalView()
 
-    async def pane(_: int) -> Sample:
+    async def pane(_: int) -> c.Sample:
         app = Harness()
         async with app.run_test(size=(COLUMNS, LINES - 1)) as pilot:
             view = app.query_one(TerminalView)
@@ -485,32 +468,34 @@ async def drain(data: bytes, rounds: int, skip: bool) -> Drain:
             await view.wait_idle(timeout=120)
             return {"mb_per_s": len(data) / (time.perf_counter() - t0) / 1e6}
 
-    async def bare(_: int) -> Sample:
+    async def bare(_: int) -> c.Sample:
         stream = pyte.ByteStream(pyte.Screen(COLUMNS, LINES - 1))
         t0 = time.perf_counter()
         for i in range(0, len(data), 65536):
             stream.feed(data[i : i + 65536])
         return {"mb_per_s": len(data) / (time.perf_counter() - t0) / 1e6}
 
-    samples = await interleave({"pane": pane, "pyte": bare}, rounds=rounds, warmup=0)
-    return Drain(len(data), summarize_samples(samples["pane"]), summarize_samples(samples["pyte"]))
+    samples = await c.interleave({"pane": pane, "pyte": bare}, rounds=rounds, warmup=0)
+    return Drain(
+        len(data), c.summarize_samples(samples["pane"]), c.summarize_samples(samples["pyte"])
+    )
 
 
 @dataclass
-class Result(BenchResult):
+class Result(c.BenchResult):
     tasks: int
     events_per_s: float
-    key: dict[str, Stats]
+    key: dict[str, c.Stats]
     load_cpu_percent: float
     idle_cpu_percent: dict[int, float] = field(default_factory=dict)
     flood: Flood | None = None
     drain: dict[str, Drain] = field(default_factory=dict)
 
-    def rows(self) -> list[Row]:
+    def rows(self) -> list[c.Row]:
         k, fl, idle = self.key, self.flood, self.idle_cpu_percent
         assert fl is not None
         rows = [
-            Row(
+            c.Row(
                 NAME,
                 f"key to repaint written, main screen, {self.tasks} running tasks,"
                 f" {self.events_per_s:.0f} events/s: p95 / median (n={k['written'].n})",
@@ -518,25 +503,25 @@ class Result(BenchResult):
                 target=f"p95 <= {KEY_P95_TARGET * 1000:.0f} ms",
                 met=k["written"].n > 0 and k["written"].p95 <= KEY_P95_TARGET,
             ),
-            Row(
+            c.Row(
                 NAME,
                 "key to repaint shown by this harness's pyte terminal: p95 / median",
                 k["shown"].p95_med(),
             ),
-            Row(
+            c.Row(
                 NAME,
                 "key to repaint, parts, p95 / median: pty to app; app to details pane"
                 " updated; to the app's next frame",
                 "; ".join(k[x].p95_med() for x in ("to_app", "handle", "paint")),
             ),
-            Row(
+            c.Row(
                 NAME,
                 "UI process CPU during that load (engine and exec load included)",
                 f"{self.load_cpu_percent:.1f}% of a core",
             ),
         ]
         rows += [
-            Row(
+            c.Row(
                 NAME,
                 f"idle CPU of the UI process, {n} running tasks",
                 f"{p:.2f}% of a core",
@@ -546,30 +531,30 @@ class Result(BenchResult):
             for n, p in idle.items()
         ]
         rows += [
-            Row(
+            c.Row(
                 NAME,
                 f"flood: key to echo written, p95 / median (n={fl.echo_written.n})",
                 fl.echo_written.p95_med(),
                 target=f"p95 <= {ECHO_P95_TARGET * 1000:.0f} ms",
                 met=fl.echo_written.n > 0 and fl.echo_written.p95 <= ECHO_P95_TARGET,
             ),
-            Row(
+            c.Row(
                 NAME,
                 "flood: key to echo shown by the harness, p95 / median",
                 fl.echo_shown.p95_med(),
             ),
-            Row(
+            c.Row(
                 NAME,
                 "flood: key to echo, parts, p95 / median: key to the write to the process;"
                 " to the marker reaching the pane; to the frame showing it",
                 "; ".join(s.p95_med() for s in (fl.to_process, fl.to_pane, fl.to_frame)),
             ),
-            Row(
+            c.Row(
                 NAME,
                 "flood: correct final screen written, from the last byte the pane got"
                 " (from the key; shown by the harness, from the key)",
-                f"{ms(fl.final_from_last_byte)} ({ms(fl.final_from_key)};"
-                f" {ms(fl.final_shown_from_key)})",
+                f"{c.ms(fl.final_from_last_byte)} ({c.ms(fl.final_from_key)};"
+                f" {c.ms(fl.final_shown_from_key)})",
                 target=f"<= {FINAL_TARGET * 1000:.0f} ms",
                 met=fl.final_from_last_byte <= FINAL_TARGET,
             ),
@@ -577,25 +562,25 @@ class Result(BenchResult):
         for label, d in self.drain.items():
             pane, bare = d.pane["mb_per_s"].median, d.pyte["mb_per_s"].median
             rows.append(
-                Row(
+                c.Row(
                     NAME,
-                    f"drain rate, {d.bytes / MIB:.2f} MiB of the flood ({label}), median",
+                    f"drain rate, {d.bytes / c.MIB:.2f} MiB of the flood ({label}), median",
                     f"{pane:.2f} MB/s",
                     f"{bare:.2f} MB/s (pyte.ByteStream.feed)",
-                    fmt_ratio(ratio(pane, bare)),
+                    c.fmt_ratio(c.ratio(pane, bare)),
                 )
             )
         return [
             *rows,
-            Row(
+            c.Row(
                 NAME,
                 "flood: UI process CPU while attached (engine reading the pty included)",
                 f"{fl.ui_cpu_percent:.1f}% of a core",
             ),
-            Row(
+            c.Row(
                 NAME,
                 "flood: pane bytes received / parsed / skipped",
-                f"{fl.fed / MIB:.1f} / {fl.parsed / MIB:.1f} / {fl.skipped / MIB:.1f} MiB",
+                f"{fl.fed / c.MIB:.1f} / {fl.parsed / c.MIB:.1f} / {fl.skipped / c.MIB:.1f} MiB",
             ),
         ]
 
@@ -605,7 +590,7 @@ class Result(BenchResult):
         return [
             [
                 f"UI: key to repaint, {self.tasks} tasks, {self.events_per_s:.0f} events/s, p95",
-                ms(k.p95),
+                c.ms(k.p95),
                 f"target {KEY_P95_TARGET * 1000:.0f} ms",
                 "",
             ],
@@ -617,14 +602,14 @@ class Result(BenchResult):
             ],
             [
                 "UI: key to echo while `yes` floods the console, p95",
-                ms(fl.echo_written.p95),
+                c.ms(fl.echo_written.p95),
                 f"target {ECHO_P95_TARGET * 1000:.0f} ms",
                 "",
             ],
         ]
 
 
-async def measure(args: argparse.Namespace, ws: Workspace) -> Result:
+async def measure(args: argparse.Namespace, ws: c.Workspace) -> Result:
     runtime = "crun" if "crun" in args.runtimes else args.runtimes[0]
     many = 100 if args.quick else 500
     idle_s = 8.0 if args.quick else 20.0
@@ -644,7 +629,7 @@ async def measure(args: argparse.Namespace, ws: Workspace) -> Result:
         load_cpu = (ui.cpu_seconds() - c0) / (time.monotonic() - t0) * 100
         load = ui.call("load_stop")
         result = Result(
-            many, load["events_per_s"], {k: stats(v) for k, v in parts.items()}, load_cpu, idle
+            many, load["events_per_s"], {k: c.stats(v) for k, v in parts.items()}, load_cpu, idle
         )
         result.flood = flood(ui, 8 if args.quick else 25)
         ui.keys(b"\x1d")  # ctrl+]: back to the main screen
@@ -656,7 +641,7 @@ async def measure(args: argparse.Namespace, ws: Workspace) -> Result:
         ui.quit()
     capture = ui.capture.read_bytes() if ui.capture.exists() else b""
     if len(capture) < 512 * 1024:
-        raise BenchError(f"the flood capture is only {len(capture)} bytes")
+        raise c.BenchError(f"the flood capture is only {len(capture)} bytes")
     rounds = 1 if args.quick else 3
     result.drain = {
         "whole capture, with skip-ahead": await drain(capture, rounds, skip=True),
@@ -669,4 +654,4 @@ async def measure(args: argparse.Namespace, ws: Workspace) -> Result:
 if __name__ == "__main__":
     if "--child" in sys.argv:
         sys.exit(child_main(sys.argv[1:]))
-    sys.exit(run(NAME, measure))
+    sys.exit(c.run(NAME, measure))
