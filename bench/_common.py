@@ -25,14 +25,13 @@ from collections.abc import (
     Callable,
     Coroutine,
     Iterable,
-    Mapping,
     Sequence,
 )
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from statistics import mean, quantiles
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import cattrs
 import psutil
@@ -379,10 +378,6 @@ class Cleanup:
         )
 
 
-def _mounts() -> list[str]:
-    return [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()]
-
-
 def _list(runtime: str, root: Path) -> list[str]:
     if not root.exists():
         return []
@@ -468,8 +463,17 @@ class PerRuntime(Protocol):
     def rows(self, rt: str) -> list[Row]: ...
 
 
-def runtime_rows(results: Mapping[str, PerRuntime]) -> list[Row]:
-    return [row for rt, res in results.items() for row in res.rows(rt)]
+P = TypeVar("P", bound=PerRuntime)
+
+
+@dataclass
+class ByRuntime(BenchResult, Generic[P]):
+    """A result for each runtime of ``--runtimes``, each rendering its own rows."""
+
+    runtimes: dict[str, P]
+
+    def rows(self) -> list[Row]:
+        return [row for rt, res in self.runtimes.items() for row in res.rows(rt)]
 
 
 def ms(seconds: float) -> str:
@@ -490,6 +494,31 @@ def vs(
     bare = fmt(anchor) + (f" ({label})" if label else "")
     met = None if target is None else r <= target
     return Row(bench, metric, fmt(ours), bare, fmt_ratio(r), f"<= {target}" if target else "", met)
+
+
+def at_most(
+    bench: str,
+    metric: str,
+    value: float,
+    limit: float,
+    fmt: Callable[[float], str] = ms,
+    shown: str | None = None,
+    bare: str = "",
+    ratio: str = "",
+) -> Row:
+    """A figure with a target: ``value`` (or ``shown``), and whether it is at most ``limit``
+    (a NaN, nothing measured, is not)."""
+    text = fmt(value) if shown is None else shown
+    return Row(bench, metric, text, bare, ratio, f"<= {fmt(limit)}", value <= limit)
+
+
+def check(bench: str, metric: str, shown: str, ok: bool, target: str) -> Row:
+    """A correctness check: ``ok`` false fails the run."""
+    return Row(bench, metric, shown, target=target, met=ok, check=True)
+
+
+def pct(value: float) -> str:
+    return f"{value:.1f}% of a core"
 
 
 def cpu(side: Side) -> str:
@@ -600,3 +629,16 @@ async def per_runtime(
         return {rt: await measure(args, ws, worker, rt) for rt in args.runtimes}
     finally:
         await worker.aclose()
+
+
+def by_runtime(
+    result: Callable[[dict[str, T]], R],
+    measure: Callable[[argparse.Namespace, Workspace, BareWorker, str], Awaitable[T]],
+) -> Measure[R]:
+    """A benchmark's ``measure``: ``measure`` for each runtime (:func:`per_runtime`), in
+    ``result``."""
+
+    async def measure_all(args: argparse.Namespace, ws: Workspace) -> R:
+        return result(await per_runtime(args, ws, measure))
+
+    return measure_all

@@ -29,40 +29,19 @@ class Runtime:
     def rows(self, rt: str) -> list[c.Row]:
         if self.engine is None or self.bare is None:
             return [c.Row(NAME, f"{rt}: checkpoint + restore", f"not measured: {self.skipped}")]
-        eng, bare = self.engine, self.bare
-        r = c.ratio(eng["total"].median, bare["total"].median)
+        eng, bare = ({k: v.median for k, v in side.items()} for side in (self.engine, self.bare))
         return [
-            c.Row(
+            c.vs(
                 NAME,
-                f"{rt}: checkpoint + restore of a sleep, median (n={eng['total'].n})",
-                c.ms(eng["total"].median),
-                f"{c.ms(bare['total'].median)} (`{rt} checkpoint` + `{rt} restore`)",
-                c.fmt_ratio(r),
-                f"<= {TARGET_RATIO}",
-                r <= TARGET_RATIO,
+                f"{rt}: checkpoint + restore of a sleep, median (n={self.engine['total'].n})",
+                *(eng["total"], bare["total"], f"`{rt} checkpoint` + `{rt} restore`", TARGET_RATIO),
             ),
-        ] + [
-            c.Row(
-                NAME,
-                f"{rt}: {phase}, median",
-                c.ms(eng[phase].median),
-                c.ms(bare[phase].median),
-                c.fmt_ratio(c.ratio(eng[phase].median, bare[phase].median)),
-            )
-            for phase in ("checkpoint", "restore")
+            *(c.vs(NAME, f"{rt}: {k}, median", eng[k], bare[k]) for k in ("checkpoint", "restore")),
         ]
 
 
-@dataclass
-class Result(c.BenchResult):
-    runtimes: dict[str, Runtime]
-
-    def rows(self) -> list[c.Row]:
-        return c.runtime_rows(self.runtimes)
-
-
-async def measure(args: argparse.Namespace, ws: c.Workspace) -> Result:
-    return Result(await c.per_runtime(args, ws, measure_runtime))
+class Result(c.ByRuntime[Runtime]):
+    pass
 
 
 def unusable(runtime: str, criu: str | None) -> str | None:
@@ -150,4 +129,4 @@ async def measure_runtime(
 
 
 if __name__ == "__main__":
-    sys.exit(c.run(NAME, measure))
+    sys.exit(c.run(NAME, c.by_runtime(Result, measure_runtime)))

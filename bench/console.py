@@ -24,37 +24,24 @@ class Runtime:
 
     def rows(self, rt: str) -> list[c.Row]:
         eng, bare = self.engine, self.bare
-        size = self.bytes // c.MIB
+        n, size = eng["total"].n, self.bytes // c.MIB
         rate, total = eng["mib_per_s"].median, eng["total"].median
         bare_rate, bare_total = bare["mib_per_s"].median, bare["total"].median
         return [
-            c.Row(
+            c.vs(
                 NAME,
-                f"{rt}: pty -> io.stream(), {size} MiB, median (n={eng['total'].n})",
-                f"{rate:.0f} MiB/s",
-                f"{bare_rate:.0f} MiB/s (cat to a bare pty)",
-                c.fmt_ratio(c.ratio(rate, bare_rate)),
+                f"{rt}: pty -> io.stream(), {size} MiB, median (n={n})",
+                *(rate, bare_rate, "cat to a bare pty"),
+                fmt=lambda v: f"{v:.0f} MiB/s",
             ),
-            c.Row(
-                NAME,
-                f"{rt}: {size} MiB through the console, whole time, median",
-                c.ms(total),
-                c.ms(bare_total),
-                c.fmt_ratio(c.ratio(total, bare_total)),
+            c.vs(
+                NAME, f"{rt}: {size} MiB through the console, whole time, median", total, bare_total
             ),
         ]
 
 
-@dataclass
-class Result(c.BenchResult):
-    runtimes: dict[str, Runtime]
-
-    def rows(self) -> list[c.Row]:
-        return c.runtime_rows(self.runtimes)
-
-
-async def measure(args: argparse.Namespace, ws: c.Workspace) -> Result:
-    return Result(await c.per_runtime(args, ws, measure_runtime))
+class Result(c.ByRuntime[Runtime]):
+    pass
 
 
 async def measure_runtime(
@@ -118,4 +105,4 @@ async def measure_runtime(
 
 
 if __name__ == "__main__":
-    sys.exit(c.run(NAME, measure))
+    sys.exit(c.run(NAME, c.by_runtime(Result, measure_runtime)))

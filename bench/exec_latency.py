@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 from dataclasses import dataclass
+from functools import partial
 
 from runtime import Engine
 
@@ -26,41 +27,34 @@ class Runtime:
 
     def rows(self, rt: str) -> list[c.Row]:
         eng, bare, det = self.engine["total"], self.bare_exec["total"], self.bare_detach["total"]
-        left = len(self.exec_files_left)
+        left, execs = len(self.exec_files_left), self.execs_deleted
         return [
-            c.vs(
-                NAME,
+            vs(
                 f"{rt}: exec /bin/true, median (n={eng.n})",
-                eng.median,
-                bare.median,
+                *(eng.median, bare.median),
                 f"`{rt} exec`",
                 TARGET_RATIO,
             ),
-            c.vs(NAME, f"{rt}: exec /bin/true, p90", eng.p90, bare.p90),
+            vs(f"{rt}: exec /bin/true, p90", eng.p90, bare.p90),
             c.Row(
                 NAME,
                 f"{rt}: CPU per exec, engine process / its children, median",
-                c.cpu(self.engine),
-                f"{c.cpu(self.bare_detach)} (worker, `exec --detach` + wait)",
+                *(
+                    c.cpu(self.engine),
+                    f"{c.cpu(self.bare_detach)} (worker, `exec --detach` + wait)",
+                ),
             ),
             c.Row(
                 NAME,
-                f"{rt}: files left in the task dir after {self.execs_deleted} deleted execs",
-                str(left),
-                target="0 (deleted execs keep nothing)",
-                met=left == 0,
+                f"{rt}: files left in the task dir after {execs} deleted execs",
+                *(str(left), "", ""),
+                *("0 (deleted execs keep nothing)", left == 0),
             ),
-            c.vs(NAME, f"{rt}: exec vs `exec --detach` + wait, median", eng.median, det.median),
+            vs(f"{rt}: exec vs `exec --detach` + wait, median", eng.median, det.median),
         ]
 
 
-@dataclass
-class Result(c.BenchResult):
-    runtimes: dict[str, Runtime]
-
-    def rows(self) -> list[c.Row]:
-        return c.runtime_rows(self.runtimes)
-
+class Result(c.ByRuntime[Runtime]):
     def headline(self) -> list[list[str]]:
         med = {
             rt: (r.engine["total"].median, r.bare_exec["total"].median)
@@ -72,8 +66,7 @@ class Result(c.BenchResult):
         ]
 
 
-async def measure(args: argparse.Namespace, ws: c.Workspace) -> Result:
-    return Result(await c.per_runtime(args, ws, measure_runtime))
+vs = partial(c.vs, NAME)
 
 
 async def measure_runtime(
@@ -141,4 +134,4 @@ async def measure_runtime(
 
 
 if __name__ == "__main__":
-    sys.exit(c.run(NAME, measure))
+    sys.exit(c.run(NAME, c.by_runtime(Result, measure_runtime)))

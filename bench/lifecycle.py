@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,28 @@ ARMS = {
     "bare_detach": "bare `run --detach`, wait, `delete --force`",
     "bare_steps": "bare `create`, `start`, wait, `delete --force`",
 }
+
+
+row, vs = partial(c.Row, NAME), partial(c.vs, NAME)
+at_most, check = partial(c.at_most, NAME), partial(c.check, NAME)
+
+
+def speedup(metric: str, engine: float, containerd: float) -> c.Row:
+    """How many times the engine's ``engine`` is faster than containerd's."""
+    x = c.ratio(containerd, engine)
+    target = f">= {TARGET_SPEEDUP:.0f}x"
+    return row(
+        metric,
+        c.ms(engine),
+        f"{c.ms(containerd)} (containerd)",
+        f"{x:.1f}x",
+        target,
+        x >= TARGET_SPEEDUP,
+    )
+
+
+def mib(value: float) -> str:
+    return f"{value:.3f} MiB"
 
 
 def label(system: str) -> str:
@@ -92,68 +115,42 @@ class Runtime:
     def rows(self, rt: str) -> list[c.Row]:
         med = {k: v["total"].median for k, v in self.sides.items()}
         rows = []
-        for path, (name, base, n) in PATHS.items():
-            eng, own = self.sides[f"engine_{path}"], self.own[path]["total"].median
+        for path, (name, base, cmds) in PATHS.items():
+            eng, own = med[f"engine_{path}"], self.own[path]
+            n = self.sides[f"engine_{path}"]["total"].n
             rows += [
-                c.Row(
-                    NAME,
+                at_most(
                     f"{rt}: the engine's own time per {name} lifecycle (median of per-round"
-                    f" differences to the same {n} runtime commands; its own CPU beside)",
-                    f"{c.ms(own)} (CPU {c.ms(self.own[path]['cpu_self'].median)})",
-                    f"{c.ms(med[f'engine_{path}'])} vs {c.ms(med[f'bare_{base}'])}",
-                    target=f"<= {TARGET_OWN_MS:.0f} ms",
-                    met=own * 1e3 <= TARGET_OWN_MS,
+                    f" differences to the same {cmds} runtime commands; its own CPU beside)",
+                    *(own["total"].median, TARGET_OWN_MS / 1e3, c.ms),
+                    f"{c.ms(own['total'].median)} (CPU {c.ms(own['cpu_self'].median)})",
+                    f"{c.ms(eng)} vs {c.ms(med[f'bare_{base}'])}",
                 ),
-                c.vs(
-                    NAME,
-                    f"{rt}: /bin/true lifecycle by {name}, median (n={eng['total'].n})",
-                    med[f"engine_{path}"],
-                    med["bare_run"],
-                    f"`{rt} run`",
-                    TARGET_RATIO[rt],
+                vs(
+                    f"{rt}: /bin/true lifecycle by {name}, median (n={n})",
+                    *(eng, med["bare_run"], f"`{rt} run`", TARGET_RATIO[rt]),
                 ),
             ]
+        wrong, n, mem = self.wrong_status, self.lifecycles, self.memory
         # Its p90s and CPU are in the path tables of the section; this ratio has a target.
-        rows.append(
-            c.vs(
-                NAME,
-                f"{rt}: `tasks.run` lifecycle vs the same 2 runtime commands, median",
-                med["engine_run"],
-                med["bare_detach"],
-                target=TARGET_RATIO[rt],
-            )
-        )
-        wrong, per_task = self.wrong_status, self.memory.per_task_mib
+        what = f"{rt}: `tasks.run` lifecycle vs the same 2 runtime commands, median"
+        good = f"{n - len(wrong)} of {n}" + (f" {sorted(set(wrong))}" if wrong else "")
         return [
             *rows,
-            c.Row(
-                NAME,
-                f"{rt}: `tasks.run` of /bin/true, exit status 0 by `wait`",
-                f"{self.lifecycles - len(wrong)} of {self.lifecycles}"
-                + (f" {sorted(set(wrong))}" * bool(wrong)),
-                target="all",
-                met=not wrong,
-                check=True,
+            vs(what, med["engine_run"], med["bare_detach"], target=TARGET_RATIO[rt]),
+            check(
+                f"{rt}: `tasks.run` of /bin/true, exit status 0 by `wait`", good, not wrong, "all"
             ),
-            c.Row(
-                NAME,
+            check(
                 f"{rt}: {MANY} tasks at once, exit statuses (wait and /tasks/exit)",
-                "; ".join(self.many_wrong[:5]) or "all right",
-                target="every status right",
-                met=not self.many_wrong,
-                check=True,
+                *("; ".join(self.many_wrong[:5]) or "all right", not self.many_wrong),
+                "every status right",
             ),
-            c.Row(
-                NAME,
-                f"{rt}: engine RSS per running task ({self.memory.running} sleep tasks)",
-                f"{per_task:.3f} MiB",
-                target=f"<= {TARGET_MIB_PER_TASK} MiB",
-                met=per_task <= TARGET_MIB_PER_TASK,
+            at_most(
+                f"{rt}: engine RSS per running task ({mem.running} sleep tasks)",
+                *(mem.per_task_mib, TARGET_MIB_PER_TASK, mib),
             ),
         ]
-
-    def p90(self, side: str) -> float:
-        return self.sides[side]["total"].p90
 
     def section(self, rt: str) -> str:
         body = []
@@ -181,47 +178,17 @@ class Result(c.BenchResult):
         rows = [row for rt, r in self.runtimes.items() for row in r.rows(rt)]
         if self.containerd is None:
             return rows
-        ctd = self.containerd["total"].median
-        if "crun" in self.runtimes:
-            e = self.runtimes["crun"].sides["engine_run"]["total"].median
-            speedup = c.ratio(ctd, e)
-            rows.append(
-                c.Row(
-                    NAME,
-                    "crun: lifecycle speed-up over containerd (containerd / engine, medians)",
-                    c.ms(e),
-                    f"{c.ms(ctd)} (containerd)",
-                    f"{speedup:.1f}x",
-                    f">= {TARGET_SPEEDUP:.0f}x",
-                    speedup >= TARGET_SPEEDUP,
-                )
-            )
-        by = self.concurrency[MANY]
+        by, engine = self.concurrency[MANY], self.runtimes.get("crun")
+        if engine is not None:
+            e = engine.sides["engine_run"]["total"].median
+            what = "crun: lifecycle speed-up over containerd (containerd / engine, medians)"
+            rows.append(speedup(what, e, self.containerd["total"].median))
         if "engine-crun" in by:
-            speedup = c.ratio(by["containerd"].median, by["engine-crun"].median)
-            rows.append(
-                c.Row(
-                    NAME,
-                    f"crun: {MANY} at once, speed-up over containerd (medians)",
-                    c.ms(by["engine-crun"].median),
-                    f"{c.ms(by['containerd'].median)} (containerd)",
-                    f"{speedup:.1f}x",
-                    f">= {TARGET_SPEEDUP:.0f}x",
-                    speedup >= TARGET_SPEEDUP,
-                )
-            )
+            what = f"crun: {MANY} at once, speed-up over containerd (medians)"
+            rows.append(speedup(what, by["engine-crun"].median, by["containerd"].median))
         left = ", ".join(self.containerd_left)
-        rows.append(
-            c.Row(
-                NAME,
-                "containerd stopped; no shim, mount, cgroup or file of it left",
-                f"LEFT: {left}" if left else "clean",
-                target="clean",
-                met=not left,
-                check=True,
-            )
-        )
-        return rows
+        what = "containerd stopped; no shim, mount, cgroup or file of it left"
+        return [*rows, check(what, f"LEFT: {left}" if left else "clean", not left, "clean")]
 
     def systems(self) -> dict[str, c.Side]:
         out = {f"engine-{rt}": r.sides["engine_run"] for rt, r in self.runtimes.items()}
@@ -313,35 +280,18 @@ class Result(c.BenchResult):
             e, b, d = (
                 r.sides[k]["total"].median for k in ("engine_run", "bare_run", "bare_detach")
             )
-            rows.append(
-                [
-                    f"`/bin/true` lifecycle, {rt} (`tasks.run`, wait, delete)",
-                    c.ms(e),
-                    f"`{rt} run`: {c.ms(b)}; `run -d` + `delete`: {c.ms(d)}",
-                    f"{e / b:.2f}; {e / d:.2f}",
-                ]
-            )
+            what = f"`/bin/true` lifecycle, {rt} (`tasks.run`, wait, delete)"
+            anchor = f"`{rt} run`: {c.ms(b)}; `run -d` + `delete`: {c.ms(d)}"
+            rows.append([what, c.ms(e), anchor, f"{e / b:.2f}; {e / d:.2f}"])
             if self.containerd:
                 ctd = self.containerd["total"].median
-                rows.append(
-                    [
-                        f"lifecycle beside containerd (`ctr run --rm`), {rt}",
-                        c.ms(e),
-                        c.ms(ctd),
-                        f"{ctd / e:.1f}x faster",
-                    ]
-                )
+                what = f"lifecycle beside containerd (`ctr run --rm`), {rt}"
+                rows.append([what, c.ms(e), c.ms(ctd), f"{ctd / e:.1f}x faster"])
             shims = (
                 f"containerd-shim: {self.shim_mib():.1f} MiB each" if self.containerd_memory else ""
             )
-            rows.append(
-                [
-                    f"memory per running container, {rt}",
-                    f"{r.memory.per_task_mib:.3f} MiB (in one process)",
-                    shims,
-                    "",
-                ]
-            )
+            mem = f"{mib(r.memory.per_task_mib)} (in one process)"
+            rows.append([f"memory per running container, {rt}", mem, shims])
         return rows
 
 

@@ -14,6 +14,7 @@ import sys
 import time
 import traceback
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -481,6 +482,9 @@ async def drain(data: bytes, rounds: int, skip: bool) -> Drain:
     )
 
 
+row, at_most = partial(c.Row, NAME), partial(c.at_most, NAME)
+
+
 @dataclass
 class Result(c.BenchResult):
     tasks: int
@@ -492,121 +496,82 @@ class Result(c.BenchResult):
     drain: dict[str, Drain] = field(default_factory=dict)
 
     def rows(self) -> list[c.Row]:
-        k, fl, idle = self.key, self.flood, self.idle_cpu_percent
+        k, fl, load = self.key, self.flood, f"{self.tasks} running tasks"
         assert fl is not None
+        p95 = c.Stats.p95_med
         rows = [
-            c.Row(
-                NAME,
-                f"key to repaint written, main screen, {self.tasks} running tasks,"
-                f" {self.events_per_s:.0f} events/s: p95 / median (n={k['written'].n})",
-                k["written"].p95_med(),
-                target=f"p95 <= {KEY_P95_TARGET * 1000:.0f} ms",
-                met=k["written"].n > 0 and k["written"].p95 <= KEY_P95_TARGET,
+            at_most(
+                f"key to repaint written, main screen, {load}, {self.events_per_s:.0f}"
+                f" events/s: p95 / median (n={k['written'].n})",
+                *(k["written"].p95, KEY_P95_TARGET, c.ms, p95(k["written"])),
             ),
-            c.Row(
-                NAME,
+            row(
                 "key to repaint shown by this harness's pyte terminal: p95 / median",
-                k["shown"].p95_med(),
+                p95(k["shown"]),
             ),
-            c.Row(
-                NAME,
-                "key to repaint, parts, p95 / median: pty to app; app to details pane"
-                " updated; to the app's next frame",
-                "; ".join(k[x].p95_med() for x in ("to_app", "handle", "paint")),
+            row(
+                "key to repaint, parts, p95 / median: pty to app; app to details pane updated;"
+                " to the app's next frame",
+                "; ".join(p95(k[x]) for x in ("to_app", "handle", "paint")),
             ),
-            c.Row(
-                NAME,
+            row(
                 "UI process CPU during that load (engine and exec load included)",
-                f"{self.load_cpu_percent:.1f}% of a core",
+                c.pct(self.load_cpu_percent),
             ),
         ]
-        rows += [
-            c.Row(
-                NAME,
-                f"idle CPU of the UI process, {n} running tasks",
-                f"{p:.2f}% of a core",
-                target=f"<= {IDLE_CPU_TARGET:.0f}%" if n == 100 else "",
-                met=p <= IDLE_CPU_TARGET if n == 100 else None,
+        for n, p in self.idle_cpu_percent.items():
+            what = f"idle CPU of the UI process, {n} running tasks"
+            rows.append(
+                at_most(what, p, IDLE_CPU_TARGET, c.pct) if n == 100 else row(what, c.pct(p))
             )
-            for n, p in idle.items()
-        ]
+        parts = (fl.to_process, fl.to_pane, fl.to_frame)
         rows += [
-            c.Row(
-                NAME,
+            at_most(
                 f"flood: key to echo written, p95 / median (n={fl.echo_written.n})",
-                fl.echo_written.p95_med(),
-                target=f"p95 <= {ECHO_P95_TARGET * 1000:.0f} ms",
-                met=fl.echo_written.n > 0 and fl.echo_written.p95 <= ECHO_P95_TARGET,
+                *(fl.echo_written.p95, ECHO_P95_TARGET, c.ms, p95(fl.echo_written)),
             ),
-            c.Row(
-                NAME,
-                "flood: key to echo shown by the harness, p95 / median",
-                fl.echo_shown.p95_med(),
+            row("flood: key to echo shown by the harness, p95 / median", p95(fl.echo_shown)),
+            row(
+                "flood: key to echo, parts, p95 / median: key to the write to the process; to the"
+                " marker reaching the pane; to the frame showing it",
+                "; ".join(map(p95, parts)),
             ),
-            c.Row(
-                NAME,
-                "flood: key to echo, parts, p95 / median: key to the write to the process;"
-                " to the marker reaching the pane; to the frame showing it",
-                "; ".join(s.p95_med() for s in (fl.to_process, fl.to_pane, fl.to_frame)),
-            ),
-            c.Row(
-                NAME,
-                "flood: correct final screen written, from the last byte the pane got"
-                " (from the key; shown by the harness, from the key)",
+            at_most(
+                "flood: correct final screen written, from the last byte the pane got (from the"
+                " key; shown by the harness, from the key)",
+                *(fl.final_from_last_byte, FINAL_TARGET, c.ms),
                 f"{c.ms(fl.final_from_last_byte)} ({c.ms(fl.final_from_key)};"
                 f" {c.ms(fl.final_shown_from_key)})",
-                target=f"<= {FINAL_TARGET * 1000:.0f} ms",
-                met=fl.final_from_last_byte <= FINAL_TARGET,
             ),
         ]
         for label, d in self.drain.items():
             pane, bare = d.pane["mb_per_s"].median, d.pyte["mb_per_s"].median
-            rows.append(
-                c.Row(
-                    NAME,
-                    f"drain rate, {d.bytes / c.MIB:.2f} MiB of the flood ({label}), median",
-                    f"{pane:.2f} MB/s",
-                    f"{bare:.2f} MB/s (pyte.ByteStream.feed)",
-                    c.fmt_ratio(c.ratio(pane, bare)),
-                )
-            )
+            what = f"drain rate, {d.bytes / c.MIB:.2f} MiB of the flood ({label}), median"
+            rows.append(c.vs(NAME, what, pane, bare, "pyte.ByteStream.feed", fmt=mb_s))
+        mib = (f"{n / c.MIB:.1f}" for n in (fl.fed, fl.parsed, fl.skipped))
         return [
             *rows,
-            c.Row(
-                NAME,
+            row(
                 "flood: UI process CPU while attached (engine reading the pty included)",
-                f"{fl.ui_cpu_percent:.1f}% of a core",
+                c.pct(fl.ui_cpu_percent),
             ),
-            c.Row(
-                NAME,
-                "flood: pane bytes received / parsed / skipped",
-                f"{fl.fed / c.MIB:.1f} / {fl.parsed / c.MIB:.1f} / {fl.skipped / c.MIB:.1f} MiB",
-            ),
+            row("flood: pane bytes received / parsed / skipped", " / ".join(mib) + " MiB"),
         ]
 
     def headline(self) -> list[list[str]]:
-        k, fl = self.key["written"], self.flood
+        fl, key, ms, idle = self.flood, self.key["written"], c.ms, self.idle_cpu_percent[100]
         assert fl is not None
+        load = f"{self.tasks} tasks, {self.events_per_s:.0f} events/s"
+        echo = "UI: key to echo while `yes` floods the console, p95"
         return [
-            [
-                f"UI: key to repaint, {self.tasks} tasks, {self.events_per_s:.0f} events/s, p95",
-                c.ms(k.p95),
-                f"target {KEY_P95_TARGET * 1000:.0f} ms",
-                "",
-            ],
-            [
-                "UI: idle CPU with 100 tasks",
-                f"{self.idle_cpu_percent[100]:.1f}% of a core",
-                f"target {IDLE_CPU_TARGET:.0f}%",
-                "",
-            ],
-            [
-                "UI: key to echo while `yes` floods the console, p95",
-                c.ms(fl.echo_written.p95),
-                f"target {ECHO_P95_TARGET * 1000:.0f} ms",
-                "",
-            ],
+            [f"UI: key to repaint, {load}, p95", ms(key.p95), f"target {ms(KEY_P95_TARGET)}"],
+            ["UI: idle CPU with 100 tasks", c.pct(idle), f"target {IDLE_CPU_TARGET:.0f}%"],
+            [echo, ms(fl.echo_written.p95), f"target {ms(ECHO_P95_TARGET)}"],
         ]
+
+
+def mb_s(rate: float) -> str:
+    return f"{rate:.2f} MB/s"
 
 
 async def measure(args: argparse.Namespace, ws: c.Workspace) -> Result:
