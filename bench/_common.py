@@ -71,6 +71,9 @@ class Stats:
     def p95_med(self) -> str:
         return f"{ms(self.p95)} / {ms(self.median)}" if self.n else "-"
 
+    def med_p95(self) -> str:
+        return f"{ms(self.median)} / {ms(self.p95)}" if self.n else "-"
+
 
 def stats(values: Sequence[float]) -> Stats:
     if len(values) < 2:

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import itertools
 import random
+import sys
 import time
 import tracemalloc
 from collections.abc import AsyncIterator, Callable
@@ -236,61 +237,51 @@ class Result(c.BenchResult):
     def rows(self) -> list[c.Row]:
         t, m = self.times, self.merged
         s, sc, k, frame = t["search"], t["scroll"], m.keys, t["frame"]
-        return [
-            c.Row(
-                NAME,
-                f"search over {self.history_lines:,} lines of scrollback to the frame with the "
-                f"first highlight: median / p95 (n={s.n})",
-                f"{c.ms(s.median)} / {c.ms(s.p95)}",
-                target="<= 50 ms",
-                met=s.median <= SEARCH_TARGET,
+        mib = lambda n: f"{n / c.MIB:.2f} MiB"  # noqa: E731
+        rows = [
+            at_most(
+                f"search over {self.history_lines:,} lines of scrollback to the frame with the"
+                f" first highlight: median / p95 (n={s.n})",
+                *(s.median, SEARCH_TARGET, c.ms, s.med_p95()),
             ),
-            c.Row(
-                NAME,
+            at_most(
                 f"scroll back a page ({SIZE[1] - 1} lines) to the frame: median / p95 (n={sc.n})",
-                f"{c.ms(sc.median)} / {c.ms(sc.p95)}",
-                bare=f"{c.ms(frame.median)} (the same frame, nothing scrolled)",
-                ratio=f"{sc.median / frame.median:.2f}",
-                target="<= 16 ms",
-                met=sc.median <= SCROLL_TARGET,
-            ),
-            *(
-                c.Row(
-                    NAME,
-                    f"{what}, started right after a frame (so also waiting for Textual's "
-                    "refresh timer, 1/60 s): median / p95",
-                    f"{c.ms(t[key + '_after_frame'].median)} / {c.ms(t[key + '_after_frame'].p95)}",
-                    bare=f"{c.ms(t['frame_after_frame'].median)} (the same frame, nothing done)",
-                )
-                for key, what in (("search", "search"), ("scroll", "scroll back a page"))
-            ),
-            *(
-                c.Row(
-                    NAME,
-                    f"memory of one {kind} console with full scrollback ({v.history:,} lines)",
-                    f"{v.bytes / 2**20:.2f} MiB",
-                    target="<= 10 MiB",
-                    met=v.bytes <= MEMORY_TARGET,
-                )
-                for kind, v in self.memory.items()
-            ),
-            c.Row(
-                NAME,
-                f"merged logs of {m.containers} containers x {MERGED_RATE} lines/s: lines "
-                f"handed to the view ({m.lines_per_s:.0f}/s), gaps, out of order",
-                f"{m.lines:,}, {m.gaps}, {m.out_of_order}",
-                target="0 gaps, 0 out of order",
-                met=m.gaps == 0 and m.out_of_order == 0 and m.containers == MERGED,
-                check=True,
-            ),
-            c.Row(
-                NAME,
-                f"merged logs: key to repaint (scroll back / live): p95 / median (n={k.n})",
-                k.p95_med(),
-                target="p95 <= 100 ms",
-                met=k.p95 <= KEY_TARGET,
+                *(sc.median, SCROLL_TARGET, c.ms, sc.med_p95()),
+                f"{c.ms(frame.median)} (the same frame, nothing scrolled)",
+                c.fmt_ratio(sc.median / frame.median),
             ),
         ]
+        for key, what in (("search", "search"), ("scroll", "scroll back a page")):
+            rows.append(
+                c.Row(
+                    NAME,
+                    f"{what}, started right after a frame (so also waiting for Textual's refresh"
+                    " timer, 1/60 s): median / p95",
+                    t[key + "_after_frame"].med_p95(),
+                    f"{c.ms(t['frame_after_frame'].median)} (the same frame, nothing done)",
+                )
+            )
+        for kind, v in self.memory.items():
+            what = f"memory of one {kind} console with full scrollback ({v.history:,} lines)"
+            rows.append(at_most(what, v.bytes, MEMORY_TARGET, mib))
+        return [
+            *rows,
+            c.check(
+                NAME,
+                f"merged logs of {m.containers} containers x {MERGED_RATE} lines/s: lines handed"
+                f" to the view ({m.lines_per_s:.0f}/s), gaps, out of order",
+                f"{m.lines:,}, {m.gaps}, {m.out_of_order}",
+                m.gaps == 0 and m.out_of_order == 0 and m.containers == MERGED,
+                "0 gaps, 0 out of order",
+            ),
+            at_most(
+                f"merged logs: key to repaint (scroll back / live): p95 / median (n={k.n})",
+                *(k.p95, KEY_TARGET, c.ms, k.p95_med()),
+            ),
+        ]
+
+
+at_most = partial(c.at_most, NAME)
 
 
 async def measure(args: argparse.Namespace, ws: c.Workspace) -> Result:
@@ -301,6 +292,4 @@ async def measure(args: argparse.Namespace, ws: c.Workspace) -> Result:
 
 
 if __name__ == "__main__":
-    import sys
-
     sys.exit(c.run(NAME, measure))

@@ -11,6 +11,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from tests.containerd import image
@@ -48,42 +49,28 @@ class Result(c.BenchResult):
     def rows(self) -> list[c.Row]:
         fp, ctr, ev = self.first_paint, self.ctr_listing, self.event_to_row
         scale = f"{self.containers} containers ({self.running} running)"
+        at_most = partial(c.at_most, NAME)
         return [
-            c.Row(
-                NAME,
+            at_most(
                 f"{scale}: start to first paint, median (n={fp.n})",
-                c.ms(fp.median),
-                f"{c.ms(ctr.median)} (`ctr containers ls` + `ctr tasks ls`)",
-                f"{fp.median / ctr.median:.2f}",
-                f"<= {FIRST_PAINT_TARGET * 1000:.0f} ms",
-                fp.median <= FIRST_PAINT_TARGET,
+                *(fp.median, FIRST_PAINT_TARGET),
+                bare=f"{c.ms(ctr.median)} (`ctr containers ls` + `ctr tasks ls`)",
+                ratio=c.fmt_ratio(fp.median / ctr.median),
             ),
-            c.Row(
-                NAME,
+            at_most(
                 f"{scale}: event to its row repainted, p95 (n={ev.n}; median {c.ms(ev.median)})",
-                c.ms(ev.p95),
-                target=f"<= {EVENT_P95_TARGET * 1000:.0f} ms",
-                met=ev.p95 <= EVENT_P95_TARGET,
+                *(ev.p95, EVENT_P95_TARGET),
             ),
-            c.Row(
-                NAME,
-                f"{scale}: idle CPU of the UI (10 s)",
-                f"{self.idle_cpu_percent:.1f}% of a core",
-                target=f"<= {IDLE_CPU_TARGET:.0f}%",
-                met=self.idle_cpu_percent <= IDLE_CPU_TARGET,
+            at_most(
+                f"{scale}: idle CPU of the UI (10 s)", self.idle_cpu_percent, IDLE_CPU_TARGET, c.pct
             ),
-            c.Row(
-                NAME,
-                f"{scale}: RSS of the UI",
-                f"{self.rss_mib:.1f} MiB",
-                target=f"<= {RSS_TARGET_MIB:.0f} MiB",
-                met=self.rss_mib <= RSS_TARGET_MIB,
+            at_most(
+                f"{scale}: RSS of the UI", self.rss_mib, RSS_TARGET_MIB, lambda v: f"{v:.1f} MiB"
             ),
             c.vs(
                 NAME,
                 f"{scale} + {OTHERS}x{SMALL}: namespace counts, `Client.namespaces()`, median",
-                self.namespaces.median,
-                self.ctr_namespaces.median,
+                *(self.namespaces.median, self.ctr_namespaces.median),
                 "`ctr namespaces ls` + `containers ls` for each",
             ),
         ]
@@ -287,17 +274,8 @@ async def measure(args: argparse.Namespace, ws: c.Workspace) -> Result:
         left = await asyncio.to_thread(daemon.stop)
     if left:
         raise c.BenchError(f"the private containerd left: {', '.join(left)}")
-    return Result(
-        containers,
-        running,
-        c.stats(paints),
-        c.stats(listings),
-        c.stats(events),
-        idle,
-        rss,
-        counts["shimdeck"],
-        counts["ctr"],
-    )
+    fp, ls, ev = (c.stats(v) for v in (paints, listings, events))
+    return Result(containers, running, fp, ls, ev, idle, rss, counts["shimdeck"], counts["ctr"])
 
 
 if __name__ == "__main__":

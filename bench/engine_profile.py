@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import pstats
 import sys
@@ -71,19 +72,14 @@ class Result(c.BenchResult):
     runtimes: dict[str, dict[str, Arm]]
 
     def rows(self) -> list[c.Row]:
-        table = []
+        rows = []
         for rt, arms in self.runtimes.items():
             for arm, label in ARMS.items():
                 r = arms[arm]
                 calls = ", ".join(f"{call} {us / 1e3:.2f}" for call, us in r.cpu_by_call_us.items())
-                table.append(
-                    c.Row(
-                        NAME,
-                        f"{rt}: engine process CPU per {label} lifecycle (ms, by API call)",
-                        f"{r.cpu_per_lifecycle_us / 1e3:.2f} ms ({calls})",
-                    )
-                )
-        return table
+                what = f"{rt}: engine process CPU per {label} lifecycle (ms, by API call)"
+                rows.append(c.Row(NAME, what, f"{r.cpu_per_lifecycle_us / 1e3:.2f} ms ({calls})"))
+        return rows
 
     def section(self, docs: Path) -> str:
         """The engine process's own CPU per lifecycle by API call (what runs while a call
@@ -95,36 +91,35 @@ class Result(c.BenchResult):
         )
 
 
+def _file(filename: str) -> str:
+    """Relative to the repository, or to the standard library ("stdlib ..."), or a name."""
+    path = Path(filename)
+    with contextlib.suppress(ValueError):
+        return str(path.resolve().relative_to(c.REPO))
+    if "python3.11" in path.parts:
+        return "stdlib " + "/".join(path.parts[path.parts.index("python3.11") + 1 :])
+    return path.name
+
+
 def _where(key: tuple[str, int, str]) -> str:
-    """``runtime/tasks.py:_create`` for the project's files, ``module:function`` for others."""
+    """``runtime/tasks.py:12(_create)``, ``asyncio/events.py:80(_run)``, or a builtin."""
     filename, line, func = key
     if filename == "~":  # a builtin: "<built-in method posix.posix_spawn>"
         return func.strip("<>").replace("built-in method ", "")
-    path = Path(filename)
-    try:
-        return f"{path.resolve().relative_to(c.REPO)}:{line}({func})"
-    except ValueError:
-        pass
-    parts = path.parts
-    if "python3.11" in parts:
-        return f"{'/'.join(parts[parts.index('python3.11') + 1 :])}:{line}({func})"
-    return f"{path.name}:{line}({func})"
+    return f"{_file(filename).removeprefix('stdlib ')}:{line}({func})"
 
 
 def _module(key: tuple[str, int, str]) -> str:
-    filename, _, func = key
-    if filename == "~":
-        name = func.strip("<>").replace("built-in method ", "")
-        return "builtin " + name.split(" of ")[0].rsplit(".", 1)[0]
-    path = Path(filename)
-    try:
-        return str(path.resolve().relative_to(c.REPO))
-    except ValueError:
-        pass
-    parts = path.parts
-    if "python3.11" in parts:
-        return "stdlib " + "/".join(parts[parts.index("python3.11") + 1 :])
-    return path.name
+    if key[0] == "~":
+        return "builtin " + _where(key).split(" of ")[0].rsplit(".", 1)[0]
+    return _file(key[0])
+
+
+#: The API calls of a lifecycle by ``tasks.run`` (True), or by task create and start (False).
+CALLS = {
+    run: ["containers.create", *middle, "tasks.wait", "tasks.delete", "containers.delete"]
+    for run, middle in ((True, ["tasks.run"]), (False, ["tasks.create", "tasks.start"]))
+}
 
 
 async def _lifecycles(
@@ -133,34 +128,14 @@ async def _lifecycles(
     """``n`` lifecycles; answers the engine process's CPU seconds in each API call, summed
     (what runs while a call is awaited, such as reaper callbacks, counts to that call)."""
     cpu: dict[str, float] = defaultdict(float)
-    clock = time.process_time
-
     for i in range(n):
         cid = f"{prefix}{i}"
-        t0 = clock()
-        await engine.containers.create(cid, bundle)
-        t1 = clock()
-        if run:
-            await engine.tasks.run(cid)
-            t2 = clock()
-            cpu["tasks.run"] += t2 - t1
-        else:
-            await engine.tasks.create(cid)
-            t = clock()
-            await engine.tasks.start(cid)
-            t2 = clock()
-            cpu["tasks.create"] += t - t1
-            cpu["tasks.start"] += t2 - t
-        await engine.tasks.wait(cid)
-        t3 = clock()
-        await engine.tasks.delete(cid)
-        t4 = clock()
-        await engine.containers.delete(cid)
-        t5 = clock()
-        cpu["containers.create"] += t1 - t0
-        cpu["tasks.wait"] += t3 - t2
-        cpu["tasks.delete"] += t4 - t3
-        cpu["containers.delete"] += t5 - t4
+        for call in CALLS[run]:
+            api, method = call.split(".")
+            step = getattr(getattr(engine, api), method)
+            t0 = time.process_time()
+            await (step(cid, bundle) if call == "containers.create" else step(cid))
+            cpu[call] += time.process_time() - t0
     return cpu
 
 
