@@ -19,14 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import (
-    AsyncIterator,
-    Awaitable,
-    Callable,
-    Coroutine,
-    Iterable,
-    Sequence,
-)
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -413,6 +406,12 @@ async def bare_container(
         await worker.call("reap")
 
 
+async def ten_at_once(start: Callable[[str], Awaitable[Any]], ids: Sequence[str]) -> None:
+    """``start(id)`` for each of ``ids``, ten at a time."""
+    for i in range(0, len(ids), 10):
+        await asyncio.gather(*(start(id) for id in ids[i : i + 10]))
+
+
 async def start_task(engine: Engine, cid: str, bundle: Path) -> None:
     """Create container ``cid`` on ``bundle`` and create and start its task."""
     await engine.containers.create(cid, bundle)
@@ -600,16 +599,9 @@ def run(name: str, measure: Measure[R], argv: Sequence[str] | None = None) -> in
         metric = "engine cgroup directories left after `Engine.close` (removed by the bench)"
         rows.append(Row(name, metric, f"{len(left)}: {', '.join(left)}", target="0", met=False))
     machine.loadavg_end = os.getloadavg()[0]
-    doc = Doc(
-        name,
-        args.quick,
-        started.isoformat(),
-        round(time.monotonic() - t0, 2),
-        machine,
-        convert.unstructure(result),
-        rows,
-        cleanup,
-    )
+    took = round(time.monotonic() - t0, 2)
+    data = convert.unstructure(result)
+    doc = Doc(name, args.quick, started.isoformat(), took, machine, data, rows, cleanup)
     out = args.out or RESULTS_DIR / f"{name}{'-quick' if args.quick else ''}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(convert.unstructure(doc), indent=2) + "\n")
@@ -619,29 +611,20 @@ def run(name: str, measure: Measure[R], argv: Sequence[str] | None = None) -> in
     return 1 if doc.failed else 0
 
 
-async def per_runtime(
-    args: argparse.Namespace,
-    ws: Workspace,
-    measure: Callable[[argparse.Namespace, Workspace, BareWorker, str], Awaitable[T]],
-) -> dict[str, T]:
-    """``measure`` for each runtime of ``--runtimes``, sharing one bare worker (started,
-    like the shared rootfs, before any Engine opens)."""
-    ws.rootfs()
-    worker = BareWorker(ws.dir / "worker.log")
-    try:
-        return {rt: await measure(args, ws, worker, rt) for rt in args.runtimes}
-    finally:
-        await worker.aclose()
-
-
 def by_runtime(
     result: Callable[[dict[str, T]], R],
     measure: Callable[[argparse.Namespace, Workspace, BareWorker, str], Awaitable[T]],
 ) -> Measure[R]:
-    """A benchmark's ``measure``: ``measure`` for each runtime (:func:`per_runtime`), in
-    ``result``."""
+    """A benchmark's ``measure``: ``measure`` for each runtime of ``--runtimes``, in
+    ``result``, sharing one bare worker (started, like the shared rootfs, before any Engine
+    opens)."""
 
     async def measure_all(args: argparse.Namespace, ws: Workspace) -> R:
-        return result(await per_runtime(args, ws, measure))
+        ws.rootfs()
+        worker = BareWorker(ws.dir / "worker.log")
+        try:
+            return result({rt: await measure(args, ws, worker, rt) for rt in args.runtimes})
+        finally:
+            await worker.aclose()
 
     return measure_all

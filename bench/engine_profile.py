@@ -183,10 +183,6 @@ async def profile_arm(
     )
 
 
-async def measure(args: argparse.Namespace, ws: c.Workspace) -> Result:
-    return Result(await c.per_runtime(args, ws, measure_runtime))
-
-
 async def measure_runtime(
     args: argparse.Namespace, ws: c.Workspace, worker: c.BareWorker, runtime: str
 ) -> dict[str, Arm]:
@@ -205,4 +201,4 @@ async def measure_runtime(
 
 
 if __name__ == "__main__":
-    sys.exit(c.run(NAME, measure))
+    sys.exit(c.run(NAME, c.by_runtime(Result, measure_runtime)))

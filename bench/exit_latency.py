@@ -9,6 +9,7 @@ import signal
 import sys
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from runtime import Engine, events
@@ -32,27 +33,10 @@ async def one_round(
     bare_ids = [f"{tag}b{i}" for i in range(TASKS)]
     pid_files = [ws.dir / f"{b}.pid" for b in bare_ids]
     for cid, pid_file in zip(bare_ids, pid_files, strict=True):
-        await worker.steps(
-            {
-                "argv": c.runtime_argv(
-                    runtime,
-                    bare_root,
-                    "run",
-                    "--detach",
-                    "--bundle",
-                    str(bundle),
-                    "--pid-file",
-                    str(pid_file),
-                    cid,
-                )
-            }
-        )
+        detached = ("run", "--detach", "--bundle", str(bundle), "--pid-file", str(pid_file))
+        await worker.steps({"argv": c.runtime_argv(runtime, bare_root, *detached, cid)})
     ids = [f"{tag}e{i}" for i in range(TASKS + VIA_KILL_COMMAND)]
-
-    for batch in range(0, len(ids), 10):
-        await asyncio.gather(
-            *(c.start_task(engine, cid, bundle) for cid in ids[batch : batch + 10])
-        )
+    await c.ten_at_once(partial(c.start_task, engine, bundle=bundle), ids)
     out: dict[str, list[float]] = {"engine": [], "reaped": [], "published": [], "bare": []}
     out["via_kill_command"] = []
     sub = engine.subscribe(topics=[events.TASK_EXIT])

@@ -55,15 +55,9 @@ at_most, check = partial(c.at_most, NAME), partial(c.check, NAME)
 
 def speedup(metric: str, engine: float, containerd: float) -> c.Row:
     """How many times the engine's ``engine`` is faster than containerd's."""
-    x = c.ratio(containerd, engine)
-    target = f">= {TARGET_SPEEDUP:.0f}x"
+    x, ctd = c.ratio(containerd, engine), f"{c.ms(containerd)} (containerd)"
     return row(
-        metric,
-        c.ms(engine),
-        f"{c.ms(containerd)} (containerd)",
-        f"{x:.1f}x",
-        target,
-        x >= TARGET_SPEEDUP,
+        metric, c.ms(engine), ctd, f"{x:.1f}x", f">= {TARGET_SPEEDUP:.0f}x", x >= TARGET_SPEEDUP
     )
 
 
@@ -200,23 +194,21 @@ class Result(c.BenchResult):
 
     def section(self, docs: Path) -> str:
         systems = self.systems()
-        base = systems.get("engine-crun") or next(iter(systems.values()))
+        base = (systems.get("engine-crun") or next(iter(systems.values())))["total"].median
         ctd = self.containerd["total"].median if self.containerd else math.nan
         head = ["system", "median", "p90", "CPU per lifecycle (mean)", "vs engine (crun)"]
+        head.append("containerd is ... times slower")
+
+        def ratios(median: float) -> list[str]:
+            return [f"{median / base:.2f}", f"{ctd / median:.1f}"]
+
         body = [
-            [
-                label(s),
-                c.ms(t.median),
-                c.ms(t.p90),
-                c.ms(side["cpu"].mean),
-                f"{t.median / base['total'].median:.2f}",
-                f"{ctd / t.median:.1f}",
-            ]
+            [label(s), *map(c.ms, (t.median, t.p90, side["cpu"].mean)), *ratios(t.median)]
             for s, side in systems.items()
             if (t := side["total"])
         ]
-        head.append("containerd is ... times slower")
         vs_ctd = "containerd" in systems and "engine-crun" in systems
+        n_head = ["N at once", *(f"{label(s)} (ms)" for s in systems)]
         n_body = [
             [str(n), *(f"{by[s].median * 1e3:.0f} / {by[s].p90 * 1e3:.0f}" for s in systems)]
             + ([f"{by['containerd'].median / by['engine-crun'].median:.1f}"] if vs_ctd else [])
@@ -228,15 +220,10 @@ class Result(c.BenchResult):
             "![Median lifecycle latency against N started at once](benchmarks-concurrency.svg)",
             "Median / p90 of N lifecycles started at once, each from the common start to its"
             " end; N = 1 is the interleaved rounds above.",
-            c.table(
-                ["N at once", *(f"{label(s)} (ms)" for s in systems)]
-                + (["containerd / engine (crun)"] if vs_ctd else []),
-                n_body,
-            ),
+            c.table(n_head + (["containerd / engine (crun)"] if vs_ctd else []), n_body),
         ]
         if self.containerd_memory:
             daemon, *shims = self.containerd_memory
-            total = sum(shims, daemon)
             mem = [
                 [
                     f"engine process ({rt}), {r.memory.running} `sleep` tasks",
@@ -244,13 +231,14 @@ class Result(c.BenchResult):
                 ]
                 for rt, r in self.runtimes.items()
             ]
+            shim_sum = sum(shims, Memory(0, 0, 0))
             mem += [
                 [f"containerd daemon, {len(shims)} `sleep` containers", *daemon.cells()],
                 [
                     f"its {len(shims)} shims (median RSS {self.shim_mib():.1f} MiB)",
-                    *sum(shims, Memory(0, 0, 0)).cells(),
+                    *shim_sum.cells(),
                 ],
-                ["**containerd + shims**", *(f"**{cell}**" for cell in total.cells())],
+                ["**containerd + shims**", *(f"**{v}**" for v in (daemon + shim_sum).cells())],
             ]
             parts.append(c.table(["", "RSS (MiB)", "PSS (MiB)", "USS (MiB)"], mem))
         return "\n\n".join(parts + [r.section(rt) for rt, r in self.runtimes.items()])
@@ -475,10 +463,7 @@ async def memory_probe(root: Path, runtime: str, bundle: Path, prefix: str) -> E
 
         async def launch(tag: str, n: int = MANY) -> list[str]:
             ids = [f"{prefix}{tag}{i}" for i in range(n)]
-            for batch in range(0, n, 10):
-                await asyncio.gather(
-                    *(c.start_task(engine, cid, bundle) for cid in ids[batch : batch + 10])
-                )
+            await c.ten_at_once(partial(c.start_task, engine, bundle=bundle), ids)
             gc.collect()
             return ids
 

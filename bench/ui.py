@@ -423,20 +423,11 @@ def flood(ui: UiProcess, samples: int) -> Flood:
             parts["to_pane"].append(marked[f"fed {m}"] - typed)
             parts["to_frame"].append(marked[m] - marked[f"fed {m}"])
     final = marked.get("final", math.nan)
-    return Flood(
-        c.stats([marked[m] - t for m, t in sent.items() if m in marked]),
-        c.stats(shown),
-        c.stats(parts["to_process"]),
-        c.stats(parts["to_pane"]),
-        c.stats(parts["to_frame"]),
-        final - got["last_feed"],
-        final - t_stop,
-        t_final - t_stop,
-        cpu,
-        got["fed"],
-        got["parsed"],
-        got["skipped"],
-    )
+    echo = c.stats([marked[m] - t for m, t in sent.items() if m in marked])
+    to_process, to_pane, to_frame = (c.stats(v) for v in parts.values())
+    finals = (final - got["last_feed"], final - t_stop, t_final - t_stop)
+    counts = (got["fed"], got["parsed"], got["skipped"])
+    return Flood(echo, c.stats(shown), to_process, to_pane, to_frame, *finals, cpu, *counts)
 
 
 @dataclass
