@@ -519,6 +519,10 @@ def check(bench: str, metric: str, shown: str, ok: bool, target: str) -> Row:
     return Row(bench, metric, shown, target=target, met=ok, check=True)
 
 
+def mib(size: float) -> str:
+    return f"{size / MIB:.2f} MiB"
+
+
 def pct(value: float) -> str:
     return f"{value:.1f}% of a core"
 

@@ -19,7 +19,7 @@ import sys
 import time
 from typing import Any
 
-from ._proto import answer
+from ._proto import answer, encode
 
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -192,7 +192,7 @@ def main() -> None:
     worker = Worker(sys.argv[1] if len(sys.argv) > 1 else os.devnull)
     for line in sys.stdin.buffer:
         op, out = answer(worker, line)
-        sys.stdout.buffer.write(out)
+        sys.stdout.buffer.write(encode(out))
         sys.stdout.buffer.flush()
         if op == "quit":
             break

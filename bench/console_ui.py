@@ -216,15 +216,8 @@ async def merged(ws: c.Workspace, runtime: str, seconds: float) -> Merged:
     # Each container's numbers must run on by one from its first line (the backlog may
     # start mid-count).
     lost = sum(sum(1 for a, b in itertools.pairwise(v) if b != a + 1) for v in per.values())
-    return Merged(
-        len(per),
-        len(seen),
-        len(seen) / seconds,
-        lost,
-        sum(1 for a, b in itertools.pairwise(stamps) if b < a),
-        c.stats(keys),
-        lag,
-    )
+    disordered = sum(1 for a, b in itertools.pairwise(stamps) if b < a)
+    return Merged(len(per), len(seen), len(seen) / seconds, lost, disordered, c.stats(keys), lag)
 
 
 @dataclass
@@ -237,7 +230,6 @@ class Result(c.BenchResult):
     def rows(self) -> list[c.Row]:
         t, m = self.times, self.merged
         s, sc, k, frame = t["search"], t["scroll"], m.keys, t["frame"]
-        mib = lambda n: f"{n / c.MIB:.2f} MiB"  # noqa: E731
         rows = [
             at_most(
                 f"search over {self.history_lines:,} lines of scrollback to the frame with the"
@@ -263,7 +255,7 @@ class Result(c.BenchResult):
             )
         for kind, v in self.memory.items():
             what = f"memory of one {kind} console with full scrollback ({v.history:,} lines)"
-            rows.append(at_most(what, v.bytes, MEMORY_TARGET, mib))
+            rows.append(at_most(what, v.bytes, MEMORY_TARGET, c.mib))
         return [
             *rows,
             c.check(

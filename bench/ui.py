@@ -227,14 +227,8 @@ class Probe:
 
         Path(self.capture_path).write_bytes(bytes(self.capture))
         s = self.app.screen.query(TerminalView).first().stats
-        return {
-            "marked": self.marked,
-            "inputs": self.inputs,
-            "last_feed": self.last_feed,
-            "fed": self.fed,
-            "parsed": s.parsed,
-            "skipped": s.skipped,
-        }
+        mine = {k: getattr(self, k) for k in ("marked", "inputs", "last_feed", "fed")}
+        return mine | {"parsed": s.parsed, "skipped": s.skipped}
 
     def op_quit(self) -> dict[str, Any]:
         self.app.exit()
@@ -246,7 +240,7 @@ class Probe:
             lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(fd_in, "rb")
         )
         while line := await reader.readline():
-            os.write(fd_out, (await answer_async(self, line))[1])
+            os.write(fd_out, await answer_async(self, line))
 
     async def main(self, fd_in: int, fd_out: int) -> None:
         await self.engine.open()
@@ -537,7 +531,7 @@ class Result(c.BenchResult):
         ]
         for label, d in self.drain.items():
             pane, bare = d.pane["mb_per_s"].median, d.pyte["mb_per_s"].median
-            what = f"drain rate, {d.bytes / c.MIB:.2f} MiB of the flood ({label}), median"
+            what = f"drain rate, {c.mib(d.bytes)} of the flood ({label}), median"
             rows.append(c.vs(NAME, what, pane, bare, "pyte.ByteStream.feed", fmt=mb_s))
         mib = (f"{n / c.MIB:.1f}" for n in (fl.fed, fl.parsed, fl.skipped))
         return [
