@@ -96,7 +96,7 @@ async def populate(client: Client, daemon: Daemon, containers: int, running: int
     await asyncio.gather(*(one(i) for i in range(containers)))
 
 
-async def depopulate(client: Client, containers: int) -> None:
+async def depopulate(client: Client) -> None:
     limit = asyncio.Semaphore(8)
     tasks = {t.container_id for t in await client.tasks()}
 
@@ -110,31 +110,30 @@ async def depopulate(client: Client, containers: int) -> None:
     await asyncio.gather(*(one(box.id) for box in await client.containers()))
 
 
-def ui_argv(daemon: Daemon) -> list[str]:
-    return [sys.executable, "-m", "tui", "--containerd", "-a", str(daemon.socket)]
-
-
 def start_ui(daemon: Daemon, io_dir: Path) -> PtyProgram:
+    argv = [sys.executable, "-m", "tui", "--containerd", "-a", str(daemon.socket)]
     return PtyProgram(
-        [*ui_argv(daemon), "-n", daemon.namespace],
+        [*argv, "-n", daemon.namespace],
         size=SIZE,
         cwd=c.REPO,
         env={"XDG_RUNTIME_DIR": str(io_dir), "XDG_CONFIG_HOME": str(io_dir)},
     )
 
 
-def painted(ui: PtyProgram, containers: int, running: int) -> bool:
-    text = ui.text()
-    return f"containers · {containers} · {running} running" in text and cid(0) in text
+async def painted(ui: PtyProgram, containers: int, running: int) -> float:
+    """When the UI showed its first screen of ``containers``, ``running`` of them running."""
+    header = f"containers · {containers} · {running} running"
+
+    def shown() -> bool:
+        return header in (text := ui.text()) and cid(0) in text
+
+    return await asyncio.to_thread(ui.wait, shown, "the first paint")
 
 
 async def first_paint(daemon: Daemon, io_dir: Path, containers: int, running: int) -> float:
     ui = start_ui(daemon, io_dir)
     try:
-        t = await asyncio.to_thread(
-            ui.wait, lambda: painted(ui, containers, running), "the first paint"
-        )
-        return t - ui.started
+        return await painted(ui, containers, running) - ui.started
     finally:
         ui.close()
 
@@ -253,9 +252,7 @@ async def measure(args: argparse.Namespace, ws: c.Workspace) -> Result:
             paints, listings = ([s["total"] for s in timed[k]] for k in ("paint", "ctr"))
             ui = start_ui(daemon, io_dir)
             try:
-                await asyncio.to_thread(
-                    ui.wait, lambda: painted(ui, containers, running), "the first paint"
-                )
+                await painted(ui, containers, running)
                 events = await event_to_row(client, ui, 20 if args.quick else 60)
                 await asyncio.to_thread(ui.idle, 2.0)
                 c0, t0 = ui.cpu_seconds(), time.monotonic()
@@ -268,7 +265,7 @@ async def measure(args: argparse.Namespace, ws: c.Workspace) -> Result:
         finally:
             # Here too after a failure: runc keeps its containers' state outside the
             # daemon's directory, in /run/containerd/runc/<namespace>.
-            await depopulate(client, containers)
+            await depopulate(client)
             await client.close()
     finally:
         left = await asyncio.to_thread(daemon.stop)
