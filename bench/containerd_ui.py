@@ -255,9 +255,9 @@ async def measure(args: argparse.Namespace, ws: c.Workspace) -> Result:
                 await painted(ui, containers, running)
                 events = await event_to_row(client, ui, 20 if args.quick else 60)
                 await asyncio.to_thread(ui.idle, 2.0)
-                c0, t0 = ui.cpu_seconds(), time.monotonic()
+                cpu = ui.cpu_meter()
                 await asyncio.to_thread(ui.idle, 3.0 if args.quick else 10.0)
-                idle = (ui.cpu_seconds() - c0) / (time.monotonic() - t0) * 100
+                idle = cpu()
                 rss = ui.rss_bytes() / 2**20
             finally:
                 ui.close()

@@ -338,14 +338,14 @@ def key_to_repaint(ui: UiProcess, samples: int) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {k: [] for k in ("written", "shown", "to_app", "handle", "paint")}
     rng = random.Random(4)
     at = 0  # the table starts on its first row, t000 (ids sort first to last)
-    ui.wait(lambda: "t000  running  pid" in ui.text(), "t000 in the details pane")
+    ui.wait_for("t000  running  pid", "t000 in the details pane")
     ui.call("times")
     for _ in range(samples):
         ui.idle(rng.uniform(0.05, 0.25))
         key, at = (b"\x1b[B", 1) if at == 0 else (b"\x1b[A", 0)
         t0 = ui.keys(key)
         needle = f"t{at:03d}  running  pid"
-        out["shown"].append(ui.wait(lambda: needle in ui.text(), needle, timeout=10) - t0)  # noqa: B023
+        out["shown"].append(ui.wait_for(needle, timeout=10) - t0)
         times = ui.call("times")
         moved = [t for t in times["moved"] if times["key"] and t >= times["key"][0]]
         if not moved:
@@ -361,9 +361,9 @@ def key_to_repaint(ui: UiProcess, samples: int) -> dict[str, list[float]]:
 
 def idle_cpu(ui: UiProcess, seconds: float) -> float:
     ui.idle(2.0)  # let the first repaints and stats samples pass
-    c0, t0 = ui.cpu_seconds(), time.monotonic()
+    cpu = ui.cpu_meter()
     ui.idle(seconds)
-    return (ui.cpu_seconds() - c0) / (time.monotonic() - t0) * 100
+    return cpu()
 
 
 @dataclass
@@ -385,10 +385,10 @@ class Flood:
 def flood(ui: UiProcess, samples: int) -> Flood:
     ui.call("flood")
     ui.keys(b"/flood\ra")  # typed at once: filter, then attach
-    ui.wait(lambda: "console  flood" in ui.text(), "the console pane on flood")
-    ui.wait(lambda: "the quick brown fox" in ui.text(), "the flood on screen")
+    ui.wait_for("console  flood", "the console pane on flood")
+    ui.wait_for("the quick brown fox", "the flood on screen")
     rng = random.Random(7)
-    c0, w0 = ui.cpu_seconds(), time.monotonic()
+    flood_cpu = ui.cpu_meter()
     shown: list[float] = []
     sent: dict[str, float] = {}
     letters = "abcdefghijklmnoprstuvwxyz"  # no q: it ends the flood
@@ -397,12 +397,12 @@ def flood(ui: UiProcess, samples: int) -> Flood:
         k = letters[i % len(letters)]
         marker = f"ECHO {2 * i + 1} {k}"
         t0 = sent[marker] = ui.keys(k.encode())
-        shown.append(ui.wait(lambda: marker in ui.text(), marker, timeout=20) - t0)  # noqa: B023
+        shown.append(ui.wait_for(marker, timeout=20) - t0)
         ui.keys(b".")  # resume the flood
     ui.idle(0.4)
     expected = FINAL_LINES[-(LINES - 1) :]
     ui.call("watch_final", lines=expected)
-    cpu = (ui.cpu_seconds() - c0) / (time.monotonic() - w0) * 100
+    cpu = flood_cpu()
     t_stop = ui.keys(b"q")
     t_final = ui.wait(
         lambda: [r.rstrip() for r in ui.screen.display[1:]] == expected, "the final screen", 30
@@ -574,16 +574,15 @@ async def measure(args: argparse.Namespace, ws: c.Workspace) -> Result:
             idle[many] = idle_cpu(ui, idle_s / 2)
         ui.call("load_start", rate=200.0)
         ui.idle(1.0)
-        c0, t0 = ui.cpu_seconds(), time.monotonic()
+        cpu = ui.cpu_meter()
         parts = key_to_repaint(ui, args.rounds or (25 if args.quick else 80))
-        load_cpu = (ui.cpu_seconds() - c0) / (time.monotonic() - t0) * 100
+        load_cpu = cpu()
         load = ui.call("load_stop")
-        result = Result(
-            many, load["events_per_s"], {k: c.stats(v) for k, v in parts.items()}, load_cpu, idle
-        )
+        keys = {k: c.stats(v) for k, v in parts.items()}
+        result = Result(many, load["events_per_s"], keys, load_cpu, idle)
         result.flood = flood(ui, 8 if args.quick else 25)
         ui.keys(b"\x1d")  # ctrl+]: back to the main screen
-        ui.wait(lambda: "containers" in ui.text(), "the main screen again")
+        ui.wait_for("containers", "the main screen again")
     except BaseException:
         print(f"UI process log:\n{ui.tail()}\nscreen:\n{ui.text()}", file=sys.stderr)
         raise
