@@ -250,6 +250,13 @@ class BareWorker:
             self._proc.wait()
 
 
+def sample(reply: dict[str, Any], *phases: str) -> Sample:
+    """A :meth:`BareWorker.steps` reply as a sample: its total and CPU, and the time of each
+    of its first steps, named by ``phases``."""
+    costs = {k: reply[k] for k in ("total", "cpu_self", "cpu_children")}
+    return dict(zip(phases, reply["times"], strict=False)) | costs
+
+
 def runtime_argv(runtime: str, root: Path, *args: str) -> list[str]:
     binary = shutil.which(runtime)
     if binary is None:

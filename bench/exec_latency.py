@@ -108,18 +108,14 @@ async def measure_runtime(
             return times | cpu.sample()
 
         async def bare_exec(i: int) -> c.Sample:
-            reply = await worker.steps({"argv": rt("exec", bare_id, "/bin/true")})
-            return {k: reply[k] for k in ("total", "cpu_self", "cpu_children")}
+            return c.sample(await worker.steps({"argv": rt("exec", bare_id, "/bin/true")}))
 
         async def bare_detach(i: int) -> c.Sample:
             reply = await worker.steps(
                 {"argv": rt("exec", "--detach", "--pid-file", str(exec_pid), bare_id, "/bin/true")},
                 {"wait_pid_file": str(exec_pid)},
             )
-            t = reply["times"]
-            return {"total": reply["total"], "start": t[0], "wait": t[1]} | {
-                k: reply[k] for k in ("cpu_self", "cpu_children")
-            }
+            return c.sample(reply, "start", "wait")
 
         samples = await c.interleave(
             {"engine": engine_side, "bare_exec": bare_exec, "bare_detach": bare_detach},

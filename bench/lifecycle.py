@@ -411,10 +411,7 @@ class Sides:
         else:
             commands = [argv(*self.logged, "create", *at), argv("start", cid), wait, delete]
             phases = ["create", "start", "wait", "delete"]
-        reply = await self.worker.steps(*commands)
-        return dict(zip(phases, reply["times"], strict=False)) | {
-            k: reply[k] for k in ("total", "cpu_self", "cpu_children")
-        }
+        return c.sample(await self.worker.steps(*commands), *phases)
 
     async def containerd(self) -> c.Sample:
         assert self.ctd is not None
