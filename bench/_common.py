@@ -13,6 +13,7 @@ import json
 import math
 import os
 import platform
+import re
 import shutil
 import signal
 import subprocess
@@ -514,11 +515,14 @@ def at_most(
     shown: str | None = None,
     bare: str = "",
     ratio: str = "",
+    stat: str = "",
 ) -> Row:
     """A figure with a target: ``value`` (or ``shown``), and whether it is at most ``limit``
-    (a NaN, nothing measured, is not)."""
+    (a NaN, nothing measured, is not); ``stat``: which of ``shown``'s figures it is."""
     text = fmt(value) if shown is None else shown
-    return Row(bench, metric, text, bare, ratio, f"<= {fmt(limit)}", value <= limit)
+    limit_text = re.sub(r"[.]0+(?!\d)", "", fmt(limit))  # "100 ms", not "100.00 ms"
+    target = f"{stat} <= {limit_text}".lstrip()
+    return Row(bench, metric, text, bare, ratio, target, value <= limit)
 
 
 def check(bench: str, metric: str, shown: str, ok: bool, target: str) -> Row:

@@ -269,6 +269,7 @@ class Result(c.BenchResult):
             at_most(
                 f"merged logs: key to repaint (scroll back / live): p95 / median (n={k.n})",
                 *(k.p95, KEY_TARGET, c.ms, k.p95_med()),
+                stat="p95",
             ),
         ]
 

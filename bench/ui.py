@@ -489,6 +489,7 @@ class Result(c.BenchResult):
                 f"key to repaint written, main screen, {load}, {self.events_per_s:.0f}"
                 f" events/s: p95 / median (n={k['written'].n})",
                 *(k["written"].p95, KEY_P95_TARGET, c.ms, p95(k["written"])),
+                stat="p95",
             ),
             row(
                 "key to repaint shown by this harness's pyte terminal: p95 / median",
@@ -514,6 +515,7 @@ class Result(c.BenchResult):
             at_most(
                 f"flood: key to echo written, p95 / median (n={fl.echo_written.n})",
                 *(fl.echo_written.p95, ECHO_P95_TARGET, c.ms, p95(fl.echo_written)),
+                stat="p95",
             ),
             row("flood: key to echo shown by the harness, p95 / median", p95(fl.echo_shown)),
             row(
