@@ -28,27 +28,23 @@ class Runtime:
     def rows(self, rt: str) -> list[c.Row]:
         eng, bare, det = self.engine["total"], self.bare_exec["total"], self.bare_detach["total"]
         left, execs = len(self.exec_files_left), self.execs_deleted
+        what = f"{rt}: exec /bin/true, median (n={eng.n})"
+        cpu = f"{c.cpu(self.bare_detach)} (worker, `exec --detach` + wait)"
         return [
-            vs(
-                f"{rt}: exec /bin/true, median (n={eng.n})",
-                *(eng.median, bare.median),
-                f"`{rt} exec`",
-                TARGET_RATIO,
-            ),
+            vs(what, eng.median, bare.median, f"`{rt} exec`", TARGET_RATIO),
             vs(f"{rt}: exec /bin/true, p90", eng.p90, bare.p90),
             c.Row(
                 NAME,
                 f"{rt}: CPU per exec, engine process / its children, median",
-                *(
-                    c.cpu(self.engine),
-                    f"{c.cpu(self.bare_detach)} (worker, `exec --detach` + wait)",
-                ),
+                c.cpu(self.engine),
+                cpu,
             ),
             c.Row(
                 NAME,
                 f"{rt}: files left in the task dir after {execs} deleted execs",
-                *(str(left), "", ""),
-                *("0 (deleted execs keep nothing)", left == 0),
+                str(left),
+                target="0 (deleted execs keep nothing)",
+                met=left == 0,
             ),
             vs(f"{rt}: exec vs `exec --detach` + wait, median", eng.median, det.median),
         ]
