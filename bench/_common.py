@@ -534,8 +534,8 @@ def mib(size: float) -> str:
     return f"{size / MIB:.2f} MiB"
 
 
-def pct(value: float) -> str:
-    return f"{value:.1f}% of a core"
+def pct(value: float, digits: int = 1) -> str:
+    return f"{value:.{digits}f}% of a core"
 
 
 def cpu(side: Side) -> str:

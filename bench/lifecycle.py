@@ -247,6 +247,7 @@ class Result(c.BenchResult):
         import matplotlib
 
         matplotlib.use("Agg")  # no display: a file only
+        matplotlib.rcParams["svg.hashsalt"] = NAME  # ids from the figures, not at random
         from matplotlib import pyplot as plt
 
         fig, ax = plt.subplots(figsize=(7.6, 4.6))
