@@ -186,13 +186,9 @@ async def namespace_counts(client: Client, daemon: Daemon, rounds: int) -> dict[
     others = [client.in_namespace(f"{daemon.namespace}-{k}") for k in range(OTHERS)]
     for other in others:  # no image there: a container needs only a spec
         spec = container_spec(other.namespace, "n", ["sh"])
+        create = partial(other.create_container, image=image.NAME, spec=spec)
         await asyncio.gather(
-            *(
-                other.create_container(
-                    f"n{i}", image=image.NAME, spec=spec, snapshot_key="", snapshotter=""
-                )
-                for i in range(SMALL)
-            )
+            *(create(f"n{i}", snapshot_key="", snapshotter="") for i in range(SMALL))
         )
     want = {daemon.namespace: len(await client.containers())}
 
