@@ -26,20 +26,12 @@ import time
 from datetime import UTC, datetime
 
 from . import report
-from ._common import REPO, RESULTS_DIR, RUNTIMES, Machine, convert, rows_table
+from ._common import REPO, RESULTS_DIR, RUNTIMES, Doc, Machine, convert, rows_table
 
 #: In the order they run.
 BENCHES = (
-    "lifecycle",
-    "exec_latency",
-    "exit_latency",
-    "console",
-    "checkpoint",
-    "ui",
-    "console_ui",
-    "containerd_ui",
-    "cri_log",
-    "engine_profile",
+    *("lifecycle", "exec_latency", "exit_latency", "console", "checkpoint", "ui"),
+    *("console_ui", "containerd_ui", "cri_log", "engine_profile"),
 )
 
 
@@ -57,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {machine.line()}\n", flush=True)
     started = datetime.now(UTC).isoformat()
     t0 = time.monotonic()
-    docs = {}
+    docs: dict[str, Doc] = {}
     failed: list[str] = []
     for name in names:
         out = RESULTS_DIR / f"{name}{suffix}.json"
@@ -69,18 +61,9 @@ def main(argv: list[str] | None = None) -> int:
         if rc != 0 or not out.exists():
             failed.append(f"{name} (exit status {rc})")
         if out.exists():
-            docs[name] = json.loads(out.read_text())
-    summary = convert.structure(
-        {
-            "quick": args.quick,
-            "started": started,
-            "total_s": round(time.monotonic() - t0, 1),
-            "machine": convert.unstructure(machine),
-            "benches": docs,
-            "failed": failed,
-        },
-        report.Summary,
-    )
+            docs[name] = convert.structure(json.loads(out.read_text()), Doc)
+    total = round(time.monotonic() - t0, 1)
+    summary = report.Summary(args.quick, started, total, machine, docs, failed)
     path = RESULTS_DIR / f"summary{suffix}.json"
     path.write_text(json.dumps(convert.unstructure(summary), indent=2) + "\n")
     everything = set(names) == set(BENCHES) and set(args.runtimes.split(",")) >= set(RUNTIMES)

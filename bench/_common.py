@@ -13,26 +13,19 @@ import json
 import math
 import os
 import platform
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import (
-    AsyncIterator,
-    Awaitable,
-    Callable,
-    Coroutine,
-    Iterable,
-    Mapping,
-    Sequence,
-)
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from statistics import mean, quantiles
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import cattrs
 import psutil
@@ -71,6 +64,9 @@ class Stats:
 
     def p95_med(self) -> str:
         return f"{ms(self.p95)} / {ms(self.median)}" if self.n else "-"
+
+    def med_p95(self) -> str:
+        return f"{ms(self.median)} / {ms(self.p95)}" if self.n else "-"
 
 
 def stats(values: Sequence[float]) -> Stats:
@@ -255,6 +251,13 @@ class BareWorker:
             self._proc.wait()
 
 
+def sample(reply: dict[str, Any], *phases: str) -> Sample:
+    """A :meth:`BareWorker.steps` reply as a sample: its total and CPU, and the time of each
+    of its first steps, named by ``phases``."""
+    costs = {k: reply[k] for k in ("total", "cpu_self", "cpu_children")}
+    return dict(zip(phases, reply["times"], strict=False)) | costs
+
+
 def runtime_argv(runtime: str, root: Path, *args: str) -> list[str]:
     binary = shutil.which(runtime)
     if binary is None:
@@ -379,10 +382,6 @@ class Cleanup:
         )
 
 
-def _mounts() -> list[str]:
-    return [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()]
-
-
 def _list(runtime: str, root: Path) -> list[str]:
     if not root.exists():
         return []
@@ -413,6 +412,12 @@ async def bare_container(
         kill = [{"argv": rt("kill", cid, "KILL")}, wait, {"argv": rt("delete", "--force", cid)}]
         await worker.call("steps", steps=kill)
         await worker.call("reap")
+
+
+async def ten_at_once(start: Callable[[str], Awaitable[Any]], ids: Sequence[str]) -> None:
+    """``start(id)`` for each of ``ids``, ten at a time."""
+    for i in range(0, len(ids), 10):
+        await asyncio.gather(*(start(id) for id in ids[i : i + 10]))
 
 
 async def start_task(engine: Engine, cid: str, bundle: Path) -> None:
@@ -468,8 +473,17 @@ class PerRuntime(Protocol):
     def rows(self, rt: str) -> list[Row]: ...
 
 
-def runtime_rows(results: Mapping[str, PerRuntime]) -> list[Row]:
-    return [row for rt, res in results.items() for row in res.rows(rt)]
+P = TypeVar("P", bound=PerRuntime)
+
+
+@dataclass
+class ByRuntime(BenchResult, Generic[P]):
+    """A result for each runtime of ``--runtimes``, each rendering its own rows."""
+
+    runtimes: dict[str, P]
+
+    def rows(self) -> list[Row]:
+        return [row for rt, res in self.runtimes.items() for row in res.rows(rt)]
 
 
 def ms(seconds: float) -> str:
@@ -490,6 +504,38 @@ def vs(
     bare = fmt(anchor) + (f" ({label})" if label else "")
     met = None if target is None else r <= target
     return Row(bench, metric, fmt(ours), bare, fmt_ratio(r), f"<= {target}" if target else "", met)
+
+
+def at_most(
+    bench: str,
+    metric: str,
+    value: float,
+    limit: float,
+    fmt: Callable[[float], str] = ms,
+    shown: str | None = None,
+    bare: str = "",
+    ratio: str = "",
+    stat: str = "",
+) -> Row:
+    """A figure with a target: ``value`` (or ``shown``), and whether it is at most ``limit``
+    (a NaN, nothing measured, is not); ``stat``: which of ``shown``'s figures it is."""
+    text = fmt(value) if shown is None else shown
+    limit_text = re.sub(r"[.]0+(?!\d)", "", fmt(limit))  # "100 ms", not "100.00 ms"
+    target = f"{stat} <= {limit_text}".lstrip()
+    return Row(bench, metric, text, bare, ratio, target, value <= limit)
+
+
+def check(bench: str, metric: str, shown: str, ok: bool, target: str) -> Row:
+    """A correctness check: ``ok`` false fails the run."""
+    return Row(bench, metric, shown, target=target, met=ok, check=True)
+
+
+def mib(size: float) -> str:
+    return f"{size / MIB:.2f} MiB"
+
+
+def pct(value: float, digits: int = 1) -> str:
+    return f"{value:.{digits}f}% of a core"
 
 
 def cpu(side: Side) -> str:
@@ -568,16 +614,9 @@ def run(name: str, measure: Measure[R], argv: Sequence[str] | None = None) -> in
         metric = "engine cgroup directories left after `Engine.close` (removed by the bench)"
         rows.append(Row(name, metric, f"{len(left)}: {', '.join(left)}", target="0", met=False))
     machine.loadavg_end = os.getloadavg()[0]
-    doc = Doc(
-        name,
-        args.quick,
-        started.isoformat(),
-        round(time.monotonic() - t0, 2),
-        machine,
-        convert.unstructure(result),
-        rows,
-        cleanup,
-    )
+    took = round(time.monotonic() - t0, 2)
+    data = convert.unstructure(result)
+    doc = Doc(name, args.quick, started.isoformat(), took, machine, data, rows, cleanup)
     out = args.out or RESULTS_DIR / f"{name}{'-quick' if args.quick else ''}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(convert.unstructure(doc), indent=2) + "\n")
@@ -587,16 +626,20 @@ def run(name: str, measure: Measure[R], argv: Sequence[str] | None = None) -> in
     return 1 if doc.failed else 0
 
 
-async def per_runtime(
-    args: argparse.Namespace,
-    ws: Workspace,
+def by_runtime(
+    result: Callable[[dict[str, T]], R],
     measure: Callable[[argparse.Namespace, Workspace, BareWorker, str], Awaitable[T]],
-) -> dict[str, T]:
-    """``measure`` for each runtime of ``--runtimes``, sharing one bare worker (started,
-    like the shared rootfs, before any Engine opens)."""
-    ws.rootfs()
-    worker = BareWorker(ws.dir / "worker.log")
-    try:
-        return {rt: await measure(args, ws, worker, rt) for rt in args.runtimes}
-    finally:
-        await worker.aclose()
+) -> Measure[R]:
+    """A benchmark's ``measure``: ``measure`` for each runtime of ``--runtimes``, in
+    ``result``, sharing one bare worker (started, like the shared rootfs, before any Engine
+    opens)."""
+
+    async def measure_all(args: argparse.Namespace, ws: Workspace) -> R:
+        ws.rootfs()
+        worker = BareWorker(ws.dir / "worker.log")
+        try:
+            return result({rt: await measure(args, ws, worker, rt) for rt in args.runtimes})
+        finally:
+            await worker.aclose()
+
+    return measure_all

@@ -14,7 +14,7 @@ class BenchError(RuntimeError):
 
 
 def request(op: str, **kw: Any) -> bytes:
-    return (json.dumps({"op": op, **kw}) + "\n").encode()
+    return encode({"op": op, **kw})
 
 
 def reply(line: bytes, what: str) -> dict[str, Any]:
@@ -26,32 +26,25 @@ def reply(line: bytes, what: str) -> dict[str, Any]:
     return answer
 
 
-def _split(line: bytes) -> tuple[str, dict[str, Any]]:
+def answer(handler: object, line: bytes) -> tuple[str, Any]:
+    """The server side: ``handler.op_<op>(**args)``, and what it returned (a coroutine, for
+    a coroutine handler: see :func:`answer_async`), or an ``error`` reply if it raised."""
     req = json.loads(line)
-    return req.pop("op"), req
+    op = req.pop("op")
+    try:
+        return op, getattr(handler, f"op_{op}")(**req)
+    except Exception as e:  # reported to the benchmark, which raises it there
+        return op, {"error": f"{type(e).__name__}: {e}"}
 
 
-def _encode(out: Any) -> bytes:
+def encode(out: Any) -> bytes:
     return (json.dumps(out) + "\n").encode()
 
 
-def answer(handler: object, line: bytes) -> tuple[str, bytes]:
-    """The server side: ``handler.op_<op>(**args)``, its reply as a line."""
-    op, kw = _split(line)
+async def answer_async(handler: object, line: bytes) -> bytes:
+    """:func:`answer` where handlers may be coroutines: the reply line."""
+    _, out = answer(handler, line)
     try:
-        out = getattr(handler, f"op_{op}")(**kw)
-    except Exception as e:  # reported to the benchmark, which raises it there
-        out = {"error": f"{type(e).__name__}: {e}"}
-    return op, _encode(out)
-
-
-async def answer_async(handler: object, line: bytes) -> tuple[str, bytes]:
-    """:func:`answer` where handlers may be coroutines."""
-    op, kw = _split(line)
-    try:
-        out = getattr(handler, f"op_{op}")(**kw)
-        if inspect.isawaitable(out):
-            out = await out
+        return encode(await out if inspect.isawaitable(out) else out)
     except Exception as e:
-        out = {"error": f"{type(e).__name__}: {e}"}
-    return op, _encode(out)
+        return encode({"error": f"{type(e).__name__}: {e}"})

@@ -88,6 +88,10 @@ class PtyProgram:
             self.pump(0.02)
         return time.monotonic()
 
+    def wait_for(self, text: str, what: str = "", timeout: float = 30.0) -> float:
+        """:meth:`wait` until ``text`` is on the screen."""
+        return self.wait(lambda: text in self.text(), what or text, timeout)
+
     def idle(self, seconds: float) -> None:
         """Keep rendering (a program blocked on a full pty would stop) for ``seconds``."""
         end = time.monotonic() + seconds
@@ -102,6 +106,11 @@ class PtyProgram:
     def cpu_seconds(self) -> float:
         t = self.process.cpu_times()
         return float(t.user + t.system)
+
+    def cpu_meter(self) -> Callable[[], float]:
+        """From now: a function answering the program's CPU since, in % of a core."""
+        c0, t0 = self.cpu_seconds(), time.monotonic()
+        return lambda: (self.cpu_seconds() - c0) / (time.monotonic() - t0) * 100
 
     def rss_bytes(self) -> int:
         return int(self.process.memory_info().rss)

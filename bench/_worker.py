@@ -19,7 +19,7 @@ import sys
 import time
 from typing import Any
 
-from ._proto import answer
+from ._proto import answer, encode
 
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -66,10 +66,15 @@ class Worker:
         self.errlog_path = errlog
         self.errlog = os.open(errlog, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
 
-    def _err_tail(self, offset: int) -> str:
-        with open(self.errlog_path, "rb") as f:
-            f.seek(offset)
-            return f.read()[-2000:].decode(errors="replace").strip()
+    def _outcome(self, times: list[float], statuses: list[int], offset: int) -> dict[str, Any]:
+        """Each command's time and status, and the error log's tail from ``offset`` if any
+        failed."""
+        stderr = ""
+        if any(statuses):
+            with open(self.errlog_path, "rb") as f:
+                f.seek(offset)
+                stderr = f.read()[-2000:].decode(errors="replace").strip()
+        return {"times": times, "statuses": statuses, "stderr": stderr}
 
     def op_steps(self, steps: list[dict[str, Any]]) -> dict[str, Any]:
         """Each step in turn: ``{"argv": [...]}`` spawned and waited for, or
@@ -91,14 +96,8 @@ class Worker:
             statuses.append(_status(status))
         total = time.perf_counter() - start
         cpu1 = cpu_times()
-        return {
-            "total": total,
-            "cpu_self": cpu1[0] - cpu0[0],
-            "cpu_children": cpu1[1] - cpu0[1],
-            "times": times,
-            "statuses": statuses,
-            "stderr": self._err_tail(offset) if any(statuses) else "",
-        }
+        cpu = {"cpu_self": cpu1[0] - cpu0[0], "cpu_children": cpu1[1] - cpu0[1]}
+        return {"total": total} | cpu | self._outcome(times, statuses, offset)
 
     def op_parallel(self, argvs: list[list[str]]) -> dict[str, Any]:
         """Every argv at once; each one's time from the common start to its reaping. Other
@@ -116,12 +115,7 @@ class Worker:
             i = index.pop(pid)
             times[i] = time.perf_counter() - t0
             statuses[i] = _status(status)
-        return {
-            "total": max(times, default=0.0),
-            "times": times,
-            "statuses": statuses,
-            "stderr": self._err_tail(offset) if any(statuses) else "",
-        }
+        return {"total": max(times, default=0.0)} | self._outcome(times, statuses, offset)
 
     def op_pty(self, argv: list[str]) -> dict[str, Any]:
         """``argv`` with its output on a fresh pty, read to its end: bytes and times."""
@@ -192,7 +186,7 @@ def main() -> None:
     worker = Worker(sys.argv[1] if len(sys.argv) > 1 else os.devnull)
     for line in sys.stdin.buffer:
         op, out = answer(worker, line)
-        sys.stdout.buffer.write(out)
+        sys.stdout.buffer.write(encode(out))
         sys.stdout.buffer.flush()
         if op == "quit":
             break

@@ -13,27 +13,7 @@ from runtime import Engine
 from runtime.checkpoint import find_criu
 from runtime.checkpoint import runtime_argv as with_criu
 
-from ._common import (
-    BareWorker,
-    BenchError,
-    BenchResult,
-    Row,
-    Sample,
-    Side,
-    Workspace,
-    bare_container,
-    fmt_ratio,
-    interleave,
-    ms,
-    per_runtime,
-    ratio,
-    remove_task,
-    run,
-    runtime_argv,
-    runtime_rows,
-    start_task,
-    summarize_samples,
-)
+from . import _common as c
 
 NAME = "checkpoint"
 TITLE = "Checkpoint and restore (CRIU)"
@@ -43,46 +23,25 @@ TARGET_RATIO = 1.1
 @dataclass
 class Runtime:
     skipped: str = ""
-    engine: Side | None = None
-    bare: Side | None = None
+    engine: c.Side | None = None
+    bare: c.Side | None = None
 
-    def rows(self, rt: str) -> list[Row]:
+    def rows(self, rt: str) -> list[c.Row]:
         if self.engine is None or self.bare is None:
-            return [Row(NAME, f"{rt}: checkpoint + restore", f"not measured: {self.skipped}")]
-        eng, bare = self.engine, self.bare
-        r = ratio(eng["total"].median, bare["total"].median)
+            return [c.Row(NAME, f"{rt}: checkpoint + restore", f"not measured: {self.skipped}")]
+        eng, bare = ({k: v.median for k, v in side.items()} for side in (self.engine, self.bare))
         return [
-            Row(
+            c.vs(
                 NAME,
-                f"{rt}: checkpoint + restore of a sleep, median (n={eng['total'].n})",
-                ms(eng["total"].median),
-                f"{ms(bare['total'].median)} (`{rt} checkpoint` + `{rt} restore`)",
-                fmt_ratio(r),
-                f"<= {TARGET_RATIO}",
-                r <= TARGET_RATIO,
+                f"{rt}: checkpoint + restore of a sleep, median (n={self.engine['total'].n})",
+                *(eng["total"], bare["total"], f"`{rt} checkpoint` + `{rt} restore`", TARGET_RATIO),
             ),
-        ] + [
-            Row(
-                NAME,
-                f"{rt}: {phase}, median",
-                ms(eng[phase].median),
-                ms(bare[phase].median),
-                fmt_ratio(ratio(eng[phase].median, bare[phase].median)),
-            )
-            for phase in ("checkpoint", "restore")
+            *(c.vs(NAME, f"{rt}: {k}, median", eng[k], bare[k]) for k in ("checkpoint", "restore")),
         ]
 
 
-@dataclass
-class Result(BenchResult):
-    runtimes: dict[str, Runtime]
-
-    def rows(self) -> list[Row]:
-        return runtime_rows(self.runtimes)
-
-
-async def measure(args: argparse.Namespace, ws: Workspace) -> Result:
-    return Result(await per_runtime(args, ws, measure_runtime))
+class Result(c.ByRuntime[Runtime]):
+    pass
 
 
 def unusable(runtime: str, criu: str | None) -> str | None:
@@ -94,7 +53,7 @@ def unusable(runtime: str, criu: str | None) -> str | None:
 
 
 async def measure_runtime(
-    args: argparse.Namespace, ws: Workspace, worker: BareWorker, runtime: str
+    args: argparse.Namespace, ws: c.Workspace, worker: c.BareWorker, runtime: str
 ) -> Runtime:
     criu = find_criu()
     why = unusable(runtime, criu)
@@ -109,20 +68,20 @@ async def measure_runtime(
     warmup = 1 if args.quick else 3
 
     def rt(*a: str) -> list[str]:
-        return with_criu(runtime_argv(runtime, bare_root, *a), runtime, criu)
+        return with_criu(c.runtime_argv(runtime, bare_root, *a), runtime, criu)
 
     def image(side: str, i: int) -> str:
         shutil.rmtree(ws.dir / f"img-{side}-{runtime}-{i - 1}", ignore_errors=True)
         return str(ws.dir / f"img-{side}-{runtime}-{i}")
 
     async with (
-        bare_container(worker, rt, bundle, bare_id, pid_file, quiet=True),
+        c.bare_container(worker, rt, bundle, bare_id, pid_file, quiet=True),
         Engine(root=ws.root(runtime, "engine"), runtime=runtime, criu=criu) as engine,
     ):
         cid = f"{ws.prefix}{runtime[0]}eng"
-        await start_task(engine, cid, bundle)
+        await c.start_task(engine, cid, bundle)
 
-        async def engine_side(i: int) -> Sample:
+        async def engine_side(i: int) -> c.Sample:
             path = image("engine", i)
             t0 = time.perf_counter()
             await engine.tasks.checkpoint(cid, path, exit=True)
@@ -132,10 +91,10 @@ async def measure_runtime(
             info = await engine.tasks.restore(cid, path)
             t2 = time.perf_counter()
             if info.status != "running":
-                raise BenchError(f"the engine restored a task {info.status}")
+                raise c.BenchError(f"the engine restored a task {info.status}")
             return {"total": t2 - t0, "checkpoint": t1 - t0, "restore": t2 - t1}
 
-        async def bare_side(i: int) -> Sample:
+        async def bare_side(i: int) -> c.Sample:
             path = image("bare", i)
             work = str(ws.dir / f"work-{runtime}")
             # "parallel" waits for any child: it reaps the init CRIU killed (the worker
@@ -145,7 +104,7 @@ async def measure_runtime(
                 argvs=[rt("checkpoint", "--image-path", path, "--work-path", work, bare_id)],
             )
             if any(dump["statuses"]):
-                raise BenchError(f"bare checkpoint failed: {dump['stderr']}")
+                raise c.BenchError(f"bare checkpoint failed: {dump['stderr']}")
             restore = await worker.steps(
                 {
                     "argv": rt(
@@ -160,14 +119,14 @@ async def measure_runtime(
                 "restore": restore["total"],
             }
 
-        samples = await interleave(
+        samples = await c.interleave(
             {"engine": engine_side, "bare": bare_side}, rounds=rounds, warmup=warmup
         )
-        await remove_task(engine, cid)
+        await c.remove_task(engine, cid)
     return Runtime(
-        engine=summarize_samples(samples["engine"]), bare=summarize_samples(samples["bare"])
+        engine=c.summarize_samples(samples["engine"]), bare=c.summarize_samples(samples["bare"])
     )
 
 
 if __name__ == "__main__":
-    sys.exit(run(NAME, measure))
+    sys.exit(c.run(NAME, c.by_runtime(Result, measure_runtime)))

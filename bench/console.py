@@ -10,24 +10,7 @@ from dataclasses import dataclass
 from runtime import Engine
 from runtime.bundle import find_busybox
 
-from ._common import (
-    MIB,
-    BareWorker,
-    BenchError,
-    BenchResult,
-    Row,
-    Sample,
-    Side,
-    Workspace,
-    fmt_ratio,
-    interleave,
-    ms,
-    per_runtime,
-    ratio,
-    run,
-    runtime_rows,
-    summarize_samples,
-)
+from . import _common as c
 
 NAME = "console"
 TITLE = "Console throughput"
@@ -36,48 +19,35 @@ TITLE = "Console throughput"
 @dataclass
 class Runtime:
     bytes: int
-    engine: Side
-    bare: Side
+    engine: c.Side
+    bare: c.Side
 
-    def rows(self, rt: str) -> list[Row]:
+    def rows(self, rt: str) -> list[c.Row]:
         eng, bare = self.engine, self.bare
-        size = self.bytes // MIB
+        n, size = eng["total"].n, self.bytes // c.MIB
         rate, total = eng["mib_per_s"].median, eng["total"].median
         bare_rate, bare_total = bare["mib_per_s"].median, bare["total"].median
         return [
-            Row(
+            c.vs(
                 NAME,
-                f"{rt}: pty -> io.stream(), {size} MiB, median (n={eng['total'].n})",
-                f"{rate:.0f} MiB/s",
-                f"{bare_rate:.0f} MiB/s (cat to a bare pty)",
-                fmt_ratio(ratio(rate, bare_rate)),
+                f"{rt}: pty -> io.stream(), {size} MiB, median (n={n})",
+                *(rate, bare_rate, "cat to a bare pty"),
+                fmt=lambda v: f"{v:.0f} MiB/s",
             ),
-            Row(
-                NAME,
-                f"{rt}: {size} MiB through the console, whole time, median",
-                ms(total),
-                ms(bare_total),
-                fmt_ratio(ratio(total, bare_total)),
+            c.vs(
+                NAME, f"{rt}: {size} MiB through the console, whole time, median", total, bare_total
             ),
         ]
 
 
-@dataclass
-class Result(BenchResult):
-    runtimes: dict[str, Runtime]
-
-    def rows(self) -> list[Row]:
-        return runtime_rows(self.runtimes)
-
-
-async def measure(args: argparse.Namespace, ws: Workspace) -> Result:
-    return Result(await per_runtime(args, ws, measure_runtime))
+class Result(c.ByRuntime[Runtime]):
+    pass
 
 
 async def measure_runtime(
-    args: argparse.Namespace, ws: Workspace, worker: BareWorker, runtime: str
+    args: argparse.Namespace, ws: c.Workspace, worker: c.BareWorker, runtime: str
 ) -> Runtime:
-    size = (8 if args.quick else 64) * MIB
+    size = (8 if args.quick else 64) * c.MIB
     rootfs = ws.rootfs()
     data = rootfs / "data.bin"
     if not data.exists() or data.stat().st_size != size:
@@ -89,7 +59,7 @@ async def measure_runtime(
 
     async with Engine(root=ws.root(runtime, "engine"), runtime=runtime) as engine:
 
-        async def engine_side(i: int) -> Sample:
+        async def engine_side(i: int) -> c.Sample:
             cid = f"{ws.prefix}{runtime[0]}c{i}"
             await engine.containers.create(cid, bundle)
             await engine.tasks.create(cid)
@@ -107,7 +77,7 @@ async def measure_runtime(
             await engine.tasks.delete(cid)
             await engine.containers.delete(cid)
             if ex.exit_status != 0 or n != size or stream.dropped:
-                raise BenchError(
+                raise c.BenchError(
                     f"engine console: status {ex.exit_status}, {n} of {size} bytes,"
                     f" {stream.dropped} dropped"
                 )
@@ -115,24 +85,24 @@ async def measure_runtime(
             return {
                 "total": end - t0,
                 "streaming": streaming,
-                "mib_per_s": (n - first_len) / streaming / MIB,
+                "mib_per_s": (n - first_len) / streaming / c.MIB,
             }
 
-        async def bare_side(i: int) -> Sample:
+        async def bare_side(i: int) -> c.Sample:
             reply = await worker.call("pty", argv=[busybox, "cat", str(data)])
             if reply["bytes"] != size or reply["status"] != 0:
-                raise BenchError(f"bare pty: status {reply['status']}, {reply['bytes']} bytes")
+                raise c.BenchError(f"bare pty: status {reply['status']}, {reply['bytes']} bytes")
             return {
                 "total": reply["total"],
                 "streaming": reply["streaming"],
-                "mib_per_s": reply["streamed_bytes"] / reply["streaming"] / MIB,
+                "mib_per_s": reply["streamed_bytes"] / reply["streaming"] / c.MIB,
             }
 
-        samples = await interleave(
+        samples = await c.interleave(
             {"engine": engine_side, "bare": bare_side}, rounds=rounds, warmup=warmup
         )
-    return Runtime(size, **{side: summarize_samples(s) for side, s in samples.items()})
+    return Runtime(size, **{side: c.summarize_samples(s) for side, s in samples.items()})
 
 
 if __name__ == "__main__":
-    sys.exit(run(NAME, measure))
+    sys.exit(c.run(NAME, c.by_runtime(Result, measure_runtime)))

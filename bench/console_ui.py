@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import itertools
 import random
+import sys
 import time
 import tracemalloc
 from collections.abc import AsyncIterator, Callable
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from ._common import BenchResult, Row, Stats, Workspace, ms, run, stats
+from . import _common as c
 
 NAME = "console_ui"
 TITLE = "Console views: search, scroll, memory, merged logs"
@@ -44,7 +45,7 @@ async def after_refresh(app: Any) -> None:
     await asyncio.wait_for(done.wait(), 10)
 
 
-async def search_and_scroll(rounds: int) -> tuple[int, dict[str, Stats]]:
+async def search_and_scroll(rounds: int) -> tuple[int, dict[str, c.Stats]]:
     """Each timed action starts a pause after the last frame, as a user's key does (keys
     are not a frame apart). Started right after a frame instead, it also waits for
     Textual's refresh timer (``1/TEXTUAL_FPS``, 16.7 ms) to come round: that variant
@@ -94,7 +95,7 @@ async def search_and_scroll(rounds: int) -> tuple[int, dict[str, Stats]]:
                 await timed("scroll", partial(view.action_scroll_page, -1), pause)
                 # The anchor: the same full frame with nothing scrolled.
                 await timed("frame", lambda: None, pause)
-    return history, {name: stats(v) for name, v in times.items()}
+    return history, {name: c.stats(v) for name, v in times.items()}
 
 
 @dataclass
@@ -136,11 +137,11 @@ class Merged:
     lines_per_s: float
     gaps: int
     out_of_order: int
-    keys: Stats
+    keys: c.Stats
     pending_at_end: int
 
 
-async def merged(ws: Workspace, runtime: str, seconds: float) -> Merged:
+async def merged(ws: c.Workspace, runtime: str, seconds: float) -> Merged:
     from runtime import Engine
     from tui.app import ShimdeckApp
     from tui.backend.base import CommandSource
@@ -215,85 +216,68 @@ async def merged(ws: Workspace, runtime: str, seconds: float) -> Merged:
     # Each container's numbers must run on by one from its first line (the backlog may
     # start mid-count).
     lost = sum(sum(1 for a, b in itertools.pairwise(v) if b != a + 1) for v in per.values())
-    return Merged(
-        len(per),
-        len(seen),
-        len(seen) / seconds,
-        lost,
-        sum(1 for a, b in itertools.pairwise(stamps) if b < a),
-        stats(keys),
-        lag,
-    )
+    disordered = sum(1 for a, b in itertools.pairwise(stamps) if b < a)
+    return Merged(len(per), len(seen), len(seen) / seconds, lost, disordered, c.stats(keys), lag)
 
 
 @dataclass
-class Result(BenchResult):
+class Result(c.BenchResult):
     history_lines: int
-    times: dict[str, Stats]
+    times: dict[str, c.Stats]
     memory: dict[str, Memory]
     merged: Merged
 
-    def rows(self) -> list[Row]:
+    def rows(self) -> list[c.Row]:
         t, m = self.times, self.merged
         s, sc, k, frame = t["search"], t["scroll"], m.keys, t["frame"]
-        return [
-            Row(
-                NAME,
-                f"search over {self.history_lines:,} lines of scrollback to the frame with the "
-                f"first highlight: median / p95 (n={s.n})",
-                f"{ms(s.median)} / {ms(s.p95)}",
-                target="<= 50 ms",
-                met=s.median <= SEARCH_TARGET,
+        rows = [
+            at_most(
+                f"search over {self.history_lines:,} lines of scrollback to the frame with the"
+                f" first highlight: median / p95 (n={s.n})",
+                *(s.median, SEARCH_TARGET, c.ms, s.med_p95()),
             ),
-            Row(
-                NAME,
+            at_most(
                 f"scroll back a page ({SIZE[1] - 1} lines) to the frame: median / p95 (n={sc.n})",
-                f"{ms(sc.median)} / {ms(sc.p95)}",
-                bare=f"{ms(frame.median)} (the same frame, nothing scrolled)",
-                ratio=f"{sc.median / frame.median:.2f}",
-                target="<= 16 ms",
-                met=sc.median <= SCROLL_TARGET,
+                *(sc.median, SCROLL_TARGET, c.ms, sc.med_p95()),
+                f"{c.ms(frame.median)} (the same frame, nothing scrolled)",
+                c.fmt_ratio(sc.median / frame.median),
             ),
-            *(
-                Row(
+        ]
+        for key, what in (("search", "search"), ("scroll", "scroll back a page")):
+            rows.append(
+                c.Row(
                     NAME,
-                    f"{what}, started right after a frame (so also waiting for Textual's "
-                    "refresh timer, 1/60 s): median / p95",
-                    f"{ms(t[key + '_after_frame'].median)} / {ms(t[key + '_after_frame'].p95)}",
-                    bare=f"{ms(t['frame_after_frame'].median)} (the same frame, nothing done)",
+                    f"{what}, started right after a frame (so also waiting for Textual's refresh"
+                    " timer, 1/60 s): median / p95",
+                    t[key + "_after_frame"].med_p95(),
+                    f"{c.ms(t['frame_after_frame'].median)} (the same frame, nothing done)",
                 )
-                for key, what in (("search", "search"), ("scroll", "scroll back a page"))
-            ),
-            *(
-                Row(
-                    NAME,
-                    f"memory of one {kind} console with full scrollback ({v.history:,} lines)",
-                    f"{v.bytes / 2**20:.2f} MiB",
-                    target="<= 10 MiB",
-                    met=v.bytes <= MEMORY_TARGET,
-                )
-                for kind, v in self.memory.items()
-            ),
-            Row(
+            )
+        for kind, v in self.memory.items():
+            what = f"memory of one {kind} console with full scrollback ({v.history:,} lines)"
+            rows.append(at_most(what, v.bytes, MEMORY_TARGET, c.mib))
+        return [
+            *rows,
+            c.check(
                 NAME,
-                f"merged logs of {m.containers} containers x {MERGED_RATE} lines/s: lines "
-                f"handed to the view ({m.lines_per_s:.0f}/s), gaps, out of order",
+                f"merged logs of {m.containers} containers x {MERGED_RATE} lines/s: lines handed"
+                f" to the view ({m.lines_per_s:.0f}/s), gaps, out of order",
                 f"{m.lines:,}, {m.gaps}, {m.out_of_order}",
-                target="0 gaps, 0 out of order",
-                met=m.gaps == 0 and m.out_of_order == 0 and m.containers == MERGED,
-                check=True,
+                m.gaps == 0 and m.out_of_order == 0 and m.containers == MERGED,
+                "0 gaps, 0 out of order",
             ),
-            Row(
-                NAME,
+            at_most(
                 f"merged logs: key to repaint (scroll back / live): p95 / median (n={k.n})",
-                k.p95_med(),
-                target="p95 <= 100 ms",
-                met=k.p95 <= KEY_TARGET,
+                *(k.p95, KEY_TARGET, c.ms, k.p95_med()),
+                stat="p95",
             ),
         ]
 
 
-async def measure(args: argparse.Namespace, ws: Workspace) -> Result:
+at_most = partial(c.at_most, NAME)
+
+
+async def measure(args: argparse.Namespace, ws: c.Workspace) -> Result:
     runtime = "crun" if "crun" in args.runtimes else args.runtimes[0]
     history, times = await search_and_scroll(args.rounds or (15 if args.quick else 50))
     mem = memory()
@@ -301,6 +285,4 @@ async def measure(args: argparse.Namespace, ws: Workspace) -> Result:
 
 
 if __name__ == "__main__":
-    import sys
-
-    sys.exit(run(NAME, measure))
+    sys.exit(c.run(NAME, measure))

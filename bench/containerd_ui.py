@@ -11,6 +11,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from tests.containerd import image
@@ -19,20 +20,7 @@ from tests.containerd.helpers import make_container, remove_container
 from tui.backend.containerd.client import Client
 from tui.backend.containerd.spec import container_spec
 
-from ._common import (
-    REPO,
-    BenchError,
-    BenchResult,
-    Row,
-    Sample,
-    Stats,
-    Workspace,
-    interleave,
-    ms,
-    run,
-    stats,
-    vs,
-)
+from . import _common as c
 from ._pty import PtyProgram
 
 NAME = "containerd_ui"
@@ -46,57 +34,43 @@ SMALL, OTHERS = 10, 3
 
 
 @dataclass
-class Result(BenchResult):
+class Result(c.BenchResult):
     containers: int
     running: int
-    first_paint: Stats
-    ctr_listing: Stats
-    event_to_row: Stats
+    first_paint: c.Stats
+    ctr_listing: c.Stats
+    event_to_row: c.Stats
     idle_cpu_percent: float
     rss_mib: float
     #: The namespace picker's counts (with 3 more namespaces of 10), and ctr's.
-    namespaces: Stats
-    ctr_namespaces: Stats
+    namespaces: c.Stats
+    ctr_namespaces: c.Stats
 
-    def rows(self) -> list[Row]:
+    def rows(self) -> list[c.Row]:
         fp, ctr, ev = self.first_paint, self.ctr_listing, self.event_to_row
         scale = f"{self.containers} containers ({self.running} running)"
+        at_most = partial(c.at_most, NAME)
         return [
-            Row(
-                NAME,
+            at_most(
                 f"{scale}: start to first paint, median (n={fp.n})",
-                ms(fp.median),
-                f"{ms(ctr.median)} (`ctr containers ls` + `ctr tasks ls`)",
-                f"{fp.median / ctr.median:.2f}",
-                f"<= {FIRST_PAINT_TARGET * 1000:.0f} ms",
-                fp.median <= FIRST_PAINT_TARGET,
+                *(fp.median, FIRST_PAINT_TARGET),
+                bare=f"{c.ms(ctr.median)} (`ctr containers ls` + `ctr tasks ls`)",
+                ratio=c.fmt_ratio(fp.median / ctr.median),
             ),
-            Row(
-                NAME,
-                f"{scale}: event to its row repainted, p95 (n={ev.n}; median {ms(ev.median)})",
-                ms(ev.p95),
-                target=f"<= {EVENT_P95_TARGET * 1000:.0f} ms",
-                met=ev.p95 <= EVENT_P95_TARGET,
+            at_most(
+                f"{scale}: event to its row repainted, p95 (n={ev.n}; median {c.ms(ev.median)})",
+                *(ev.p95, EVENT_P95_TARGET),
             ),
-            Row(
-                NAME,
-                f"{scale}: idle CPU of the UI (10 s)",
-                f"{self.idle_cpu_percent:.1f}% of a core",
-                target=f"<= {IDLE_CPU_TARGET:.0f}%",
-                met=self.idle_cpu_percent <= IDLE_CPU_TARGET,
+            at_most(
+                f"{scale}: idle CPU of the UI (10 s)", self.idle_cpu_percent, IDLE_CPU_TARGET, c.pct
             ),
-            Row(
-                NAME,
-                f"{scale}: RSS of the UI",
-                f"{self.rss_mib:.1f} MiB",
-                target=f"<= {RSS_TARGET_MIB:.0f} MiB",
-                met=self.rss_mib <= RSS_TARGET_MIB,
+            at_most(
+                f"{scale}: RSS of the UI", self.rss_mib, RSS_TARGET_MIB, lambda v: f"{v:.1f} MiB"
             ),
-            vs(
+            c.vs(
                 NAME,
                 f"{scale} + {OTHERS}x{SMALL}: namespace counts, `Client.namespaces()`, median",
-                self.namespaces.median,
-                self.ctr_namespaces.median,
+                *(self.namespaces.median, self.ctr_namespaces.median),
                 "`ctr namespaces ls` + `containers ls` for each",
             ),
         ]
@@ -122,7 +96,7 @@ async def populate(client: Client, daemon: Daemon, containers: int, running: int
     await asyncio.gather(*(one(i) for i in range(containers)))
 
 
-async def depopulate(client: Client, containers: int) -> None:
+async def depopulate(client: Client) -> None:
     limit = asyncio.Semaphore(8)
     tasks = {t.container_id for t in await client.tasks()}
 
@@ -133,34 +107,33 @@ async def depopulate(client: Client, containers: int) -> None:
                 await client.wait(id)
             await remove_container(client, id)
 
-    await asyncio.gather(*(one(c.id) for c in await client.containers()))
-
-
-def ui_argv(daemon: Daemon) -> list[str]:
-    return [sys.executable, "-m", "tui", "--containerd", "-a", str(daemon.socket)]
+    await asyncio.gather(*(one(box.id) for box in await client.containers()))
 
 
 def start_ui(daemon: Daemon, io_dir: Path) -> PtyProgram:
+    argv = [sys.executable, "-m", "tui", "--containerd", "-a", str(daemon.socket)]
     return PtyProgram(
-        [*ui_argv(daemon), "-n", daemon.namespace],
+        [*argv, "-n", daemon.namespace],
         size=SIZE,
-        cwd=REPO,
+        cwd=c.REPO,
         env={"XDG_RUNTIME_DIR": str(io_dir), "XDG_CONFIG_HOME": str(io_dir)},
     )
 
 
-def painted(ui: PtyProgram, containers: int, running: int) -> bool:
-    text = ui.text()
-    return f"containers · {containers} · {running} running" in text and cid(0) in text
+async def painted(ui: PtyProgram, containers: int, running: int) -> float:
+    """When the UI showed its first screen of ``containers``, ``running`` of them running."""
+    header = f"containers · {containers} · {running} running"
+
+    def shown() -> bool:
+        return header in (text := ui.text()) and cid(0) in text
+
+    return await asyncio.to_thread(ui.wait, shown, "the first paint")
 
 
 async def first_paint(daemon: Daemon, io_dir: Path, containers: int, running: int) -> float:
     ui = start_ui(daemon, io_dir)
     try:
-        t = await asyncio.to_thread(
-            ui.wait, lambda: painted(ui, containers, running), "the first paint"
-        )
-        return t - ui.started
+        return await painted(ui, containers, running) - ui.started
     finally:
         ui.close()
 
@@ -170,7 +143,7 @@ async def ctr_listing(daemon: Daemon) -> float:
     for what in ("containers", "tasks"):
         out = await asyncio.to_thread(daemon.ctr, what, "ls")
         if out.returncode:
-            raise BenchError(f"ctr {what} ls: {out.stderr}")
+            raise c.BenchError(f"ctr {what} ls: {out.stderr}")
     return time.monotonic() - t0
 
 
@@ -207,19 +180,15 @@ async def event_to_row(client: Client, ui: PtyProgram, samples: int) -> list[flo
     return out
 
 
-async def namespace_counts(client: Client, daemon: Daemon, rounds: int) -> dict[str, Stats]:
+async def namespace_counts(client: Client, daemon: Daemon, rounds: int) -> dict[str, c.Stats]:
     """``Client.namespaces()`` (one List of namespaces, then one of containers per namespace,
     at once) against what a user types with ``ctr`` for the same counts, interleaved."""
     others = [client.in_namespace(f"{daemon.namespace}-{k}") for k in range(OTHERS)]
     for other in others:  # no image there: a container needs only a spec
         spec = container_spec(other.namespace, "n", ["sh"])
+        create = partial(other.create_container, image=image.NAME, spec=spec)
         await asyncio.gather(
-            *(
-                other.create_container(
-                    f"n{i}", image=image.NAME, spec=spec, snapshot_key="", snapshotter=""
-                )
-                for i in range(SMALL)
-            )
+            *(create(f"n{i}", snapshot_key="", snapshotter="") for i in range(SMALL))
         )
     want = {daemon.namespace: len(await client.containers())}
 
@@ -230,29 +199,29 @@ async def namespace_counts(client: Client, daemon: Daemon, rounds: int) -> dict[
     def ctr_counts() -> dict[str, int]:
         return {n: len(ls("-n", n, "containers")) for n in ls("namespaces")}
 
-    async def shimdeck(_: int) -> Sample:
+    async def shimdeck(_: int) -> c.Sample:
         t0 = time.perf_counter()
         counts = {n.name: n.containers for n in await client.namespaces()}
         return check(counts, time.perf_counter() - t0)
 
-    async def ctr(_: int) -> Sample:
+    async def ctr(_: int) -> c.Sample:
         t0 = time.perf_counter()
         return check(await asyncio.to_thread(ctr_counts), time.perf_counter() - t0)
 
-    def check(counts: dict[str, int], took: float) -> Sample:
+    def check(counts: dict[str, int], took: float) -> c.Sample:
         if counts.get(daemon.namespace) != want[daemon.namespace]:
-            raise BenchError(f"namespace counts {counts}, not {want}")
+            raise c.BenchError(f"namespace counts {counts}, not {want}")
         return {"total": took}
 
-    samples = await interleave({"shimdeck": shimdeck, "ctr": ctr}, rounds=rounds, warmup=2)
+    samples = await c.interleave({"shimdeck": shimdeck, "ctr": ctr}, rounds=rounds, warmup=2)
     for other in others:
-        for c in await other.containers():
-            await other.delete_container(c.id)
+        for box in await other.containers():
+            await other.delete_container(box.id)
         await client.delete_namespace(other.namespace)
-    return {k: stats([s["total"] for s in v]) for k, v in samples.items()}
+    return {k: c.stats([s["total"] for s in v]) for k, v in samples.items()}
 
 
-async def measure(args: argparse.Namespace, ws: Workspace) -> Result:
+async def measure(args: argparse.Namespace, ws: c.Workspace) -> Result:
     containers = 100 if args.quick else 1000
     running = 10 if args.quick else 50
     rounds = args.rounds or (3 if args.quick else 7)
@@ -268,25 +237,23 @@ async def measure(args: argparse.Namespace, ws: Workspace) -> Result:
         try:
             await populate(client, daemon, containers, running)
 
-            async def paint(_: int) -> Sample:
+            async def paint(_: int) -> c.Sample:
                 return {"total": await first_paint(daemon, io_dir, containers, running)}
 
-            async def listing(_: int) -> Sample:
+            async def listing(_: int) -> c.Sample:
                 return {"total": await ctr_listing(daemon)}
 
             # The first round warms caches.
-            timed = await interleave({"paint": paint, "ctr": listing}, rounds=rounds, warmup=1)
+            timed = await c.interleave({"paint": paint, "ctr": listing}, rounds=rounds, warmup=1)
             paints, listings = ([s["total"] for s in timed[k]] for k in ("paint", "ctr"))
             ui = start_ui(daemon, io_dir)
             try:
-                await asyncio.to_thread(
-                    ui.wait, lambda: painted(ui, containers, running), "the first paint"
-                )
+                await painted(ui, containers, running)
                 events = await event_to_row(client, ui, 20 if args.quick else 60)
                 await asyncio.to_thread(ui.idle, 2.0)
-                c0, t0 = ui.cpu_seconds(), time.monotonic()
+                cpu = ui.cpu_meter()
                 await asyncio.to_thread(ui.idle, 3.0 if args.quick else 10.0)
-                idle = (ui.cpu_seconds() - c0) / (time.monotonic() - t0) * 100
+                idle = cpu()
                 rss = ui.rss_bytes() / 2**20
             finally:
                 ui.close()
@@ -294,24 +261,15 @@ async def measure(args: argparse.Namespace, ws: Workspace) -> Result:
         finally:
             # Here too after a failure: runc keeps its containers' state outside the
             # daemon's directory, in /run/containerd/runc/<namespace>.
-            await depopulate(client, containers)
+            await depopulate(client)
             await client.close()
     finally:
         left = await asyncio.to_thread(daemon.stop)
     if left:
-        raise BenchError(f"the private containerd left: {', '.join(left)}")
-    return Result(
-        containers,
-        running,
-        stats(paints),
-        stats(listings),
-        stats(events),
-        idle,
-        rss,
-        counts["shimdeck"],
-        counts["ctr"],
-    )
+        raise c.BenchError(f"the private containerd left: {', '.join(left)}")
+    fp, ls, ev = (c.stats(v) for v in (paints, listings, events))
+    return Result(containers, running, fp, ls, ev, idle, rss, counts["shimdeck"], counts["ctr"])
 
 
 if __name__ == "__main__":
-    sys.exit(run(NAME, measure))
+    sys.exit(c.run(NAME, measure))

@@ -17,22 +17,7 @@ from runtime.stdio import BACKLOG_BYTES
 from tui.backend.containerd.backend import LogConsole
 from tui.backend.containerd.criconsole import CriLogConsole
 
-from ._common import (
-    BenchError,
-    BenchResult,
-    CpuMeter,
-    Row,
-    Sample,
-    Side,
-    Workspace,
-    fmt_ratio,
-    interleave,
-    ms,
-    ratio,
-    run,
-    stats,
-    summarize_samples,
-)
+from . import _common as c
 
 NAME = "cri_log"
 TITLE = "CRI container logs"
@@ -62,7 +47,7 @@ SIDES: dict[str, tuple[Framing, Callable[[Path], Any]]] = {
 }
 
 
-async def measure_side(name: str, dir: Path, i: int, lines: int) -> Sample:
+async def measure_side(name: str, dir: Path, i: int, lines: int) -> c.Sample:
     frame, make = SIDES[name]
     path = dir / f"{name}-{i}.log"
     one = frame(TEXT)
@@ -73,7 +58,7 @@ async def measure_side(name: str, dir: Path, i: int, lines: int) -> Sample:
     backlog_s = time.perf_counter() - t0
     shown = sum(len(data) for _, data in backlog)
     if shown < BACKLOG_BYTES // len(one) * (len(TEXT) + 1) - 2 * len(one):
-        raise BenchError(f"{name}: backlog of {shown} bytes is short")
+        raise c.BenchError(f"{name}: backlog of {shown} bytes is short")
     stream: AsyncIterator[list[tuple[float, bytes]]] = console.stream_stamped()
     latencies = []
     with path.open("ab", buffering=0) as out:
@@ -88,8 +73,8 @@ async def measure_side(name: str, dir: Path, i: int, lines: int) -> Sample:
                 pieces = await next_piece
             latencies.append(time.perf_counter() - written)
             if pieces[-1][1] != f"{text}\n".encode():
-                raise BenchError(f"{name}: expected {text!r}, got {pieces!r}")
-        cpu = CpuMeter()
+                raise c.BenchError(f"{name}: expected {text!r}, got {pieces!r}")
+        cpu = c.CpuMeter()
         idle_t0 = time.perf_counter()
         waiting = asyncio.ensure_future(anext(stream))
         await asyncio.sleep(1.0)
@@ -103,43 +88,43 @@ async def measure_side(name: str, dir: Path, i: int, lines: int) -> Sample:
     return {
         "total": backlog_s,
         "backlog": backlog_s,
-        "latency_median": stats(latencies).median,
-        "latency_p95": stats(latencies).p95,
+        "latency_median": c.stats(latencies).median,
+        "latency_p95": c.stats(latencies).p95,
         "idle_cpu": idle,
     }
 
 
 @dataclass
-class Result(BenchResult):
+class Result(c.BenchResult):
     lines_per_round: int
-    cri: Side
-    plain: Side
+    cri: c.Side
+    plain: c.Side
 
-    def rows(self) -> list[Row]:
+    def rows(self) -> list[c.Row]:
         rows = []
         for key, label, fmt in (
-            ("backlog", f"attach: {BACKLOG_BYTES // 1024} KiB backlog read and decoded", ms),
-            ("latency_median", "line written to stream yield, median of a round", ms),
-            ("latency_p95", "line written to stream yield, p95 of a round", ms),
+            ("backlog", f"attach: {BACKLOG_BYTES // 1024} KiB backlog read and decoded", c.ms),
+            ("latency_median", "line written to stream yield, median of a round", c.ms),
+            ("latency_p95", "line written to stream yield, p95 of a round", c.ms),
             ("idle_cpu", "idle tail CPU (share of a core)", lambda v: f"{v * 100:.2f}%"),
         ):
             cri, plain = self.cri[key].median, self.plain[key].median
-            rows.append(Row(NAME, label, fmt(cri), fmt(plain), fmt_ratio(ratio(cri, plain))))
+            rows.append(c.Row(NAME, label, fmt(cri), fmt(plain), c.fmt_ratio(c.ratio(cri, plain))))
         return rows
 
 
-async def measure(args: argparse.Namespace, ws: Workspace) -> Result:
+async def measure(args: argparse.Namespace, ws: c.Workspace) -> Result:
     rounds = args.rounds or (3 if args.quick else 9)
     lines = 10 if args.quick else 20
     dir = ws.dir / "logs"
     dir.mkdir(parents=True)
-    samples = await interleave(
+    samples = await c.interleave(
         {name: partial(measure_side, name, dir, lines=lines) for name in SIDES},
         rounds=rounds,
         warmup=1,
     )
-    return Result(lines, **{name: summarize_samples(s) for name, s in samples.items()})
+    return Result(lines, **{name: c.summarize_samples(s) for name, s in samples.items()})
 
 
 if __name__ == "__main__":
-    raise SystemExit(run(NAME, measure))
+    raise SystemExit(c.run(NAME, measure))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import pstats
 import sys
@@ -14,16 +15,7 @@ from typing import Any
 
 from runtime import Engine
 
-from ._common import (
-    REPO,
-    BareWorker,
-    BenchResult,
-    Row,
-    Workspace,
-    per_runtime,
-    run,
-    table,
-)
+from . import _common as c
 from ._worker import cpu_times
 
 NAME = "engine_profile"
@@ -55,7 +47,7 @@ class Arm:
     by_module: list[Item]
 
     def section(self, label: str) -> str:
-        calls = ", ".join(f"`{c}` {us:.0f}" for c, us in self.cpu_by_call_us.items())
+        calls = ", ".join(f"`{call}` {us:.0f}" for call, us in self.cpu_by_call_us.items())
         text = [
             f"**{label}**: {self.cpu_per_lifecycle_us:.0f} us of engine CPU per lifecycle"
             f" ({self.lifecycles} lifecycles); by API call (us): {calls}. Under the"
@@ -69,30 +61,25 @@ class Arm:
                 [f"`{i.where}`", f"{i.us_scaled:.0f}", f"{i.us:.0f}", f"{i.calls:g}"]
                 for i in items[:n]
             ]
-            text.append(table([head, "us scaled", "us profiled", "calls"], body))
+            text.append(c.table([head, "us scaled", "us profiled", "calls"], body))
         body = [[m.where, f"{m.us_scaled:.0f}"] for m in self.by_module[:10]]
-        text.append(table(["module (self time)", "us scaled"], body))
+        text.append(c.table(["module (self time)", "us scaled"], body))
         return "\n\n".join(text)
 
 
 @dataclass
-class Result(BenchResult):
+class Result(c.BenchResult):
     runtimes: dict[str, dict[str, Arm]]
 
-    def rows(self) -> list[Row]:
-        table = []
+    def rows(self) -> list[c.Row]:
+        rows = []
         for rt, arms in self.runtimes.items():
             for arm, label in ARMS.items():
                 r = arms[arm]
-                calls = ", ".join(f"{c} {us / 1e3:.2f}" for c, us in r.cpu_by_call_us.items())
-                table.append(
-                    Row(
-                        NAME,
-                        f"{rt}: engine process CPU per {label} lifecycle (ms, by API call)",
-                        f"{r.cpu_per_lifecycle_us / 1e3:.2f} ms ({calls})",
-                    )
-                )
-        return table
+                calls = ", ".join(f"{call} {us / 1e3:.2f}" for call, us in r.cpu_by_call_us.items())
+                what = f"{rt}: engine process CPU per {label} lifecycle (ms, by API call)"
+                rows.append(c.Row(NAME, what, f"{r.cpu_per_lifecycle_us / 1e3:.2f} ms ({calls})"))
+        return rows
 
     def section(self, docs: Path) -> str:
         """The engine process's own CPU per lifecycle by API call (what runs while a call
@@ -104,36 +91,35 @@ class Result(BenchResult):
         )
 
 
+def _file(filename: str) -> str:
+    """Relative to the repository, or to the standard library ("stdlib ..."), or a name."""
+    path = Path(filename)
+    with contextlib.suppress(ValueError):
+        return str(path.resolve().relative_to(c.REPO))
+    if "python3.11" in path.parts:
+        return "stdlib " + "/".join(path.parts[path.parts.index("python3.11") + 1 :])
+    return path.name
+
+
 def _where(key: tuple[str, int, str]) -> str:
-    """``runtime/tasks.py:_create`` for the project's files, ``module:function`` for others."""
+    """``runtime/tasks.py:12(_create)``, ``asyncio/events.py:80(_run)``, or a builtin."""
     filename, line, func = key
     if filename == "~":  # a builtin: "<built-in method posix.posix_spawn>"
         return func.strip("<>").replace("built-in method ", "")
-    path = Path(filename)
-    try:
-        return f"{path.resolve().relative_to(REPO)}:{line}({func})"
-    except ValueError:
-        pass
-    parts = path.parts
-    if "python3.11" in parts:
-        return f"{'/'.join(parts[parts.index('python3.11') + 1 :])}:{line}({func})"
-    return f"{path.name}:{line}({func})"
+    return f"{_file(filename).removeprefix('stdlib ')}:{line}({func})"
 
 
 def _module(key: tuple[str, int, str]) -> str:
-    filename, _, func = key
-    if filename == "~":
-        name = func.strip("<>").replace("built-in method ", "")
-        return "builtin " + name.split(" of ")[0].rsplit(".", 1)[0]
-    path = Path(filename)
-    try:
-        return str(path.resolve().relative_to(REPO))
-    except ValueError:
-        pass
-    parts = path.parts
-    if "python3.11" in parts:
-        return "stdlib " + "/".join(parts[parts.index("python3.11") + 1 :])
-    return path.name
+    if key[0] == "~":
+        return "builtin " + _where(key).split(" of ")[0].rsplit(".", 1)[0]
+    return _file(key[0])
+
+
+#: The API calls of a lifecycle by ``tasks.run`` (True), or by task create and start (False).
+CALLS = {
+    run: ["containers.create", *middle, "tasks.wait", "tasks.delete", "containers.delete"]
+    for run, middle in ((True, ["tasks.run"]), (False, ["tasks.create", "tasks.start"]))
+}
 
 
 async def _lifecycles(
@@ -142,34 +128,14 @@ async def _lifecycles(
     """``n`` lifecycles; answers the engine process's CPU seconds in each API call, summed
     (what runs while a call is awaited, such as reaper callbacks, counts to that call)."""
     cpu: dict[str, float] = defaultdict(float)
-    clock = time.process_time
-
     for i in range(n):
         cid = f"{prefix}{i}"
-        t0 = clock()
-        await engine.containers.create(cid, bundle)
-        t1 = clock()
-        if run:
-            await engine.tasks.run(cid)
-            t2 = clock()
-            cpu["tasks.run"] += t2 - t1
-        else:
-            await engine.tasks.create(cid)
-            t = clock()
-            await engine.tasks.start(cid)
-            t2 = clock()
-            cpu["tasks.create"] += t - t1
-            cpu["tasks.start"] += t2 - t
-        await engine.tasks.wait(cid)
-        t3 = clock()
-        await engine.tasks.delete(cid)
-        t4 = clock()
-        await engine.containers.delete(cid)
-        t5 = clock()
-        cpu["containers.create"] += t1 - t0
-        cpu["tasks.wait"] += t3 - t2
-        cpu["tasks.delete"] += t4 - t3
-        cpu["containers.delete"] += t5 - t4
+        for call in CALLS[run]:
+            api, method = call.split(".")
+            step = getattr(getattr(engine, api), method)
+            t0 = time.process_time()
+            await (step(cid, bundle) if call == "containers.create" else step(cid))
+            cpu[call] += time.process_time() - t0
     return cpu
 
 
@@ -210,19 +176,15 @@ async def profile_arm(
         cpu_per_lifecycle_us=round(cpu * 1e6, 1),
         wall_per_lifecycle_ms=round(wall * 1e3, 2),
         profiled_cpu_per_lifecycle_us=round(total * 1e6, 1),
-        cpu_by_call_us={c: round(t / k * 1e6, 1) for c, t in calls.items()},
+        cpu_by_call_us={call: round(t / k * 1e6, 1) for call, t in calls.items()},
         top_self=[item(_where(key), v[2], v[1]) for key, v in by_self],
         top_engine_cumulative=[item(_where(key), v[3], v[1]) for key, v in engine_cum],
         by_module=[item(m, t) for m, t in by_module],
     )
 
 
-async def measure(args: argparse.Namespace, ws: Workspace) -> Result:
-    return Result(await per_runtime(args, ws, measure_runtime))
-
-
 async def measure_runtime(
-    args: argparse.Namespace, ws: Workspace, worker: BareWorker, runtime: str
+    args: argparse.Namespace, ws: c.Workspace, worker: c.BareWorker, runtime: str
 ) -> dict[str, Arm]:
     del worker  # no bare side: this looks inside the engine only
     k = args.rounds or (15 if args.quick else 60)
@@ -239,4 +201,4 @@ async def measure_runtime(
 
 
 if __name__ == "__main__":
-    sys.exit(run(NAME, measure))
+    sys.exit(c.run(NAME, c.by_runtime(Result, measure_runtime)))

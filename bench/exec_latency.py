@@ -6,32 +6,11 @@ import argparse
 import sys
 import time
 from dataclasses import dataclass
+from functools import partial
 
 from runtime import Engine
 
-from ._common import (
-    BareWorker,
-    BenchError,
-    BenchResult,
-    CpuMeter,
-    Row,
-    Sample,
-    Side,
-    Workspace,
-    bare_container,
-    cpu,
-    fmt_ratio,
-    interleave,
-    ms,
-    per_runtime,
-    remove_task,
-    run,
-    runtime_argv,
-    runtime_rows,
-    start_task,
-    summarize_samples,
-    vs,
-)
+from . import _common as c
 
 NAME = "exec_latency"
 TITLE = "Exec latency"
@@ -42,64 +21,52 @@ TARGET_RATIO = 1.3
 class Runtime:
     execs_deleted: int
     exec_files_left: list[str]
-    engine: Side
-    bare_exec: Side
-    bare_detach: Side
+    engine: c.Side
+    bare_exec: c.Side
+    bare_detach: c.Side
 
-    def rows(self, rt: str) -> list[Row]:
+    def rows(self, rt: str) -> list[c.Row]:
         eng, bare, det = self.engine["total"], self.bare_exec["total"], self.bare_detach["total"]
-        left = len(self.exec_files_left)
+        left, execs = len(self.exec_files_left), self.execs_deleted
+        what = f"{rt}: exec /bin/true, median (n={eng.n})"
+        cpu = f"{c.cpu(self.bare_detach)} (worker, `exec --detach` + wait)"
         return [
-            vs(
-                NAME,
-                f"{rt}: exec /bin/true, median (n={eng.n})",
-                eng.median,
-                bare.median,
-                f"`{rt} exec`",
-                TARGET_RATIO,
-            ),
-            vs(NAME, f"{rt}: exec /bin/true, p90", eng.p90, bare.p90),
-            Row(
+            vs(what, eng.median, bare.median, f"`{rt} exec`", TARGET_RATIO),
+            vs(f"{rt}: exec /bin/true, p90", eng.p90, bare.p90),
+            c.Row(
                 NAME,
                 f"{rt}: CPU per exec, engine process / its children, median",
-                cpu(self.engine),
-                f"{cpu(self.bare_detach)} (worker, `exec --detach` + wait)",
+                c.cpu(self.engine),
+                cpu,
             ),
-            Row(
+            c.Row(
                 NAME,
-                f"{rt}: files left in the task dir after {self.execs_deleted} deleted execs",
+                f"{rt}: files left in the task dir after {execs} deleted execs",
                 str(left),
                 target="0 (deleted execs keep nothing)",
                 met=left == 0,
             ),
-            vs(NAME, f"{rt}: exec vs `exec --detach` + wait, median", eng.median, det.median),
+            vs(f"{rt}: exec vs `exec --detach` + wait, median", eng.median, det.median),
         ]
 
 
-@dataclass
-class Result(BenchResult):
-    runtimes: dict[str, Runtime]
-
-    def rows(self) -> list[Row]:
-        return runtime_rows(self.runtimes)
-
+class Result(c.ByRuntime[Runtime]):
     def headline(self) -> list[list[str]]:
         med = {
             rt: (r.engine["total"].median, r.bare_exec["total"].median)
             for rt, r in self.runtimes.items()
         }
         return [
-            [f"exec `/bin/true`, {rt}", ms(e), f"`{rt} exec`: {ms(b)}", fmt_ratio(e / b)]
+            [f"exec `/bin/true`, {rt}", c.ms(e), f"`{rt} exec`: {c.ms(b)}", c.fmt_ratio(e / b)]
             for rt, (e, b) in med.items()
         ]
 
 
-async def measure(args: argparse.Namespace, ws: Workspace) -> Result:
-    return Result(await per_runtime(args, ws, measure_runtime))
+vs = partial(c.vs, NAME)
 
 
 async def measure_runtime(
-    args: argparse.Namespace, ws: Workspace, worker: BareWorker, runtime: str
+    args: argparse.Namespace, ws: c.Workspace, worker: c.BareWorker, runtime: str
 ) -> Runtime:
     rootfs = ws.rootfs()
     bundle = ws.bundle(f"sleep-{runtime}", ["/bin/sleep", "100000"], rootfs)
@@ -111,18 +78,18 @@ async def measure_runtime(
     warmup = 3 if args.quick else 8
 
     def rt(*a: str) -> list[str]:
-        return runtime_argv(runtime, bare_root, *a)
+        return c.runtime_argv(runtime, bare_root, *a)
 
     async with (
-        bare_container(worker, rt, bundle, bare_id, init_pid),
+        c.bare_container(worker, rt, bundle, bare_id, init_pid),
         Engine(root=ws.root(runtime, "engine"), runtime=runtime) as engine,
     ):
         cid = f"{ws.prefix}{runtime[0]}eng"
-        await start_task(engine, cid, bundle)
+        await c.start_task(engine, cid, bundle)
 
-        async def engine_side(i: int) -> Sample:
+        async def engine_side(i: int) -> c.Sample:
             eid = f"x{i}"
-            cpu = CpuMeter()
+            cpu = c.CpuMeter()
             t0 = time.perf_counter()
             await engine.tasks.exec(cid, eid, ["/bin/true"])
             await engine.tasks.start(cid, eid)
@@ -132,25 +99,21 @@ async def measure_runtime(
             await engine.tasks.delete(cid, eid)
             t3 = time.perf_counter()
             if ex.exit_status != 0:
-                raise BenchError(f"engine exec of /bin/true exited {ex.exit_status}")
+                raise c.BenchError(f"engine exec of /bin/true exited {ex.exit_status}")
             times = {"total": t3 - t0, "start": t1 - t0, "wait": t2 - t1, "delete": t3 - t2}
             return times | cpu.sample()
 
-        async def bare_exec(i: int) -> Sample:
-            reply = await worker.steps({"argv": rt("exec", bare_id, "/bin/true")})
-            return {k: reply[k] for k in ("total", "cpu_self", "cpu_children")}
+        async def bare_exec(i: int) -> c.Sample:
+            return c.sample(await worker.steps({"argv": rt("exec", bare_id, "/bin/true")}))
 
-        async def bare_detach(i: int) -> Sample:
+        async def bare_detach(i: int) -> c.Sample:
             reply = await worker.steps(
                 {"argv": rt("exec", "--detach", "--pid-file", str(exec_pid), bare_id, "/bin/true")},
                 {"wait_pid_file": str(exec_pid)},
             )
-            t = reply["times"]
-            return {"total": reply["total"], "start": t[0], "wait": t[1]} | {
-                k: reply[k] for k in ("cpu_self", "cpu_children")
-            }
+            return c.sample(reply, "start", "wait")
 
-        samples = await interleave(
+        samples = await c.interleave(
             {"engine": engine_side, "bare_exec": bare_exec, "bare_detach": bare_detach},
             rounds=rounds,
             warmup=warmup,
@@ -158,9 +121,9 @@ async def measure_runtime(
         # Every exec was deleted: what did the engine keep of them in the task's directory?
         task_dir = engine.root / "tasks" / cid
         leftover = sorted(p.name for p in task_dir.iterdir() if p.name.startswith("exec-"))
-        await remove_task(engine, cid)
-    return Runtime(warmup + rounds, leftover, *(summarize_samples(samples[k]) for k in samples))
+        await c.remove_task(engine, cid)
+    return Runtime(warmup + rounds, leftover, *(c.summarize_samples(samples[k]) for k in samples))
 
 
 if __name__ == "__main__":
-    sys.exit(run(NAME, measure))
+    sys.exit(c.run(NAME, c.by_runtime(Result, measure_runtime)))

@@ -9,27 +9,12 @@ import signal
 import sys
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from runtime import Engine, events
 
-from ._common import (
-    BareWorker,
-    BenchError,
-    BenchResult,
-    Row,
-    Stats,
-    Workspace,
-    fmt_ratio,
-    ms,
-    per_runtime,
-    ratio,
-    run,
-    runtime_argv,
-    runtime_rows,
-    start_task,
-    stats,
-)
+from . import _common as c
 
 NAME = "exit_latency"
 TITLE = "Exit-event latency"
@@ -40,7 +25,7 @@ TARGET_P99 = 0.010
 
 
 async def one_round(
-    ws: Workspace, worker: BareWorker, runtime: str, r: int, engine: Engine
+    ws: c.Workspace, worker: c.BareWorker, runtime: str, r: int, engine: Engine
 ) -> dict[str, list[float]]:
     bundle = ws.dir / "bundles" / f"sleep-{runtime}"
     bare_root = ws.dir / f"bare-{runtime}"
@@ -48,25 +33,10 @@ async def one_round(
     bare_ids = [f"{tag}b{i}" for i in range(TASKS)]
     pid_files = [ws.dir / f"{b}.pid" for b in bare_ids]
     for cid, pid_file in zip(bare_ids, pid_files, strict=True):
-        await worker.steps(
-            {
-                "argv": runtime_argv(
-                    runtime,
-                    bare_root,
-                    "run",
-                    "--detach",
-                    "--bundle",
-                    str(bundle),
-                    "--pid-file",
-                    str(pid_file),
-                    cid,
-                )
-            }
-        )
+        detached = ("run", "--detach", "--bundle", str(bundle), "--pid-file", str(pid_file))
+        await worker.steps({"argv": c.runtime_argv(runtime, bare_root, *detached, cid)})
     ids = [f"{tag}e{i}" for i in range(TASKS + VIA_KILL_COMMAND)]
-
-    for batch in range(0, len(ids), 10):
-        await asyncio.gather(*(start_task(engine, c, bundle) for c in ids[batch : batch + 10]))
+    await c.ten_at_once(partial(c.start_task, engine, bundle=bundle), ids)
     out: dict[str, list[float]] = {"engine": [], "reaped": [], "published": [], "bare": []}
     out["via_kill_command"] = []
     sub = engine.subscribe(topics=[events.TASK_EXIT])
@@ -96,67 +66,63 @@ async def one_round(
             _check(event, cid)
     finally:
         sub.close()
-    await asyncio.gather(*(engine.tasks.delete(c) for c in ids))
-    await asyncio.gather(*(engine.containers.delete(c) for c in ids))
+    await asyncio.gather(*(engine.tasks.delete(cid) for cid in ids))
+    await asyncio.gather(*(engine.containers.delete(cid) for cid in ids))
     for cid in bare_ids:
-        await worker.steps({"argv": runtime_argv(runtime, bare_root, "delete", cid)})
+        await worker.steps({"argv": c.runtime_argv(runtime, bare_root, "delete", cid)})
     return out
 
 
 def _check(event: Any, cid: str) -> None:
     if event.topic != events.TASK_EXIT or event.container_id != cid:
-        raise BenchError(f"expected the exit of {cid}, got {event}")
+        raise c.BenchError(f"expected the exit of {cid}, got {event}")
     if event.exit_status != 128 + signal.SIGKILL:
-        raise BenchError(f"{cid} exited {event.exit_status}, not {128 + signal.SIGKILL}")
+        raise c.BenchError(f"{cid} exited {event.exit_status}, not {128 + signal.SIGKILL}")
 
 
-async def _bare_kill(worker: BareWorker, pid_file: str) -> float:
+async def _bare_kill(worker: c.BareWorker, pid_file: str) -> float:
     reply = await worker.call("kill", pid_file=pid_file)
     if reply["status"] != 128 + signal.SIGKILL:
-        raise BenchError(f"bare container exited {reply['status']}")
+        raise c.BenchError(f"bare container exited {reply['status']}")
     return float(reply["total"])
 
 
 @dataclass
 class Runtime:
-    engine: Stats
-    reaped: Stats
-    published: Stats
-    bare: Stats
-    via_kill_command: Stats
+    engine: c.Stats
+    reaped: c.Stats
+    published: c.Stats
+    bare: c.Stats
+    via_kill_command: c.Stats
 
-    def rows(self, rt: str) -> list[Row]:
-        eng, bare = self.engine, self.bare
+    def rows(self, rt: str) -> list[c.Row]:
+        eng, bare, ms = self.engine, self.bare, c.ms
         return [
-            Row(
+            c.at_most(
                 NAME,
                 f"{rt}: os.kill -> /tasks/exit, p50 (n={eng.n})",
-                ms(eng.median),
-                f"{ms(bare.median)} (pidfd wait, no engine)",
-                fmt_ratio(ratio(eng.median, bare.median)),
-                f"<= {ms(TARGET_P50)}",
-                eng.median <= TARGET_P50,
+                *(eng.median, TARGET_P50),
+                bare=f"{ms(bare.median)} (pidfd wait, no engine)",
+                ratio=c.fmt_ratio(c.ratio(eng.median, bare.median)),
             ),
-            Row(
+            c.at_most(
                 NAME,
                 f"{rt}: os.kill -> /tasks/exit, p99",
-                ms(eng.p99),
-                ms(bare.p99),
-                fmt_ratio(ratio(eng.p99, bare.p99)),
-                f"<= {ms(TARGET_P99)}",
-                eng.p99 <= TARGET_P99,
+                *(eng.p99, TARGET_P99),
+                bare=ms(bare.p99),
+                ratio=c.fmt_ratio(c.ratio(eng.p99, bare.p99)),
             ),
-            Row(
+            c.Row(
                 NAME,
                 f"{rt}: of which kill -> reaped (kernel, loop wakeup), p50 / p99",
-                f"{ms(self.reaped.median)} / {ms(self.reaped.p99)}",
+                p50_p99(self.reaped),
             ),
-            Row(
+            c.Row(
                 NAME,
                 f"{rt}: of which reaped -> event received (engine, subscriber), p50 / p99",
-                f"{ms(self.published.median)} / {ms(self.published.p99)}",
+                p50_p99(self.published),
             ),
-            Row(
+            c.Row(
                 NAME,
                 f"{rt}: engine.tasks.kill -> /tasks/exit, p50",
                 ms(self.via_kill_command.median),
@@ -165,31 +131,24 @@ class Runtime:
         ]
 
 
-@dataclass
-class Result(BenchResult):
-    runtimes: dict[str, Runtime]
-
-    def rows(self) -> list[Row]:
-        return runtime_rows(self.runtimes)
-
+class Result(c.ByRuntime[Runtime]):
     def headline(self) -> list[list[str]]:
         return [
             [
                 f"SIGKILL to `/tasks/exit`, {rt}, p50 / p99",
-                f"{ms(r.engine.median)} / {ms(r.engine.p99)}",
-                f"pidfd wait alone: {ms(r.bare.median)} / {ms(r.bare.p99)}",
-                "",
+                p50_p99(r.engine),
+                f"pidfd wait alone: {p50_p99(r.bare)}",
             ]
             for rt, r in self.runtimes.items()
         ]
 
 
-async def measure(args: argparse.Namespace, ws: Workspace) -> Result:
-    return Result(await per_runtime(args, ws, measure_runtime))
+def p50_p99(s: c.Stats) -> str:
+    return f"{c.ms(s.median)} / {c.ms(s.p99)}"
 
 
 async def measure_runtime(
-    args: argparse.Namespace, ws: Workspace, worker: BareWorker, runtime: str
+    args: argparse.Namespace, ws: c.Workspace, worker: c.BareWorker, runtime: str
 ) -> Runtime:
     ws.bundle(f"sleep-{runtime}", ["/bin/sleep", "100000"], ws.rootfs())
     ws.root(runtime, "bare")
@@ -200,8 +159,8 @@ async def measure_runtime(
             for key, values in (await one_round(ws, worker, runtime, r, engine)).items():
                 merged.setdefault(key, []).extend(values)
     await worker.call("reap")
-    return Runtime(**{k: stats(v) for k, v in merged.items()})
+    return Runtime(**{k: c.stats(v) for k, v in merged.items()})
 
 
 if __name__ == "__main__":
-    sys.exit(run(NAME, measure))
+    sys.exit(c.run(NAME, c.by_runtime(Result, measure_runtime)))

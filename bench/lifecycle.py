@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,32 +26,7 @@ from runtime import Engine, events
 from tests.containerd import image
 from tests.containerd.daemon import Daemon, unavailable
 
-from ._common import (
-    MIB,
-    REPO,
-    BareWorker,
-    BenchError,
-    BenchResult,
-    CpuMeter,
-    Row,
-    Sample,
-    Side,
-    Stats,
-    Workspace,
-    convert,
-    cpu,
-    interleave,
-    ms,
-    ratio,
-    remove_task,
-    run,
-    runtime_argv,
-    start_task,
-    stats,
-    summarize_samples,
-    table,
-    vs,
-)
+from . import _common as c
 
 NAME = "lifecycle"
 TITLE = "Lifecycle: the engine, bare runtimes and containerd"
@@ -73,6 +49,22 @@ ARMS = {
 }
 
 
+row, vs = partial(c.Row, NAME), partial(c.vs, NAME)
+at_most, check = partial(c.at_most, NAME), partial(c.check, NAME)
+
+
+def speedup(metric: str, engine: float, containerd: float) -> c.Row:
+    """How many times the engine's ``engine`` is faster than containerd's."""
+    x, ctd = c.ratio(containerd, engine), f"{c.ms(containerd)} (containerd)"
+    return row(
+        metric, c.ms(engine), ctd, f"{x:.1f}x", f">= {TARGET_SPEEDUP:.0f}x", x >= TARGET_SPEEDUP
+    )
+
+
+def mib(value: float) -> str:
+    return f"{value:.3f} MiB"
+
+
 def label(system: str) -> str:
     """A system of the comparison: ``engine-<rt>``, ``<rt>`` (bare) or ``containerd``."""
     if system.startswith("engine-"):
@@ -90,7 +82,7 @@ class Memory:
         return Memory(self.rss + other.rss, self.pss + other.pss, self.uss + other.uss)
 
     def cells(self) -> list[str]:
-        return [f"{v / MIB:.1f}" for v in (self.rss, self.pss, self.uss)]
+        return [f"{v / c.MIB:.1f}" for v in (self.rss, self.pss, self.uss)]
 
 
 @dataclass
@@ -101,84 +93,58 @@ class EngineMemory:
 
     @property
     def per_task_mib(self) -> float:
-        return (self.after.rss - self.before.rss) / self.running / MIB
+        return (self.after.rss - self.before.rss) / self.running / c.MIB
 
 
 @dataclass
 class Runtime:
-    sides: dict[str, Side]
+    sides: dict[str, c.Side]
     #: Per path, the per-round differences to the bare side's same commands.
-    own: dict[str, Side]
+    own: dict[str, c.Side]
     lifecycles: int
     wrong_status: list[int]
     many_wrong: list[str]
     memory: EngineMemory
 
-    def rows(self, rt: str) -> list[Row]:
+    def rows(self, rt: str) -> list[c.Row]:
         med = {k: v["total"].median for k, v in self.sides.items()}
         rows = []
-        for path, (name, base, n) in PATHS.items():
-            eng, own = self.sides[f"engine_{path}"], self.own[path]["total"].median
+        for path, (name, base, cmds) in PATHS.items():
+            eng, own = med[f"engine_{path}"], self.own[path]
+            n = self.sides[f"engine_{path}"]["total"].n
             rows += [
-                Row(
-                    NAME,
+                at_most(
                     f"{rt}: the engine's own time per {name} lifecycle (median of per-round"
-                    f" differences to the same {n} runtime commands; its own CPU beside)",
-                    f"{ms(own)} (CPU {ms(self.own[path]['cpu_self'].median)})",
-                    f"{ms(med[f'engine_{path}'])} vs {ms(med[f'bare_{base}'])}",
-                    target=f"<= {TARGET_OWN_MS:.0f} ms",
-                    met=own * 1e3 <= TARGET_OWN_MS,
+                    f" differences to the same {cmds} runtime commands; its own CPU beside)",
+                    *(own["total"].median, TARGET_OWN_MS / 1e3, c.ms),
+                    f"{c.ms(own['total'].median)} (CPU {c.ms(own['cpu_self'].median)})",
+                    f"{c.ms(eng)} vs {c.ms(med[f'bare_{base}'])}",
                 ),
                 vs(
-                    NAME,
-                    f"{rt}: /bin/true lifecycle by {name}, median (n={eng['total'].n})",
-                    med[f"engine_{path}"],
-                    med["bare_run"],
-                    f"`{rt} run`",
-                    TARGET_RATIO[rt],
+                    f"{rt}: /bin/true lifecycle by {name}, median (n={n})",
+                    *(eng, med["bare_run"], f"`{rt} run`", TARGET_RATIO[rt]),
                 ),
             ]
+        wrong, n, mem = self.wrong_status, self.lifecycles, self.memory
         # Its p90s and CPU are in the path tables of the section; this ratio has a target.
-        rows.append(
-            vs(
-                NAME,
-                f"{rt}: `tasks.run` lifecycle vs the same 2 runtime commands, median",
-                med["engine_run"],
-                med["bare_detach"],
-                target=TARGET_RATIO[rt],
-            )
-        )
-        wrong, per_task = self.wrong_status, self.memory.per_task_mib
+        what = f"{rt}: `tasks.run` lifecycle vs the same 2 runtime commands, median"
+        good = f"{n - len(wrong)} of {n}" + (f" {sorted(set(wrong))}" if wrong else "")
         return [
             *rows,
-            Row(
-                NAME,
-                f"{rt}: `tasks.run` of /bin/true, exit status 0 by `wait`",
-                f"{self.lifecycles - len(wrong)} of {self.lifecycles}"
-                + (f" {sorted(set(wrong))}" * bool(wrong)),
-                target="all",
-                met=not wrong,
-                check=True,
+            vs(what, med["engine_run"], med["bare_detach"], target=TARGET_RATIO[rt]),
+            check(
+                f"{rt}: `tasks.run` of /bin/true, exit status 0 by `wait`", good, not wrong, "all"
             ),
-            Row(
-                NAME,
+            check(
                 f"{rt}: {MANY} tasks at once, exit statuses (wait and /tasks/exit)",
-                "; ".join(self.many_wrong[:5]) or "all right",
-                target="every status right",
-                met=not self.many_wrong,
-                check=True,
+                *("; ".join(self.many_wrong[:5]) or "all right", not self.many_wrong),
+                "every status right",
             ),
-            Row(
-                NAME,
-                f"{rt}: engine RSS per running task ({self.memory.running} sleep tasks)",
-                f"{per_task:.3f} MiB",
-                target=f"<= {TARGET_MIB_PER_TASK} MiB",
-                met=per_task <= TARGET_MIB_PER_TASK,
+            at_most(
+                f"{rt}: engine RSS per running task ({mem.running} sleep tasks)",
+                *(mem.per_task_mib, TARGET_MIB_PER_TASK, mib),
             ),
         ]
-
-    def p90(self, side: str) -> float:
-        return self.sides[side]["total"].p90
 
     def section(self, rt: str) -> str:
         body = []
@@ -186,93 +152,63 @@ class Runtime:
             side = self.sides[key]
             phases = [k for k in side if k not in ("total", "cpu", "cpu_self", "cpu_children")]
             each = ", ".join(f"{p} {side[p].median * 1e3:.1f}" for p in phases)
-            body.append([what, ms(side["total"].median), ms(side["total"].p90), each, cpu(side)])
+            body.append(
+                [what, c.ms(side["total"].median), c.ms(side["total"].p90), each, c.cpu(side)]
+            )
         head = ["path", "median", "p90", "phases, median (ms)", "CPU: process / its children"]
-        return f"**{rt}**\n\n" + table(head, body)
+        return f"**{rt}**\n\n" + c.table(head, body)
 
 
 @dataclass
-class Result(BenchResult):
+class Result(c.BenchResult):
     runtimes: dict[str, Runtime]
-    containerd: Side | None
+    containerd: c.Side | None
     #: N at once -> system -> the latencies of its lifecycles from the common start.
-    concurrency: dict[int, dict[str, Stats]]
+    concurrency: dict[int, dict[str, c.Stats]]
     containerd_memory: list[Memory]
     containerd_left: list[str]
 
-    def rows(self) -> list[Row]:
+    def rows(self) -> list[c.Row]:
         rows = [row for rt, r in self.runtimes.items() for row in r.rows(rt)]
         if self.containerd is None:
             return rows
-        c = self.containerd["total"].median
-        if "crun" in self.runtimes:
-            e = self.runtimes["crun"].sides["engine_run"]["total"].median
-            speedup = ratio(c, e)
-            rows.append(
-                Row(
-                    NAME,
-                    "crun: lifecycle speed-up over containerd (containerd / engine, medians)",
-                    ms(e),
-                    f"{ms(c)} (containerd)",
-                    f"{speedup:.1f}x",
-                    f">= {TARGET_SPEEDUP:.0f}x",
-                    speedup >= TARGET_SPEEDUP,
-                )
-            )
-        by = self.concurrency[MANY]
+        by, engine = self.concurrency[MANY], self.runtimes.get("crun")
+        if engine is not None:
+            e = engine.sides["engine_run"]["total"].median
+            what = "crun: lifecycle speed-up over containerd (containerd / engine, medians)"
+            rows.append(speedup(what, e, self.containerd["total"].median))
         if "engine-crun" in by:
-            speedup = ratio(by["containerd"].median, by["engine-crun"].median)
-            rows.append(
-                Row(
-                    NAME,
-                    f"crun: {MANY} at once, speed-up over containerd (medians)",
-                    ms(by["engine-crun"].median),
-                    f"{ms(by['containerd'].median)} (containerd)",
-                    f"{speedup:.1f}x",
-                    f">= {TARGET_SPEEDUP:.0f}x",
-                    speedup >= TARGET_SPEEDUP,
-                )
-            )
+            what = f"crun: {MANY} at once, speed-up over containerd (medians)"
+            rows.append(speedup(what, by["engine-crun"].median, by["containerd"].median))
         left = ", ".join(self.containerd_left)
-        rows.append(
-            Row(
-                NAME,
-                "containerd stopped; no shim, mount, cgroup or file of it left",
-                f"LEFT: {left}" if left else "clean",
-                target="clean",
-                met=not left,
-                check=True,
-            )
-        )
-        return rows
+        what = "containerd stopped; no shim, mount, cgroup or file of it left"
+        return [*rows, check(what, f"LEFT: {left}" if left else "clean", not left, "clean")]
 
-    def systems(self) -> dict[str, Side]:
+    def systems(self) -> dict[str, c.Side]:
         out = {f"engine-{rt}": r.sides["engine_run"] for rt, r in self.runtimes.items()}
         out |= {rt: r.sides["bare_run"] for rt, r in self.runtimes.items()}
         return out | ({"containerd": self.containerd} if self.containerd else {})
 
     def shim_mib(self) -> float:
-        return stats([m.rss for m in self.containerd_memory[1:]]).median / MIB
+        return c.stats([m.rss for m in self.containerd_memory[1:]]).median / c.MIB
 
     def section(self, docs: Path) -> str:
         systems = self.systems()
-        base = systems.get("engine-crun") or next(iter(systems.values()))
+        base = (systems.get("engine-crun") or next(iter(systems.values())))["total"].median
         ctd = self.containerd["total"].median if self.containerd else math.nan
         head = ["system", "median", "p90", "CPU per lifecycle (mean)", "vs engine (crun)"]
+        head.append("containerd is ... times slower")
+
+        def ratios(median: float) -> list[str]:
+            return [f"{median / base:.2f}", f"{ctd / median:.1f}"]
+
         body = [
-            [
-                label(s),
-                ms(t.median),
-                ms(t.p90),
-                ms(side["cpu"].mean),
-                f"{t.median / base['total'].median:.2f}",
-                f"{ctd / t.median:.1f}",
-            ]
+            [label(s), *map(c.ms, (t.median, t.p90, side["cpu"].mean)), *ratios(t.median)]
             for s, side in systems.items()
             if (t := side["total"])
         ]
-        head.append("containerd is ... times slower")
         vs_ctd = "containerd" in systems and "engine-crun" in systems
+        n_head = ["N at once", *(f"{label(s)} (ms)" for s in systems)]
         n_body = [
             [str(n), *(f"{by[s].median * 1e3:.0f} / {by[s].p90 * 1e3:.0f}" for s in systems)]
             + ([f"{by['containerd'].median / by['engine-crun'].median:.1f}"] if vs_ctd else [])
@@ -280,19 +216,14 @@ class Result(BenchResult):
         ]
         self.plot(docs / "benchmarks-concurrency.svg")
         parts = [
-            table(head, body),
+            c.table(head, body),
             "![Median lifecycle latency against N started at once](benchmarks-concurrency.svg)",
             "Median / p90 of N lifecycles started at once, each from the common start to its"
             " end; N = 1 is the interleaved rounds above.",
-            table(
-                ["N at once", *(f"{label(s)} (ms)" for s in systems)]
-                + (["containerd / engine (crun)"] if vs_ctd else []),
-                n_body,
-            ),
+            c.table(n_head + (["containerd / engine (crun)"] if vs_ctd else []), n_body),
         ]
         if self.containerd_memory:
             daemon, *shims = self.containerd_memory
-            total = sum(shims, daemon)
             mem = [
                 [
                     f"engine process ({rt}), {r.memory.running} `sleep` tasks",
@@ -300,21 +231,23 @@ class Result(BenchResult):
                 ]
                 for rt, r in self.runtimes.items()
             ]
+            shim_sum = sum(shims, Memory(0, 0, 0))
             mem += [
                 [f"containerd daemon, {len(shims)} `sleep` containers", *daemon.cells()],
                 [
                     f"its {len(shims)} shims (median RSS {self.shim_mib():.1f} MiB)",
-                    *sum(shims, Memory(0, 0, 0)).cells(),
+                    *shim_sum.cells(),
                 ],
-                ["**containerd + shims**", *(f"**{c}**" for c in total.cells())],
+                ["**containerd + shims**", *(f"**{v}**" for v in (daemon + shim_sum).cells())],
             ]
-            parts.append(table(["", "RSS (MiB)", "PSS (MiB)", "USS (MiB)"], mem))
+            parts.append(c.table(["", "RSS (MiB)", "PSS (MiB)", "USS (MiB)"], mem))
         return "\n\n".join(parts + [r.section(rt) for rt, r in self.runtimes.items()])
 
     def plot(self, path: Path) -> None:
         import matplotlib
 
         matplotlib.use("Agg")  # no display: a file only
+        matplotlib.rcParams["svg.hashsalt"] = NAME  # ids from the figures, not at random
         from matplotlib import pyplot as plt
 
         fig, ax = plt.subplots(figsize=(7.6, 4.6))
@@ -336,35 +269,18 @@ class Result(BenchResult):
             e, b, d = (
                 r.sides[k]["total"].median for k in ("engine_run", "bare_run", "bare_detach")
             )
-            rows.append(
-                [
-                    f"`/bin/true` lifecycle, {rt} (`tasks.run`, wait, delete)",
-                    ms(e),
-                    f"`{rt} run`: {ms(b)}; `run -d` + `delete`: {ms(d)}",
-                    f"{e / b:.2f}; {e / d:.2f}",
-                ]
-            )
+            what = f"`/bin/true` lifecycle, {rt} (`tasks.run`, wait, delete)"
+            anchor = f"`{rt} run`: {c.ms(b)}; `run -d` + `delete`: {c.ms(d)}"
+            rows.append([what, c.ms(e), anchor, f"{e / b:.2f}; {e / d:.2f}"])
             if self.containerd:
-                c = self.containerd["total"].median
-                rows.append(
-                    [
-                        f"lifecycle beside containerd (`ctr run --rm`), {rt}",
-                        ms(e),
-                        ms(c),
-                        f"{c / e:.1f}x faster",
-                    ]
-                )
+                ctd = self.containerd["total"].median
+                what = f"lifecycle beside containerd (`ctr run --rm`), {rt}"
+                rows.append([what, c.ms(e), c.ms(ctd), f"{ctd / e:.1f}x faster"])
             shims = (
                 f"containerd-shim: {self.shim_mib():.1f} MiB each" if self.containerd_memory else ""
             )
-            rows.append(
-                [
-                    f"memory per running container, {rt}",
-                    f"{r.memory.per_task_mib:.3f} MiB (in one process)",
-                    shims,
-                    "",
-                ]
-            )
+            mem = f"{mib(r.memory.per_task_mib)} (in one process)"
+            rows.append([f"memory per running container, {rt}", mem, shims])
         return rows
 
 
@@ -372,7 +288,7 @@ class Containerd:
     """The private containerd's side: ``ctr`` through the bare worker, and the CPU of the
     daemon and of the shims its supervisor reaped."""
 
-    def __init__(self, daemon: Daemon, worker: BareWorker) -> None:
+    def __init__(self, daemon: Daemon, worker: c.BareWorker) -> None:
         assert daemon.process is not None
         self.daemon, self.worker = daemon, worker
         self.supervisor = psutil.Process(daemon.process.pid)
@@ -410,11 +326,12 @@ class Containerd:
         ids = [f"{prefix}k{i}" for i in range(MANY)]
         for batch in range(0, MANY, 10):
             argvs = [
-                self.run_argv(c, "sleep", "100000", detach=True) for c in ids[batch : batch + 10]
+                self.run_argv(cid, "sleep", "100000", detach=True)
+                for cid in ids[batch : batch + 10]
             ]
             reply = await self.worker.call("parallel", argvs=argvs)
             if any(reply["statuses"]):
-                raise BenchError(f"ctr run --detach: {reply['statuses']}: {reply['stderr']}")
+                raise c.BenchError(f"ctr run --detach: {reply['statuses']}: {reply['stderr']}")
         await asyncio.sleep(0.5)
         out = [_memory(p) for p in (self.containerd, *self.shims())]
         await self.worker.steps({"argv": self.ctr("tasks", "delete", "--force", *ids)})
@@ -426,7 +343,7 @@ class Containerd:
 class Sides:
     """Every side of the comparison, one lifecycle or N at once; every id unique."""
 
-    def __init__(self, ws: Workspace, worker: BareWorker, ctd: Containerd | None) -> None:
+    def __init__(self, ws: c.Workspace, worker: c.BareWorker, ctd: Containerd | None) -> None:
         self.ws, self.worker, self.ctd = ws, worker, ctd
         self.engines: dict[str, Engine] = {}
         self.bundle = ws.bundle("true", ["/bin/true"], ws.rootfs())
@@ -435,10 +352,10 @@ class Sides:
         # As the engine runs its create and run (runtime/oci.py): detached, a JSON log.
         self.logged = ["--log", str(ws.dir / "bare.log"), "--log-format", "json"]
 
-    def side(self, kind: str, rt: str = "") -> Callable[[int], Awaitable[Sample]]:
+    def side(self, kind: str, rt: str = "") -> Callable[[int], Awaitable[c.Sample]]:
         """One lifecycle of ``kind`` (``engine_run``, ``bare_detach``, ``containerd``...)."""
 
-        async def one(_: int) -> Sample:
+        async def one(_: int) -> c.Sample:
             if kind == "containerd":
                 sample = await self.containerd()
             elif kind.startswith("engine_"):
@@ -453,8 +370,8 @@ class Sides:
         self.seq += 1
         return f"{self.ws.prefix}{self.seq}"
 
-    async def engine(self, rt: str, steps: bool = False, t0: float | None = None) -> Sample:
-        engine, cid, meter = self.engines[rt], self._id(), CpuMeter()
+    async def engine(self, rt: str, steps: bool = False, t0: float | None = None) -> c.Sample:
+        engine, cid, meter = self.engines[rt], self._id(), c.CpuMeter()
         times = [t0 or time.perf_counter()]
         await engine.containers.create(cid, self.bundle)
         if steps:
@@ -477,12 +394,12 @@ class Sides:
         sample = dict(zip([*phases, "wait", "delete"], _steps(times), strict=True))
         return sample | {"total": times[-1] - times[0]} | meter.sample()
 
-    async def bare(self, rt: str, kind: str) -> Sample:
+    async def bare(self, rt: str, kind: str) -> c.Sample:
         cid, pid = self._id(), str(self.ws.dir / "bare.pid")
         root = self.ws.dir / f"bare-{rt}"
 
         def argv(*a: str) -> dict[str, Any]:
-            return {"argv": runtime_argv(rt, root, *a)}
+            return {"argv": c.runtime_argv(rt, root, *a)}
 
         at = ("--pid-file", pid, "--bundle", str(self.bundle), cid)
         wait: dict[str, Any] = {"wait_pid_file": pid}
@@ -495,12 +412,9 @@ class Sides:
         else:
             commands = [argv(*self.logged, "create", *at), argv("start", cid), wait, delete]
             phases = ["create", "start", "wait", "delete"]
-        reply = await self.worker.steps(*commands)
-        return dict(zip(phases, reply["times"], strict=False)) | {
-            k: reply[k] for k in ("total", "cpu_self", "cpu_children")
-        }
+        return c.sample(await self.worker.steps(*commands), *phases)
 
-    async def containerd(self) -> Sample:
+    async def containerd(self) -> c.Sample:
         assert self.ctd is not None
         before = self.ctd.cpu()
         reply = await self.worker.steps({"argv": self.ctd.run_argv(self._id(), "/bin/true")})
@@ -520,12 +434,12 @@ class Sides:
         else:
             root = self.ws.dir / f"bare-{system}"
             argvs = [
-                runtime_argv(system, root, "run", "--bundle", str(self.bundle), self._id())
+                c.runtime_argv(system, root, "run", "--bundle", str(self.bundle), self._id())
                 for _ in range(n)
             ]
         reply = await self.worker.call("parallel", argvs=argvs)
         if any(reply["statuses"]):
-            raise BenchError(f"{system}, {n} at once: {reply['statuses']}: {reply['stderr']}")
+            raise c.BenchError(f"{system}, {n} at once: {reply['statuses']}: {reply['stderr']}")
         if self.ctd is not None and system == "containerd":
             await self.ctd.settle(limit=3.0)
         return list(reply["times"])
@@ -547,33 +461,30 @@ async def memory_probe(root: Path, runtime: str, bundle: Path, prefix: str) -> E
 
         async def launch(tag: str, n: int = MANY) -> list[str]:
             ids = [f"{prefix}{tag}{i}" for i in range(n)]
-            for batch in range(0, n, 10):
-                await asyncio.gather(
-                    *(start_task(engine, c, bundle) for c in ids[batch : batch + 10])
-                )
+            await c.ten_at_once(partial(c.start_task, engine, bundle=bundle), ids)
             gc.collect()
             return ids
 
         # Every code path a task takes, once, before the first measurement.
-        await asyncio.gather(*(remove_task(engine, c) for c in await launch("w", 10)))
+        await asyncio.gather(*(c.remove_task(engine, cid) for cid in await launch("w", 10)))
         gc.collect()
         before = _memory(psutil.Process())
         ids = await launch("k")
         await asyncio.sleep(0.2)
         after = _memory(psutil.Process())
         running = sum(1 for t in engine.tasks.list() if t.status == "running")
-        await asyncio.gather(*(remove_task(engine, c) for c in ids))
+        await asyncio.gather(*(c.remove_task(engine, cid) for cid in ids))
     return EngineMemory(running, before, after)
 
 
-def engine_memory(ws: Workspace, rt: str) -> EngineMemory:
+def engine_memory(ws: c.Workspace, rt: str) -> EngineMemory:
     bundle = ws.bundle(f"sleep-{rt}", ["/bin/sleep", "100000"], ws.rootfs())
     argv = [sys.executable, "-m", "bench.lifecycle", "--memory-probe", rt]
     argv += [str(ws.root(rt, "engine-mem")), str(bundle), f"{ws.prefix}{rt[0]}"]
-    proc = subprocess.run(argv, capture_output=True, text=True, cwd=REPO, timeout=600)
+    proc = subprocess.run(argv, capture_output=True, text=True, cwd=c.REPO, timeout=600)
     if proc.returncode != 0:
-        raise BenchError(f"memory probe failed: {proc.stderr[-2000:]}")
-    return convert.structure(json.loads(proc.stdout), EngineMemory)
+        raise c.BenchError(f"memory probe failed: {proc.stderr[-2000:]}")
+    return c.convert.structure(json.loads(proc.stdout), EngineMemory)
 
 
 def _exit_code(i: int) -> int:
@@ -581,37 +492,41 @@ def _exit_code(i: int) -> int:
     return (i * 37) % 256
 
 
-async def many_at_once(ws: Workspace, engine: Engine, rt: str) -> list[str]:
+async def many_at_once(ws: c.Workspace, engine: Engine, rt: str) -> list[str]:
     """100 tasks ``sh -c "exit N"`` started at once: what was wrong of their statuses."""
     ids = [f"{ws.prefix}{rt[0]}m{i}" for i in range(MANY)]
     bundles = [
-        ws.bundle(c, ["/bin/sh", "-c", f"exit {_exit_code(i)}"], ws.rootfs())
-        for i, c in enumerate(ids)
+        ws.bundle(cid, ["/bin/sh", "-c", f"exit {_exit_code(i)}"], ws.rootfs())
+        for i, cid in enumerate(ids)
     ]
     sub = engine.subscribe(topics=[events.TASK_EXIT])
-    await asyncio.gather(*(start_task(engine, c, b) for c, b in zip(ids, bundles, strict=True)))
-    exits = await asyncio.gather(*(engine.tasks.wait(c) for c in ids))
-    await asyncio.gather(*(remove_task(engine, c, kill=False) for c in ids))
+    await asyncio.gather(
+        *(c.start_task(engine, cid, b) for cid, b in zip(ids, bundles, strict=True))
+    )
+    exits = await asyncio.gather(*(engine.tasks.wait(cid) for cid in ids))
+    await asyncio.gather(*(c.remove_task(engine, cid, kill=False) for cid in ids))
     seen: dict[str, list[int]] = {}
     while (event := sub.get_nowait()) is not None:
         seen.setdefault(event.container_id, []).append(event.exit_status or 0)
     sub.close()
     wrong = [
-        f"{c} wait {e.exit_status}"
-        for i, (c, e) in enumerate(zip(ids, exits, strict=True))
+        f"{cid} wait {e.exit_status}"
+        for i, (cid, e) in enumerate(zip(ids, exits, strict=True))
         if e.exit_status != _exit_code(i)
     ]
     return wrong + [
-        f"{c} events {seen.get(c)}" for i, c in enumerate(ids) if seen.get(c) != [_exit_code(i)]
+        f"{cid} events {seen.get(cid)}"
+        for i, cid in enumerate(ids)
+        if seen.get(cid) != [_exit_code(i)]
     ]
 
 
-async def measure(args: argparse.Namespace, ws: Workspace) -> Result:
+async def measure(args: argparse.Namespace, ws: c.Workspace) -> Result:
     rounds = args.rounds or (12 if args.quick else 60)
     warmup = 3 if args.quick else 6
     # Every process that spawns starts before any Engine opens in this process.
     memory = {rt: engine_memory(ws, rt) for rt in args.runtimes}
-    worker = BareWorker(ws.dir / "worker.log")
+    worker = c.BareWorker(ws.dir / "worker.log")
     daemon = Daemon(ws.dir / "ctd", f"{ws.prefix}c") if unavailable() is None else None
     sides = Sides(ws, worker, None)
     ctd_memory: list[Memory] = []
@@ -630,7 +545,7 @@ async def measure(args: argparse.Namespace, ws: Workspace) -> Result:
         fns = {f"{k} {rt}": sides.side(k, rt) for rt in args.runtimes for k in ARMS}
         if sides.ctd is not None:
             fns["containerd"] = sides.side("containerd")
-        samples = await interleave(fns, rounds=rounds, warmup=warmup)
+        samples = await c.interleave(fns, rounds=rounds, warmup=warmup)
         names = [f"engine-{rt}" for rt in args.runtimes] + args.runtimes
         names += ["containerd"] if sides.ctd else []
         concurrency: dict[int, dict[str, list[float]]] = {n: {s: [] for s in names} for n in REPS}
@@ -650,7 +565,7 @@ async def measure(args: argparse.Namespace, ws: Workspace) -> Result:
     for rt in args.runtimes:
         mine = {k.split()[0]: v for k, v in samples.items() if k.endswith(f" {rt}")}
         own = {
-            path: summarize_samples(
+            path: c.summarize_samples(
                 [
                     {k: e[k] - b[k] for k in ("total", "cpu_self")}
                     for e, b in zip(mine[f"engine_{path}"], mine[f"bare_{base}"], strict=True)
@@ -658,14 +573,16 @@ async def measure(args: argparse.Namespace, ws: Workspace) -> Result:
             )
             for path, (_, base, _) in PATHS.items()
         }
-        sides_rt = {k: summarize_samples(v) for k, v in mine.items()}
+        sides_rt = {k: c.summarize_samples(v) for k, v in mine.items()}
         runtimes[rt] = Runtime(
             sides_rt, own, rounds + warmup, sides.wrong.get(rt, []), many[rt], memory[rt]
         )
-    containerd = summarize_samples(samples["containerd"]) if "containerd" in samples else None
+    containerd = c.summarize_samples(samples["containerd"]) if "containerd" in samples else None
     result = Result(runtimes, containerd, {}, ctd_memory, left)
     result.concurrency = {1: {s: side["total"] for s, side in result.systems().items()}}
-    result.concurrency |= {n: {s: stats(v) for s, v in by.items()} for n, by in concurrency.items()}
+    result.concurrency |= {
+        n: {s: c.stats(v) for s, v in by.items()} for n, by in concurrency.items()
+    }
     return result
 
 
@@ -673,6 +590,6 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--memory-probe"]:
         rt, root, bundle, prefix = sys.argv[2:6]
         probe = asyncio.run(memory_probe(Path(root), rt, Path(bundle), prefix))
-        print(json.dumps(convert.unstructure(probe)))
+        print(json.dumps(c.convert.unstructure(probe)))
         sys.exit(0)
-    sys.exit(run(NAME, measure))
+    sys.exit(c.run(NAME, measure))

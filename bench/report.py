@@ -99,7 +99,7 @@ def headline(summary: Summary) -> str:
         f"From the last {'quick' if summary.quick else 'full'} run ({m.nproc} cores, {m.os},"
         f" {m.runc}, {m.crun}, {m.containerd};"
         f" started {summary.started[:10]}; medians):\n\n"
-        + table(["what", "shimdeck", "anchor", "ratio"], rows)
+        + table(["what", "shimdeck", "anchor", "ratio"], (r + [""] * (4 - len(r)) for r in rows))
     )
 
 

@@ -14,29 +14,13 @@ import sys
 import time
 import traceback
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pyte
 
-from ._common import (
-    MIB,
-    REPO,
-    BenchError,
-    BenchResult,
-    Row,
-    Sample,
-    Side,
-    Stats,
-    Workspace,
-    fmt_ratio,
-    interleave,
-    ms,
-    ratio,
-    run,
-    stats,
-    summarize_samples,
-)
+from . import _common as c
 from ._proto import answer_async, reply, request
 from ._pty import PtyProgram
 
@@ -47,7 +31,7 @@ KEY_P95_TARGET = 0.100
 IDLE_CPU_TARGET = 5.0
 ECHO_P95_TARGET = 0.150
 FINAL_TARGET = 0.5
-CAPTURE = 4 * MIB
+CAPTURE = 4 * c.MIB
 
 #: The flood container: coloured ``yes``; each key read stops it (odd keys, printing a
 #: marker) or resumes it (even keys); ``q`` ends it with 100 numbered lines and ``END``.
@@ -154,7 +138,7 @@ class Probe:
     async def op_tasks(self, n: int) -> dict[str, Any]:
         from runtime import create_bundle
 
-        have = {c.id for c in self.engine.containers.list()}
+        have = {box.id for box in self.engine.containers.list()}
         sem = asyncio.Semaphore(6)
 
         async def make(cid: str) -> None:
@@ -168,7 +152,7 @@ class Probe:
 
         t0 = time.monotonic()
         todo = [f"t{i:03d}" for i in range(n) if f"t{i:03d}" not in have]
-        await asyncio.gather(*(make(c) for c in todo))
+        await asyncio.gather(*(make(cid) for cid in todo))
         return {"created": len(todo), "seconds": time.monotonic() - t0}
 
     def op_rows(self) -> dict[str, Any]:
@@ -243,14 +227,8 @@ class Probe:
 
         Path(self.capture_path).write_bytes(bytes(self.capture))
         s = self.app.screen.query(TerminalView).first().stats
-        return {
-            "marked": self.marked,
-            "inputs": self.inputs,
-            "last_feed": self.last_feed,
-            "fed": self.fed,
-            "parsed": s.parsed,
-            "skipped": s.skipped,
-        }
+        mine = {k: getattr(self, k) for k in ("marked", "inputs", "last_feed", "fed")}
+        return mine | {"parsed": s.parsed, "skipped": s.skipped}
 
     def op_quit(self) -> dict[str, Any]:
         self.app.exit()
@@ -262,7 +240,7 @@ class Probe:
             lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(fd_in, "rb")
         )
         while line := await reader.readline():
-            os.write(fd_out, (await answer_async(self, line))[1])
+            os.write(fd_out, await answer_async(self, line))
 
     async def main(self, fd_in: int, fd_out: int) -> None:
         await self.engine.open()
@@ -281,7 +259,7 @@ class Probe:
                 async with sem:
                     await self.backend.remove(cid)
 
-            await asyncio.gather(*(remove(c.id) for c in self.engine.containers.list()))
+            await asyncio.gather(*(remove(box.id) for box in self.engine.containers.list()))
             await self.engine.close()
             os.write(fd_out, b'{"closed": true}\n')
 
@@ -308,14 +286,14 @@ def child_main(argv: list[str]) -> int:
 class UiProcess(PtyProgram):
     """The child on a pty (:class:`PtyProgram`), and its control pipe."""
 
-    def __init__(self, ws: Workspace, runtime: str, rootfs: Path) -> None:
+    def __init__(self, ws: c.Workspace, runtime: str, rootfs: Path) -> None:
         self.log, self.capture = ws.dir / "ui-child.log", ws.dir / "flood.bin"
         ctl_in_r, self.ctl_w = os.pipe()
         self.ctl_r, ctl_out_w = os.pipe()
         argv = [sys.executable, "-m", "bench.ui", "--child", f"--root={ws.root(runtime, 'engine')}"]
         argv += [f"--rootfs={rootfs}", f"--runtime={runtime}", f"--log={self.log}"]
         argv += [f"--capture={self.capture}", "--ctl", str(ctl_in_r), str(ctl_out_w)]
-        super().__init__(argv, size=(COLUMNS, LINES), cwd=REPO, pass_fds=(ctl_in_r, ctl_out_w))
+        super().__init__(argv, size=(COLUMNS, LINES), cwd=c.REPO, pass_fds=(ctl_in_r, ctl_out_w))
         os.close(ctl_in_r)
         os.close(ctl_out_w)
         self._replies = b""
@@ -325,7 +303,7 @@ class UiProcess(PtyProgram):
         deadline = time.monotonic() + timeout
         while b"\n" not in self._replies:
             if time.monotonic() > deadline or self.proc.poll() is not None:
-                raise BenchError(f"the UI process did not answer {op!r}: {self.tail()}")
+                raise c.BenchError(f"the UI process did not answer {op!r}: {self.tail()}")
             # Keep reading the pty meanwhile, or the app blocks writing to it.
             ready, _, _ = select.select([self.master, self.ctl_r], [], [], 0.5)
             if self.master in ready:
@@ -343,7 +321,7 @@ class UiProcess(PtyProgram):
     def quit(self) -> None:
         """Quit the app (the child removes every container) and wait for the child."""
         if self.proc.poll() is None:
-            with contextlib.suppress(BenchError, OSError):
+            with contextlib.suppress(c.BenchError, OSError):
                 self.call("quit", timeout=5)
         if self.close(quit_keys=b"", timeout=120):
             print(f"the UI process failed:\n{self.tail()}", file=sys.stderr)
@@ -360,14 +338,14 @@ def key_to_repaint(ui: UiProcess, samples: int) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {k: [] for k in ("written", "shown", "to_app", "handle", "paint")}
     rng = random.Random(4)
     at = 0  # the table starts on its first row, t000 (ids sort first to last)
-    ui.wait(lambda: "t000  running  pid" in ui.text(), "t000 in the details pane")
+    ui.wait_for("t000  running  pid", "t000 in the details pane")
     ui.call("times")
     for _ in range(samples):
         ui.idle(rng.uniform(0.05, 0.25))
         key, at = (b"\x1b[B", 1) if at == 0 else (b"\x1b[A", 0)
         t0 = ui.keys(key)
         needle = f"t{at:03d}  running  pid"
-        out["shown"].append(ui.wait(lambda: needle in ui.text(), needle, timeout=10) - t0)  # noqa: B023
+        out["shown"].append(ui.wait_for(needle, timeout=10) - t0)
         times = ui.call("times")
         moved = [t for t in times["moved"] if times["key"] and t >= times["key"][0]]
         if not moved:
@@ -383,18 +361,18 @@ def key_to_repaint(ui: UiProcess, samples: int) -> dict[str, list[float]]:
 
 def idle_cpu(ui: UiProcess, seconds: float) -> float:
     ui.idle(2.0)  # let the first repaints and stats samples pass
-    c0, t0 = ui.cpu_seconds(), time.monotonic()
+    cpu = ui.cpu_meter()
     ui.idle(seconds)
-    return (ui.cpu_seconds() - c0) / (time.monotonic() - t0) * 100
+    return cpu()
 
 
 @dataclass
 class Flood:
-    echo_written: Stats
-    echo_shown: Stats
-    to_process: Stats
-    to_pane: Stats
-    to_frame: Stats
+    echo_written: c.Stats
+    echo_shown: c.Stats
+    to_process: c.Stats
+    to_pane: c.Stats
+    to_frame: c.Stats
     final_from_last_byte: float
     final_from_key: float
     final_shown_from_key: float
@@ -407,10 +385,10 @@ class Flood:
 def flood(ui: UiProcess, samples: int) -> Flood:
     ui.call("flood")
     ui.keys(b"/flood\ra")  # typed at once: filter, then attach
-    ui.wait(lambda: "console  flood" in ui.text(), "the console pane on flood")
-    ui.wait(lambda: "the quick brown fox" in ui.text(), "the flood on screen")
+    ui.wait_for("console  flood", "the console pane on flood")
+    ui.wait_for("the quick brown fox", "the flood on screen")
     rng = random.Random(7)
-    c0, w0 = ui.cpu_seconds(), time.monotonic()
+    flood_cpu = ui.cpu_meter()
     shown: list[float] = []
     sent: dict[str, float] = {}
     letters = "abcdefghijklmnoprstuvwxyz"  # no q: it ends the flood
@@ -419,12 +397,12 @@ def flood(ui: UiProcess, samples: int) -> Flood:
         k = letters[i % len(letters)]
         marker = f"ECHO {2 * i + 1} {k}"
         t0 = sent[marker] = ui.keys(k.encode())
-        shown.append(ui.wait(lambda: marker in ui.text(), marker, timeout=20) - t0)  # noqa: B023
+        shown.append(ui.wait_for(marker, timeout=20) - t0)
         ui.keys(b".")  # resume the flood
     ui.idle(0.4)
     expected = FINAL_LINES[-(LINES - 1) :]
     ui.call("watch_final", lines=expected)
-    cpu = (ui.cpu_seconds() - c0) / (time.monotonic() - w0) * 100
+    cpu = flood_cpu()
     t_stop = ui.keys(b"q")
     t_final = ui.wait(
         lambda: [r.rstrip() for r in ui.screen.display[1:]] == expected, "the final screen", 30
@@ -439,27 +417,18 @@ def flood(ui: UiProcess, samples: int) -> Flood:
             parts["to_pane"].append(marked[f"fed {m}"] - typed)
             parts["to_frame"].append(marked[m] - marked[f"fed {m}"])
     final = marked.get("final", math.nan)
-    return Flood(
-        stats([marked[m] - t for m, t in sent.items() if m in marked]),
-        stats(shown),
-        stats(parts["to_process"]),
-        stats(parts["to_pane"]),
-        stats(parts["to_frame"]),
-        final - got["last_feed"],
-        final - t_stop,
-        t_final - t_stop,
-        cpu,
-        got["fed"],
-        got["parsed"],
-        got["skipped"],
-    )
+    echo = c.stats([marked[m] - t for m, t in sent.items() if m in marked])
+    to_process, to_pane, to_frame = (c.stats(v) for v in parts.values())
+    finals = (final - got["last_feed"], final - t_stop, t_final - t_stop)
+    counts = (got["fed"], got["parsed"], got["skipped"])
+    return Flood(echo, c.stats(shown), to_process, to_pane, to_frame, *finals, cpu, *counts)
 
 
 @dataclass
 class Drain:
     bytes: int
-    pane: Side
-    pyte: Side
+    pane: c.Side
+    pyte: c.Side
 
 
 async def drain(data: bytes, rounds: int, skip: bool) -> Drain:
@@ -472,7 +441,7 @@ async def drain(data: bytes, rounds: int, skip: bool) -> Drain:
         def compose(self) -> ComposeResult:
             yield TerminalView()
 
-    async def pane(_: int) -> Sample:
+    async def pane(_: int) -> c.Sample:
         app = Harness()
         async with app.run_test(size=(COLUMNS, LINES - 1)) as pilot:
             view = app.query_one(TerminalView)
@@ -485,146 +454,119 @@ async def drain(data: bytes, rounds: int, skip: bool) -> Drain:
             await view.wait_idle(timeout=120)
             return {"mb_per_s": len(data) / (time.perf_counter() - t0) / 1e6}
 
-    async def bare(_: int) -> Sample:
+    async def bare(_: int) -> c.Sample:
         stream = pyte.ByteStream(pyte.Screen(COLUMNS, LINES - 1))
         t0 = time.perf_counter()
         for i in range(0, len(data), 65536):
             stream.feed(data[i : i + 65536])
         return {"mb_per_s": len(data) / (time.perf_counter() - t0) / 1e6}
 
-    samples = await interleave({"pane": pane, "pyte": bare}, rounds=rounds, warmup=0)
-    return Drain(len(data), summarize_samples(samples["pane"]), summarize_samples(samples["pyte"]))
+    samples = await c.interleave({"pane": pane, "pyte": bare}, rounds=rounds, warmup=0)
+    return Drain(
+        len(data), c.summarize_samples(samples["pane"]), c.summarize_samples(samples["pyte"])
+    )
+
+
+row, at_most = partial(c.Row, NAME), partial(c.at_most, NAME)
 
 
 @dataclass
-class Result(BenchResult):
+class Result(c.BenchResult):
     tasks: int
     events_per_s: float
-    key: dict[str, Stats]
+    key: dict[str, c.Stats]
     load_cpu_percent: float
     idle_cpu_percent: dict[int, float] = field(default_factory=dict)
     flood: Flood | None = None
     drain: dict[str, Drain] = field(default_factory=dict)
 
-    def rows(self) -> list[Row]:
-        k, fl, idle = self.key, self.flood, self.idle_cpu_percent
+    def rows(self) -> list[c.Row]:
+        k, fl, load = self.key, self.flood, f"{self.tasks} running tasks"
         assert fl is not None
+        p95 = c.Stats.p95_med
         rows = [
-            Row(
-                NAME,
-                f"key to repaint written, main screen, {self.tasks} running tasks,"
-                f" {self.events_per_s:.0f} events/s: p95 / median (n={k['written'].n})",
-                k["written"].p95_med(),
-                target=f"p95 <= {KEY_P95_TARGET * 1000:.0f} ms",
-                met=k["written"].n > 0 and k["written"].p95 <= KEY_P95_TARGET,
+            at_most(
+                f"key to repaint written, main screen, {load}, {self.events_per_s:.0f}"
+                f" events/s: p95 / median (n={k['written'].n})",
+                *(k["written"].p95, KEY_P95_TARGET, c.ms, p95(k["written"])),
+                stat="p95",
             ),
-            Row(
-                NAME,
+            row(
                 "key to repaint shown by this harness's pyte terminal: p95 / median",
-                k["shown"].p95_med(),
+                p95(k["shown"]),
             ),
-            Row(
-                NAME,
-                "key to repaint, parts, p95 / median: pty to app; app to details pane"
-                " updated; to the app's next frame",
-                "; ".join(k[x].p95_med() for x in ("to_app", "handle", "paint")),
+            row(
+                "key to repaint, parts, p95 / median: pty to app; app to details pane updated;"
+                " to the app's next frame",
+                "; ".join(p95(k[x]) for x in ("to_app", "handle", "paint")),
             ),
-            Row(
-                NAME,
+            row(
                 "UI process CPU during that load (engine and exec load included)",
-                f"{self.load_cpu_percent:.1f}% of a core",
+                c.pct(self.load_cpu_percent),
             ),
         ]
+        for n, p in self.idle_cpu_percent.items():
+            what = f"idle CPU of the UI process, {n} running tasks"
+            rows.append(at_most(what, p, IDLE_CPU_TARGET, pct2) if n == 100 else row(what, pct2(p)))
+        parts = (fl.to_process, fl.to_pane, fl.to_frame)
         rows += [
-            Row(
-                NAME,
-                f"idle CPU of the UI process, {n} running tasks",
-                f"{p:.2f}% of a core",
-                target=f"<= {IDLE_CPU_TARGET:.0f}%" if n == 100 else "",
-                met=p <= IDLE_CPU_TARGET if n == 100 else None,
-            )
-            for n, p in idle.items()
-        ]
-        rows += [
-            Row(
-                NAME,
+            at_most(
                 f"flood: key to echo written, p95 / median (n={fl.echo_written.n})",
-                fl.echo_written.p95_med(),
-                target=f"p95 <= {ECHO_P95_TARGET * 1000:.0f} ms",
-                met=fl.echo_written.n > 0 and fl.echo_written.p95 <= ECHO_P95_TARGET,
+                *(fl.echo_written.p95, ECHO_P95_TARGET, c.ms, p95(fl.echo_written)),
+                stat="p95",
             ),
-            Row(
-                NAME,
-                "flood: key to echo shown by the harness, p95 / median",
-                fl.echo_shown.p95_med(),
+            row("flood: key to echo shown by the harness, p95 / median", p95(fl.echo_shown)),
+            row(
+                "flood: key to echo, parts, p95 / median: key to the write to the process; to the"
+                " marker reaching the pane; to the frame showing it",
+                "; ".join(map(p95, parts)),
             ),
-            Row(
-                NAME,
-                "flood: key to echo, parts, p95 / median: key to the write to the process;"
-                " to the marker reaching the pane; to the frame showing it",
-                "; ".join(s.p95_med() for s in (fl.to_process, fl.to_pane, fl.to_frame)),
-            ),
-            Row(
-                NAME,
-                "flood: correct final screen written, from the last byte the pane got"
-                " (from the key; shown by the harness, from the key)",
-                f"{ms(fl.final_from_last_byte)} ({ms(fl.final_from_key)};"
-                f" {ms(fl.final_shown_from_key)})",
-                target=f"<= {FINAL_TARGET * 1000:.0f} ms",
-                met=fl.final_from_last_byte <= FINAL_TARGET,
+            at_most(
+                "flood: correct final screen written, from the last byte the pane got (from the"
+                " key; shown by the harness, from the key)",
+                *(fl.final_from_last_byte, FINAL_TARGET, c.ms),
+                f"{c.ms(fl.final_from_last_byte)} ({c.ms(fl.final_from_key)};"
+                f" {c.ms(fl.final_shown_from_key)})",
             ),
         ]
         for label, d in self.drain.items():
             pane, bare = d.pane["mb_per_s"].median, d.pyte["mb_per_s"].median
-            rows.append(
-                Row(
-                    NAME,
-                    f"drain rate, {d.bytes / MIB:.2f} MiB of the flood ({label}), median",
-                    f"{pane:.2f} MB/s",
-                    f"{bare:.2f} MB/s (pyte.ByteStream.feed)",
-                    fmt_ratio(ratio(pane, bare)),
-                )
-            )
+            what = f"drain rate, {c.mib(d.bytes)} of the flood ({label}), median"
+            rows.append(c.vs(NAME, what, pane, bare, "pyte.ByteStream.feed", fmt=mb_s))
+        mib = (f"{n / c.MIB:.1f}" for n in (fl.fed, fl.parsed, fl.skipped))
         return [
             *rows,
-            Row(
-                NAME,
+            row(
                 "flood: UI process CPU while attached (engine reading the pty included)",
-                f"{fl.ui_cpu_percent:.1f}% of a core",
+                c.pct(fl.ui_cpu_percent),
             ),
-            Row(
-                NAME,
-                "flood: pane bytes received / parsed / skipped",
-                f"{fl.fed / MIB:.1f} / {fl.parsed / MIB:.1f} / {fl.skipped / MIB:.1f} MiB",
-            ),
+            row("flood: pane bytes received / parsed / skipped", " / ".join(mib) + " MiB"),
         ]
 
     def headline(self) -> list[list[str]]:
-        k, fl = self.key["written"], self.flood
+        fl, key, ms, idle = self.flood, self.key["written"], c.ms, self.idle_cpu_percent[100]
         assert fl is not None
+        load = f"{self.tasks} tasks, {self.events_per_s:.0f} events/s"
+        echo = "UI: key to echo while `yes` floods the console, p95"
         return [
             [
-                f"UI: key to repaint, {self.tasks} tasks, {self.events_per_s:.0f} events/s, p95",
-                ms(k.p95),
+                f"UI: key to repaint, {load}, p95",
+                ms(key.p95),
                 f"target {KEY_P95_TARGET * 1000:.0f} ms",
-                "",
             ],
-            [
-                "UI: idle CPU with 100 tasks",
-                f"{self.idle_cpu_percent[100]:.1f}% of a core",
-                f"target {IDLE_CPU_TARGET:.0f}%",
-                "",
-            ],
-            [
-                "UI: key to echo while `yes` floods the console, p95",
-                ms(fl.echo_written.p95),
-                f"target {ECHO_P95_TARGET * 1000:.0f} ms",
-                "",
-            ],
+            ["UI: idle CPU with 100 tasks", c.pct(idle), f"target {IDLE_CPU_TARGET:.0f}%"],
+            [echo, ms(fl.echo_written.p95), f"target {ECHO_P95_TARGET * 1000:.0f} ms"],
         ]
 
 
-async def measure(args: argparse.Namespace, ws: Workspace) -> Result:
+pct2 = partial(c.pct, digits=2)
+
+
+def mb_s(rate: float) -> str:
+    return f"{rate:.2f} MB/s"
+
+
+async def measure(args: argparse.Namespace, ws: c.Workspace) -> Result:
     runtime = "crun" if "crun" in args.runtimes else args.runtimes[0]
     many = 100 if args.quick else 500
     idle_s = 8.0 if args.quick else 20.0
@@ -639,16 +581,15 @@ async def measure(args: argparse.Namespace, ws: Workspace) -> Result:
             idle[many] = idle_cpu(ui, idle_s / 2)
         ui.call("load_start", rate=200.0)
         ui.idle(1.0)
-        c0, t0 = ui.cpu_seconds(), time.monotonic()
+        cpu = ui.cpu_meter()
         parts = key_to_repaint(ui, args.rounds or (25 if args.quick else 80))
-        load_cpu = (ui.cpu_seconds() - c0) / (time.monotonic() - t0) * 100
+        load_cpu = cpu()
         load = ui.call("load_stop")
-        result = Result(
-            many, load["events_per_s"], {k: stats(v) for k, v in parts.items()}, load_cpu, idle
-        )
+        keys = {k: c.stats(v) for k, v in parts.items()}
+        result = Result(many, load["events_per_s"], keys, load_cpu, idle)
         result.flood = flood(ui, 8 if args.quick else 25)
         ui.keys(b"\x1d")  # ctrl+]: back to the main screen
-        ui.wait(lambda: "containers" in ui.text(), "the main screen again")
+        ui.wait_for("containers", "the main screen again")
     except BaseException:
         print(f"UI process log:\n{ui.tail()}\nscreen:\n{ui.text()}", file=sys.stderr)
         raise
@@ -656,7 +597,7 @@ async def measure(args: argparse.Namespace, ws: Workspace) -> Result:
         ui.quit()
     capture = ui.capture.read_bytes() if ui.capture.exists() else b""
     if len(capture) < 512 * 1024:
-        raise BenchError(f"the flood capture is only {len(capture)} bytes")
+        raise c.BenchError(f"the flood capture is only {len(capture)} bytes")
     rounds = 1 if args.quick else 3
     result.drain = {
         "whole capture, with skip-ahead": await drain(capture, rounds, skip=True),
@@ -669,4 +610,4 @@ async def measure(args: argparse.Namespace, ws: Workspace) -> Result:
 if __name__ == "__main__":
     if "--child" in sys.argv:
         sys.exit(child_main(sys.argv[1:]))
-    sys.exit(run(NAME, measure))
+    sys.exit(c.run(NAME, measure))
