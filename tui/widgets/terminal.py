@@ -205,8 +205,13 @@ class TerminalView(Widget, can_focus=True):
     TICK: ClassVar[float] = 1 / 60
     #: Time of each tick spent parsing, at most (the rest is the app's: keys, repaints).
     PARSE_BUDGET: ClassVar[float] = 0.006
-    #: Shortest time between two repaints while output is queued.
+    #: Shortest time between two repaints while output keeps coming.
     MIN_FRAME: ClassVar[float] = 1 / 30
+    #: The same while a flood is being skipped (a skip in the last FLOOD_SPELL seconds):
+    #: nobody reads those frames, and each one of a full pane costs the event loop 7 to
+    #: 15 ms, which a key on its way to the process waits behind.
+    FLOOD_FRAME: ClassVar[float] = 1 / 15
+    FLOOD_SPELL: ClassVar[float] = 0.25
     #: Lines of scrollback, unless the constructor or the app (``app.scrollback``) says.
     SCROLLBACK: ClassVar[int] = DEFAULT_SCROLLBACK
     #: Lines the mouse wheel scrolls.
@@ -281,6 +286,11 @@ class TerminalView(Widget, can_focus=True):
         self._idle = asyncio.Event()
         self._idle.set()
         self._painted = 0.0
+        #: Output was fed since the last tick (it is still coming).
+        self._fed = False
+        #: When the last tick skipped output (a flood), and the skips counted then.
+        self._skipped_at = -1.0
+        self._skips_seen = 0
         self._sized = False
         self.read_only = not terminal
         #: Called with the bytes of each key or paste instead of posting ``Input``.
@@ -330,6 +340,7 @@ class TerminalView(Widget, can_focus=True):
             self._keep(stamp, data)
             data = self._log_filter(data, stamp)
         self.feeder.feed(data, size=size)
+        self._fed = True
         self._idle.clear()
 
     def _keep(self, stamp: float, data: bytes) -> None:
@@ -415,10 +426,18 @@ class TerminalView(Widget, can_focus=True):
         if not self._sized:
             return  # parse at the pane's size, not at pyte's default 80x24
         self._parse(self.REBUILD_BUDGET if self.feeder.hold_skips else self.PARSE_BUDGET)
-        # While output keeps coming, paint at most every other tick: a frame of a full
-        # pane costs as much as the parsing, and the parsing is what catches up.
         now = time.perf_counter()
-        if not self.feeder.pending_bytes or now - self._painted >= self.MIN_FRAME:
+        fed, self._fed = self._fed, False
+        if self.feeder.stats.skips != self._skips_seen:
+            self._skips_seen = self.feeder.stats.skips
+            self._skipped_at = now
+        # Paint at once when the output went quiet (all parsed, nothing new since the last
+        # tick: a key's echo after a flood is drawn then); while it keeps coming, at most
+        # every MIN_FRAME (FLOOD_FRAME in a flood): a frame of a full pane costs as much as
+        # the parsing, and the parsing is what catches up.
+        quiet = not fed and not self.feeder.pending_bytes
+        flooding = now - self._skipped_at < self.FLOOD_SPELL
+        if quiet or now - self._painted >= (self.FLOOD_FRAME if flooding else self.MIN_FRAME):
             self._painted = now
             self._repaint_dirty()
 
