@@ -212,6 +212,9 @@ class TerminalView(Widget, can_focus=True):
     #: 15 ms, which a key on its way to the process waits behind.
     FLOOD_FRAME: ClassVar[float] = 1 / 15
     FLOOD_SPELL: ClassVar[float] = 0.25
+    #: For this long after a key was sent, output is painted as soon as it is all parsed,
+    #: flood or not: what the user waits for then is the answer (an echo), not a frame.
+    ANSWER_SPELL: ClassVar[float] = 0.25
     #: Lines of scrollback, unless the constructor or the app (``app.scrollback``) says.
     SCROLLBACK: ClassVar[int] = DEFAULT_SCROLLBACK
     #: Lines the mouse wheel scrolls.
@@ -288,6 +291,8 @@ class TerminalView(Widget, can_focus=True):
         self._painted = 0.0
         #: Output was fed since the last tick (it is still coming).
         self._fed = False
+        #: When the last key or paste was sent to the process.
+        self._sent_at = -1.0
         #: When the last tick skipped output (a flood), and the skips counted then.
         self._skipped_at = -1.0
         self._skips_seen = 0
@@ -431,13 +436,15 @@ class TerminalView(Widget, can_focus=True):
         if self.feeder.stats.skips != self._skips_seen:
             self._skips_seen = self.feeder.stats.skips
             self._skipped_at = now
-        # Paint at once when the output went quiet (all parsed, nothing new since the last
-        # tick: a key's echo after a flood is drawn then); while it keeps coming, at most
-        # every MIN_FRAME (FLOOD_FRAME in a flood): a frame of a full pane costs as much as
-        # the parsing, and the parsing is what catches up.
-        quiet = not fed and not self.feeder.pending_bytes
+        # Paint at once when all is parsed and the output went quiet (nothing new since the
+        # last tick) or a key was just sent (its echo is awaited); while output keeps
+        # coming, at most every MIN_FRAME (FLOOD_FRAME in a flood): a frame of a full pane
+        # costs as much as the parsing, and the parsing is what catches up.
+        parsed = not self.feeder.pending_bytes
+        answer = now - self._sent_at < self.ANSWER_SPELL
         flooding = now - self._skipped_at < self.FLOOD_SPELL
-        if quiet or now - self._painted >= (self.FLOOD_FRAME if flooding else self.MIN_FRAME):
+        gap = self.FLOOD_FRAME if flooding else self.MIN_FRAME
+        if (parsed and (answer or not fed)) or now - self._painted >= gap:
             self._painted = now
             self._repaint_dirty()
 
@@ -790,6 +797,7 @@ class TerminalView(Widget, can_focus=True):
 
     def send(self, data: bytes) -> None:
         if data and not self.read_only:
+            self._sent_at = time.perf_counter()
             self.go_live()  # typing into a tty returns to live, as in xterm
             if self.sink is not None:
                 self.sink(data)  # at once: a message would wait a turn of a busy loop
