@@ -122,6 +122,19 @@ async def test_typing_into_a_tty_returns_to_live() -> None:
         assert view.live and console.written == [b"x"]
 
 
+async def test_a_paste_and_the_keys_after_it_reach_the_process_in_order() -> None:
+    # Keys go to the process from the app's turn (not the pane's queue): a paste must too.
+    console = MemoryConsole(b"", terminal=True)
+    app = Harness(console)
+    async with app.run_test(size=(40, 12)) as pilot:
+        await open_pane(app, pilot)
+        app.post_message(events.Key("a", "a"))
+        app.post_message(events.Paste("bc"))
+        app.post_message(events.Key("d", "d"))
+        await wait_for(pilot, lambda: len(console.written) == 3, what="three writes")
+        assert console.written == [b"a", b"bc", b"d"]
+
+
 async def test_plain_keys_scroll_a_pane_without_a_tty_and_go_to_a_tty() -> None:
     for terminal in (False, True):
         console = MemoryConsole(numbered(0, 100), terminal=terminal)

@@ -804,16 +804,38 @@ class TerminalView(Widget, can_focus=True):
             else:
                 self.post_message(self.Input(self, data))
 
-    async def on_key(self, event: events.Key) -> None:
-        if event.key == LEAVE_KEY:
-            return  # never forwarded: the screen holding the pane binds it to leave
-        if not self.terminal:
-            return  # no process to send it to: the screen's keys may want it
-        # Every other key belongs to the process, not to the app's bindings.
+    def _forward_event(self, event: events.Event) -> None:
+        # The app hands the focus its keys here (Textual 8.2.8's Widget._forward_event,
+        # once the priority bindings passed them). A key for the process is sent now, in
+        # the app's turn of the loop: posted to this widget's queue, it waited one turn
+        # more, and in a flood a turn carries a frame or a parse slice. A paste goes the
+        # same way, or a key typed after it would overtake it.
+        if isinstance(event, events.Key) and self._for_process(event):
+            event._set_forwarded()
+            self._send_key(event)
+            return
+        if isinstance(event, events.Paste):
+            event._set_forwarded()
+            self.on_paste(event)
+            return
+        super()._forward_event(event)
+
+    def _for_process(self, event: events.Key) -> bool:
+        # ctrl+] is never the process's: the screen holding the pane binds it to leave. A
+        # pane without a tty has no process to send to: the screen's keys may want them.
+        return self.terminal and event.key != LEAVE_KEY
+
+    def _send_key(self, event: events.Key) -> None:
+        # Every key but those belongs to the process, not to the app's bindings.
         event.stop()
         event.prevent_default()
         app_cursor = DECCKM in self.emulator.screen.mode
         self.send(encode_key(event.key, event.character, app_cursor=app_cursor))
+
+    async def on_key(self, event: events.Key) -> None:
+        # A key posted to the pane itself (not through the app's forwarding).
+        if self._for_process(event):
+            self._send_key(event)
 
     def on_paste(self, event: events.Paste) -> None:
         event.stop()
