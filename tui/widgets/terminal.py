@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from typing import Any, ClassVar
@@ -32,6 +32,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding
+from textual.filter import ANSIToTruecolor, LineFilter
 from textual.geometry import Offset, Region, Size
 from textual.message import Message
 from textual.selection import Selection
@@ -44,6 +45,7 @@ from .emulator import (
     DECCKM,
     DEFAULT_ATTRS,
     DEFAULT_SCROLLBACK,
+    Attrs,
     Emulator,
     Line,
     PaneScreen,
@@ -313,6 +315,8 @@ class TerminalView(Widget, can_focus=True):
         #: Rendered history lines by number, for (width, fg, bg); see _plain_strip.
         self._history_strips: dict[int, Strip] = {}
         self._history_key: tuple[int, int, Color, Color] | None = None
+        #: The app's ANSI-to-truecolor filter the cached rows were styled with.
+        self._ansi: ANSIToTruecolor | None = None
         #: The first column shown (an unwrapped log scrolled sideways).
         self.first_column = 0
 
@@ -501,6 +505,11 @@ class TerminalView(Widget, can_focus=True):
         return 0 if self._top is None else self.emulator.screen.pushed - self._left_live_at
 
     def render_line(self, y: int) -> Strip:
+        ansi = self._ansi_filter()
+        if ansi is not self._ansi:  # another theme, or ANSI colours switched on or off
+            self._ansi = ansi
+            self._rows.clear()
+            self._history_strips.clear()
         if self._top is None and self.text_selection is None:
             strip = self._rows.get(y)
             if strip is None:
@@ -516,6 +525,28 @@ class TerminalView(Widget, can_focus=True):
             self._window = self.emulator.lines(top, top + self.size.height)
         return self._render_number(top + y, self._window.get(top + y))
 
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        # The app's ANSI-to-truecolor filter is applied as cells are styled (_styler), once
+        # per style: applied to the rendered lines, it made a new segment and a new strip
+        # per segment of every line of every frame, missing its style cache each time (the
+        # offsets make every segment's style unique): a quarter of a flood's frame.
+        return [f for f in super().get_line_filters() if not isinstance(f, ANSIToTruecolor)]
+
+    def _ansi_filter(self) -> ANSIToTruecolor | None:
+        """The app's ANSI-to-truecolor filter if it is on (None: native ANSI colours)."""
+        for f in self.app.get_line_filters():
+            if isinstance(f, ANSIToTruecolor):
+                return f
+        return None
+
+    def _styler(self, fg: Color, bg: Color) -> Callable[[Attrs], Style]:
+        """The Rich style of a cell's attributes, its ANSI colours made truecolor as the
+        app's filter would (its background only matters to dim text, which pyte has not)."""
+        ansi = self._ansi
+        if ansi is None:
+            return lambda attrs: char_style(*attrs, fg, bg)
+        return lambda attrs: ansi.truecolor_style(char_style(*attrs, fg, bg), bg)
+
     def _colours(self) -> tuple[Color, Color]:
         fg = self.styles.color.rich_color
         bg = self.styles.background.rich_color
@@ -527,17 +558,18 @@ class TerminalView(Widget, can_focus=True):
         fg, bg = self._colours()
         if line is None or n >= emulator.top_line:  # the screen's rows change in place
             line = emulator.line(n)
+        styled = self._styler(fg, bg)
         # Blanks in the colours of a default cell, as pyte's own blank cells are.
-        blank = char_style(*DEFAULT_ATTRS, fg, bg)
+        blank = styled(DEFAULT_ATTRS)
         screen = emulator.screen
         y = n - emulator.top_line
         cursor = 0 <= y < screen.lines and not screen.cursor.hidden and screen.cursor.y == y
         spans = self.search_state.by_line.get(n)
         selection = self.text_selection
         if not (cursor or spans or selection is not None):
-            return self._plain_strip(n, line, width, fg, bg, blank)
+            return self._plain_strip(n, line, width, fg, bg, styled, blank)
         left = self.first_column
-        strip = self._line_strip(line, fg, bg).extend_cell_length(left + width, blank)
+        strip = self._line_strip(line, styled).extend_cell_length(left + width, blank)
         if cursor:
             strip = restyle(strip, screen.cursor.x, screen.cursor.x + 1, _reverse)
         if spans:
@@ -554,7 +586,14 @@ class TerminalView(Widget, can_focus=True):
         return strip.crop(left, left + width).apply_offsets(left, n)
 
     def _plain_strip(
-        self, n: int, line: Line, width: int, fg: Color, bg: Color, blank: Style
+        self,
+        n: int,
+        line: Line,
+        width: int,
+        fg: Color,
+        bg: Color,
+        styled: Callable[[Attrs], Style],
+        blank: Style,
     ) -> Strip:
         """A line with nothing on it (no cursor, match or selection): built in one pass,
         and kept if it is a history line (those never change), so that scrolling by the
@@ -569,7 +608,7 @@ class TerminalView(Widget, can_focus=True):
             strip = self._history_strips.get(n)
             if strip is not None:
                 return strip
-        segments = [Segment(text, char_style(*attrs, fg, bg)) for text, attrs in line]
+        segments = [Segment(text, styled(attrs)) for text, attrs in line]
         strip = (None if left else padded_strip(segments, width, n, blank)) or Strip(
             segments
         ).extend_cell_length(left + width, blank).crop(left, left + width).apply_offsets(left, n)
@@ -581,8 +620,8 @@ class TerminalView(Widget, can_focus=True):
         return strip
 
     @staticmethod
-    def _line_strip(line: Line, fg: Color, bg: Color) -> Strip:
-        return Strip([Segment(text, char_style(*attrs, fg, bg)) for text, attrs in line])
+    def _line_strip(line: Line, styled: Callable[[Attrs], Style]) -> Strip:
+        return Strip([Segment(text, styled(attrs)) for text, attrs in line])
 
     def _highlight(self, strip: Strip, n: int, line: Line, spans: list[tuple[int, int]]) -> Strip:
         text = "".join(t for t, _ in line)
