@@ -1,5 +1,5 @@
-"""What every benchmark shares: statistics, interleaving, the bare-side worker, the machine
-description, clean-up checks, and writing results (JSON in bench/results/, a markdown table).
+"""What every benchmark shares: statistics, interleaving, the bare-side worker, the machine,
+clean-up checks, and the command line (:func:`run`) that writes a typed result.
 """
 
 from __future__ import annotations
@@ -19,75 +19,81 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterable,
+    Mapping,
+    Sequence,
+)
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from statistics import mean, quantiles
+from typing import Any, Protocol, TypeVar
 
+import cattrs
 import psutil
 
 from runtime import Engine, create_bundle
 
+from ._proto import BenchError as BenchError
+from ._proto import reply, request
 from ._worker import cpu_times
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
 RUNTIMES = ("runc", "crun")
+MIB = 2**20
+#: Results to and from JSON; a field renamed on one side fails to load, not a blank cell.
+convert = cattrs.Converter(forbid_extra_keys=True)
 
 #: One sample of one side of a benchmark: ``total`` seconds plus optional phase times.
 Sample = dict[str, float]
 
 
-class BenchError(RuntimeError):
-    """A benchmark could not measure what it meant to (a failed command, a wrong result)."""
-
-
 # -- statistics ------------------------------------------------------------------------------
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    """The ``q``-th percentile (0-100) with linear interpolation between closest ranks."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q / 100.0
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+@dataclass
+class Stats:
+    n: int
+    median: float
+    p90: float
+    p95: float
+    p99: float
+    min: float
+    max: float
+    mean: float
+
+    def p95_med(self) -> str:
+        return f"{ms(self.p95)} / {ms(self.median)}" if self.n else "-"
 
 
-def median(values: Sequence[float]) -> float:
-    return percentile(values, 50)
+def stats(values: Sequence[float]) -> Stats:
+    if len(values) < 2:
+        v = values[0] if values else math.nan
+        return Stats(len(values), v, v, v, v, v, v, v)
+    # "inclusive": linear interpolation between the closest ranks, as numpy's default.
+    q = quantiles(values, n=100, method="inclusive")
+    return Stats(len(values), q[49], q[89], q[94], q[98], min(values), max(values), mean(values))
 
 
-def summarize(values: Sequence[float]) -> dict[str, float]:
-    """n, median, p90, p99, min, max and mean of ``values``."""
-    if not values:
-        return {"n": 0}
-    return {
-        "n": len(values),
-        "median": median(values),
-        "p90": percentile(values, 90),
-        "p99": percentile(values, 99),
-        "min": min(values),
-        "max": max(values),
-        "mean": sum(values) / len(values),
-    }
+#: The statistics of each key of a side's samples (``total`` and its phases).
+Side = dict[str, Stats]
 
 
-def summarize_samples(samples: Sequence[Sample]) -> dict[str, dict[str, float]]:
-    """:func:`summarize` for each key of the samples (``total`` and the phases)."""
-    keys: list[str] = []
-    for s in samples:
-        keys += [k for k in s if k not in keys]
-    return {k: summarize([s[k] for s in samples if k in s]) for k in keys}
+def summarize_samples(samples: Sequence[Sample]) -> Side:
+    keys = list(dict.fromkeys(k for s in samples for k in s))
+    return {k: stats([s[k] for s in samples if k in s]) for k in keys}
 
 
 class CpuMeter:
-    """CPU used by this process and its reaped children between two points, to put in a
-    sample as ``cpu_self`` and ``cpu_children``: the engine's own cost, which background
-    load on a shared machine moves much less than wall time."""
+    """CPU used by this process and its reaped children between two points: the engine's
+    own cost, which background load on a shared machine moves much less than wall time."""
 
     def __init__(self) -> None:
         self._start = cpu_times()
@@ -106,8 +112,8 @@ async def interleave(
 ) -> dict[str, list[Sample]]:
     """Run each side once per round, alternating which goes first; drop the warm-up rounds.
 
-    Alternating engine and bare in one run exposes both to the same background load, which
-    on a shared machine moves more than either side's own cost.
+    Alternating in one run exposes every side to the same background load, which on a
+    shared machine moves more than either side's own cost.
     """
     names = list(sides)
     out: dict[str, list[Sample]] = {n: [] for n in names}
@@ -122,7 +128,7 @@ async def interleave(
 # -- the machine ---------------------------------------------------------------------------
 
 
-def _first_line(argv: list[str]) -> str:
+def first_line(argv: list[str]) -> str:
     try:
         out = subprocess.run(argv, capture_output=True, text=True, timeout=10).stdout
     except (OSError, subprocess.SubprocessError) as e:
@@ -130,69 +136,66 @@ def _first_line(argv: list[str]) -> str:
     return out.splitlines()[0].strip() if out.strip() else "unavailable"
 
 
-def machine_info() -> dict[str, Any]:
-    """nproc, CPU, memory, kernel, cgroup layout, runtime and Python versions, load.
+@dataclass
+class Machine:
+    nproc: int
+    cpu: str
+    memory_gib: float
+    os: str
+    kernel: str
+    cgroup: str
+    python: str
+    runc: str
+    crun: str
+    containerd: str
+    #: Which engine was measured: its commit, whether runtime/ differed from it, and a
+    #: digest of runtime/*.py as they were (the working tree is what runs).
+    commit: str
+    runtime_dirty: bool
+    runtime_sha256: str
+    loadavg_start: float
+    loadavg_end: float = math.nan
 
-    Uses ``subprocess``: call it before opening an Engine in this process.
-    """
-    cpu = "unknown"
-    with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    cgroup = "v2" if os.path.exists("/sys/fs/cgroup/cgroup.controllers") else "v1 (hybrid)"
-    return {
-        "nproc": os.cpu_count(),
-        "affinity": len(os.sched_getaffinity(0)),
-        "cpu": cpu,
-        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
-        "kernel": platform.release(),
-        "os": _os_release(),
-        "cgroup": cgroup,
-        "python": platform.python_version(),
-        "runc": _first_line(["runc", "--version"]),
-        "crun": _first_line(["crun", "--version"]),
-        "loadavg_start": list(os.getloadavg()),
-        "engine_source": engine_source(),
-    }
+    @classmethod
+    def now(cls) -> Machine:
+        """Uses ``subprocess``: call it before opening an Engine in this process."""
+        cpu = "unknown"
+        with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
+            cpu = next((ln.split(":", 1)[1].strip() for ln in f if "model name" in ln), cpu)
+        os_name = platform.platform()
+        with contextlib.suppress(OSError), open("/etc/os-release") as f:
+            found = (ln[12:].strip().strip('"') for ln in f if ln.startswith("PRETTY_NAME="))
+            os_name = next(found, os_name)
+        digest = hashlib.sha256()
+        for path in sorted((REPO / "runtime").glob("*.py")):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        git = ["git", "-C", str(REPO)]
+        return cls(
+            nproc=os.cpu_count() or 0,
+            cpu=cpu,
+            memory_gib=round(psutil.virtual_memory().total / 2**30, 1),
+            os=os_name,
+            kernel=platform.release(),
+            cgroup="v2" if os.path.exists("/sys/fs/cgroup/cgroup.controllers") else "v1 (hybrid)",
+            python=platform.python_version(),
+            runc=first_line(["runc", "--version"]),
+            crun=first_line(["crun", "--version"]),
+            containerd=first_line(["containerd", "--version"]),
+            commit=first_line([*git, "rev-parse", "--short", "HEAD"]),
+            runtime_dirty=first_line([*git, "status", "--porcelain", "--", "runtime"])
+            not in ("", "unavailable"),
+            runtime_sha256=digest.hexdigest()[:12],
+            loadavg_start=os.getloadavg()[0],
+        )
 
-
-def engine_source() -> dict[str, Any]:
-    """Which engine was measured: the commit, whether runtime/ differs from it, and a digest
-    of runtime/*.py as they were (the working tree is what the editable install runs)."""
-    digest = hashlib.sha256()
-    for path in sorted((REPO / "runtime").glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    git = ["git", "-C", str(REPO)]
-    return {
-        "commit": _first_line([*git, "rev-parse", "--short", "HEAD"]),
-        "runtime_dirty": _first_line([*git, "status", "--porcelain", "--", "runtime"])
-        not in ("", "unavailable"),
-        "runtime_sha256": digest.hexdigest()[:12],
-    }
-
-
-def _os_release() -> str:
-    with contextlib.suppress(OSError), open("/etc/os-release") as f:
-        for line in f:
-            if line.startswith("PRETTY_NAME="):
-                return line.split("=", 1)[1].strip().strip('"')
-    return platform.platform()
-
-
-def machine_line(m: dict[str, Any]) -> str:
-    return (
-        f"{m['nproc']} CPU ({m['cpu']}), {m['memory_gib']} GiB, {m['os']}, kernel {m['kernel']},"
-        f" cgroup {m['cgroup']}, Python {m['python']}, {m['runc']}, {m['crun']};"
-        f" load average {m['loadavg_start'][0]:.2f} at start;"
-        f" engine at {_source_line(m['engine_source'])}"
-    )
-
-
-def _source_line(src: dict[str, Any]) -> str:
-    dirty = " + uncommitted runtime/ changes" if src["runtime_dirty"] else ""
-    return f"{src['commit']}{dirty} (runtime/*.py sha256 {src['runtime_sha256']})"
+    def line(self) -> str:
+        dirty = " + uncommitted runtime/ changes" if self.runtime_dirty else ""
+        return (
+            f"{self.nproc} CPU ({self.cpu}), {self.memory_gib} GiB, {self.os}, kernel"
+            f" {self.kernel}, cgroup {self.cgroup}, Python {self.python}, {self.runc},"
+            f" {self.crun}, {self.containerd}; load average {self.loadavg_start:.2f} at start;"
+            f" engine at {self.commit}{dirty} (runtime/*.py sha256 {self.runtime_sha256})"
+        )
 
 
 # -- the bare side -----------------------------------------------------------------------
@@ -201,8 +204,7 @@ def _source_line(src: dict[str, Any]) -> str:
 class BareWorker:
     """The bare-runtime process (:mod:`bench._worker`); start it before opening an Engine.
 
-    Closing it (:meth:`aclose`) waits for it with ``Popen.wait``: do that after the Engine is
-    closed, or the engine's reaper may reap it first.
+    Close it (:meth:`aclose`) after the Engine is closed, or the engine's reaper may reap it.
     """
 
     def __init__(self, errlog: Path) -> None:
@@ -228,14 +230,8 @@ class BareWorker:
             self._transport, _ = await loop.connect_read_pipe(
                 lambda: asyncio.StreamReaderProtocol(reader), self._proc.stdout
             )
-        os.write(self._proc.stdin.fileno(), (json.dumps({"op": op, **kw}) + "\n").encode())
-        line = await self._reader.readline()
-        if not line:
-            raise BenchError(f"the bare worker died (exit status {self._proc.poll()})")
-        reply: dict[str, Any] = json.loads(line)
-        if "error" in reply:
-            raise BenchError(f"bare worker, {op}: {reply['error']}")
-        return reply
+        os.write(self._proc.stdin.fileno(), request(op, **kw))
+        return reply(await self._reader.readline(), f"bare worker, {op}")
 
     async def steps(self, *steps: dict[str, Any]) -> dict[str, Any]:
         """Run argv steps (and pid-file waits) in the worker; raise if any failed."""
@@ -302,13 +298,9 @@ class Workspace:
 
 
 def tmp_base() -> str:
-    """Where workspaces (engine roots, runtime roots, bundles) go: ``$SHIMDECK_BENCH_TMP``,
-    else a tmpfs, as ``/run`` (the engine's default root, and runc's) is on most hosts.
-
-    Not a disk directory: on the machine these figures come from, /run and /tmp are on the
-    root ext4, where creating a file cost anywhere from 0.02 ms to 0.5 ms depending on the
-    minute, and the engine creates more files per task and per exec than the bare runtime.
-    """
+    """``$SHIMDECK_BENCH_TMP``, else a tmpfs: on the machine these figures come from, /run
+    and /tmp are on the root ext4, where creating a file cost anywhere from 0.02 ms to
+    0.5 ms depending on the minute, and the engine creates more files than a bare runtime."""
     if os.environ.get("SHIMDECK_BENCH_TMP"):
         return os.environ["SHIMDECK_BENCH_TMP"]
     for candidate in ("/dev/shm", os.environ.get("XDG_RUNTIME_DIR") or ""):
@@ -317,42 +309,9 @@ def tmp_base() -> str:
     return tempfile.gettempdir()
 
 
-@contextlib.contextmanager
-def workspace(name: str) -> Any:
-    tmp = Path(tempfile.mkdtemp(prefix=f"sdb-{name[:4]}-", dir=tmp_base()))
-    try:
-        yield Workspace(tmp, f"b{os.getpid()}{name[:2]}")
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def cleanup_report(ws: Workspace) -> dict[str, Any]:
-    """What the run left behind: containers in any runtime root, cgroups named like ours,
-    children (zombie or not) of this process. Call after every Engine and worker is closed."""
-    containers: dict[str, list[str]] = {}
-    for runtime, root in ws.roots:
-        if root.exists():
-            out = subprocess.run(
-                runtime_argv(runtime, root, "list", "-q"), capture_output=True, text=True
-            ).stdout.split()
-            if out:
-                containers[str(root)] = out
-    cgroups = [
-        p
-        for depth in ("*", "*/*", "*/*/*")
-        for p in glob.glob(f"/sys/fs/cgroup/{depth}/{ws.prefix}*")
-    ]
-    children = psutil.Process().children(recursive=True)
-    zombies = [c.pid for c in children if _status(c) == psutil.STATUS_ZOMBIE]
-    return {
-        "containers_left": containers,
-        "cgroups_left": sorted(cgroups),
-        # Not the bench's doing, so not in "clean": reported as an engine defect, then removed.
-        "engine_cgroups_left": engine_cgroups_left(ws),
-        "children_left": [c.pid for c in children],
-        "zombies": zombies,
-        "clean": not (containers or cgroups or children),
-    }
+def _cgroups(names: Iterable[str]) -> list[str]:
+    depths = ("*", "*/*", "*/*/*")
+    return sorted(p for d in depths for n in names for p in glob.glob(f"/sys/fs/cgroup/{d}/{n}"))
 
 
 def engine_cgroup_name(root: Path) -> str:
@@ -360,112 +319,100 @@ def engine_cgroup_name(root: Path) -> str:
     return "shimdeck-" + hashlib.sha256(bytes(root.absolute())).hexdigest()[:12]
 
 
-def engine_cgroups_left(ws: Workspace) -> list[str]:
-    """The cgroup directories of this run's engines that are still there after they closed
-    (crun puts a relative ``cgroupsPath`` under the hierarchy's root, runc under its own
-    cgroup: where the engine's own memory cgroup is not the root, the engine removes the
-    wrong one)."""
-    names = {engine_cgroup_name(r) for r in ws.engine_roots}
-    return sorted(
-        p
-        for depth in ("*", "*/*", "*/*/*")
-        for name in names
-        for p in glob.glob(f"/sys/fs/cgroup/{depth}/{name}")
-    )
-
-
-def remove_cgroup_trees(paths: Iterable[str]) -> None:
-    """rmdir each cgroup directory and the (empty) cgroups under it, deepest first."""
-    for path in paths:
-        subs = sorted(Path(path).glob("**/"), key=lambda p: len(p.parts), reverse=True)
-        for sub in subs:
-            with contextlib.suppress(OSError):
-                sub.rmdir()
-
-
-def _left(report: dict[str, Any]) -> str:
-    containers = sum(len(v) for v in report["containers_left"].values())
-    return (
-        f"{containers} containers, {len(report['cgroups_left'])} cgroup dirs,"
-        f" {len(report['children_left'])} child processes ({len(report['zombies'])} zombies)"
-    )
-
-
-def sweep_leftovers(ws: Workspace) -> None:
-    """Remove what :func:`cleanup_report` found: force-delete containers, reap zombies,
-    remove cgroups. Only ever what this run made (its roots, its id prefix, its children)."""
-    for runtime, root in ws.roots:
-        if not root.exists():
-            continue
-        ids = subprocess.run(
-            runtime_argv(runtime, root, "list", "-q"), capture_output=True, text=True
-        ).stdout.split()
-        for cid in ids:
-            subprocess.run(runtime_argv(runtime, root, "delete", "--force", cid), check=False)
-    time.sleep(0.2)
-    for child in psutil.Process().children():
-        if _status(child) == psutil.STATUS_ZOMBIE:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(child.pid, 0)
-    for depth in ("*/*/*", "*/*", "*"):
-        for path in glob.glob(f"/sys/fs/cgroup/{depth}/{ws.prefix}*"):
-            with contextlib.suppress(OSError):
-                os.rmdir(path)
-
-
-def _status(p: psutil.Process) -> str:
-    try:
-        return str(p.status())
-    except psutil.Error:
-        return "gone"
-
-
-# -- results ------------------------------------------------------------------------------
-
-
 @dataclass
-class Row:
-    """One line of the markdown table."""
+class Cleanup:
+    """What a run left behind. Cgroups the engine left are an engine defect (crun puts a
+    relative ``cgroupsPath`` under the hierarchy's root, runc under its own cgroup), not
+    the bench's doing: reported apart, and removed."""
 
-    bench: str
-    metric: str
-    engine: str
-    bare: str = ""
-    ratio: str = ""
-    target: str = ""
-    met: bool | None = None
-    #: A correctness check (not a performance target): a miss makes the run fail.
-    check: bool = False
+    containers_left: dict[str, list[str]]
+    cgroups_left: list[str]
+    engine_cgroups_left: list[str]
+    children_left: list[int]
+    mounts_left: list[str]
+    tempdir_removed: bool = False
 
+    @property
+    def clean(self) -> bool:
+        left = self.containers_left or self.cgroups_left or self.children_left or self.mounts_left
+        return not left and self.tempdir_removed
 
-def ms(seconds: float) -> str:
-    return f"{seconds * 1e3:.2f} ms"
-
-
-def fmt_ratio(value: float) -> str:
-    return f"{value:.2f}"
-
-
-def markdown_table(rows: Iterable[Row]) -> str:
-    lines = [
-        "| bench | metric | engine | bare | ratio | target | met |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        met = "" if r.met is None else ("yes" if r.met else "**no**")
-        lines.append(
-            f"| {r.bench} | {r.metric} | {r.engine} | {r.bare} | {r.ratio} | {r.target} | {met} |"
+    @classmethod
+    def check(cls, ws: Workspace) -> Cleanup:
+        """Call after every Engine and worker is closed."""
+        containers = {str(root): ids for rt, root in ws.roots if (ids := _list(rt, root))}
+        return cls(
+            containers,
+            _cgroups([f"{ws.prefix}*"]),
+            _cgroups({engine_cgroup_name(r) for r in ws.engine_roots}),
+            [c.pid for c in psutil.Process().children(recursive=True)],
+            # A containerd's snapshots, should it have stopped with tasks mounted.
+            [
+                m
+                for line in open("/proc/self/mountinfo")
+                if (m := line.split()[4]).startswith(f"{ws.dir}/")
+            ],
         )
-    return "\n".join(lines)
+
+    def sweep(self, ws: Workspace) -> None:
+        """Remove what :meth:`check` found: only ever what this run made."""
+        for runtime, root in ws.roots:
+            for cid in _list(runtime, root):
+                subprocess.run(runtime_argv(runtime, root, "delete", "--force", cid), check=False)
+        time.sleep(0.2)
+        for pid in self.children_left:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+        for mount in sorted(self.mounts_left, reverse=True):
+            subprocess.run(["umount", "-l", mount], check=False)
+        for path in [*self.cgroups_left, *self.engine_cgroups_left]:
+            for sub in sorted(Path(path).glob("**/"), key=lambda p: len(p.parts), reverse=True):
+                with contextlib.suppress(OSError):
+                    sub.rmdir()
+
+    def line(self) -> str:
+        n = sum(len(v) for v in self.containers_left.values())
+        return (
+            f"{n} containers, {len(self.cgroups_left)} cgroup dirs, {len(self.mounts_left)}"
+            f" mounts, {len(self.children_left)} child processes left; temp dir removed:"
+            f" {self.tempdir_removed}"
+        )
 
 
-def parse_args(description: str, argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--quick", action="store_true", help="a short run (fewer rounds)")
-    parser.add_argument("--rounds", type=int, default=None, help="measured rounds (override)")
-    parser.add_argument("--runtimes", default=",".join(RUNTIMES), help="comma-separated: runc,crun")
-    parser.add_argument("--out", type=Path, default=None, help="JSON file to write")
-    return parser.parse_args(argv)
+def _mounts() -> list[str]:
+    return [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()]
+
+
+def _list(runtime: str, root: Path) -> list[str]:
+    if not root.exists():
+        return []
+    argv = runtime_argv(runtime, root, "list", "-q")
+    return subprocess.run(argv, capture_output=True, text=True).stdout.split()
+
+
+@contextlib.asynccontextmanager
+async def bare_container(
+    worker: BareWorker,
+    rt: Callable[..., list[str]],
+    bundle: Path,
+    cid: str,
+    pid_file: Path,
+    quiet: bool = False,
+) -> AsyncIterator[None]:
+    """A detached bare container for the body (its init re-parented to the worker), then
+    SIGKILLed, waited for and deleted. ``quiet``: its stderr on /dev/null, not the worker's
+    log (CRIU cannot dump a file of another mount namespace; /dev/null it reopens)."""
+    argv = rt("run", "--detach", "--bundle", str(bundle), "--pid-file", str(pid_file), cid)
+    await worker.steps(
+        {"argv": ["/bin/sh", "-c", 'exec "$@" 2>/dev/null', "sh", *argv] if quiet else argv}
+    )
+    try:
+        yield
+    finally:
+        wait = {"wait_pid_file": str(pid_file)}
+        kill = [{"argv": rt("kill", cid, "KILL")}, wait, {"argv": rt("delete", "--force", cid)}]
+        await worker.call("steps", steps=kill)
+        await worker.call("reap")
 
 
 async def start_task(engine: Engine, cid: str, bundle: Path) -> None:
@@ -484,90 +431,172 @@ async def remove_task(engine: Engine, cid: str, *, kill: bool = True) -> None:
     await engine.containers.delete(cid)
 
 
-BenchFn = Callable[
-    [argparse.Namespace, Workspace], Coroutine[Any, Any, tuple[dict[str, Any], list[Row]]]
-]
+# -- results ------------------------------------------------------------------------------
 
 
-def run_bench(
-    name: str, description: str, bench: BenchFn, argv: Sequence[str] | None = None
-) -> int:
-    """Parse the command line, run ``bench`` in a fresh workspace, check the clean-up,
-    write ``bench/results/<name>.json`` (or ``--out``) and print the table. Returns 0, or 1
-    when a correctness check failed or something was left behind (a missed performance
-    target shows in the table and the JSON, not in the exit status)."""
-    args = parse_args(description, argv)
-    machine = machine_info()
+@dataclass
+class Row:
+    """One line of a benchmark's table."""
+
+    bench: str
+    metric: str
+    engine: str
+    bare: str = ""
+    ratio: str = ""
+    target: str = ""
+    met: bool | None = None
+    #: A correctness check (not a performance target): a miss makes the run fail.
+    check: bool = False
+
+
+class BenchResult:
+    """What a benchmark's result (a dataclass) renders: its rows, its part of
+    docs/benchmarks.md (``docs`` is where a plot would go) and its rows of the README's
+    table (what, shimdeck, anchor, ratio)."""
+
+    def rows(self) -> list[Row]:
+        raise NotImplementedError
+
+    def section(self, docs: Path) -> str:
+        return rows_table(self.rows())
+
+    def headline(self) -> list[list[str]]:
+        return []
+
+
+class PerRuntime(Protocol):
+    def rows(self, rt: str) -> list[Row]: ...
+
+
+def runtime_rows(results: Mapping[str, PerRuntime]) -> list[Row]:
+    return [row for rt, res in results.items() for row in res.rows(rt)]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.2f} ms"
+
+
+def vs(
+    bench: str,
+    metric: str,
+    ours: float,
+    anchor: float,
+    label: str = "",
+    target: float | None = None,
+    fmt: Callable[[float], str] = ms,
+) -> Row:
+    """A figure against its anchor's: both, their ratio, and whether it is at most ``target``."""
+    r = ratio(ours, anchor)
+    bare = fmt(anchor) + (f" ({label})" if label else "")
+    met = None if target is None else r <= target
+    return Row(bench, metric, fmt(ours), bare, fmt_ratio(r), f"<= {target}" if target else "", met)
+
+
+def cpu(side: Side) -> str:
+    """CPU per operation of the measuring process / its reaped children, medians."""
+    return f"{ms(side['cpu_self'].median)} / {ms(side['cpu_children'].median)}"
+
+
+def fmt_ratio(value: float) -> str:
+    return f"{value:.2f}"
+
+
+def table(header: Sequence[str], body: Iterable[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in body])
+
+
+def rows_table(rows: Iterable[Row]) -> str:
+    met = {None: "", True: "yes", False: "**no**"}
+    return table(
+        ["bench", "metric", "engine", "bare", "ratio", "target", "met"],
+        ([r.bench, r.metric, r.engine, r.bare, r.ratio, r.target, met[r.met]] for r in rows),
+    )
+
+
+@dataclass
+class Doc:
+    """What ``python -m bench.<name>`` writes: its result, as its module's ``Result``
+    structures it, and the rows it rendered."""
+
+    bench: str
+    quick: bool
+    started: str
+    duration_s: float
+    machine: Machine
+    result: dict[str, Any]
+    rows: list[Row]
+    cleanup: Cleanup
+
+    @property
+    def failed(self) -> bool:
+        return not self.cleanup.clean or any(r.check and r.met is False for r in self.rows)
+
+
+R = TypeVar("R", bound=BenchResult)
+T = TypeVar("T")
+Measure = Callable[[argparse.Namespace, Workspace], Coroutine[Any, Any, R]]
+
+
+def run(name: str, measure: Measure[R], argv: Sequence[str] | None = None) -> int:
+    """``python -m bench.<name> [--quick] [--rounds N] [--runtimes ...] [--out FILE]``: run
+    ``measure`` in a fresh workspace, check and sweep what it left, write its JSON and print
+    its rows. Exits 1 only when a correctness check failed or something was left behind (a
+    missed performance target shows in the rows, not in the exit status)."""
+    parser = argparse.ArgumentParser(prog=f"python -m bench.{name}")
+    parser.add_argument("--quick", action="store_true", help="a short run (fewer rounds)")
+    parser.add_argument("--rounds", type=int, default=None, help="measured rounds (override)")
+    parser.add_argument("--runtimes", default=",".join(RUNTIMES), help="comma-separated")
+    parser.add_argument("--out", type=Path, default=None, help="JSON file to write")
+    args = parser.parse_args(argv)
+    args.runtimes = [r for r in args.runtimes.split(",") if r]
+    machine = Machine.now()
     started = datetime.now(UTC)
     t0 = time.monotonic()
-    with workspace(name) as ws:
-        try:
-            results, rows = asyncio.run(bench(args, ws))
-        finally:
-            cleanup = cleanup_report(ws)
-            if not cleanup["clean"]:
-                print(
-                    f"{name} left things behind, removing them: {_left(cleanup)}", file=sys.stderr
-                )
-                sweep_leftovers(ws)
-            if cleanup["engine_cgroups_left"]:
-                remove_cgroup_trees(cleanup["engine_cgroups_left"])
-                cleanup["engine_cgroups_removed"] = not engine_cgroups_left(ws)
-    cleanup["tempdir_removed"] = not ws.dir.exists()
-    if cleanup["engine_cgroups_left"]:
-        left = cleanup["engine_cgroups_left"]
-        rows.append(
-            Row(
-                name,
-                "engine cgroup directories left after `Engine.close` (removed by the bench)",
-                f"{len(left)}: {', '.join(sorted({p.split('/')[4] for p in left}))}",
-                target="0",
-                met=False,
-            )
-        )
-    machine["loadavg_end"] = list(os.getloadavg())
-    doc = {
-        "bench": name,
-        "quick": args.quick,
-        "started": started.isoformat(),
-        "duration_s": round(time.monotonic() - t0, 2),
-        "machine": machine,
-        "results": results,
-        "rows": [asdict(r) for r in rows],
-        "cleanup": cleanup,
-    }
+    tmp = Path(tempfile.mkdtemp(prefix=f"sdb-{name[:4]}-", dir=tmp_base()))
+    ws = Workspace(tmp, f"b{os.getpid()}{name[:2]}")
+    try:
+        result = asyncio.run(measure(args, ws))
+    finally:
+        cleanup = Cleanup.check(ws)
+        cleanup.sweep(ws)
+        shutil.rmtree(tmp, ignore_errors=True)
+        cleanup.tempdir_removed = not tmp.exists()
+    rows = result.rows()
+    if cleanup.engine_cgroups_left:
+        left = sorted({p.split("/")[4] for p in cleanup.engine_cgroups_left})
+        metric = "engine cgroup directories left after `Engine.close` (removed by the bench)"
+        rows.append(Row(name, metric, f"{len(left)}: {', '.join(left)}", target="0", met=False))
+    machine.loadavg_end = os.getloadavg()[0]
+    doc = Doc(
+        name,
+        args.quick,
+        started.isoformat(),
+        round(time.monotonic() - t0, 2),
+        machine,
+        convert.unstructure(result),
+        rows,
+        cleanup,
+    )
     out = args.out or RESULTS_DIR / f"{name}{'-quick' if args.quick else ''}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(doc, indent=2, default=str) + "\n")
-    print(f"## {name} ({'quick, ' if args.quick else ''}{doc['duration_s']} s)\n")
-    print(f"Machine: {machine_line(machine)}\n")
-    print(markdown_table(rows))
-    print(f"\nclean-up: {'ok' if cleanup['clean'] else _left(cleanup)}; results in {out}\n")
-    failed = any(r.check and r.met is False for r in rows)
-    return 1 if failed or not cleanup["clean"] or not cleanup["tempdir_removed"] else 0
+    out.write_text(json.dumps(convert.unstructure(doc), indent=2) + "\n")
+    print(f"## {name} ({'quick, ' if args.quick else ''}{doc.duration_s} s)\n")
+    print(f"Machine: {machine.line()}\n\n{rows_table(rows)}\n")
+    print(f"clean-up: {'ok' if cleanup.clean else cleanup.line()}; results in {out}\n")
+    return 1 if doc.failed else 0
 
 
-#: Measures one runtime: (args, workspace, bare worker, runtime name) -> results.
-Measure = Callable[[argparse.Namespace, Workspace, BareWorker, str], Awaitable[dict[str, Any]]]
-#: Table rows from one runtime's results.
-RowsFn = Callable[[str, dict[str, Any]], list[Row]]
-
-
-def run_per_runtime(name: str, description: str, measure: Measure, rows: RowsFn) -> int:
-    """:func:`run_bench` of ``measure`` for each runtime of ``--runtimes``, sharing one bare
-    worker (started, like the shared rootfs, before any Engine opens)."""
-
-    async def bench(args: argparse.Namespace, ws: Workspace) -> tuple[dict[str, Any], list[Row]]:
-        ws.rootfs()
-        worker = BareWorker(ws.dir / "worker.log")
-        results: dict[str, Any] = {}
-        table: list[Row] = []
-        try:
-            for rt in [r for r in args.runtimes.split(",") if r]:
-                results[rt] = await measure(args, ws, worker, rt)
-                table += rows(rt, results[rt])
-        finally:
-            await worker.aclose()
-        return results, table
-
-    return run_bench(name, description, bench)
+async def per_runtime(
+    args: argparse.Namespace,
+    ws: Workspace,
+    measure: Callable[[argparse.Namespace, Workspace, BareWorker, str], Awaitable[T]],
+) -> dict[str, T]:
+    """``measure`` for each runtime of ``--runtimes``, sharing one bare worker (started,
+    like the shared rootfs, before any Engine opens)."""
+    ws.rootfs()
+    worker = BareWorker(ws.dir / "worker.log")
+    try:
+        return {rt: await measure(args, ws, worker, rt) for rt in args.runtimes}
+    finally:
+        await worker.aclose()

@@ -31,6 +31,7 @@ class PtyProgram:
         size: tuple[int, int] = (140, 45),
         cwd: Path | None = None,
         env: Mapping[str, str] | None = None,
+        pass_fds: Sequence[int] = (),
     ) -> None:
         columns, lines = size
         self.master, slave = os.openpty()
@@ -44,6 +45,7 @@ class PtyProgram:
             stdout=slave,
             stderr=slave,
             start_new_session=True,
+            pass_fds=pass_fds,
             cwd=cwd,
             env=environ | dict(env or {}),
         )

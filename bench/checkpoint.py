@@ -1,11 +1,4 @@
-"""Checkpoint and restore: a small task through the engine and by hand with the runtime.
-
-Engine, one round: ``checkpoint(exit=True)`` + ``wait`` + ``delete`` + ``restore`` of a
-running ``sleep`` (what containerd's flow asks of a shim). Bare, in the worker:
-``<rt> checkpoint`` (which also removes the container) + ``<rt> restore --detach``, with the
-same CRIU (the worker's own times, without its pipe). Interleaved rounds, a fresh image
-directory each; medians and the ratio.
-"""
+"""Checkpoint and restore of a running task, through the engine and by hand with the runtime."""
 
 from __future__ import annotations
 
@@ -14,7 +7,7 @@ import shutil
 import subprocess
 import sys
 import time
-from typing import Any
+from dataclasses import dataclass
 
 from runtime import Engine
 from runtime.checkpoint import find_criu
@@ -23,22 +16,73 @@ from runtime.checkpoint import runtime_argv as with_criu
 from ._common import (
     BareWorker,
     BenchError,
+    BenchResult,
     Row,
     Sample,
+    Side,
     Workspace,
+    bare_container,
     fmt_ratio,
     interleave,
     ms,
+    per_runtime,
     ratio,
     remove_task,
-    run_per_runtime,
+    run,
     runtime_argv,
+    runtime_rows,
     start_task,
     summarize_samples,
 )
 
 NAME = "checkpoint"
+TITLE = "Checkpoint and restore (CRIU)"
 TARGET_RATIO = 1.1
+
+
+@dataclass
+class Runtime:
+    skipped: str = ""
+    engine: Side | None = None
+    bare: Side | None = None
+
+    def rows(self, rt: str) -> list[Row]:
+        if self.engine is None or self.bare is None:
+            return [Row(NAME, f"{rt}: checkpoint + restore", f"not measured: {self.skipped}")]
+        eng, bare = self.engine, self.bare
+        r = ratio(eng["total"].median, bare["total"].median)
+        return [
+            Row(
+                NAME,
+                f"{rt}: checkpoint + restore of a sleep, median (n={eng['total'].n})",
+                ms(eng["total"].median),
+                f"{ms(bare['total'].median)} (`{rt} checkpoint` + `{rt} restore`)",
+                fmt_ratio(r),
+                f"<= {TARGET_RATIO}",
+                r <= TARGET_RATIO,
+            ),
+        ] + [
+            Row(
+                NAME,
+                f"{rt}: {phase}, median",
+                ms(eng[phase].median),
+                ms(bare[phase].median),
+                fmt_ratio(ratio(eng[phase].median, bare[phase].median)),
+            )
+            for phase in ("checkpoint", "restore")
+        ]
+
+
+@dataclass
+class Result(BenchResult):
+    runtimes: dict[str, Runtime]
+
+    def rows(self) -> list[Row]:
+        return runtime_rows(self.runtimes)
+
+
+async def measure(args: argparse.Namespace, ws: Workspace) -> Result:
+    return Result(await per_runtime(args, ws, measure_runtime))
 
 
 def unusable(runtime: str, criu: str | None) -> str | None:
@@ -49,13 +93,13 @@ def unusable(runtime: str, criu: str | None) -> str | None:
     return "built without CRIU" if "unknown command" in out.stdout + out.stderr else None
 
 
-async def measure(
+async def measure_runtime(
     args: argparse.Namespace, ws: Workspace, worker: BareWorker, runtime: str
-) -> dict[str, Any]:
+) -> Runtime:
     criu = find_criu()
     why = unusable(runtime, criu)
     if why is not None:
-        return {"skipped": why}
+        return Runtime(skipped=why)
     assert criu is not None
     bundle = ws.bundle(f"sleep-{runtime}", ["/bin/sleep", "100000"], ws.rootfs())
     bare_root = ws.root(runtime, "bare")
@@ -71,102 +115,59 @@ async def measure(
         shutil.rmtree(ws.dir / f"img-{side}-{runtime}-{i - 1}", ignore_errors=True)
         return str(ws.dir / f"img-{side}-{runtime}-{i}")
 
-    run = ("run", "--detach", "--bundle", str(bundle), "--pid-file", str(pid_file), bare_id)
-    # Not the worker's error log as the container's stderr: CRIU cannot dump a file of
-    # another mount namespace. On /dev/null it reopens it on restore.
-    await worker.steps({"argv": ["/bin/sh", "-c", 'exec "$@" 2>/dev/null', "sh", *rt(*run)]})
-    try:
-        async with Engine(root=ws.root(runtime, "engine"), runtime=runtime, criu=criu) as engine:
-            cid = f"{ws.prefix}{runtime[0]}eng"
-            await start_task(engine, cid, bundle)
+    async with (
+        bare_container(worker, rt, bundle, bare_id, pid_file, quiet=True),
+        Engine(root=ws.root(runtime, "engine"), runtime=runtime, criu=criu) as engine,
+    ):
+        cid = f"{ws.prefix}{runtime[0]}eng"
+        await start_task(engine, cid, bundle)
 
-            async def engine_side(i: int) -> Sample:
-                path = image("engine", i)
-                t0 = time.perf_counter()
-                await engine.tasks.checkpoint(cid, path, exit=True)
-                await engine.tasks.wait(cid)
-                await engine.tasks.delete(cid)
-                t1 = time.perf_counter()
-                info = await engine.tasks.restore(cid, path)
-                t2 = time.perf_counter()
-                if info.status != "running":
-                    raise BenchError(f"the engine restored a task {info.status}")
-                return {"total": t2 - t0, "checkpoint": t1 - t0, "restore": t2 - t1}
+        async def engine_side(i: int) -> Sample:
+            path = image("engine", i)
+            t0 = time.perf_counter()
+            await engine.tasks.checkpoint(cid, path, exit=True)
+            await engine.tasks.wait(cid)
+            await engine.tasks.delete(cid)
+            t1 = time.perf_counter()
+            info = await engine.tasks.restore(cid, path)
+            t2 = time.perf_counter()
+            if info.status != "running":
+                raise BenchError(f"the engine restored a task {info.status}")
+            return {"total": t2 - t0, "checkpoint": t1 - t0, "restore": t2 - t1}
 
-            async def bare_side(i: int) -> Sample:
-                path = image("bare", i)
-                work = str(ws.dir / f"work-{runtime}")
-                # "parallel" waits for any child: it reaps the init CRIU killed (the worker
-                # is its subreaper) while runc checks it is gone, as the engine's reaper does.
-                dump = await worker.call(
-                    "parallel",
-                    argvs=[rt("checkpoint", "--image-path", path, "--work-path", work, bare_id)],
-                )
-                if any(dump["statuses"]):
-                    raise BenchError(f"bare checkpoint failed: {dump['stderr']}")
-                restore = await worker.steps(
-                    {
-                        "argv": rt(
-                            *("restore", "--detach", "--bundle", str(bundle), "--image-path"),
-                            *(path, "--work-path", work, "--pid-file", str(pid_file), bare_id),
-                        )
-                    }
-                )
-                return {
-                    "total": dump["total"] + restore["total"],
-                    "checkpoint": dump["total"],
-                    "restore": restore["total"],
-                }
-
-            samples = await interleave(
-                {"engine": engine_side, "bare": bare_side}, rounds=rounds, warmup=warmup
+        async def bare_side(i: int) -> Sample:
+            path = image("bare", i)
+            work = str(ws.dir / f"work-{runtime}")
+            # "parallel" waits for any child: it reaps the init CRIU killed (the worker
+            # is its subreaper) while runc checks it is gone, as the engine's reaper does.
+            dump = await worker.call(
+                "parallel",
+                argvs=[rt("checkpoint", "--image-path", path, "--work-path", work, bare_id)],
             )
-            await remove_task(engine, cid)
-    finally:
-        await worker.call(
-            "steps",
-            steps=[
-                {"argv": rt("kill", bare_id, "KILL")},
-                {"wait_pid_file": str(pid_file)},
-                {"argv": rt("delete", "--force", bare_id)},
-            ],
+            if any(dump["statuses"]):
+                raise BenchError(f"bare checkpoint failed: {dump['stderr']}")
+            restore = await worker.steps(
+                {
+                    "argv": rt(
+                        *("restore", "--detach", "--bundle", str(bundle), "--image-path"),
+                        *(path, "--work-path", work, "--pid-file", str(pid_file), bare_id),
+                    )
+                }
+            )
+            return {
+                "total": dump["total"] + restore["total"],
+                "checkpoint": dump["total"],
+                "restore": restore["total"],
+            }
+
+        samples = await interleave(
+            {"engine": engine_side, "bare": bare_side}, rounds=rounds, warmup=warmup
         )
-        await worker.call("reap")
-    return {"rounds": rounds, "warmup": warmup, "criu": criu} | {
-        side: summarize_samples(s) for side, s in samples.items()
-    }
-
-
-def rows(rt: str, res: dict[str, Any]) -> list[Row]:
-    if "skipped" in res:
-        return [Row(NAME, f"{rt}: checkpoint + restore", f"not measured: {res['skipped']}")]
-    eng, bare = res["engine"], res["bare"]
-    r = ratio(eng["total"]["median"], bare["total"]["median"])
-    return [
-        Row(
-            NAME,
-            f"{rt}: checkpoint + restore of a sleep, median (n={eng['total']['n']})",
-            ms(eng["total"]["median"]),
-            f"{ms(bare['total']['median'])} (`{rt} checkpoint` + `{rt} restore`)",
-            fmt_ratio(r),
-            f"<= {TARGET_RATIO}",
-            r <= TARGET_RATIO,
-        ),
-    ] + [
-        Row(
-            NAME,
-            f"{rt}: {phase}, median",
-            ms(eng[phase]["median"]),
-            ms(bare[phase]["median"]),
-            fmt_ratio(ratio(eng[phase]["median"], bare[phase]["median"])),
-        )
-        for phase in ("checkpoint", "restore")
-    ]
-
-
-def main() -> int:
-    return run_per_runtime(NAME, __doc__ or NAME, measure, rows)
+        await remove_task(engine, cid)
+    return Runtime(
+        engine=summarize_samples(samples["engine"]), bare=summarize_samples(samples["bare"])
+    )
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(NAME, measure))

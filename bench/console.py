@@ -1,44 +1,82 @@
-"""Console throughput: bytes/s from a container's pty to the engine's ``io.stream()``.
-
-The container (``terminal: true``) runs busybox ``cat`` of a file of ``x`` bytes (no
-newline, so the tty passes it unchanged); the consumer counts what ``io.stream()`` yields.
-Against it, interleaved in the same run: the same busybox binary ``cat``-ing the same file
-to the slave of a fresh ``os.openpty()`` in the bare worker, which reads the master with
-64 KiB reads. Throughput is measured from the first byte read to the end of output (the
-task's start-up is left out on both sides); the whole time is reported too.
-"""
+"""Console throughput: bytes/s from a container's pty to the engine's ``io.stream()``."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import time
-from typing import Any
+from dataclasses import dataclass
 
 from runtime import Engine
 from runtime.bundle import find_busybox
 
 from ._common import (
+    MIB,
     BareWorker,
     BenchError,
+    BenchResult,
     Row,
     Sample,
+    Side,
     Workspace,
     fmt_ratio,
     interleave,
     ms,
+    per_runtime,
     ratio,
-    run_per_runtime,
+    run,
+    runtime_rows,
     summarize_samples,
 )
 
 NAME = "console"
-MIB = 2**20
+TITLE = "Console throughput"
 
 
-async def measure(
+@dataclass
+class Runtime:
+    bytes: int
+    engine: Side
+    bare: Side
+
+    def rows(self, rt: str) -> list[Row]:
+        eng, bare = self.engine, self.bare
+        size = self.bytes // MIB
+        rate, total = eng["mib_per_s"].median, eng["total"].median
+        bare_rate, bare_total = bare["mib_per_s"].median, bare["total"].median
+        return [
+            Row(
+                NAME,
+                f"{rt}: pty -> io.stream(), {size} MiB, median (n={eng['total'].n})",
+                f"{rate:.0f} MiB/s",
+                f"{bare_rate:.0f} MiB/s (cat to a bare pty)",
+                fmt_ratio(ratio(rate, bare_rate)),
+            ),
+            Row(
+                NAME,
+                f"{rt}: {size} MiB through the console, whole time, median",
+                ms(total),
+                ms(bare_total),
+                fmt_ratio(ratio(total, bare_total)),
+            ),
+        ]
+
+
+@dataclass
+class Result(BenchResult):
+    runtimes: dict[str, Runtime]
+
+    def rows(self) -> list[Row]:
+        return runtime_rows(self.runtimes)
+
+
+async def measure(args: argparse.Namespace, ws: Workspace) -> Result:
+    return Result(await per_runtime(args, ws, measure_runtime))
+
+
+async def measure_runtime(
     args: argparse.Namespace, ws: Workspace, worker: BareWorker, runtime: str
-) -> dict[str, Any]:
+) -> Runtime:
     size = (8 if args.quick else 64) * MIB
     rootfs = ws.rootfs()
     data = rootfs / "data.bin"
@@ -93,35 +131,8 @@ async def measure(
         samples = await interleave(
             {"engine": engine_side, "bare": bare_side}, rounds=rounds, warmup=warmup
         )
-    return {"rounds": rounds, "warmup": warmup, "bytes": size} | {
-        side: summarize_samples(s) for side, s in samples.items()
-    }
-
-
-def rows(rt: str, res: dict[str, Any]) -> list[Row]:
-    eng, bare = res["engine"], res["bare"]
-    size = res["bytes"] // MIB
-    return [
-        Row(
-            NAME,
-            f"{rt}: pty -> io.stream(), {size} MiB, median (n={eng['total']['n']})",
-            f"{eng['mib_per_s']['median']:.0f} MiB/s",
-            f"{bare['mib_per_s']['median']:.0f} MiB/s (cat to a bare pty)",
-            fmt_ratio(ratio(eng["mib_per_s"]["median"], bare["mib_per_s"]["median"])),
-        ),
-        Row(
-            NAME,
-            f"{rt}: {size} MiB through the console, whole time, median",
-            ms(eng["total"]["median"]),
-            ms(bare["total"]["median"]),
-            fmt_ratio(ratio(eng["total"]["median"], bare["total"]["median"])),
-        ),
-    ]
-
-
-def main() -> int:
-    return run_per_runtime(NAME, __doc__ or NAME, measure, rows)
+    return Runtime(size, **{side: summarize_samples(s) for side, s in samples.items()})
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(NAME, measure))

@@ -1,18 +1,4 @@
-"""The console pane's output views (issue 9), in a headless app: search over a full
-scrollback, scrolling a page, memory per console, and merged logs of 20 real containers.
-
-    python -m bench.console_ui [--quick] [--runtimes runc,crun]
-
-Search and scroll are timed from the call to the end of the next screen refresh (the frame
-that shows the result), interleaved round by round, each after a pause of more than a frame
-(as a user's key comes) and, beside it, right after a frame (which adds the wait for
-Textual's refresh timer); each scroll shows a page never rendered before. Memory is what
-tracemalloc counts for one pane's emulator (and a log view's kept output) filled to its
-10,000 lines. Merged logs
-run 20 containers each writing 100 numbered lines a second into ``L``'s view; every line
-the view is handed is checked (none lost, each container's in order, read times never
-going back), and keys (scrolling back and to live) are timed to the refresh that shows them.
-"""
+"""The console pane's views in a headless app: search, scroll, memory, merged logs."""
 
 from __future__ import annotations
 
@@ -22,13 +8,15 @@ import itertools
 import random
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from ._common import Row, Workspace, ms, percentile, run_bench, summarize
+from ._common import BenchResult, Row, Stats, Workspace, ms, run, stats
 
 NAME = "console_ui"
+TITLE = "Console views: search, scroll, memory, merged logs"
 SIZE = (140, 44)
 LINES = 10_000
 SEARCH_TARGET = 0.050
@@ -56,7 +44,7 @@ async def after_refresh(app: Any) -> None:
     await asyncio.wait_for(done.wait(), 10)
 
 
-async def search_and_scroll(rounds: int) -> dict[str, Any]:
+async def search_and_scroll(rounds: int) -> tuple[int, dict[str, Stats]]:
     """Each timed action starts a pause after the last frame, as a user's key does (keys
     are not a frame apart). Started right after a frame instead, it also waits for
     Textual's refresh timer (``1/TEXTUAL_FPS``, 16.7 ms) to come round: that variant
@@ -94,7 +82,7 @@ async def search_and_scroll(rounds: int) -> dict[str, Any]:
             for pause in (i % 2 == 0, i % 2 == 1):
                 state = view.search_state
                 pattern = f"request 00{1 + i % 9}{i % 7}"
-                await timed("search", lambda p=pattern: view.search(p), pause)
+                await timed("search", partial(view.search, pattern), pause)
                 if not state.matches:
                     raise RuntimeError("the search found nothing")
                 view.clear_search()
@@ -106,15 +94,19 @@ async def search_and_scroll(rounds: int) -> dict[str, Any]:
                 await timed("scroll", partial(view.action_scroll_page, -1), pause)
                 # The anchor: the same full frame with nothing scrolled.
                 await timed("frame", lambda: None, pause)
-    return {"history_lines": history} | {
-        name: summarize(v) | {"p95": percentile(v, 95)} for name, v in times.items()
-    }
+    return history, {name: stats(v) for name, v in times.items()}
 
 
-def memory() -> dict[str, Any]:
+@dataclass
+class Memory:
+    bytes: int
+    history: int
+
+
+def memory() -> dict[str, Memory]:
     from tui.widgets.terminal import TerminalView
 
-    out: dict[str, Any] = {}
+    out = {}
     for name, terminal in (("tty", True), ("log", False)):
         data = log_lines(LINES + 200)
         tracemalloc.start()
@@ -127,7 +119,7 @@ def memory() -> dict[str, Any]:
         view.feeder.parse(None)
         after = tracemalloc.get_traced_memory()[0]
         tracemalloc.stop()
-        out[name] = {"bytes": after - before, "history": len(view.emulator.screen.history)}
+        out[name] = Memory(after - before, len(view.emulator.screen.history))
     return out
 
 
@@ -137,7 +129,18 @@ MERGED_SCRIPT = (
 )
 
 
-async def merged(ws: Workspace, runtime: str, seconds: float) -> dict[str, Any]:
+@dataclass
+class Merged:
+    containers: int
+    lines: int
+    lines_per_s: float
+    gaps: int
+    out_of_order: int
+    keys: Stats
+    pending_at_end: int
+
+
+async def merged(ws: Workspace, runtime: str, seconds: float) -> Merged:
     from runtime import Engine
     from tui.app import ShimdeckApp
     from tui.backend.base import CommandSource
@@ -161,15 +164,19 @@ async def merged(ws: Workspace, runtime: str, seconds: float) -> dict[str, Any]:
             app = ShimdeckApp(backend)
             async with app.run_test(size=SIZE) as pilot:
                 await pilot.pause()
-                console = MergedConsole([(id, backend.console(id)) for id in ids])
-                merge = console._merge
 
-                async def tapped(n: int) -> Any:
-                    async for batch in merge(n):
-                        seen.extend(batch)
-                        yield batch
+                class Tapped(MergedConsole):
+                    """What the view is handed, kept for the checks below."""
 
-                console._merge = tapped  # type: ignore[method-assign]
+                    async def _tap(self) -> AsyncIterator[list[tuple[float, bytes]]]:
+                        async for batch in super().stream_stamped():
+                            seen.extend(batch)
+                            yield batch
+
+                    def stream_stamped(self) -> AsyncIterator[list[tuple[float, bytes]]]:
+                        return self._tap()
+
+                console = Tapped([(id, backend.console(id)) for id in ids])
                 app.push_screen(ConsoleScreen(console, ids[0], title="bench"))
                 await pilot.pause(0.5)
                 view = app.screen.query_one(TerminalView)
@@ -208,93 +215,92 @@ async def merged(ws: Workspace, runtime: str, seconds: float) -> dict[str, Any]:
     # Each container's numbers must run on by one from its first line (the backlog may
     # start mid-count).
     lost = sum(sum(1 for a, b in itertools.pairwise(v) if b != a + 1) for v in per.values())
-    return {
-        "containers": len(per),
-        "lines": len(seen),
-        "lines_per_s": len(seen) / seconds,
-        "gaps": lost,
-        "out_of_order": sum(1 for a, b in itertools.pairwise(stamps) if b < a),
-        "keys": summarize(keys) | {"p95": percentile(keys, 95)},
-        "pending_at_end": lag,
-    }
+    return Merged(
+        len(per),
+        len(seen),
+        len(seen) / seconds,
+        lost,
+        sum(1 for a, b in itertools.pairwise(stamps) if b < a),
+        stats(keys),
+        lag,
+    )
 
 
-async def bench(args: argparse.Namespace, ws: Workspace) -> tuple[dict[str, Any], list[Row]]:
-    allowed = [r for r in args.runtimes.split(",") if r]
-    runtime = "crun" if "crun" in allowed else allowed[0]
-    rounds = args.rounds or (15 if args.quick else 50)
-    results: dict[str, Any] = {"runtime": runtime, "size": f"{SIZE[0]}x{SIZE[1]}"}
-    results["search_scroll"] = await search_and_scroll(rounds)
-    results["memory"] = memory()
-    results["merged"] = await merged(ws, runtime, 5.0 if args.quick else 15.0)
-    return results, rows(results)
+@dataclass
+class Result(BenchResult):
+    history_lines: int
+    times: dict[str, Stats]
+    memory: dict[str, Memory]
+    merged: Merged
 
-
-def rows(r: dict[str, Any]) -> list[Row]:
-    ss, mem, m = r["search_scroll"], r["memory"], r["merged"]
-    s, sc, k = ss["search"], ss["scroll"], m["keys"]
-    return [
-        Row(
-            NAME,
-            f"search over {ss['history_lines']:,} lines of scrollback to the frame with the "
-            f"first highlight: median / p95 (n={s['n']})",
-            f"{ms(s['median'])} / {ms(s['p95'])}",
-            target="<= 50 ms",
-            met=s["median"] <= SEARCH_TARGET,
-        ),
-        Row(
-            NAME,
-            f"scroll back a page ({SIZE[1] - 1} lines) to the frame: median / p95 (n={sc['n']})",
-            f"{ms(sc['median'])} / {ms(sc['p95'])}",
-            bare=f"{ms(ss['frame']['median'])} (the same frame, nothing scrolled)",
-            ratio=f"{sc['median'] / ss['frame']['median']:.2f}",
-            target="<= 16 ms",
-            met=sc["median"] <= SCROLL_TARGET,
-        ),
-        *(
+    def rows(self) -> list[Row]:
+        t, m = self.times, self.merged
+        s, sc, k, frame = t["search"], t["scroll"], m.keys, t["frame"]
+        return [
             Row(
                 NAME,
-                f"{what}, started right after a frame (so also waiting for Textual's refresh "
-                f"timer, 1/60 s): median / p95",
-                f"{ms(ss[key + '_after_frame']['median'])} / {ms(ss[key + '_after_frame']['p95'])}",
-                bare=f"{ms(ss['frame_after_frame']['median'])} (the same frame, nothing done)",
-            )
-            for key, what in (("search", "search"), ("scroll", "scroll back a page"))
-        ),
-        *(
+                f"search over {self.history_lines:,} lines of scrollback to the frame with the "
+                f"first highlight: median / p95 (n={s.n})",
+                f"{ms(s.median)} / {ms(s.p95)}",
+                target="<= 50 ms",
+                met=s.median <= SEARCH_TARGET,
+            ),
             Row(
                 NAME,
-                f"memory of one {kind} console with full scrollback ({v['history']:,} lines)",
-                f"{v['bytes'] / 2**20:.2f} MiB",
-                target="<= 10 MiB",
-                met=v["bytes"] <= MEMORY_TARGET,
-            )
-            for kind, v in mem.items()
-        ),
-        Row(
-            NAME,
-            f"merged logs of {m['containers']} containers x {MERGED_RATE} lines/s: lines handed "
-            f"to the view ({m['lines_per_s']:.0f}/s), gaps, out of order",
-            f"{m['lines']:,}, {m['gaps']}, {m['out_of_order']}",
-            target="0 gaps, 0 out of order",
-            met=m["gaps"] == 0 and m["out_of_order"] == 0 and m["containers"] == MERGED,
-            check=True,
-        ),
-        Row(
-            NAME,
-            f"merged logs: key to repaint (scroll back / live): p95 / median (n={k['n']})",
-            f"{ms(k['p95'])} / {ms(k['median'])}",
-            target="p95 <= 100 ms",
-            met=k["p95"] <= KEY_TARGET,
-        ),
-    ]
+                f"scroll back a page ({SIZE[1] - 1} lines) to the frame: median / p95 (n={sc.n})",
+                f"{ms(sc.median)} / {ms(sc.p95)}",
+                bare=f"{ms(frame.median)} (the same frame, nothing scrolled)",
+                ratio=f"{sc.median / frame.median:.2f}",
+                target="<= 16 ms",
+                met=sc.median <= SCROLL_TARGET,
+            ),
+            *(
+                Row(
+                    NAME,
+                    f"{what}, started right after a frame (so also waiting for Textual's "
+                    "refresh timer, 1/60 s): median / p95",
+                    f"{ms(t[key + '_after_frame'].median)} / {ms(t[key + '_after_frame'].p95)}",
+                    bare=f"{ms(t['frame_after_frame'].median)} (the same frame, nothing done)",
+                )
+                for key, what in (("search", "search"), ("scroll", "scroll back a page"))
+            ),
+            *(
+                Row(
+                    NAME,
+                    f"memory of one {kind} console with full scrollback ({v.history:,} lines)",
+                    f"{v.bytes / 2**20:.2f} MiB",
+                    target="<= 10 MiB",
+                    met=v.bytes <= MEMORY_TARGET,
+                )
+                for kind, v in self.memory.items()
+            ),
+            Row(
+                NAME,
+                f"merged logs of {m.containers} containers x {MERGED_RATE} lines/s: lines "
+                f"handed to the view ({m.lines_per_s:.0f}/s), gaps, out of order",
+                f"{m.lines:,}, {m.gaps}, {m.out_of_order}",
+                target="0 gaps, 0 out of order",
+                met=m.gaps == 0 and m.out_of_order == 0 and m.containers == MERGED,
+                check=True,
+            ),
+            Row(
+                NAME,
+                f"merged logs: key to repaint (scroll back / live): p95 / median (n={k.n})",
+                k.p95_med(),
+                target="p95 <= 100 ms",
+                met=k.p95 <= KEY_TARGET,
+            ),
+        ]
 
 
-def main(argv: list[str] | None = None) -> int:
-    return run_bench(NAME, __doc__ or NAME, bench, argv)
+async def measure(args: argparse.Namespace, ws: Workspace) -> Result:
+    runtime = "crun" if "crun" in args.runtimes else args.runtimes[0]
+    history, times = await search_and_scroll(args.rounds or (15 if args.quick else 50))
+    mem = memory()
+    return Result(history, times, mem, await merged(ws, runtime, 5.0 if args.quick else 15.0))
 
 
 if __name__ == "__main__":
     import sys
 
-    sys.exit(main())
+    sys.exit(run(NAME, measure))

@@ -1,60 +1,62 @@
-"""The UI on a real containerd at scale: 1,000 containers, 50 with running tasks, one namespace.
-
-A private containerd (``tests.containerd.daemon``: its own root, state and socket) holds the
-containers. The UI runs as users run it, ``shimdeck --containerd -a SOCK -n NS``, on a real
-pty whose screen pyte renders here: nothing in the app is hooked or patched. Measured:
-
-- first paint: from starting the program to its screen showing the containers pane with
-  all 1,000 rows counted (``containers · 1000 · 50 running``) and the first row drawn;
-  interleaved with the anchor, ``ctr containers ls`` then ``ctr tasks ls`` on the same
-  containerd (what a user runs to see the same listing);
-- an event to its row repainted: a task paused or resumed through containerd's API, at
-  random intervals (0.05 to 0.25 s), from this process's own subscription seeing the event
-  to the row on screen showing the new status (containerd delivers the event to both
-  subscribers at once);
-- idle CPU of the UI process (10 s, nothing happening but its 1 Hz stats of what is on
-  screen) and its RSS.
-"""
+"""The UI on a real containerd at scale: 1,000 containers, 50 running, on a real pty."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import random
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from tests.containerd import image
 from tests.containerd.daemon import Daemon
 from tests.containerd.helpers import make_container, remove_container
 from tui.backend.containerd.client import Client
+from tui.backend.containerd.spec import container_spec
 
-from ._common import BenchError, Row, Workspace, ms, percentile, run_bench, summarize
+from ._common import (
+    REPO,
+    BenchError,
+    BenchResult,
+    Row,
+    Sample,
+    Stats,
+    Workspace,
+    interleave,
+    ms,
+    run,
+    stats,
+    vs,
+)
 from ._pty import PtyProgram
 
 NAME = "containerd_ui"
-REPO = Path(__file__).resolve().parents[1]
-NAMESPACE = "shimdeck-bench"
+TITLE = "The UI on containerd at scale"
 SIZE = (140, 45)
 FIRST_PAINT_TARGET = 1.0
 EVENT_P95_TARGET = 0.100
 IDLE_CPU_TARGET = 3.0
 RSS_TARGET_MIB = 80.0
+SMALL, OTHERS = 10, 3
 
 
 @dataclass
-class Result:
+class Result(BenchResult):
     containers: int
     running: int
-    first_paint: dict[str, float]
-    ctr_listing: dict[str, float]
-    event_to_row: dict[str, float]
+    first_paint: Stats
+    ctr_listing: Stats
+    event_to_row: Stats
     idle_cpu_percent: float
     rss_mib: float
+    #: The namespace picker's counts (with 3 more namespaces of 10), and ctr's.
+    namespaces: Stats
+    ctr_namespaces: Stats
 
     def rows(self) -> list[Row]:
         fp, ctr, ev = self.first_paint, self.ctr_listing, self.event_to_row
@@ -62,20 +64,19 @@ class Result:
         return [
             Row(
                 NAME,
-                f"{scale}: start to first paint, median (n={fp['n']})",
-                ms(fp["median"]),
-                f"{ms(ctr['median'])} (`ctr containers ls` + `ctr tasks ls`)",
-                f"{fp['median'] / ctr['median']:.2f}",
+                f"{scale}: start to first paint, median (n={fp.n})",
+                ms(fp.median),
+                f"{ms(ctr.median)} (`ctr containers ls` + `ctr tasks ls`)",
+                f"{fp.median / ctr.median:.2f}",
                 f"<= {FIRST_PAINT_TARGET * 1000:.0f} ms",
-                fp["median"] <= FIRST_PAINT_TARGET,
+                fp.median <= FIRST_PAINT_TARGET,
             ),
             Row(
                 NAME,
-                f"{scale}: event to its row repainted, p95 (n={ev['n']}; median "
-                f"{ms(ev['median'])})",
-                ms(ev["p95"]),
+                f"{scale}: event to its row repainted, p95 (n={ev.n}; median {ms(ev.median)})",
+                ms(ev.p95),
                 target=f"<= {EVENT_P95_TARGET * 1000:.0f} ms",
-                met=ev["p95"] <= EVENT_P95_TARGET,
+                met=ev.p95 <= EVENT_P95_TARGET,
             ),
             Row(
                 NAME,
@@ -90,6 +91,13 @@ class Result:
                 f"{self.rss_mib:.1f} MiB",
                 target=f"<= {RSS_TARGET_MIB:.0f} MiB",
                 met=self.rss_mib <= RSS_TARGET_MIB,
+            ),
+            vs(
+                NAME,
+                f"{scale} + {OTHERS}x{SMALL}: namespace counts, `Client.namespaces()`, median",
+                self.namespaces.median,
+                self.ctr_namespaces.median,
+                "`ctr namespaces ls` + `containers ls` for each",
             ),
         ]
 
@@ -199,33 +207,76 @@ async def event_to_row(client: Client, ui: PtyProgram, samples: int) -> list[flo
     return out
 
 
-async def measure(args: argparse.Namespace, ws: Workspace) -> tuple[dict[str, Any], list[Row]]:
+async def namespace_counts(client: Client, daemon: Daemon, rounds: int) -> dict[str, Stats]:
+    """``Client.namespaces()`` (one List of namespaces, then one of containers per namespace,
+    at once) against what a user types with ``ctr`` for the same counts, interleaved."""
+    others = [client.in_namespace(f"{daemon.namespace}-{k}") for k in range(OTHERS)]
+    for other in others:  # no image there: a container needs only a spec
+        spec = container_spec(other.namespace, "n", ["sh"])
+        await asyncio.gather(
+            *(
+                other.create_container(
+                    f"n{i}", image=image.NAME, spec=spec, snapshot_key="", snapshotter=""
+                )
+                for i in range(SMALL)
+            )
+        )
+    want = {daemon.namespace: len(await client.containers())}
+
+    def ls(*args: str) -> list[str]:
+        argv = ["ctr", "--address", str(daemon.socket), *args, "ls", "-q"]
+        return subprocess.run(argv, capture_output=True, text=True, check=True).stdout.split()
+
+    def ctr_counts() -> dict[str, int]:
+        return {n: len(ls("-n", n, "containers")) for n in ls("namespaces")}
+
+    async def shimdeck(_: int) -> Sample:
+        t0 = time.perf_counter()
+        counts = {n.name: n.containers for n in await client.namespaces()}
+        return check(counts, time.perf_counter() - t0)
+
+    async def ctr(_: int) -> Sample:
+        t0 = time.perf_counter()
+        return check(await asyncio.to_thread(ctr_counts), time.perf_counter() - t0)
+
+    def check(counts: dict[str, int], took: float) -> Sample:
+        if counts.get(daemon.namespace) != want[daemon.namespace]:
+            raise BenchError(f"namespace counts {counts}, not {want}")
+        return {"total": took}
+
+    samples = await interleave({"shimdeck": shimdeck, "ctr": ctr}, rounds=rounds, warmup=2)
+    for other in others:
+        for c in await other.containers():
+            await other.delete_container(c.id)
+        await client.delete_namespace(other.namespace)
+    return {k: stats([s["total"] for s in v]) for k, v in samples.items()}
+
+
+async def measure(args: argparse.Namespace, ws: Workspace) -> Result:
     containers = 100 if args.quick else 1000
     running = 10 if args.quick else 50
     rounds = args.rounds or (3 if args.quick else 7)
-    daemon = Daemon(Path(tempfile.mkdtemp(prefix="sdcui-", dir=ws.dir)), NAMESPACE)
+    # A namespace of this run's own: runc keeps its state in /run/containerd/runc/<namespace>
+    # whatever containerd's root, so two runs at once under one name collide there.
+    daemon = Daemon(Path(tempfile.mkdtemp(prefix="sdcui-", dir=ws.dir)), f"{ws.prefix}-ui")
     io_dir = ws.dir / "io"
     io_dir.mkdir()
     try:
         await asyncio.to_thread(daemon.start)
         await asyncio.to_thread(daemon.import_image)
-        client = await Client.connect(str(daemon.socket), NAMESPACE)
+        client = await Client.connect(str(daemon.socket), daemon.namespace)
         try:
             await populate(client, daemon, containers, running)
-            paints: list[float] = []
-            listings: list[float] = []
-            for i in range(rounds + 1):  # the first round warms caches, not counted
-                pair = [
-                    first_paint(daemon, io_dir, containers, running),
-                    ctr_listing(daemon),
-                ]
-                if i % 2:
-                    pair.reverse()
-                got = [await pair[0], await pair[1]]
-                paint, listing = got if i % 2 == 0 else got[::-1]
-                if i:
-                    paints.append(paint)
-                    listings.append(listing)
+
+            async def paint(_: int) -> Sample:
+                return {"total": await first_paint(daemon, io_dir, containers, running)}
+
+            async def listing(_: int) -> Sample:
+                return {"total": await ctr_listing(daemon)}
+
+            # The first round warms caches.
+            timed = await interleave({"paint": paint, "ctr": listing}, rounds=rounds, warmup=1)
+            paints, listings = ([s["total"] for s in timed[k]] for k in ("paint", "ctr"))
             ui = start_ui(daemon, io_dir)
             try:
                 await asyncio.to_thread(
@@ -239,21 +290,28 @@ async def measure(args: argparse.Namespace, ws: Workspace) -> tuple[dict[str, An
                 rss = ui.rss_bytes() / 2**20
             finally:
                 ui.close()
-            await depopulate(client, containers)
+            counts = await namespace_counts(client, daemon, rounds * 2)
         finally:
+            # Here too after a failure: runc keeps its containers' state outside the
+            # daemon's directory, in /run/containerd/runc/<namespace>.
+            await depopulate(client, containers)
             await client.close()
     finally:
         left = await asyncio.to_thread(daemon.stop)
     if left:
         raise BenchError(f"the private containerd left: {', '.join(left)}")
-    ev = summarize(events) | {"p95": percentile(events, 95)}
-    result = Result(containers, running, summarize(paints), summarize(listings), ev, idle, rss)
-    return asdict(result), result.rows()
-
-
-def main(argv: list[str] | None = None) -> int:
-    return run_bench(NAME, __doc__ or NAME, measure, argv)
+    return Result(
+        containers,
+        running,
+        stats(paints),
+        stats(listings),
+        stats(events),
+        idle,
+        rss,
+        counts["shimdeck"],
+        counts["ctr"],
+    )
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(NAME, measure))

@@ -1,13 +1,4 @@
-"""The console of a CRI container (Kubernetes nodes, issue 8) against the plain log tail.
-
-Engine side: :class:`CriLogConsole` on a kubelet-style log (``<time> stdout F <text>``
-lines). Anchor, interleaved in the same run: the containerd backend's ``LogConsole``, the
-tail of a ``file://`` log, on the same text without the CRI framing. Both poll at 0.1 s.
-Per round and side: the backlog (a full 256 KiB file, opened, read and decoded: what an
-attach costs), the latency of a line appended to the file until the console's stream
-yields it (lines written at spread-out moments, so the poll's phase is sampled), and the
-CPU the idle tail uses over one second. Runtimes play no part (no container runs).
-"""
+"""A CRI container's log console against the plain log tail (no container runs)."""
 
 from __future__ import annotations
 
@@ -15,8 +6,10 @@ import argparse
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
@@ -26,21 +19,23 @@ from tui.backend.containerd.criconsole import CriLogConsole
 
 from ._common import (
     BenchError,
+    BenchResult,
     CpuMeter,
     Row,
     Sample,
+    Side,
     Workspace,
     fmt_ratio,
     interleave,
     ms,
-    percentile,
     ratio,
-    run_bench,
-    summarize,
+    run,
+    stats,
     summarize_samples,
 )
 
 NAME = "cri_log"
+TITLE = "CRI container logs"
 TEXT = "GET /healthz 200 0.41ms user-agent=kube-probe/1.31"
 
 
@@ -103,45 +98,48 @@ async def measure_side(name: str, dir: Path, i: int, lines: int) -> Sample:
         async with asyncio.timeout(5):
             await waiting
     console.close()
-    await stream.aclose()
+    await cast(AsyncGenerator[Any, None], stream).aclose()
     path.unlink()
     return {
         "total": backlog_s,
         "backlog": backlog_s,
-        "latency_median": percentile(latencies, 50),
-        "latency_p95": percentile(latencies, 95),
+        "latency_median": stats(latencies).median,
+        "latency_p95": stats(latencies).p95,
         "idle_cpu": idle,
     }
 
 
-async def bench(args: argparse.Namespace, ws: Workspace) -> tuple[dict[str, Any], list[Row]]:
+@dataclass
+class Result(BenchResult):
+    lines_per_round: int
+    cri: Side
+    plain: Side
+
+    def rows(self) -> list[Row]:
+        rows = []
+        for key, label, fmt in (
+            ("backlog", f"attach: {BACKLOG_BYTES // 1024} KiB backlog read and decoded", ms),
+            ("latency_median", "line written to stream yield, median of a round", ms),
+            ("latency_p95", "line written to stream yield, p95 of a round", ms),
+            ("idle_cpu", "idle tail CPU (share of a core)", lambda v: f"{v * 100:.2f}%"),
+        ):
+            cri, plain = self.cri[key].median, self.plain[key].median
+            rows.append(Row(NAME, label, fmt(cri), fmt(plain), fmt_ratio(ratio(cri, plain))))
+        return rows
+
+
+async def measure(args: argparse.Namespace, ws: Workspace) -> Result:
     rounds = args.rounds or (3 if args.quick else 9)
     lines = 10 if args.quick else 20
     dir = ws.dir / "logs"
     dir.mkdir(parents=True)
     samples = await interleave(
-        {name: (lambda i, n=name: measure_side(n, dir, i, lines)) for name in SIDES},
+        {name: partial(measure_side, name, dir, lines=lines) for name in SIDES},
         rounds=rounds,
         warmup=1,
     )
-    results: dict[str, Any] = {name: summarize_samples(s) for name, s in samples.items()}
-    results["lines_per_round"] = lines
-    rows = []
-    for key, label, fmt in (
-        ("backlog", f"attach: {BACKLOG_BYTES // 1024} KiB backlog read and decoded", ms),
-        ("latency_median", "line written to stream yield, median of a round", ms),
-        ("latency_p95", "line written to stream yield, p95 of a round", ms),
-        ("idle_cpu", "idle tail CPU (share of a core)", lambda v: f"{v * 100:.2f}%"),
-    ):
-        cri = summarize([s[key] for s in samples["cri"]])["median"]
-        plain = summarize([s[key] for s in samples["plain"]])["median"]
-        rows.append(Row(NAME, label, fmt(cri), fmt(plain), fmt_ratio(ratio(cri, plain))))
-    return results, rows
-
-
-def main() -> int:
-    return run_bench(NAME, __doc__ or NAME, bench)
+    return Result(lines, **{name: summarize_samples(s) for name, s in samples.items()})
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run(NAME, measure))

@@ -1,23 +1,14 @@
-"""Where the engine's own CPU goes in a ``/bin/true`` lifecycle: cProfile on a CPU clock.
-
-For each runtime and each engine path (``create`` + ``start``, and ``run``), after a warm-up:
-K lifecycles with no profiler, timing the engine process's CPU (``getrusage``: user + system,
-every thread) per lifecycle; then K more under ``cProfile`` with ``time.process_time`` as its
-clock, so that time spent blocked (the event loop waiting for an exit) counts as nothing and
-what remains is the engine's own CPU. Each function's self time is divided by K: microseconds
-per lifecycle. The profiler slows Python code more than C code, so its total is larger than
-the unprofiled CPU; the ``scaled`` column shares the unprofiled CPU out in proportion.
-"""
+"""Where the engine's own CPU goes in a ``/bin/true`` lifecycle: by API call, then cProfile."""
 
 from __future__ import annotations
 
 import argparse
 import cProfile
-import os
 import pstats
 import sys
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +17,91 @@ from runtime import Engine
 from ._common import (
     REPO,
     BareWorker,
-    BenchError,
+    BenchResult,
     Row,
     Workspace,
-    run_per_runtime,
+    per_runtime,
+    run,
+    table,
 )
 from ._worker import cpu_times
 
 NAME = "engine_profile"
+TITLE = "Where the engine's CPU goes"
 TOP = 15
+ARMS = {"run": "`tasks.run`", "create_start": "create + start"}
+
+
+@dataclass
+class Item:
+    """A function (``where``) or a module: microseconds per lifecycle, profiled and
+    scaled to the unprofiled CPU, and calls per lifecycle."""
+
+    where: str
+    us: float
+    us_scaled: float
+    calls: float = 0.0
+
+
+@dataclass
+class Arm:
+    lifecycles: int
+    cpu_per_lifecycle_us: float
+    wall_per_lifecycle_ms: float
+    profiled_cpu_per_lifecycle_us: float
+    cpu_by_call_us: dict[str, float]
+    top_self: list[Item]
+    top_engine_cumulative: list[Item]
+    by_module: list[Item]
+
+    def section(self, label: str) -> str:
+        calls = ", ".join(f"`{c}` {us:.0f}" for c, us in self.cpu_by_call_us.items())
+        text = [
+            f"**{label}**: {self.cpu_per_lifecycle_us:.0f} us of engine CPU per lifecycle"
+            f" ({self.lifecycles} lifecycles); by API call (us): {calls}. Under the"
+            f" profiler: {self.profiled_cpu_per_lifecycle_us:.0f} us.",
+        ]
+        for items, head, n in (
+            (self.top_engine_cumulative, "engine function (time in it and below)", 12),
+            (self.top_self, "function (self time)", 10),
+        ):
+            body = [
+                [f"`{i.where}`", f"{i.us_scaled:.0f}", f"{i.us:.0f}", f"{i.calls:g}"]
+                for i in items[:n]
+            ]
+            text.append(table([head, "us scaled", "us profiled", "calls"], body))
+        body = [[m.where, f"{m.us_scaled:.0f}"] for m in self.by_module[:10]]
+        text.append(table(["module (self time)", "us scaled"], body))
+        return "\n\n".join(text)
+
+
+@dataclass
+class Result(BenchResult):
+    runtimes: dict[str, dict[str, Arm]]
+
+    def rows(self) -> list[Row]:
+        table = []
+        for rt, arms in self.runtimes.items():
+            for arm, label in ARMS.items():
+                r = arms[arm]
+                calls = ", ".join(f"{c} {us / 1e3:.2f}" for c, us in r.cpu_by_call_us.items())
+                table.append(
+                    Row(
+                        NAME,
+                        f"{rt}: engine process CPU per {label} lifecycle (ms, by API call)",
+                        f"{r.cpu_per_lifecycle_us / 1e3:.2f} ms ({calls})",
+                    )
+                )
+        return table
+
+    def section(self, docs: Path) -> str:
+        """The engine process's own CPU per lifecycle by API call (what runs while a call
+        is awaited, reaper callbacks included, counts to it), then cProfile's view."""
+        return "\n\n".join(
+            arms[arm].section(f"{rt}, {label}")
+            for rt, arms in self.runtimes.items()
+            for arm, label in ARMS.items()
+        )
 
 
 def _where(key: tuple[str, int, str]) -> str:
@@ -108,7 +175,7 @@ async def _lifecycles(
 
 async def profile_arm(
     engine: Engine, bundle: Path, prefix: str, *, run: bool, k: int, warmup: int
-) -> dict[str, Any]:
+) -> Arm:
     await _lifecycles(engine, bundle, f"{prefix}w", warmup, run)
     c0, w0 = cpu_times()[0], time.perf_counter()
     calls = await _lifecycles(engine, bundle, f"{prefix}u", k, run)
@@ -124,14 +191,9 @@ async def profile_arm(
     total = sum(v[2] for v in raw.values()) / k
     scale = cpu / total if total else 0.0
 
-    def item(key: Any, seconds: float, calls: int) -> dict[str, Any]:
+    def item(where: str, seconds: float, calls: int = 0) -> Item:
         us = seconds / k * 1e6
-        return {
-            "where": _where(key),
-            "us": round(us, 1),
-            "us_scaled": round(us * scale, 1),
-            "calls": round(calls / k, 2),
-        }
+        return Item(where, round(us, 1), round(us * scale, 1), round(calls / k, 2))
 
     by_self = sorted(raw.items(), key=lambda kv: kv[1][2], reverse=True)[:TOP]
     engine_cum = sorted(
@@ -143,68 +205,38 @@ async def profile_arm(
     for key, v in raw.items():
         modules[_module(key)] += v[2]
     by_module = sorted(modules.items(), key=lambda kv: kv[1], reverse=True)[:TOP]
-    return {
-        "lifecycles": k,
-        "cpu_per_lifecycle_us": round(cpu * 1e6, 1),
-        "wall_per_lifecycle_ms": round(wall * 1e3, 2),
-        "profiled_cpu_per_lifecycle_us": round(total * 1e6, 1),
-        "cpu_by_call_us": {c: round(t / k * 1e6, 1) for c, t in calls.items()},
-        "top_self": [item(key, v[2], v[1]) for key, v in by_self],
-        "top_engine_cumulative": [item(key, v[3], v[1]) for key, v in engine_cum],
-        "by_module": [
-            {
-                "module": m,
-                "us": round(t / k * 1e6, 1),
-                "us_scaled": round(t / k * 1e6 * scale, 1),
-            }
-            for m, t in by_module
-        ],
-    }
+    return Arm(
+        lifecycles=k,
+        cpu_per_lifecycle_us=round(cpu * 1e6, 1),
+        wall_per_lifecycle_ms=round(wall * 1e3, 2),
+        profiled_cpu_per_lifecycle_us=round(total * 1e6, 1),
+        cpu_by_call_us={c: round(t / k * 1e6, 1) for c, t in calls.items()},
+        top_self=[item(_where(key), v[2], v[1]) for key, v in by_self],
+        top_engine_cumulative=[item(_where(key), v[3], v[1]) for key, v in engine_cum],
+        by_module=[item(m, t) for m, t in by_module],
+    )
 
 
-async def measure(
+async def measure(args: argparse.Namespace, ws: Workspace) -> Result:
+    return Result(await per_runtime(args, ws, measure_runtime))
+
+
+async def measure_runtime(
     args: argparse.Namespace, ws: Workspace, worker: BareWorker, runtime: str
-) -> dict[str, Any]:
+) -> dict[str, Arm]:
     del worker  # no bare side: this looks inside the engine only
     k = args.rounds or (15 if args.quick else 60)
     warmup = 3 if args.quick else 8
     bundle = ws.bundle(f"true-{runtime}", ["/bin/true"], ws.rootfs())
-    out: dict[str, Any] = {}
+    out: dict[str, Arm] = {}
     async with Engine(root=ws.root(runtime, "engine"), runtime=runtime) as engine:
-        for arm, run in (("run", True), ("create_start", False)):
+        for arm in ARMS:
             prefix = f"{ws.prefix}{runtime[0]}{arm[0]}"
-            out[arm] = await profile_arm(engine, bundle, prefix, run=run, k=k, warmup=warmup)
-    if os.environ.get("SHIMDECK_BENCH_PRINT_PROFILE"):
-        for arm, res in out.items():
-            print(f"\n{runtime} {arm}: {res['cpu_per_lifecycle_us']} us CPU per lifecycle")
-            print(f"  by call: {res['cpu_by_call_us']}")
-            for it in res["top_engine_cumulative"]:
-                print(f"  cum {it['us_scaled']:8.1f} us  {it['calls']:6.2f}x  {it['where']}")
-            for it in res["top_self"]:
-                print(f"  {it['us_scaled']:8.1f} us  {it['calls']:6.2f}x  {it['where']}")
+            out[arm] = await profile_arm(
+                engine, bundle, prefix, run=arm == "run", k=k, warmup=warmup
+            )
     return out
 
 
-def rows(rt: str, res: dict[str, Any]) -> list[Row]:
-    table = []
-    for arm, label in (("run", "`tasks.run`"), ("create_start", "create + start")):
-        r = res.get(arm)
-        if not r:
-            raise BenchError(f"no profile for {arm}")
-        calls = ", ".join(f"{c} {us / 1e3:.2f}" for c, us in r["cpu_by_call_us"].items())
-        table.append(
-            Row(
-                NAME,
-                f"{rt}: engine process CPU per {label} lifecycle (ms, by API call)",
-                f"{r['cpu_per_lifecycle_us'] / 1e3:.2f} ms ({calls})",
-            )
-        )
-    return table
-
-
-def main() -> int:
-    return run_per_runtime(NAME, __doc__ or NAME, measure, rows)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(NAME, measure))

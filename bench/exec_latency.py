@@ -1,46 +1,106 @@
-"""Exec latency: ``/bin/true`` run in a running task, through the engine and bare.
-
-Engine: ``exec`` + ``start`` + ``wait`` + ``delete`` of an exec in a running ``sleep`` task.
-Bare, in a container of its own started with ``<rt> run --detach``: ``<rt> exec <id>
-/bin/true`` (the runtime waits for the process itself), and, as a second baseline, what the
-engine has the runtime do: ``<rt> exec --detach --pid-file``, then wait for the pid.
-Interleaved rounds; medians, p90 and the ratio engine/bare.
-"""
+"""Exec latency: ``/bin/true`` run in a running task, through the engine and bare."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import time
-from typing import Any
+from dataclasses import dataclass
 
 from runtime import Engine
 
 from ._common import (
     BareWorker,
     BenchError,
+    BenchResult,
     CpuMeter,
     Row,
     Sample,
+    Side,
     Workspace,
+    bare_container,
+    cpu,
     fmt_ratio,
     interleave,
     ms,
-    ratio,
+    per_runtime,
     remove_task,
-    run_per_runtime,
+    run,
     runtime_argv,
+    runtime_rows,
     start_task,
     summarize_samples,
+    vs,
 )
 
 NAME = "exec_latency"
+TITLE = "Exec latency"
 TARGET_RATIO = 1.3
 
 
-async def measure(
+@dataclass
+class Runtime:
+    execs_deleted: int
+    exec_files_left: list[str]
+    engine: Side
+    bare_exec: Side
+    bare_detach: Side
+
+    def rows(self, rt: str) -> list[Row]:
+        eng, bare, det = self.engine["total"], self.bare_exec["total"], self.bare_detach["total"]
+        left = len(self.exec_files_left)
+        return [
+            vs(
+                NAME,
+                f"{rt}: exec /bin/true, median (n={eng.n})",
+                eng.median,
+                bare.median,
+                f"`{rt} exec`",
+                TARGET_RATIO,
+            ),
+            vs(NAME, f"{rt}: exec /bin/true, p90", eng.p90, bare.p90),
+            Row(
+                NAME,
+                f"{rt}: CPU per exec, engine process / its children, median",
+                cpu(self.engine),
+                f"{cpu(self.bare_detach)} (worker, `exec --detach` + wait)",
+            ),
+            Row(
+                NAME,
+                f"{rt}: files left in the task dir after {self.execs_deleted} deleted execs",
+                str(left),
+                target="0 (deleted execs keep nothing)",
+                met=left == 0,
+            ),
+            vs(NAME, f"{rt}: exec vs `exec --detach` + wait, median", eng.median, det.median),
+        ]
+
+
+@dataclass
+class Result(BenchResult):
+    runtimes: dict[str, Runtime]
+
+    def rows(self) -> list[Row]:
+        return runtime_rows(self.runtimes)
+
+    def headline(self) -> list[list[str]]:
+        med = {
+            rt: (r.engine["total"].median, r.bare_exec["total"].median)
+            for rt, r in self.runtimes.items()
+        }
+        return [
+            [f"exec `/bin/true`, {rt}", ms(e), f"`{rt} exec`: {ms(b)}", fmt_ratio(e / b)]
+            for rt, (e, b) in med.items()
+        ]
+
+
+async def measure(args: argparse.Namespace, ws: Workspace) -> Result:
+    return Result(await per_runtime(args, ws, measure_runtime))
+
+
+async def measure_runtime(
     args: argparse.Namespace, ws: Workspace, worker: BareWorker, runtime: str
-) -> dict[str, Any]:
+) -> Runtime:
     rootfs = ws.rootfs()
     bundle = ws.bundle(f"sleep-{runtime}", ["/bin/sleep", "100000"], rootfs)
     bare_root = ws.root(runtime, "bare")
@@ -53,129 +113,54 @@ async def measure(
     def rt(*a: str) -> list[str]:
         return runtime_argv(runtime, bare_root, *a)
 
-    await worker.steps(
-        {
-            "argv": rt(
-                "run", "--detach", "--bundle", str(bundle), "--pid-file", str(init_pid), bare_id
+    async with (
+        bare_container(worker, rt, bundle, bare_id, init_pid),
+        Engine(root=ws.root(runtime, "engine"), runtime=runtime) as engine,
+    ):
+        cid = f"{ws.prefix}{runtime[0]}eng"
+        await start_task(engine, cid, bundle)
+
+        async def engine_side(i: int) -> Sample:
+            eid = f"x{i}"
+            cpu = CpuMeter()
+            t0 = time.perf_counter()
+            await engine.tasks.exec(cid, eid, ["/bin/true"])
+            await engine.tasks.start(cid, eid)
+            t1 = time.perf_counter()
+            ex = await engine.tasks.wait(cid, eid)
+            t2 = time.perf_counter()
+            await engine.tasks.delete(cid, eid)
+            t3 = time.perf_counter()
+            if ex.exit_status != 0:
+                raise BenchError(f"engine exec of /bin/true exited {ex.exit_status}")
+            times = {"total": t3 - t0, "start": t1 - t0, "wait": t2 - t1, "delete": t3 - t2}
+            return times | cpu.sample()
+
+        async def bare_exec(i: int) -> Sample:
+            reply = await worker.steps({"argv": rt("exec", bare_id, "/bin/true")})
+            return {k: reply[k] for k in ("total", "cpu_self", "cpu_children")}
+
+        async def bare_detach(i: int) -> Sample:
+            reply = await worker.steps(
+                {"argv": rt("exec", "--detach", "--pid-file", str(exec_pid), bare_id, "/bin/true")},
+                {"wait_pid_file": str(exec_pid)},
             )
-        }
-    )
-    try:
-        async with Engine(root=ws.root(runtime, "engine"), runtime=runtime) as engine:
-            cid = f"{ws.prefix}{runtime[0]}eng"
-            await start_task(engine, cid, bundle)
+            t = reply["times"]
+            return {"total": reply["total"], "start": t[0], "wait": t[1]} | {
+                k: reply[k] for k in ("cpu_self", "cpu_children")
+            }
 
-            async def engine_side(i: int) -> Sample:
-                eid = f"x{i}"
-                cpu = CpuMeter()
-                t0 = time.perf_counter()
-                await engine.tasks.exec(cid, eid, ["/bin/true"])
-                await engine.tasks.start(cid, eid)
-                t1 = time.perf_counter()
-                ex = await engine.tasks.wait(cid, eid)
-                t2 = time.perf_counter()
-                await engine.tasks.delete(cid, eid)
-                t3 = time.perf_counter()
-                if ex.exit_status != 0:
-                    raise BenchError(f"engine exec of /bin/true exited {ex.exit_status}")
-                times = {"total": t3 - t0, "start": t1 - t0, "wait": t2 - t1, "delete": t3 - t2}
-                return times | cpu.sample()
-
-            async def bare_exec(i: int) -> Sample:
-                reply = await worker.steps({"argv": rt("exec", bare_id, "/bin/true")})
-                return {k: reply[k] for k in ("total", "cpu_self", "cpu_children")}
-
-            async def bare_detach(i: int) -> Sample:
-                reply = await worker.steps(
-                    {
-                        "argv": rt(
-                            "exec", "--detach", "--pid-file", str(exec_pid), bare_id, "/bin/true"
-                        )
-                    },
-                    {"wait_pid_file": str(exec_pid)},
-                )
-                t = reply["times"]
-                return {"total": reply["total"], "start": t[0], "wait": t[1]} | {
-                    k: reply[k] for k in ("cpu_self", "cpu_children")
-                }
-
-            samples = await interleave(
-                {"engine": engine_side, "bare_exec": bare_exec, "bare_detach": bare_detach},
-                rounds=rounds,
-                warmup=warmup,
-            )
-            # Every exec was deleted: what did the engine keep of them in the task's directory?
-            task_dir = engine.root / "tasks" / cid
-            leftover = sorted(p.name for p in task_dir.iterdir() if p.name.startswith("exec-"))
-            await remove_task(engine, cid)
-    finally:
-        await worker.call(
-            "steps",
-            steps=[
-                {"argv": rt("kill", bare_id, "KILL")},
-                {"wait_pid_file": str(init_pid)},
-                {"argv": rt("delete", "--force", bare_id)},
-            ],
+        samples = await interleave(
+            {"engine": engine_side, "bare_exec": bare_exec, "bare_detach": bare_detach},
+            rounds=rounds,
+            warmup=warmup,
         )
-        await worker.call("reap")
-    return {
-        "rounds": rounds,
-        "warmup": warmup,
-        "execs_deleted": warmup + rounds,
-        "exec_files_left": len(leftover),
-        "exec_files_left_sample": leftover[:6],
-    } | {side: summarize_samples(s) for side, s in samples.items()}
-
-
-def rows(rt: str, res: dict[str, Any]) -> list[Row]:
-    eng, bare, det = (res[k]["total"] for k in ("engine", "bare_exec", "bare_detach"))
-    r = ratio(eng["median"], bare["median"])
-    return [
-        Row(
-            NAME,
-            f"{rt}: exec /bin/true, median (n={eng['n']})",
-            ms(eng["median"]),
-            f"{ms(bare['median'])} (`{rt} exec`)",
-            fmt_ratio(r),
-            f"<= {TARGET_RATIO}",
-            r <= TARGET_RATIO,
-        ),
-        Row(
-            NAME,
-            f"{rt}: exec /bin/true, p90",
-            ms(eng["p90"]),
-            ms(bare["p90"]),
-            fmt_ratio(ratio(eng["p90"], bare["p90"])),
-        ),
-        Row(
-            NAME,
-            f"{rt}: CPU per exec, engine process / its children, median",
-            f"{ms(res['engine']['cpu_self']['median'])}"
-            f" / {ms(res['engine']['cpu_children']['median'])}",
-            f"{ms(res['bare_detach']['cpu_self']['median'])}"
-            f" / {ms(res['bare_detach']['cpu_children']['median'])}"
-            " (worker, `exec --detach` + wait)",
-        ),
-        Row(
-            NAME,
-            f"{rt}: files left in the task dir after {res['execs_deleted']} deleted execs",
-            str(res["exec_files_left"]),
-            target="0 (deleted execs keep nothing)",
-            met=res["exec_files_left"] == 0,
-        ),
-        Row(
-            NAME,
-            f"{rt}: exec vs `exec --detach` + wait, median",
-            ms(eng["median"]),
-            ms(det["median"]),
-            fmt_ratio(ratio(eng["median"], det["median"])),
-        ),
-    ]
-
-
-def main() -> int:
-    return run_per_runtime(NAME, __doc__ or NAME, measure, rows)
+        # Every exec was deleted: what did the engine keep of them in the task's directory?
+        task_dir = engine.root / "tasks" / cid
+        leftover = sorted(p.name for p in task_dir.iterdir() if p.name.startswith("exec-"))
+        await remove_task(engine, cid)
+    return Runtime(warmup + rounds, leftover, *(summarize_samples(samples[k]) for k in samples))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(NAME, measure))

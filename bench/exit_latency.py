@@ -1,15 +1,4 @@
-"""Exit latency: from SIGKILL sent to the ``/tasks/exit`` event received by a subscriber.
-
-100 ``sleep`` tasks run in the engine; they are killed one at a time with ``os.kill`` on the
-task's pid (the clock starts just before it) and each ``/tasks/exit`` event is awaited
-before the next kill. The event's ``exited_at`` (taken when the reaper got the status)
-splits each latency into kill-to-reaped and reaped-to-event.
-
-As a floor, 100 bare containers (``<rt> run --detach``, re-parented to the bare worker) are
-killed the same way, interleaved with the engine's, and waited for through a pidfd with
-nothing else around: the kernel's part of the latency. A last sample goes through
-``engine.tasks.kill`` (a runtime ``kill`` command) for the end-to-end figure a UI sees.
-"""
+"""Exit latency: from SIGKILL sent to the ``/tasks/exit`` event received by a subscriber."""
 
 from __future__ import annotations
 
@@ -19,6 +8,7 @@ import os
 import signal
 import sys
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from runtime import Engine, events
@@ -26,18 +16,23 @@ from runtime import Engine, events
 from ._common import (
     BareWorker,
     BenchError,
+    BenchResult,
     Row,
+    Stats,
     Workspace,
     fmt_ratio,
     ms,
+    per_runtime,
     ratio,
-    run_per_runtime,
+    run,
     runtime_argv,
+    runtime_rows,
     start_task,
-    summarize,
+    stats,
 )
 
 NAME = "exit_latency"
+TITLE = "Exit-event latency"
 TASKS = 100
 VIA_KILL_COMMAND = 20
 TARGET_P50 = 0.002
@@ -122,9 +117,80 @@ async def _bare_kill(worker: BareWorker, pid_file: str) -> float:
     return float(reply["total"])
 
 
-async def measure(
+@dataclass
+class Runtime:
+    engine: Stats
+    reaped: Stats
+    published: Stats
+    bare: Stats
+    via_kill_command: Stats
+
+    def rows(self, rt: str) -> list[Row]:
+        eng, bare = self.engine, self.bare
+        return [
+            Row(
+                NAME,
+                f"{rt}: os.kill -> /tasks/exit, p50 (n={eng.n})",
+                ms(eng.median),
+                f"{ms(bare.median)} (pidfd wait, no engine)",
+                fmt_ratio(ratio(eng.median, bare.median)),
+                f"<= {ms(TARGET_P50)}",
+                eng.median <= TARGET_P50,
+            ),
+            Row(
+                NAME,
+                f"{rt}: os.kill -> /tasks/exit, p99",
+                ms(eng.p99),
+                ms(bare.p99),
+                fmt_ratio(ratio(eng.p99, bare.p99)),
+                f"<= {ms(TARGET_P99)}",
+                eng.p99 <= TARGET_P99,
+            ),
+            Row(
+                NAME,
+                f"{rt}: of which kill -> reaped (kernel, loop wakeup), p50 / p99",
+                f"{ms(self.reaped.median)} / {ms(self.reaped.p99)}",
+            ),
+            Row(
+                NAME,
+                f"{rt}: of which reaped -> event received (engine, subscriber), p50 / p99",
+                f"{ms(self.published.median)} / {ms(self.published.p99)}",
+            ),
+            Row(
+                NAME,
+                f"{rt}: engine.tasks.kill -> /tasks/exit, p50",
+                ms(self.via_kill_command.median),
+                target="(context: includes a runtime kill command)",
+            ),
+        ]
+
+
+@dataclass
+class Result(BenchResult):
+    runtimes: dict[str, Runtime]
+
+    def rows(self) -> list[Row]:
+        return runtime_rows(self.runtimes)
+
+    def headline(self) -> list[list[str]]:
+        return [
+            [
+                f"SIGKILL to `/tasks/exit`, {rt}, p50 / p99",
+                f"{ms(r.engine.median)} / {ms(r.engine.p99)}",
+                f"pidfd wait alone: {ms(r.bare.median)} / {ms(r.bare.p99)}",
+                "",
+            ]
+            for rt, r in self.runtimes.items()
+        ]
+
+
+async def measure(args: argparse.Namespace, ws: Workspace) -> Result:
+    return Result(await per_runtime(args, ws, measure_runtime))
+
+
+async def measure_runtime(
     args: argparse.Namespace, ws: Workspace, worker: BareWorker, runtime: str
-) -> dict[str, Any]:
+) -> Runtime:
     ws.bundle(f"sleep-{runtime}", ["/bin/sleep", "100000"], ws.rootfs())
     ws.root(runtime, "bare")
     rounds = args.rounds or (1 if args.quick else 3)
@@ -134,52 +200,8 @@ async def measure(
             for key, values in (await one_round(ws, worker, runtime, r, engine)).items():
                 merged.setdefault(key, []).extend(values)
     await worker.call("reap")
-    return {"rounds": rounds, "tasks": TASKS} | {k: summarize(v) for k, v in merged.items()}
-
-
-def rows(rt: str, res: dict[str, Any]) -> list[Row]:
-    eng, bare = res["engine"], res["bare"]
-    return [
-        Row(
-            NAME,
-            f"{rt}: os.kill -> /tasks/exit, p50 (n={eng['n']})",
-            ms(eng["median"]),
-            f"{ms(bare['median'])} (pidfd wait, no engine)",
-            fmt_ratio(ratio(eng["median"], bare["median"])),
-            f"<= {ms(TARGET_P50)}",
-            eng["median"] <= TARGET_P50,
-        ),
-        Row(
-            NAME,
-            f"{rt}: os.kill -> /tasks/exit, p99",
-            ms(eng["p99"]),
-            ms(bare["p99"]),
-            fmt_ratio(ratio(eng["p99"], bare["p99"])),
-            f"<= {ms(TARGET_P99)}",
-            eng["p99"] <= TARGET_P99,
-        ),
-        Row(
-            NAME,
-            f"{rt}: of which kill -> reaped (kernel, loop wakeup), p50 / p99",
-            f"{ms(res['reaped']['median'])} / {ms(res['reaped']['p99'])}",
-        ),
-        Row(
-            NAME,
-            f"{rt}: of which reaped -> event received (engine, subscriber), p50 / p99",
-            f"{ms(res['published']['median'])} / {ms(res['published']['p99'])}",
-        ),
-        Row(
-            NAME,
-            f"{rt}: engine.tasks.kill -> /tasks/exit, p50",
-            ms(res["via_kill_command"]["median"]),
-            target="(context: includes a runtime kill command)",
-        ),
-    ]
-
-
-def main() -> int:
-    return run_per_runtime(NAME, __doc__ or NAME, measure, rows)
+    return Runtime(**{k: stats(v) for k, v in merged.items()})
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(NAME, measure))

@@ -1,23 +1,5 @@
-"""Task lifecycle: the engine against the bare runtime, 100 tasks at once, memory per task.
-
-1. A ``/bin/true`` task's whole life through the engine against the bare runtime doing the
-   same, in interleaved rounds. Two engine paths: ``create`` + ``start`` (container create,
-   task create, start, wait, task delete, container delete: the runtime's ``create``,
-   ``start`` and ``delete``), and ``run`` (container create, ``tasks.run``, wait, task delete,
-   container delete: the runtime's ``run --detach`` and ``delete``). Three bare baselines:
-   ``<rt> run`` (create, start, wait and delete in one command: a foreground ``run`` destroys
-   its container when the process exits, so a ``delete`` after it only fails with "container
-   does not exist"); ``run --detach --pid-file``, wait for the pid, ``delete --force`` (the
-   two commands of the engine's ``run`` path); and ``create --pid-file``, ``start``, wait for
-   the pid, ``delete --force`` (the commands of its ``create`` + ``start`` path). Each
-   command is one process, waited for by a subreaper as the engine does. The last two issue
-   the engine's own command lines (its JSON ``--log`` included), so the difference between
-   an engine path and its baseline is the engine's own cost: the median of the per-round
-   differences, which is the row with the 1 ms target.
-2. 100 tasks ``sh -c "exit N"`` (100 different N) created and started at once with
-   ``asyncio.gather``: the time until all are reaped, and whether every status is right, by
-   ``wait`` and by ``/tasks/exit`` event.
-3. The engine process's RSS before and after 100 running ``sleep`` tasks.
+"""A ``/bin/true`` container's lifecycle: the engine's two paths against the bare runtime's
+same commands and against containerd; N at once; memory (docs/benchmarks.md, Method).
 """
 
 from __future__ import annotations
@@ -25,46 +7,573 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import itertools
 import json
+import math
+import shutil
 import subprocess
 import sys
 import time
-import tracemalloc
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psutil
 
 from runtime import Engine, events
+from tests.containerd import image
+from tests.containerd.daemon import Daemon, unavailable
 
 from ._common import (
+    MIB,
     REPO,
     BareWorker,
     BenchError,
+    BenchResult,
     CpuMeter,
     Row,
     Sample,
+    Side,
+    Stats,
     Workspace,
-    fmt_ratio,
+    convert,
+    cpu,
     interleave,
     ms,
     ratio,
     remove_task,
-    run_per_runtime,
+    run,
     runtime_argv,
     start_task,
-    summarize,
+    stats,
     summarize_samples,
+    table,
+    vs,
 )
 
 NAME = "lifecycle"
+TITLE = "Lifecycle: the engine, bare runtimes and containerd"
 TARGET_RATIO = {"runc": 1.2, "crun": 1.5}
-TARGET_MIB_PER_TASK = 1.0
 #: What the engine may add to a lifecycle on top of the runtime commands it issues.
 TARGET_OWN_MS = 1.0
-#: containerd-shim-runc-v2: one Go process per container, about this much RSS each.
-SHIM_MIB_PER_CONTAINER = 13
+TARGET_SPEEDUP = 5.0
+TARGET_MIB_PER_TASK = 1.0
 MANY = 100
+REPS = {10: 3, 50: 1, 100: 1}
+#: The engine's two paths: what they are called, the bare side issuing the same runtime
+#: commands, and how many.
+PATHS = {"run": ("`tasks.run`", "detach", 2), "steps": ("create + start", "steps", 4)}
+ARMS = {
+    "engine_run": "engine: container create, `tasks.run`, wait, delete, container delete",
+    "engine_steps": "engine: container create, task create, start, wait, delete, container delete",
+    "bare_run": "bare `run` (one command)",
+    "bare_detach": "bare `run --detach`, wait, `delete --force`",
+    "bare_steps": "bare `create`, `start`, wait, `delete --force`",
+}
+
+
+def label(system: str) -> str:
+    """A system of the comparison: ``engine-<rt>``, ``<rt>`` (bare) or ``containerd``."""
+    if system.startswith("engine-"):
+        return f"engine ({system[7:]})"
+    return "containerd 1.6" if system == "containerd" else f"bare {system}"
+
+
+@dataclass
+class Memory:
+    rss: int
+    pss: int
+    uss: int
+
+    def __add__(self, other: Memory) -> Memory:
+        return Memory(self.rss + other.rss, self.pss + other.pss, self.uss + other.uss)
+
+    def cells(self) -> list[str]:
+        return [f"{v / MIB:.1f}" for v in (self.rss, self.pss, self.uss)]
+
+
+@dataclass
+class EngineMemory:
+    running: int
+    before: Memory
+    after: Memory
+
+    @property
+    def per_task_mib(self) -> float:
+        return (self.after.rss - self.before.rss) / self.running / MIB
+
+
+@dataclass
+class Runtime:
+    sides: dict[str, Side]
+    #: Per path, the per-round differences to the bare side's same commands.
+    own: dict[str, Side]
+    lifecycles: int
+    wrong_status: list[int]
+    many_wrong: list[str]
+    memory: EngineMemory
+
+    def rows(self, rt: str) -> list[Row]:
+        med = {k: v["total"].median for k, v in self.sides.items()}
+        rows = []
+        for path, (name, base, n) in PATHS.items():
+            eng, own = self.sides[f"engine_{path}"], self.own[path]["total"].median
+            rows += [
+                Row(
+                    NAME,
+                    f"{rt}: the engine's own time per {name} lifecycle (median of per-round"
+                    f" differences to the same {n} runtime commands; its own CPU beside)",
+                    f"{ms(own)} (CPU {ms(self.own[path]['cpu_self'].median)})",
+                    f"{ms(med[f'engine_{path}'])} vs {ms(med[f'bare_{base}'])}",
+                    target=f"<= {TARGET_OWN_MS:.0f} ms",
+                    met=own * 1e3 <= TARGET_OWN_MS,
+                ),
+                vs(
+                    NAME,
+                    f"{rt}: /bin/true lifecycle by {name}, median (n={eng['total'].n})",
+                    med[f"engine_{path}"],
+                    med["bare_run"],
+                    f"`{rt} run`",
+                    TARGET_RATIO[rt],
+                ),
+            ]
+        # Its p90s and CPU are in the path tables of the section; this ratio has a target.
+        rows.append(
+            vs(
+                NAME,
+                f"{rt}: `tasks.run` lifecycle vs the same 2 runtime commands, median",
+                med["engine_run"],
+                med["bare_detach"],
+                target=TARGET_RATIO[rt],
+            )
+        )
+        wrong, per_task = self.wrong_status, self.memory.per_task_mib
+        return [
+            *rows,
+            Row(
+                NAME,
+                f"{rt}: `tasks.run` of /bin/true, exit status 0 by `wait`",
+                f"{self.lifecycles - len(wrong)} of {self.lifecycles}"
+                + (f" {sorted(set(wrong))}" * bool(wrong)),
+                target="all",
+                met=not wrong,
+                check=True,
+            ),
+            Row(
+                NAME,
+                f"{rt}: {MANY} tasks at once, exit statuses (wait and /tasks/exit)",
+                "; ".join(self.many_wrong[:5]) or "all right",
+                target="every status right",
+                met=not self.many_wrong,
+                check=True,
+            ),
+            Row(
+                NAME,
+                f"{rt}: engine RSS per running task ({self.memory.running} sleep tasks)",
+                f"{per_task:.3f} MiB",
+                target=f"<= {TARGET_MIB_PER_TASK} MiB",
+                met=per_task <= TARGET_MIB_PER_TASK,
+            ),
+        ]
+
+    def p90(self, side: str) -> float:
+        return self.sides[side]["total"].p90
+
+    def section(self, rt: str) -> str:
+        body = []
+        for key, what in ARMS.items():
+            side = self.sides[key]
+            phases = [k for k in side if k not in ("total", "cpu", "cpu_self", "cpu_children")]
+            each = ", ".join(f"{p} {side[p].median * 1e3:.1f}" for p in phases)
+            body.append([what, ms(side["total"].median), ms(side["total"].p90), each, cpu(side)])
+        head = ["path", "median", "p90", "phases, median (ms)", "CPU: process / its children"]
+        return f"**{rt}**\n\n" + table(head, body)
+
+
+@dataclass
+class Result(BenchResult):
+    runtimes: dict[str, Runtime]
+    containerd: Side | None
+    #: N at once -> system -> the latencies of its lifecycles from the common start.
+    concurrency: dict[int, dict[str, Stats]]
+    containerd_memory: list[Memory]
+    containerd_left: list[str]
+
+    def rows(self) -> list[Row]:
+        rows = [row for rt, r in self.runtimes.items() for row in r.rows(rt)]
+        if self.containerd is None:
+            return rows
+        c = self.containerd["total"].median
+        if "crun" in self.runtimes:
+            e = self.runtimes["crun"].sides["engine_run"]["total"].median
+            speedup = ratio(c, e)
+            rows.append(
+                Row(
+                    NAME,
+                    "crun: lifecycle speed-up over containerd (containerd / engine, medians)",
+                    ms(e),
+                    f"{ms(c)} (containerd)",
+                    f"{speedup:.1f}x",
+                    f">= {TARGET_SPEEDUP:.0f}x",
+                    speedup >= TARGET_SPEEDUP,
+                )
+            )
+        by = self.concurrency[MANY]
+        if "engine-crun" in by:
+            speedup = ratio(by["containerd"].median, by["engine-crun"].median)
+            rows.append(
+                Row(
+                    NAME,
+                    f"crun: {MANY} at once, speed-up over containerd (medians)",
+                    ms(by["engine-crun"].median),
+                    f"{ms(by['containerd'].median)} (containerd)",
+                    f"{speedup:.1f}x",
+                    f">= {TARGET_SPEEDUP:.0f}x",
+                    speedup >= TARGET_SPEEDUP,
+                )
+            )
+        left = ", ".join(self.containerd_left)
+        rows.append(
+            Row(
+                NAME,
+                "containerd stopped; no shim, mount, cgroup or file of it left",
+                f"LEFT: {left}" if left else "clean",
+                target="clean",
+                met=not left,
+                check=True,
+            )
+        )
+        return rows
+
+    def systems(self) -> dict[str, Side]:
+        out = {f"engine-{rt}": r.sides["engine_run"] for rt, r in self.runtimes.items()}
+        out |= {rt: r.sides["bare_run"] for rt, r in self.runtimes.items()}
+        return out | ({"containerd": self.containerd} if self.containerd else {})
+
+    def shim_mib(self) -> float:
+        return stats([m.rss for m in self.containerd_memory[1:]]).median / MIB
+
+    def section(self, docs: Path) -> str:
+        systems = self.systems()
+        base = systems.get("engine-crun") or next(iter(systems.values()))
+        ctd = self.containerd["total"].median if self.containerd else math.nan
+        head = ["system", "median", "p90", "CPU per lifecycle (mean)", "vs engine (crun)"]
+        body = [
+            [
+                label(s),
+                ms(t.median),
+                ms(t.p90),
+                ms(side["cpu"].mean),
+                f"{t.median / base['total'].median:.2f}",
+                f"{ctd / t.median:.1f}",
+            ]
+            for s, side in systems.items()
+            if (t := side["total"])
+        ]
+        head.append("containerd is ... times slower")
+        vs_ctd = "containerd" in systems and "engine-crun" in systems
+        n_body = [
+            [str(n), *(f"{by[s].median * 1e3:.0f} / {by[s].p90 * 1e3:.0f}" for s in systems)]
+            + ([f"{by['containerd'].median / by['engine-crun'].median:.1f}"] if vs_ctd else [])
+            for n, by in sorted(self.concurrency.items())
+        ]
+        self.plot(docs / "benchmarks-concurrency.svg")
+        parts = [
+            table(head, body),
+            "![Median lifecycle latency against N started at once](benchmarks-concurrency.svg)",
+            "Median / p90 of N lifecycles started at once, each from the common start to its"
+            " end; N = 1 is the interleaved rounds above.",
+            table(
+                ["N at once", *(f"{label(s)} (ms)" for s in systems)]
+                + (["containerd / engine (crun)"] if vs_ctd else []),
+                n_body,
+            ),
+        ]
+        if self.containerd_memory:
+            daemon, *shims = self.containerd_memory
+            total = sum(shims, daemon)
+            mem = [
+                [
+                    f"engine process ({rt}), {r.memory.running} `sleep` tasks",
+                    *r.memory.after.cells(),
+                ]
+                for rt, r in self.runtimes.items()
+            ]
+            mem += [
+                [f"containerd daemon, {len(shims)} `sleep` containers", *daemon.cells()],
+                [
+                    f"its {len(shims)} shims (median RSS {self.shim_mib():.1f} MiB)",
+                    *sum(shims, Memory(0, 0, 0)).cells(),
+                ],
+                ["**containerd + shims**", *(f"**{c}**" for c in total.cells())],
+            ]
+            parts.append(table(["", "RSS (MiB)", "PSS (MiB)", "USS (MiB)"], mem))
+        return "\n\n".join(parts + [r.section(rt) for rt, r in self.runtimes.items()])
+
+    def plot(self, path: Path) -> None:
+        import matplotlib
+
+        matplotlib.use("Agg")  # no display: a file only
+        from matplotlib import pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(7.6, 4.6))
+        ns = sorted(self.concurrency)
+        for s in self.systems():
+            ys = [self.concurrency[n][s].median * 1e3 for n in ns]
+            ax.plot(ns, ys, "-" if s.startswith("engine") else "--", marker="o", label=label(s))
+        ax.set(xscale="log", yscale="log", title="Lifecycle of /bin/true with N at once")
+        ax.set(xlabel="lifecycles started at once (N)", ylabel="median latency (ms)")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(loc="upper left", fontsize="small")
+        # No date in the file: the same figures give the same file.
+        fig.savefig(path, format="svg", metadata={"Date": None})
+        plt.close(fig)
+
+    def headline(self) -> list[list[str]]:
+        rows = []
+        for rt, r in self.runtimes.items():
+            e, b, d = (
+                r.sides[k]["total"].median for k in ("engine_run", "bare_run", "bare_detach")
+            )
+            rows.append(
+                [
+                    f"`/bin/true` lifecycle, {rt} (`tasks.run`, wait, delete)",
+                    ms(e),
+                    f"`{rt} run`: {ms(b)}; `run -d` + `delete`: {ms(d)}",
+                    f"{e / b:.2f}; {e / d:.2f}",
+                ]
+            )
+            if self.containerd:
+                c = self.containerd["total"].median
+                rows.append(
+                    [
+                        f"lifecycle beside containerd (`ctr run --rm`), {rt}",
+                        ms(e),
+                        ms(c),
+                        f"{c / e:.1f}x faster",
+                    ]
+                )
+            shims = (
+                f"containerd-shim: {self.shim_mib():.1f} MiB each" if self.containerd_memory else ""
+            )
+            rows.append(
+                [
+                    f"memory per running container, {rt}",
+                    f"{r.memory.per_task_mib:.3f} MiB (in one process)",
+                    shims,
+                    "",
+                ]
+            )
+        return rows
+
+
+class Containerd:
+    """The private containerd's side: ``ctr`` through the bare worker, and the CPU of the
+    daemon and of the shims its supervisor reaped."""
+
+    def __init__(self, daemon: Daemon, worker: BareWorker) -> None:
+        assert daemon.process is not None
+        self.daemon, self.worker = daemon, worker
+        self.supervisor = psutil.Process(daemon.process.pid)
+        self.containerd = self.supervisor.children()[0]
+        self.ctr_path = shutil.which("ctr") or "ctr"  # the worker spawns by path
+
+    def ctr(self, *args: str) -> list[str]:
+        d = self.daemon
+        return [self.ctr_path, "--address", str(d.socket), "--namespace", d.namespace, *args]
+
+    def run_argv(self, cid: str, *argv: str, detach: bool = False) -> list[str]:
+        return self.ctr(
+            "run", "--detach" if detach else "--rm", "--null-io", image.NAME, cid, *argv
+        )
+
+    def shims(self) -> list[psutil.Process]:
+        return [p for p in self.supervisor.children() if "shim" in p.name()]
+
+    def cpu(self) -> float:
+        d, s = self.containerd.cpu_times(), self.supervisor.cpu_times()
+        return float(sum(d[:4]) + s.children_user + s.children_system)
+
+    async def settle(self, limit: float = 0.5) -> None:
+        """containerd goes on working after ctr returns (the shim exits, the GC runs): wait
+        until it is quiet, so that its tail lands in its own sample, not the next one."""
+        t0, last = time.perf_counter(), self.cpu()
+        while time.perf_counter() - t0 < limit:
+            await asyncio.sleep(0.02)
+            if (now := self.cpu()) == last and not self.shims():
+                break
+            last = now
+
+    async def memory(self, prefix: str) -> list[Memory]:
+        """The daemon's memory, then each shim's, with 100 running ``sleep`` containers."""
+        ids = [f"{prefix}k{i}" for i in range(MANY)]
+        for batch in range(0, MANY, 10):
+            argvs = [
+                self.run_argv(c, "sleep", "100000", detach=True) for c in ids[batch : batch + 10]
+            ]
+            reply = await self.worker.call("parallel", argvs=argvs)
+            if any(reply["statuses"]):
+                raise BenchError(f"ctr run --detach: {reply['statuses']}: {reply['stderr']}")
+        await asyncio.sleep(0.5)
+        out = [_memory(p) for p in (self.containerd, *self.shims())]
+        await self.worker.steps({"argv": self.ctr("tasks", "delete", "--force", *ids)})
+        await self.worker.steps({"argv": self.ctr("containers", "delete", *ids)})
+        await self.settle(limit=3.0)
+        return out
+
+
+class Sides:
+    """Every side of the comparison, one lifecycle or N at once; every id unique."""
+
+    def __init__(self, ws: Workspace, worker: BareWorker, ctd: Containerd | None) -> None:
+        self.ws, self.worker, self.ctd = ws, worker, ctd
+        self.engines: dict[str, Engine] = {}
+        self.bundle = ws.bundle("true", ["/bin/true"], ws.rootfs())
+        self.seq = 0
+        self.wrong: dict[str, list[int]] = {}
+        # As the engine runs its create and run (runtime/oci.py): detached, a JSON log.
+        self.logged = ["--log", str(ws.dir / "bare.log"), "--log-format", "json"]
+
+    def side(self, kind: str, rt: str = "") -> Callable[[int], Awaitable[Sample]]:
+        """One lifecycle of ``kind`` (``engine_run``, ``bare_detach``, ``containerd``...)."""
+
+        async def one(_: int) -> Sample:
+            if kind == "containerd":
+                sample = await self.containerd()
+            elif kind.startswith("engine_"):
+                sample = await self.engine(rt, steps=kind == "engine_steps")
+            else:
+                sample = await self.bare(rt, kind[5:])
+            return sample | {"cpu": sample["cpu_self"] + sample["cpu_children"]}
+
+        return one
+
+    def _id(self) -> str:
+        self.seq += 1
+        return f"{self.ws.prefix}{self.seq}"
+
+    async def engine(self, rt: str, steps: bool = False, t0: float | None = None) -> Sample:
+        engine, cid, meter = self.engines[rt], self._id(), CpuMeter()
+        times = [t0 or time.perf_counter()]
+        await engine.containers.create(cid, self.bundle)
+        if steps:
+            await engine.tasks.create(cid)
+            times.append(time.perf_counter())
+            await engine.tasks.start(cid)
+        else:
+            await engine.tasks.run(cid)
+        times.append(time.perf_counter())
+        status = (await engine.tasks.wait(cid)).exit_status
+        times.append(time.perf_counter())
+        await engine.tasks.delete(cid)
+        await engine.containers.delete(cid)
+        times.append(time.perf_counter())
+        if status:
+            # Counted, not raised: a failed check in the report (crun 1.8's `run --detach`
+            # returns before the init is the engine's child: the reaper waits for it).
+            self.wrong.setdefault(rt, []).append(status)
+        phases = ["create", "start"] if steps else ["run"]
+        sample = dict(zip([*phases, "wait", "delete"], _steps(times), strict=True))
+        return sample | {"total": times[-1] - times[0]} | meter.sample()
+
+    async def bare(self, rt: str, kind: str) -> Sample:
+        cid, pid = self._id(), str(self.ws.dir / "bare.pid")
+        root = self.ws.dir / f"bare-{rt}"
+
+        def argv(*a: str) -> dict[str, Any]:
+            return {"argv": runtime_argv(rt, root, *a)}
+
+        at = ("--pid-file", pid, "--bundle", str(self.bundle), cid)
+        wait: dict[str, Any] = {"wait_pid_file": pid}
+        delete = argv("delete", "--force", cid)
+        if kind == "run":
+            commands, phases = [argv("run", "--bundle", str(self.bundle), cid)], []
+        elif kind == "detach":
+            commands = [argv(*self.logged, "run", "--detach", *at), wait, delete]
+            phases = ["run", "wait", "delete"]
+        else:
+            commands = [argv(*self.logged, "create", *at), argv("start", cid), wait, delete]
+            phases = ["create", "start", "wait", "delete"]
+        reply = await self.worker.steps(*commands)
+        return dict(zip(phases, reply["times"], strict=False)) | {
+            k: reply[k] for k in ("total", "cpu_self", "cpu_children")
+        }
+
+    async def containerd(self) -> Sample:
+        assert self.ctd is not None
+        before = self.ctd.cpu()
+        reply = await self.worker.steps({"argv": self.ctd.run_argv(self._id(), "/bin/true")})
+        await self.ctd.settle()
+        spent = reply["cpu_self"] + reply["cpu_children"] + self.ctd.cpu() - before
+        return {"total": reply["total"], "cpu_self": spent, "cpu_children": 0.0}
+
+    async def batch(self, system: str, n: int) -> list[float]:
+        """``n`` lifecycles started at once; each one's latency from the common start."""
+        if system.startswith("engine-"):
+            t0 = time.perf_counter()
+            done = await asyncio.gather(*(self.engine(system[7:], t0=t0) for _ in range(n)))
+            return [s["total"] for s in done]
+        if system == "containerd":
+            assert self.ctd is not None
+            argvs = [self.ctd.run_argv(self._id(), "/bin/true") for _ in range(n)]
+        else:
+            root = self.ws.dir / f"bare-{system}"
+            argvs = [
+                runtime_argv(system, root, "run", "--bundle", str(self.bundle), self._id())
+                for _ in range(n)
+            ]
+        reply = await self.worker.call("parallel", argvs=argvs)
+        if any(reply["statuses"]):
+            raise BenchError(f"{system}, {n} at once: {reply['statuses']}: {reply['stderr']}")
+        if self.ctd is not None and system == "containerd":
+            await self.ctd.settle(limit=3.0)
+        return list(reply["times"])
+
+
+def _steps(times: list[float]) -> list[float]:
+    return [b - a for a, b in itertools.pairwise(times)]
+
+
+def _memory(p: psutil.Process) -> Memory:
+    m = p.memory_full_info()
+    return Memory(m.rss, m.pss, m.uss)
+
+
+async def memory_probe(root: Path, runtime: str, bundle: Path, prefix: str) -> EngineMemory:
+    """The engine process before and after 100 running ``sleep`` tasks: in a fresh process,
+    as freed Python memory stays in a process."""
+    async with Engine(root=root, runtime=runtime) as engine:
+
+        async def launch(tag: str, n: int = MANY) -> list[str]:
+            ids = [f"{prefix}{tag}{i}" for i in range(n)]
+            for batch in range(0, n, 10):
+                await asyncio.gather(
+                    *(start_task(engine, c, bundle) for c in ids[batch : batch + 10])
+                )
+            gc.collect()
+            return ids
+
+        # Every code path a task takes, once, before the first measurement.
+        await asyncio.gather(*(remove_task(engine, c) for c in await launch("w", 10)))
+        gc.collect()
+        before = _memory(psutil.Process())
+        ids = await launch("k")
+        await asyncio.sleep(0.2)
+        after = _memory(psutil.Process())
+        running = sum(1 for t in engine.tasks.list() if t.status == "running")
+        await asyncio.gather(*(remove_task(engine, c) for c in ids))
+    return EngineMemory(running, before, after)
+
+
+def engine_memory(ws: Workspace, rt: str) -> EngineMemory:
+    bundle = ws.bundle(f"sleep-{rt}", ["/bin/sleep", "100000"], ws.rootfs())
+    argv = [sys.executable, "-m", "bench.lifecycle", "--memory-probe", rt]
+    argv += [str(ws.root(rt, "engine-mem")), str(bundle), f"{ws.prefix}{rt[0]}"]
+    proc = subprocess.run(argv, capture_output=True, text=True, cwd=REPO, timeout=600)
+    if proc.returncode != 0:
+        raise BenchError(f"memory probe failed: {proc.stderr[-2000:]}")
+    return convert.structure(json.loads(proc.stdout), EngineMemory)
 
 
 def _exit_code(i: int) -> int:
@@ -72,446 +581,98 @@ def _exit_code(i: int) -> int:
     return (i * 37) % 256
 
 
-async def interleaved(
-    args: argparse.Namespace, ws: Workspace, worker: BareWorker, runtime: str, rootfs: Path
-) -> dict[str, Any]:
-    bundle = ws.bundle(f"true-{runtime}", ["/bin/true"], rootfs)
-    bare_root = ws.root(runtime, "bare")
-    pid_file = ws.dir / f"bare-{runtime}.pid"
-    # As the engine runs its create and run (runtime/oci.py): detached, telling a JSON log.
-    logged = ["--log", str(ws.dir / f"bare-{runtime}.log"), "--log-format", "json"]
+async def many_at_once(ws: Workspace, engine: Engine, rt: str) -> list[str]:
+    """100 tasks ``sh -c "exit N"`` started at once: what was wrong of their statuses."""
+    ids = [f"{ws.prefix}{rt[0]}m{i}" for i in range(MANY)]
+    bundles = [
+        ws.bundle(c, ["/bin/sh", "-c", f"exit {_exit_code(i)}"], ws.rootfs())
+        for i, c in enumerate(ids)
+    ]
+    sub = engine.subscribe(topics=[events.TASK_EXIT])
+    await asyncio.gather(*(start_task(engine, c, b) for c, b in zip(ids, bundles, strict=True)))
+    exits = await asyncio.gather(*(engine.tasks.wait(c) for c in ids))
+    await asyncio.gather(*(remove_task(engine, c, kill=False) for c in ids))
+    seen: dict[str, list[int]] = {}
+    while (event := sub.get_nowait()) is not None:
+        seen.setdefault(event.container_id, []).append(event.exit_status or 0)
+    sub.close()
+    wrong = [
+        f"{c} wait {e.exit_status}"
+        for i, (c, e) in enumerate(zip(ids, exits, strict=True))
+        if e.exit_status != _exit_code(i)
+    ]
+    return wrong + [
+        f"{c} events {seen.get(c)}" for i, c in enumerate(ids) if seen.get(c) != [_exit_code(i)]
+    ]
+
+
+async def measure(args: argparse.Namespace, ws: Workspace) -> Result:
     rounds = args.rounds or (12 if args.quick else 60)
     warmup = 3 if args.quick else 6
-
-    async with Engine(root=ws.root(runtime, "engine"), runtime=runtime) as engine:
-
-        async def engine_side(i: int) -> Sample:
-            cid = f"{ws.prefix}{runtime[0]}e{i}"
-            cpu = CpuMeter()
-            t0 = time.perf_counter()
-            await engine.containers.create(cid, bundle)
-            await engine.tasks.create(cid)
-            t1 = time.perf_counter()
-            await engine.tasks.start(cid)
-            t2 = time.perf_counter()
-            ex = await engine.tasks.wait(cid)
-            t3 = time.perf_counter()
-            await engine.tasks.delete(cid)
-            await engine.containers.delete(cid)
-            t4 = time.perf_counter()
-            if ex.exit_status != 0:
-                raise BenchError(f"engine: /bin/true exited {ex.exit_status}")
-            return {
-                "total": t4 - t0,
-                "create": t1 - t0,
-                "start": t2 - t1,
-                "wait": t3 - t2,
-                "delete": t4 - t3,
-            } | cpu.sample()
-
-        wrong_run: list[int] = []
-
-        async def engine_run(i: int) -> Sample:
-            cid = f"{ws.prefix}{runtime[0]}n{i}"
-            cpu = CpuMeter()
-            t0 = time.perf_counter()
-            await engine.containers.create(cid, bundle)
-            await engine.tasks.run(cid)
-            t1 = time.perf_counter()
-            ex = await engine.tasks.wait(cid)
-            t2 = time.perf_counter()
-            await engine.tasks.delete(cid)
-            await engine.containers.delete(cid)
-            t3 = time.perf_counter()
-            if ex.exit_status != 0:
-                # Counted, not raised: crun 1.8's `run --detach` returns before the init is
-                # handed to the engine; the reaper waits for the hand-over, and this counts a
-                # regression as a failed check in the report.
-                wrong_run.append(ex.exit_status)
-            return {"total": t3 - t0, "run": t1 - t0, "wait": t2 - t1, "delete": t3 - t2} | (
-                cpu.sample()
+    # Every process that spawns starts before any Engine opens in this process.
+    memory = {rt: engine_memory(ws, rt) for rt in args.runtimes}
+    worker = BareWorker(ws.dir / "worker.log")
+    daemon = Daemon(ws.dir / "ctd", f"{ws.prefix}c") if unavailable() is None else None
+    sides = Sides(ws, worker, None)
+    ctd_memory: list[Memory] = []
+    left: list[str] = []
+    many: dict[str, list[str]] = {}
+    try:
+        if daemon is not None:
+            daemon.dir.mkdir()
+            await asyncio.to_thread(daemon.start)
+            await asyncio.to_thread(daemon.import_image)
+            ctd = sides.ctd = Containerd(daemon, worker)
+            ctd_memory = await ctd.memory(ws.prefix)
+        for rt in args.runtimes:
+            sides.engines[rt] = await Engine(root=ws.root(rt, "engine"), runtime=rt).open()
+            ws.root(rt, "bare")
+        fns = {f"{k} {rt}": sides.side(k, rt) for rt in args.runtimes for k in ARMS}
+        if sides.ctd is not None:
+            fns["containerd"] = sides.side("containerd")
+        samples = await interleave(fns, rounds=rounds, warmup=warmup)
+        names = [f"engine-{rt}" for rt in args.runtimes] + args.runtimes
+        names += ["containerd"] if sides.ctd else []
+        concurrency: dict[int, dict[str, list[float]]] = {n: {s: [] for s in names} for n in REPS}
+        for n, reps in REPS.items():
+            for rep in range(1 if args.quick else reps):
+                for s in names if rep % 2 == 0 else names[::-1]:
+                    concurrency[n][s] += await sides.batch(s, n)
+        for rt, engine in sides.engines.items():
+            many[rt] = await many_at_once(ws, engine, rt)
+    finally:
+        for engine in sides.engines.values():
+            await engine.close()
+        if daemon is not None:
+            left = await asyncio.to_thread(daemon.stop)
+        await worker.aclose()
+    runtimes = {}
+    for rt in args.runtimes:
+        mine = {k.split()[0]: v for k, v in samples.items() if k.endswith(f" {rt}")}
+        own = {
+            path: summarize_samples(
+                [
+                    {k: e[k] - b[k] for k in ("total", "cpu_self")}
+                    for e, b in zip(mine[f"engine_{path}"], mine[f"bare_{base}"], strict=True)
+                ]
             )
-
-        async def bare_run(i: int) -> Sample:
-            cid = f"{ws.prefix}{runtime[0]}r{i}"
-            reply = await worker.steps(
-                {"argv": runtime_argv(runtime, bare_root, "run", "--bundle", str(bundle), cid)}
-            )
-            return {k: reply[k] for k in ("total", "cpu_self", "cpu_children")}
-
-        async def bare_steps(i: int) -> Sample:
-            cid = f"{ws.prefix}{runtime[0]}s{i}"
-            create = ["create", "--pid-file", str(pid_file), "--bundle", str(bundle), cid]
-            reply = await worker.steps(
-                {"argv": runtime_argv(runtime, bare_root, *logged, *create)},
-                {"argv": runtime_argv(runtime, bare_root, "start", cid)},
-                {"wait_pid_file": str(pid_file)},
-                {"argv": runtime_argv(runtime, bare_root, "delete", "--force", cid)},
-            )
-            t = reply["times"]
-            return {
-                "total": reply["total"],
-                "create": t[0],
-                "start": t[1],
-                "wait": t[2],
-                "delete": t[3],
-                "cpu_self": reply["cpu_self"],
-                "cpu_children": reply["cpu_children"],
-            }
-
-        async def bare_detach(i: int) -> Sample:
-            cid = f"{ws.prefix}{runtime[0]}d{i}"
-            run = ["run", "--detach", "--pid-file", str(pid_file), "--bundle", str(bundle), cid]
-            reply = await worker.steps(
-                {"argv": runtime_argv(runtime, bare_root, *logged, *run)},
-                {"wait_pid_file": str(pid_file)},
-                {"argv": runtime_argv(runtime, bare_root, "delete", "--force", cid)},
-            )
-            t = reply["times"]
-            return {"total": reply["total"], "run": t[0], "wait": t[1], "delete": t[2]} | {
-                k: reply[k] for k in ("cpu_self", "cpu_children")
-            }
-
-        samples = await interleave(
-            {
-                "engine": engine_side,
-                "engine_run": engine_run,
-                "bare_run": bare_run,
-                "bare_detach": bare_detach,
-                "bare_steps": bare_steps,
-            },
-            rounds=rounds,
-            warmup=warmup,
+            for path, (_, base, _) in PATHS.items()
+        }
+        sides_rt = {k: summarize_samples(v) for k, v in mine.items()}
+        runtimes[rt] = Runtime(
+            sides_rt, own, rounds + warmup, sides.wrong.get(rt, []), many[rt], memory[rt]
         )
-    own = {
-        path: {
-            key: summarize(
-                [e[key] - b[key] for e, b in zip(samples[path], samples[base], strict=True)]
-            )
-            for key in ("total", "cpu_self")
-        }
-        for path, base in (("engine", "bare_steps"), ("engine_run", "bare_detach"))
-    }
-    return {
-        "rounds": rounds,
-        "warmup": warmup,
-        "run_lifecycles": rounds + warmup,
-        "run_wrong_status": wrong_run,
-        "own": own,
-    } | {side: summarize_samples(s) for side, s in samples.items()}
-
-
-async def many_at_once(
-    ws: Workspace, worker: BareWorker, runtime: str, rootfs: Path
-) -> dict[str, Any]:
-    """Create and start 100 short tasks at once; check every exit status. As context, the
-    bare worker then spawns 100 ``<rt> run`` of the same bundles at once."""
-    bundles = [
-        ws.bundle(f"exit{i}-{runtime}", ["/bin/sh", "-c", f"exit {_exit_code(i)}"], rootfs)
-        for i in range(MANY)
-    ]
-    async with Engine(root=ws.root(runtime, "engine-many"), runtime=runtime) as engine:
-        sub = engine.subscribe(topics=[events.TASK_EXIT])
-        ids = [f"{ws.prefix}{runtime[0]}m{i}" for i in range(MANY)]
-
-        t0 = time.perf_counter()
-        await asyncio.gather(*(start_task(engine, ids[i], bundles[i]) for i in range(MANY)))
-        t_started = time.perf_counter()
-        exits = await asyncio.gather(*(engine.tasks.wait(cid) for cid in ids))
-        t_reaped = time.perf_counter()
-        await asyncio.gather(*(engine.tasks.delete(cid) for cid in ids))
-        await asyncio.gather(*(engine.containers.delete(cid) for cid in ids))
-        t_deleted = time.perf_counter()
-        seen: dict[str, list[int]] = {}
-        while (event := sub.get_nowait()) is not None:
-            if event.topic == events.TASK_EXIT:
-                seen.setdefault(event.container_id, []).append(event.exit_status or 0)
-        sub.close()
-    wrong_wait = [
-        (cid, ex.exit_status, _exit_code(i))
-        for i, (cid, ex) in enumerate(zip(ids, exits, strict=True))
-        if ex.exit_status != _exit_code(i)
-    ]
-    wrong_events = [
-        (cid, seen.get(cid), _exit_code(i))
-        for i, cid in enumerate(ids)
-        if seen.get(cid) != [_exit_code(i)]
-    ]
-    bare_root = ws.root(runtime, "bare-many")
-    bare = await worker.call(
-        "parallel",
-        argvs=[
-            runtime_argv(
-                runtime, bare_root, "run", "--bundle", str(b), f"{ws.prefix}{runtime[0]}p{i}"
-            )
-            for i, b in enumerate(bundles)
-        ],
-    )
-    bare_wrong = [
-        (i, status, _exit_code(i))
-        for i, status in enumerate(bare["statuses"])
-        if status != _exit_code(i)
-    ]
-    return {
-        "tasks": MANY,
-        "bare_run_all_s": bare["total"],
-        "bare_wrong_status": bare_wrong,
-        "start_all_s": t_started - t0,
-        "reaped_all_s": t_reaped - t0,
-        "delete_all_s": t_deleted - t_reaped,
-        "wrong_wait_status": wrong_wait,
-        "wrong_exit_events": wrong_events,
-        "correct": not wrong_wait and not wrong_events,
-    }
-
-
-def _memory(full: bool = False) -> dict[str, int]:
-    p = psutil.Process()
-    if full:  # PSS and USS too (reads smaps: slower)
-        m = p.memory_full_info()
-        return {"rss": m.rss, "pss": m.pss, "uss": m.uss, "fds": p.num_fds()}
-    return {"rss": p.memory_info().rss, "fds": p.num_fds()}
-
-
-async def memory_probe(
-    root: Path, runtime: str, bundle: Path, prefix: str, trace: bool = True
-) -> dict[str, Any]:
-    """The engine process's RSS before and after 100 running ``sleep`` tasks.
-
-    Run in a fresh process (see :func:`memory_per_task`): freed Python memory stays in the
-    process, so after the other phases the heap would already hold room for 100 tasks.
-    A second round under ``tracemalloc`` gives the Python heap each task holds on to.
-    """
-    async with Engine(root=root, runtime=runtime) as engine:
-
-        async def launch(cid: str) -> None:
-            await start_task(engine, cid, bundle)
-
-        async def remove(cid: str) -> None:
-            await remove_task(engine, cid)
-
-        async def launch_all(tag: str) -> list[str]:
-            ids = [f"{prefix}{tag}{i}" for i in range(MANY)]
-            for batch in range(0, MANY, 10):
-                await asyncio.gather(*(launch(c) for c in ids[batch : batch + 10]))
-            gc.collect()
-            return ids
-
-        # Warm up: every code path a task takes, run once before the first measurement.
-        warm = [f"{prefix}w{i}" for i in range(10)]
-        await asyncio.gather(*(launch(c) for c in warm))
-        await asyncio.gather(*(remove(c) for c in warm))
-        gc.collect()
-        before = _memory()
-        ids = await launch_all("k")
-        await asyncio.sleep(0.2)
-        after = _memory(full=True)
-        running = sum(1 for t in engine.tasks.list() if t.status == "running")
-        t0 = time.perf_counter()
-        await asyncio.gather(*(remove(c) for c in ids))
-        removed_s = time.perf_counter() - t0
-        gc.collect()
-        end = _memory()
-        mib = 2**20
-        result: dict[str, Any] = {
-            "tasks": MANY,
-            "running": running,
-            "before": before,
-            "after": after,
-            "after_delete": end,
-            "rss_mib_per_task": (after["rss"] - before["rss"]) / MANY / mib,
-            "fds_per_task": (after["fds"] - before["fds"]) / MANY,
-            "rss_mib_kept_after_delete": (end["rss"] - before["rss"]) / mib,
-            "kill_delete_all_s": removed_s,
-        }
-        if not trace:
-            return result
-        tracemalloc.start()
-        base = tracemalloc.get_traced_memory()[0]
-        ids = await launch_all("t")
-        traced = tracemalloc.get_traced_memory()[0] - base
-        top = tracemalloc.take_snapshot().statistics("lineno")[:8]
-        tracemalloc.stop()
-        await asyncio.gather(*(remove(c) for c in ids))
-    return result | {
-        "python_heap_kib_per_task": traced / MANY / 1024,
-        "python_heap_top": [str(s) for s in top],
-    }
-
-
-def memory_per_task(
-    ws: Workspace, runtime: str, rootfs: Path, *, trace: bool = True, tag: str = "engine-mem"
-) -> dict[str, Any]:
-    """:func:`memory_probe` in a fresh interpreter (no Engine is open here meanwhile)."""
-    bundle = ws.bundle(f"sleep-{runtime}", ["/bin/sleep", "100000"], rootfs)
-    root = ws.root(runtime, tag)
-    argv = [sys.executable, "-m", "bench.lifecycle", "--memory-probe", runtime, str(root)]
-    argv += [str(bundle), f"{ws.prefix}{runtime[0]}", "trace" if trace else "notrace"]
-    proc = subprocess.run(argv, capture_output=True, text=True, cwd=REPO, timeout=600)
-    if proc.returncode != 0:
-        raise BenchError(f"memory probe failed: {proc.stderr[-2000:]}")
-    result: dict[str, Any] = json.loads(proc.stdout)
+    containerd = summarize_samples(samples["containerd"]) if "containerd" in samples else None
+    result = Result(runtimes, containerd, {}, ctd_memory, left)
+    result.concurrency = {1: {s: side["total"] for s, side in result.systems().items()}}
+    result.concurrency |= {n: {s: stats(v) for s, v in by.items()} for n, by in concurrency.items()}
     return result
 
 
-async def measure(
-    args: argparse.Namespace, ws: Workspace, worker: BareWorker, runtime: str
-) -> dict[str, Any]:
-    rootfs = ws.rootfs()
-    return {
-        "interleaved": await interleaved(args, ws, worker, runtime, rootfs),
-        "many": await many_at_once(ws, worker, runtime, rootfs),
-        "memory": memory_per_task(ws, runtime, rootfs),
-    }
-
-
-def _cpu(side: dict[str, Any]) -> str:
-    return f"{ms(side['cpu_self']['median'])} / {ms(side['cpu_children']['median'])}"
-
-
-def rows(rt: str, res: dict[str, Any]) -> list[Row]:
-    il = res["interleaved"]
-    eng, run, steps = (il[k]["total"] for k in ("engine", "bare_run", "bare_steps"))
-    erun, detach = il["engine_run"]["total"], il["bare_detach"]["total"]
-    r_run = ratio(eng["median"], run["median"])
-    r_steps = ratio(eng["median"], steps["median"])
-    rr_run = ratio(erun["median"], run["median"])
-    rr_detach = ratio(erun["median"], detach["median"])
-    target = TARGET_RATIO[rt]
-    many, mem = res["many"], res["memory"]
-    wrong = il["run_wrong_status"]
-    per_task = mem["rss_mib_per_task"]
-    own = [
-        Row(
-            NAME,
-            f"{rt}: the engine's own time per {label} lifecycle (median of per-round"
-            f" differences to the same {n} runtime commands; its own CPU beside)",
-            f"{ms(il['own'][path]['total']['median'])}"
-            f" (CPU {ms(il['own'][path]['cpu_self']['median'])})",
-            f"{ms(il[path]['total']['median'])} vs {ms(il[base]['total']['median'])}",
-            target=f"<= {TARGET_OWN_MS:.0f} ms",
-            met=il["own"][path]["total"]["median"] * 1e3 <= TARGET_OWN_MS,
-        )
-        for path, base, label, n in (
-            ("engine_run", "bare_detach", "`tasks.run`", 2),
-            ("engine", "bare_steps", "create + start", 4),
-        )
-    ]
-    return [
-        *own,
-        Row(
-            NAME,
-            f"{rt}: /bin/true lifecycle by `tasks.run`, median (n={erun['n']})",
-            ms(erun["median"]),
-            f"{ms(run['median'])} (`{rt} run`)",
-            fmt_ratio(rr_run),
-            f"<= {target}",
-            rr_run <= target,
-        ),
-        Row(
-            NAME,
-            f"{rt}: `tasks.run` lifecycle vs the same 2 runtime commands, median",
-            ms(erun["median"]),
-            f"{ms(detach['median'])} (`run --detach` + wait + `delete`)",
-            fmt_ratio(rr_detach),
-            f"<= {target}",
-            rr_detach <= target,
-        ),
-        Row(
-            NAME,
-            f"{rt}: `tasks.run` of /bin/true, exit status 0 by `wait`",
-            f"{il['run_lifecycles'] - len(wrong)} of {il['run_lifecycles']}"
-            + (f" (others: {sorted(set(wrong))})" if wrong else ""),
-            target="all",
-            met=not wrong,
-            check=True,
-        ),
-        Row(
-            NAME,
-            f"{rt}: `tasks.run` lifecycle, p90",
-            ms(erun["p90"]),
-            ms(run["p90"]),
-            fmt_ratio(ratio(erun["p90"], run["p90"])),
-        ),
-        Row(
-            NAME,
-            f"{rt}: /bin/true lifecycle by create + start, median (n={eng['n']})",
-            ms(eng["median"]),
-            f"{ms(run['median'])} (`{rt} run`)",
-            fmt_ratio(r_run),
-            f"<= {target}",
-            r_run <= target,
-        ),
-        Row(
-            NAME,
-            f"{rt}: create + start lifecycle, p90",
-            ms(eng["p90"]),
-            ms(run["p90"]),
-            fmt_ratio(ratio(eng["p90"], run["p90"])),
-        ),
-        Row(
-            NAME,
-            f"{rt}: create + start lifecycle vs the same 4 runtime commands, median",
-            ms(eng["median"]),
-            f"{ms(steps['median'])} (create/start/wait/delete)",
-            fmt_ratio(r_steps),
-        ),
-        Row(
-            NAME,
-            f"{rt}: CPU per `tasks.run` lifecycle, engine process / its children, median",
-            _cpu(il["engine_run"]),
-            f"{_cpu(il['bare_detach'])} (worker, 2 commands)",
-            fmt_ratio(
-                ratio(
-                    il["engine_run"]["cpu_self"]["median"], il["bare_detach"]["cpu_self"]["median"]
-                )
-            ),
-        ),
-        Row(
-            NAME,
-            f"{rt}: CPU per create + start lifecycle, engine process / its children, median",
-            _cpu(il["engine"]),
-            f"{_cpu(il['bare_steps'])} (worker, 4 commands)",
-            fmt_ratio(
-                ratio(il["engine"]["cpu_self"]["median"], il["bare_steps"]["cpu_self"]["median"])
-            ),
-        ),
-        Row(
-            NAME,
-            f"{rt}: {many['tasks']} tasks at once: all reaped / all deleted",
-            f"{many['reaped_all_s']:.2f} s / {many['reaped_all_s'] + many['delete_all_s']:.2f} s",
-            f"{many['bare_run_all_s']:.2f} s (100 `{rt} run` at once)",
-            fmt_ratio(ratio(many["reaped_all_s"] + many["delete_all_s"], many["bare_run_all_s"])),
-        ),
-        Row(
-            NAME,
-            f"{rt}: {many['tasks']} tasks at once, exit statuses (wait and /tasks/exit)",
-            "all right" if many["correct"] else "WRONG (see JSON)",
-            target="every status right",
-            met=many["correct"],
-            check=True,
-        ),
-        Row(
-            NAME,
-            f"{rt}: engine RSS per running task ({mem['running']} sleep tasks)",
-            f"{per_task:.3f} MiB ({mem['fds_per_task']:.1f} fds)",
-            f"~{SHIM_MIB_PER_CONTAINER} MiB (containerd-shim, per container)",
-            target=f"<= {TARGET_MIB_PER_TASK} MiB",
-            met=per_task <= TARGET_MIB_PER_TASK,
-        ),
-    ]
-
-
-def main() -> int:
-    if sys.argv[1:2] == ["--memory-probe"]:
-        runtime, root, bundle, prefix, trace = sys.argv[2:7]
-        result = asyncio.run(
-            memory_probe(Path(root), runtime, Path(bundle), prefix, trace == "trace")
-        )
-        print(json.dumps(result))
-        return 0
-    return run_per_runtime(NAME, __doc__ or NAME, measure, rows)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    if sys.argv[1:2] == ["--memory-probe"]:
+        rt, root, bundle, prefix = sys.argv[2:6]
+        probe = asyncio.run(memory_probe(Path(root), rt, Path(bundle), prefix))
+        print(json.dumps(convert.unstructure(probe)))
+        sys.exit(0)
+    sys.exit(run(NAME, measure))

@@ -33,6 +33,11 @@ def find_criu(criu: str | os.PathLike[str] | None = None) -> str | None:
     return shutil.which("criu")
 
 
+def images_size(path: Path) -> int:
+    """Bytes of the images a checkpoint wrote under ``path``."""
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
 def runtime_argv(argv: Sequence[str], runtime: str, criu: str | None) -> list[str]:
     """``argv`` (a runtime command line) made to use ``criu``.
 

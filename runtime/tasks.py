@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 from . import errors, events, ids, states
 from .bundle import task_bundle
 from .cgroups import OomWatch, cgroup_dirs, read_stats, remove_empty
-from .checkpoint import criu_failure
+from .checkpoint import criu_failure, images_size
 from .console import ConsoleSocket
 from .containers import Containers
 from .events import EventBus
@@ -764,7 +764,7 @@ class Tasks:
                     shutil.rmtree(image, ignore_errors=True)
                 raise criu_failure("checkpoint", task.init.what, e, [work / "dump.log"]) from None
             if not pre_dump:  # a pre-dump cannot be restored on its own
-                size = sum(f.stat().st_size for f in image.rglob("*") if f.is_file())
+                size = images_size(image)
                 self._store.add_checkpoint(Checkpoint(id, image, _now(), size, exited=exit))
             self._publish(events.TASK_CHECKPOINTED, task.init, detail={"path": str(image)})
 

@@ -207,6 +207,8 @@ class ShimdeckApp(App[None]):
         self._frozen_rows = 0
         #: Textual's default when the config names none: not a choice to save.
         self._theme_at_start = self.theme
+        self._key_listeners: list[Callable[[], None]] = []
+        self._frame_listeners: list[Callable[[], None]] = []
 
     @property
     def scrollback(self) -> int:
@@ -274,10 +276,32 @@ class ShimdeckApp(App[None]):
         except Exception as e:
             notify_failure(self, "setup", e, timeout=15)
 
+    # -- hooks: benchmarks time the UI from these (bench/ui.py), never from its insides --------
+
+    def add_key_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener`` as each key from the terminal reaches the app, before it is
+        dispatched; returns its remover."""
+        self._key_listeners.append(listener)
+        return lambda: self._key_listeners.remove(listener)
+
+    def add_frame_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener`` after each frame is written to the terminal; returns its
+        remover."""
+        self._frame_listeners.append(listener)
+        return lambda: self._frame_listeners.remove(listener)
+
+    def post_display_hook(self) -> None:
+        # Textual calls this right after it wrote a frame to the driver.
+        for listener in list(self._frame_listeners):
+            listener()
+
     # -- input ------------------------------------------------------------------------------
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key | events.Paste) and not event.is_forwarded:
+            if isinstance(event, events.Key):
+                for listener in list(self._key_listeners):
+                    listener()
             await self.keys.put(event)
         else:
             await super().on_event(event)

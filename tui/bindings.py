@@ -22,9 +22,13 @@ from .dialogs import (
     SaveDialog,
 )
 from .screens import ConsoleScreen, HelpScreen, MainScreen
+from .screens.main import SANDBOXES, binding_id
 from .widgets.linetable import LineTable
 from .widgets.searchbar import SearchBar
 from .widgets.terminal import TerminalView
+
+#: Bindings only containerd's main screen offers (namespaces, a Kubernetes node's sandboxes).
+CONTAINERD_ONLY = frozenset({binding_id("namespaces"), binding_id(SANDBOXES[1])})
 
 
 def _bindings(*nodes: type[DOMNode]) -> list[Binding]:

@@ -188,13 +188,16 @@ def check_privileges() -> None:
         )
 
 
-def load_config(path: str | None) -> Config:
-    """The settings, checked before anything starts: a bad file is a one-line error."""
+def load_config(path: str | None, *, containerd: bool = False) -> Config:
+    """The settings, checked before anything starts: a bad file is a one-line error. Keys
+    only containerd's screens use are free for other bindings elsewhere."""
     from . import config
-    from .bindings import scopes
+    from .bindings import CONTAINERD_ONLY, scopes
 
+    unused = () if containerd else CONTAINERD_ONLY
     try:
-        return config.load(Path(path) if path else config.default_path(), scopes())
+        file = Path(path) if path else config.default_path()
+        return config.load(file, scopes(), unused=unused)
     except config.ConfigError as e:
         raise CliError(str(e)) from None
 
@@ -306,7 +309,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     check_containerd_options(parser, args)
     try:
-        code = args.func(args, load_config(args.config))
+        config = load_config(args.config, containerd=getattr(args, "containerd", False))
+        code = args.func(args, config)
     except CliError as e:
         print(f"shimdeck: {e}", file=sys.stderr)
         sys.exit(1)

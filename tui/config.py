@@ -21,7 +21,7 @@ import os
 import tempfile
 import tomllib
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -69,10 +69,14 @@ def default_path(environ: Mapping[str, str] = os.environ) -> Path:
     return root / "shimdeck" / "config.toml"
 
 
-def load(path: Path, scopes: Mapping[str, Sequence[Binding]]) -> Config:
+def load(
+    path: Path, scopes: Mapping[str, Sequence[Binding]], *, unused: Collection[str] = ()
+) -> Config:
     """Read and check ``path``. ``scopes`` lists, per place keys are looked up together (a
     screen with the app and its focused widgets), every binding there: a keymap may only
-    name their ids, and may not give two of them one key in a scope."""
+    name their ids, and may not give two of them one key in a scope. ``unused``: ids of
+    bindings this run's backend never offers (the engine has no namespaces), whose keys a
+    keymap may give to others (a disabled binding lets its key through)."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -84,10 +88,15 @@ def load(path: Path, scopes: Mapping[str, Sequence[Binding]]) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: not valid TOML: {e}") from None
-    return _parse(path, data, scopes)
+    return _parse(path, data, scopes, unused)
 
 
-def _parse(path: Path, data: dict[str, Any], scopes: Mapping[str, Sequence[Binding]]) -> Config:
+def _parse(
+    path: Path,
+    data: dict[str, Any],
+    scopes: Mapping[str, Sequence[Binding]],
+    unused: Collection[str],
+) -> Config:
     def problem(key: str, what: str) -> ConfigError:
         return ConfigError(f"{path}: {key}: {what}")
 
@@ -124,7 +133,10 @@ def _parse(path: Path, data: dict[str, Any], scopes: Mapping[str, Sequence[Bindi
             keymap[binding_id] = ",".join(normalize_key(k) for k in keys.split(","))
         except ValueError as e:
             raise problem(where, str(e)) from None
-    for binding_id, key, other in _clashes(keymap, scopes):
+    in_use = {
+        name: [b for b in bindings if b.id not in unused] for name, bindings in scopes.items()
+    }
+    for binding_id, key, other in _clashes(keymap, in_use):
         raise problem(f"keymap.{binding_id}", f"{key!r} is bound twice (also to {other})")
     return Config(theme=theme, scrollback=scrollback, keymap=MappingProxyType(keymap), path=path)
 

@@ -55,6 +55,8 @@ def visible(value: object) -> str:
 def safe_text(value: object, style: str = "", **kwargs: object) -> Text:
     """A ``Text`` of ``value`` (never markup), unsafe characters visible and marked."""
     raw = str(value)
+    if _UNSAFE.search(raw) is None:  # nearly always: one Text, no appends
+        return Text(raw, style=style, **kwargs)  # type: ignore[arg-type]
     out = Text(style=style, **kwargs)  # type: ignore[arg-type]
     pos = 0
     for match in _UNSAFE.finditer(raw):

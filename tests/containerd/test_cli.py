@@ -185,7 +185,8 @@ async def test_the_ui_on_containerd_then_the_quit_note(
         second = await ContainerdBackend.open(client, io_dir=io_dir)
         await second.delete(new_id)
         await second.close()
-        (io_dir / client.namespace).rmdir()
+        second.io_dir.rmdir()
+        second.io_dir.parent.rmdir()
 
 
 def _until(child: pexpect.spawn, needle: bytes | None, timeout: float = 30) -> bytes:

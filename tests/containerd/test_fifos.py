@@ -7,7 +7,7 @@ import signal
 from pathlib import Path
 
 from tui.backend.containerd import fifos
-from tui.backend.containerd.backend import ContainerdBackend
+from tui.backend.containerd.backend import ContainerdBackend, namespace_io_dir
 from tui.backend.containerd.client import Client
 
 from .daemon import Daemon
@@ -124,3 +124,15 @@ async def test_quit_names_the_tty_tasks_of_every_namespace_it_watched(
         await backend.delete(new_id)
         await backend.close()
         await client.delete_namespace(other)
+
+
+def test_fifo_dirs_are_per_containerd_and_namespace(tmp_path: Path) -> None:
+    """A host's containerd and a test's may both run "web" in "default": their FIFOs (and
+    what a later start re-drains, or quit names) must not be the same files."""
+    host = namespace_io_dir(tmp_path, "/run/containerd/containerd.sock", "default")
+    other = namespace_io_dir(tmp_path, "/tmp/x/containerd.sock", "default")
+    assert host != other
+    assert host.parent.parent == other.parent.parent == tmp_path
+    assert host.name == other.name == "default"
+    # Distinct paths stay distinct once flattened into one directory name.
+    assert namespace_io_dir(tmp_path, "/a_b/c", "ns") != namespace_io_dir(tmp_path, "/a/b_c", "ns")

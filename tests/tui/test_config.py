@@ -16,7 +16,7 @@ from textual.widgets import Input
 from tui import config
 from tui.app import ShimdeckApp
 from tui.backend.replay import ReplayBackend
-from tui.bindings import scopes
+from tui.bindings import CONTAINERD_ONLY, scopes
 from tui.config import Config, ConfigError
 from tui.dialogs import CreateDialog
 from tui.scenarios import console_ready, select, settle
@@ -180,6 +180,26 @@ async def test_the_keymap_moves_keys_and_the_help_shows_them(tmp_path: Path) -> 
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
         await pilot.press("C")
+        await wait_for(pilot, lambda: isinstance(app.screen, CreateDialog), what="the dialog")
+
+
+async def test_keys_only_containerd_uses_are_free_elsewhere(tmp_path: Path) -> None:
+    """N (namespaces) and H (a node's sandboxes) exist on containerd only: a keymap may give
+    them to other bindings for the engine and replays, and N then does what it was given;
+    on containerd, where N is taken, the same file is refused naming both."""
+    text = '[keymap]\n"main.create" = "N"\n"main.labels" = "H"\n'
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    cfg = config.load(path, scopes(), unused=CONTAINERD_ONLY)
+    with pytest.raises(ConfigError, match=r"'N' is bound twice \(also to main.namespaces\)"):
+        config.load(path, scopes())
+    done = run(tmp_path, "--containerd", "--config", str(path), "-a", str(tmp_path / "none"))
+    assert (done.returncode, done.stderr.count("\n")) == (1, 1)
+    assert "keymap.main.create: 'N' is bound twice (also to main.namespaces)" in done.stderr
+    app = app_with(cfg)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("N")  # the engine's replay has no namespaces: N is create's
         await wait_for(pilot, lambda: isinstance(app.screen, CreateDialog), what="the dialog")
 
 

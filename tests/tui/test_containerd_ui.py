@@ -6,23 +6,27 @@ on the private containerd (tests/containerd/daemon.py)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
-import shutil
 import signal
-import subprocess
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from textual.widgets import Checkbox, Input
 
+from runtime import errors
 from tests.containerd.daemon import Daemon
+from tests.engine.helpers import working_criu
 from tui.app import ShimdeckApp
 from tui.backend.base import CommandSource, Status
 from tui.backend.containerd.backend import DISCONNECTED, ContainerdBackend
 from tui.backend.containerd.client import Client
 from tui.backend.containerd.spec import exec_process
-from tui.dialogs import CheckpointDialog, ExecDialog, NamespacePicker
+from tui.backend.recording import Recorder, RecordingBackend
+from tui.backend.replay import ReplayBackend
+from tui.dialogs import CheckpointDialog, ExecDialog, NamespacePicker, RestoreDialog
 from tui.screens.main import MainScreen
 from tui.widgets.tables import ContainersTable, ExecsTable
 
@@ -81,6 +85,72 @@ async def test_n_switches_namespace(on_containerd: ContainerdBackend, containerd
         await on_containerd.delete("here")
 
 
+async def test_a_recorded_namespace_switch_replays(
+    on_containerd: ContainerdBackend, containerd: Daemon, tmp: Path
+) -> None:
+    """N while recording: the replay, too, ends showing the other namespace's rows under a
+    header that names it, and none of the first namespace's."""
+    other = f"{containerd.namespace}-rec"
+    client = on_containerd.client
+    await client.create_namespace(other)
+    await bare_container(client.in_namespace(other), "there")
+    await bare_container(client, "here")
+    session = tmp / "switch.jsonl"
+    recorder = Recorder(
+        session,
+        runtime="containerd",
+        start=datetime.now(UTC),
+        info=on_containerd.info,
+        capabilities=on_containerd.capabilities,
+    )
+    app = ShimdeckApp(RecordingBackend(on_containerd, recorder))
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: "here" in app.model.rows, what="the first row")
+            await pilot.press("N")
+            await wait_for(pilot, lambda: isinstance(app.screen, NamespacePicker), what="picker")
+            await type_text(pilot, "-rec")
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: set(app.model.rows) == {"there"}, what="switched")
+        replay = ReplayBackend(session, instant=True)
+        replayed = ShimdeckApp(replay)
+        async with replayed.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: replayed.replay_ended, what="the replay's end")
+            assert set(replayed.model.rows) == {"there"}
+            assert f"[{other}]" in replayed.sub_title
+            assert f"[{containerd.namespace}]" not in replayed.sub_title
+    finally:
+        await client.delete_container("here")
+        await on_containerd.switch_namespace(containerd.namespace)
+        await client.in_namespace(other).delete_container("there")
+        await client.delete_namespace(other)
+
+
+async def test_a_namespace_containerd_lacks_says_so(containerd: Daemon, tmp: Path) -> None:
+    """-n with a namespace containerd does not have: not a silent empty view. The pane says
+    so; an existing empty namespace keeps the usual hint."""
+    missing = f"{containerd.namespace}-nosuch"
+    client = await Client.connect(str(containerd.socket), missing)
+    backend = await ContainerdBackend.open(client, io_dir=tmp / "io")
+    app = ShimdeckApp(backend)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            table = app.screen.query_one(ContainersTable)
+            await pilot.pause()
+            hint = table.render_line(1).text
+            assert f"containerd has no namespace '{missing}'" in hint and "N picks one" in hint
+            assert not await client.has_namespace(missing)  # looking made none
+            await client.create_namespace(missing)
+            await backend.switch_namespace(containerd.namespace)
+            await backend.switch_namespace(missing)
+            await wait_for(pilot, lambda: table.empty_text == table.EMPTY, what="the usual hint")
+    finally:
+        await backend.close()
+        with contextlib.suppress(errors.NotFound):
+            await client.delete_namespace(missing)
+        await client.close()
+
+
 @pytest.fixture
 async def on_spare(spare: Daemon, tmp: Path) -> AsyncIterator[ContainerdBackend]:
     client = await Client.connect(str(spare.socket), spare.namespace)
@@ -114,7 +184,11 @@ async def test_reconnect_after_a_restart(on_spare: ContainerdBackend, spare: Dae
         assert "kept" in app.model.rows
         table = app.screen.query_one(ContainersTable)
         await wait_for(pilot, lambda: table.row_keys() == ["kept"], what="the table repainted")
-        assert not any(e.container_id == "gone" for _, e in app.model.events)
+        # (Its creation, after the backend subscribed at open, is an event the UI saw.)
+        assert not any(
+            e.container_id == "gone" and e.topic == "/containers/delete"
+            for _, e in app.model.events
+        )
         # Events flow again after the resync.
         await bare_container(client, "after")
         await wait_for(pilot, lambda: "after" in app.model.rows, what="a new row")
@@ -191,15 +265,130 @@ async def test_image_uptime_and_exec_commands(
             await backend.delete(id)
 
 
-async def test_checkpoint_failure_is_one_clear_line(
-    on_containerd: ContainerdBackend, tmp: Path
+@pytest.fixture
+def criu() -> str:
+    criu = working_criu()
+    if criu is None:
+        pytest.skip("no CRIU here passes 'criu check': run scripts/setup-host")
+    return criu
+
+
+COUNTER = ("sh", "-c", "i=0; while :; do i=$((i+1)); echo $i; sleep 0.05; done")
+
+
+def counted(backend: ContainerdBackend, id: str) -> list[int]:
+    return [int(n) for n in backend.console(id).backlog().split()]
+
+
+async def test_checkpoint_then_restore_from_the_keyboard(
+    on_containerd: ContainerdBackend, criu: str, tmp: Path
 ) -> None:
-    """c where containerd's shim cannot CRIU-dump: the engine's kind of failure, one line
-    naming the task and CRIU's reason (with its log where the shim left one)."""
-    criu = shutil.which("criu")  # containerd's shim runs the criu on PATH
-    if criu is not None and subprocess.run([criu, "check"], capture_output=True).returncode == 0:
-        pytest.skip("this host's criu can dump: there is no failure to show")
+    """c then R, as on the engine: the checkpoint is listed; R restores it into a new
+    container while the task runs, and into the same one once it stopped; each counts on
+    from where the checkpoint was, not from 1."""
     backend = on_containerd
+    await backend.create("ck", CommandSource(COUNTER), terminal=False, labels={"app": "ck"})
+    await backend.start("ck")
+    app = ShimdeckApp(backend)
+    try:
+        async with app.run_test(size=(120, 40), notifications=True) as pilot:
+            await wait_for(pilot, lambda: len(counted(backend, "ck")) >= 10, what="counting")
+            await select(app, pilot, "ck")
+            await pilot.press("c")
+            app.screen.query_one("#path", Input).value = str(tmp / "ckpt")
+            app.screen.query_one("#exit", Checkbox).value = True
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: notifications(app), timeout=60, what="the checkpoint")
+            assert notifications(app) == [f"Checkpoint of ck written to {tmp / 'ckpt'}"]
+            app.clear_notifications()
+            await wait_for(pilot, lambda: status(app, "ck") == Status.STOPPED, what="stopped")
+            await wait_for(pilot, lambda: app.model.rows["ck"].checkpoints, what="listed")
+            (made,) = app.model.rows["ck"].checkpoints
+            assert made.path == tmp / "ckpt" and made.exited and made.size_bytes > 0
+            at_checkpoint = counted(backend, "ck")[-1]
+
+            await pilot.press("R")  # its task stopped: the same container
+            dialog = app.screen
+            assert isinstance(dialog, RestoreDialog)
+            assert not dialog.query_one("#new", Checkbox).value
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: status(app, "ck") == Status.RUNNING, what="restored")
+            await wait_for(pilot, lambda: notifications(app), what="the restore's note")
+            assert notifications(app) == [f"ck restored from {tmp / 'ckpt'}"]
+            await wait_for(
+                pilot, lambda: counted(backend, "ck")[-1] > at_checkpoint + 5, what="counting on"
+            )
+            after = counted(backend, "ck")
+            assert after[after.index(at_checkpoint) + 1] == at_checkpoint + 1, after
+
+            await pilot.press("R")  # running: a new container, made as ck was
+            dialog = app.screen
+            assert isinstance(dialog, RestoreDialog)
+            assert dialog.query_one("#new", Checkbox).value
+            assert dialog.query_one("#name", Input).value == "ck-restored"
+            await pilot.press("enter")
+            await wait_for(
+                pilot, lambda: status(app, "ck-restored") == Status.RUNNING, what="the copy"
+            )
+            copy = backend.container("ck-restored")
+            assert copy is not None and copy.labels == {"app": "ck"}
+            await wait_for(
+                pilot, lambda: len(counted(backend, "ck-restored")) >= 3, what="the copy counts"
+            )
+            assert counted(backend, "ck-restored")[0] == at_checkpoint + 1
+            assert status(app, "ck") == Status.RUNNING
+    finally:
+        for id in ("ck", "ck-restored"):
+            if backend.running(id):
+                await backend.kill(id, signal.SIGKILL, all=True)
+                await backend.client.wait(id)
+            with contextlib.suppress(errors.NotFound):
+                await backend.delete(id)
+
+
+async def test_a_tty_task_is_not_restored_but_told(
+    on_containerd: ContainerdBackend, criu: str, tmp: Path
+) -> None:
+    """containerd 1.6's runc shim waits forever for the console of a restored tty task (runc
+    1.1 sends none): refused at once with why, never a hung Tasks.Start, nothing made."""
+    backend = on_containerd
+    await backend.create("sh1", CommandSource(("sh",)), terminal=True, labels={})
+    await backend.start("sh1")
+    try:
+        await backend.checkpoint("sh1", str(tmp / "ckpt"))  # a shell job: dumps fine
+        assert backend.running("sh1")
+        for new_id in ("", "sh1-copy"):
+            with pytest.raises(
+                errors.FailedPrecondition, match="cannot restore 'sh1': it has a tty"
+            ):
+                await backend.restore("sh1", str(tmp / "ckpt"), new_id=new_id)
+        assert backend.container("sh1-copy") is None
+    finally:
+        await backend.kill("sh1", signal.SIGKILL, all=True)
+        await backend.client.wait("sh1")
+        await backend.delete("sh1")
+
+
+@pytest.fixture
+async def crippled(containerd: Daemon, criu: str, tmp: Path) -> AsyncIterator[ContainerdBackend]:
+    """A backend whose CRIU runs without PATH: it cannot start iptables-restore or tar."""
+    bad = tmp / "bad" / "criu"
+    bad.parent.mkdir()
+    bad.write_text(f'#!/bin/sh\nPATH=/nonexistent exec {criu} "$@"\n')
+    bad.chmod(0o755)
+    client = await Client.connect(str(containerd.socket), containerd.namespace)
+    backend = await ContainerdBackend.open(client, io_dir=tmp / "io", criu=str(bad))
+    try:
+        yield backend
+    finally:
+        await backend.close()
+        await client.close()
+
+
+async def test_checkpoint_failure_is_one_clear_line(crippled: ContainerdBackend, tmp: Path) -> None:
+    """c where the shim's CRIU cannot dump: the engine's kind of failure, one line naming
+    the task and CRIU's reason, with the log the shim left on this host."""
+    backend = crippled
     await backend.create("ck", CommandSource(("sleep", "300")), terminal=False, labels={})
     await backend.start("ck")
     app = ShimdeckApp(backend)
@@ -214,15 +403,44 @@ async def test_checkpoint_failure_is_one_clear_line(
             await pilot.press("ctrl+s")
             await wait_for(pilot, lambda: notifications(app), what="the failure")
             (message,) = notifications(app)
-            assert "checkpoint of task 'ck' failed: " in message
+            assert message.startswith("checkpoint of task 'ck' failed: Error (criu/"), message
+            assert "Locking network failed" in message and "RLIMIT" not in message
             assert "\n" not in message.strip() and "Traceback" not in message
-            # The shim keeps CRIU's log beside the bundle, on this host: its path is named.
             log = re.search(r"\(criu log: (\S+)\)", message)
             assert log is not None and Path(log.group(1)).is_file(), message
             assert status(app, "ck") == Status.RUNNING
             # What the failed dump wrote there is gone with it: no half a checkpoint.
             assert not (tmp / "ck-image").exists()
+            assert app.model.rows["ck"].checkpoints == []
     finally:
         await backend.kill("ck", signal.SIGKILL, all=True)
         await backend.client.wait("ck")
+        await backend.delete("ck")
+
+
+async def test_a_failed_restore_names_criu_reason_and_leaves_no_copy(
+    on_containerd: ContainerdBackend, crippled: ContainerdBackend, tmp: Path
+) -> None:
+    backend = on_containerd
+    await backend.create("ck", CommandSource(COUNTER), terminal=False, labels={})
+    await backend.start("ck")
+    try:
+        await backend.checkpoint("ck", str(tmp / "ckpt"), exit=True)
+        await backend.client.wait("ck")
+        await crippled.refresh("ck")
+        with pytest.raises(errors.RuntimeFailure) as info:
+            await crippled.restore("ck", str(tmp / "ckpt"), new_id="ck-copy")
+        message = str(info.value)
+        assert message.startswith("restore of 'ck-copy' failed: Error (criu/"), message
+        assert "\n" not in message and "RLIMIT" not in message
+        log = re.search(r"\(criu log: (\S+)\)", message)
+        assert log is not None and "Restoring FAILED" in Path(log.group(1)).read_text()
+        assert crippled.container("ck-copy") is None
+        assert "ck-copy" not in {c.id for c in await backend.client.containers()}
+        assert not (crippled.io_dir / "ck-copy").exists()
+    finally:
+        await backend.refresh("ck")
+        if backend.running("ck"):
+            await backend.kill("ck", signal.SIGKILL, all=True)
+            await backend.client.wait("ck")
         await backend.delete("ck")

@@ -218,8 +218,10 @@ def as_source(source: Source | Sequence[str]) -> Source:
 
 #: Called with (id, exec_id, columns, lines) when a backend sets a process's pty size.
 PtyListener = Callable[[str, str, int, int], None]
-#: Called with (id, exec_id, data) as input goes to a process's console.
+#: Called with (id, exec_id, data) as input goes to a process's console, or (an output
+#: listener) as its output comes to the UI.
 InputListener = Callable[[str, str, bytes], None]
+OutputListener = Callable[[str, str, bytes], None]
 
 
 class UpdateFeed:
@@ -333,6 +335,7 @@ class Backend(abc.ABC):
     def __init__(self) -> None:
         self._pty_listeners: list[PtyListener] = []
         self._input_listeners: list[InputListener] = []
+        self._output_listeners: list[OutputListener] = []
 
     @abc.abstractmethod
     def updates(self) -> AsyncIterator[Update]:
@@ -366,6 +369,11 @@ class Backend(abc.ABC):
         """With CONFIRM_DESTRUCTIVE: the question to ask before ``action`` on ``id``."""
         return None
 
+    def empty_note(self) -> str | None:
+        """What the containers pane says while it has no rows, where that is more than
+        "none" (a namespace that does not exist); None: the usual hint."""
+        return None
+
     # -- hooks ------------------------------------------------------------------------------
 
     def add_pty_listener(self, listener: PtyListener) -> Callable[[], None]:
@@ -387,6 +395,18 @@ class Backend(abc.ABC):
     def input_sent(self, id: str, exec_id: str, data: bytes) -> None:
         """Tell the listeners (a backend's console calls this as it writes)."""
         for listener in list(self._input_listeners):
+            listener(id, exec_id, data)
+
+    def add_output_listener(self, listener: OutputListener) -> Callable[[], None]:
+        """Call ``listener`` as a console's output comes, before the UI has it (benchmarks
+        time output to the screen from here); returns its remover."""
+        self._output_listeners.append(listener)
+        return lambda: self._output_listeners.remove(listener)
+
+    def output_received(self, id: str, exec_id: str, data: bytes) -> None:
+        """Tell the listeners (a backend's console calls this as output comes; the live
+        backend's does)."""
+        for listener in list(self._output_listeners):
             listener(id, exec_id, data)
 
     # -- actions --------------------------------------------------------------------------

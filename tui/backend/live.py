@@ -13,8 +13,9 @@ import asyncio
 import contextlib
 import shutil
 import signal as signals
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -52,12 +53,17 @@ from .base import (
 )
 
 
-async def _pieces(stream: Any) -> AsyncIterator[list[tuple[float, bytes]]]:
+async def _pieces(
+    stream: Any, tell: Callable[[bytes], None]
+) -> AsyncIterator[list[tuple[float, bytes]]]:
     while True:
         try:
-            yield await stream.next_stamped()
+            pieces = await stream.next_stamped()
         except StopAsyncIteration:
             return
+        for _, data in pieces:
+            tell(data)
+        yield pieces
 
 
 class LiveConsole(DrainedConsole):
@@ -82,7 +88,7 @@ class LiveConsole(DrainedConsole):
     def stream_stamped(self) -> AsyncIterator[list[tuple[float, bytes]]]:
         # Opened now, with the backlog just taken: nothing in between is missed.
         stream = self._stream = self._process_io.stream()
-        return _pieces(stream)
+        return _pieces(stream, partial(self._backend.output_received, self._id, self._exec_id))
 
     def log_files(self) -> list[Path]:
         path = self._process_io.log_path

@@ -280,6 +280,11 @@ class Recorder:
     def error(self, action: str, id: str, message: str) -> None:
         self._write({"kind": "error", "action": action, "id": id, "message": message})
 
+    def backend(self, info: BackendInfo) -> None:
+        """What the header says from now on (a namespace switch), after the states of the
+        resync that came with it."""
+        self._write({"kind": "backend", "backend": encode_info(info)})
+
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
@@ -325,6 +330,9 @@ class RecordingBackend(Backend):
         self.recorder = recorder
         self.info = inner.info
         self.capabilities = inner.capabilities
+        #: What the session file says the header is (its header line, then ``backend``
+        #: records).
+        self._recorded_info = inner.info
         self._known: set[str] = set()
         self._listed = False
         self._copies: set[asyncio.Task[None]] = set()
@@ -361,6 +369,10 @@ class RecordingBackend(Backend):
                     if first and task is not None and task.status in LIVE_OUTPUT:
                         self._copy_output(state.id, "")
                 self._known = ids
+                if self.inner.info != self._recorded_info:
+                    # A namespace switch: a replay shows the new header with these rows.
+                    self._recorded_info = self.inner.info
+                    rec.backend(self.inner.info)
             case EventSeen(event):
                 rec.event(event)
                 if event.topic == events.TASK_CREATE:
@@ -435,6 +447,9 @@ class RecordingBackend(Backend):
 
     def confirm_text(self, id: str, action: str) -> str | None:
         return self.inner.confirm_text(id, action)
+
+    def empty_note(self) -> str | None:
+        return self.inner.empty_note()
 
     async def images(self) -> list[str]:
         return await self.inner.images()

@@ -16,6 +16,7 @@ import binascii
 import contextlib
 from collections import defaultdict
 from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,13 @@ from .recording import (
     output_bytes,
     read_records,
 )
+
+
+def _decode_recorded_info(d: Any) -> BackendInfo:
+    info = decode_info(d)
+    if info is None:
+        raise ValueError("a backend record names no backend")
+    return info
 
 
 def _size(record: dict[str, Any]) -> tuple[int, int]:
@@ -183,6 +191,7 @@ class ReplayBackend(Backend):
             "output": lambda r: (r["id"], output_bytes(r)),
             "error": lambda r: (r["action"], r["id"], r["message"]),
             "pty": lambda r: (r["id"], _size(r)),
+            "backend": lambda r: _decode_recorded_info(r["backend"]),
         }
         for n, record in enumerate(self._records, 1):
             kind = record.get("kind")
@@ -261,6 +270,10 @@ class ReplayBackend(Backend):
                 state = self._state(event.container_id)
                 self._put(StateChanged(state) if state else Removed(event.container_id))
             self._put(EventSeen(event))
+        elif kind == "backend":
+            # A namespace switch: its rows (the states recorded just before) replace all.
+            self.info = replace(self.info, recorded=_decode_recorded_info(record["backend"]))
+            self._put(Resynced([s for id in self._containers if (s := self._state(id))]))
         elif kind == "stats":
             self._put(StatsSampled(record["id"], decode_stats(record["stats"])))
         elif kind == "pty":

@@ -9,6 +9,7 @@ from pathlib import PurePosixPath
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input
 
+from ..widgets.tickbox import TickBox
 from .base import Dialog, field_input
 
 DEFAULT_DIR = "/var/lib/shimdeck/checkpoints"
@@ -26,7 +27,7 @@ class CheckpointDialog(Dialog[CheckpointRequest]):
 
     def fields(self) -> Iterable[tuple[str, Widget]]:
         yield "path", field_input(f"{DEFAULT_DIR}/{self.subject}", id="path")
-        yield "", Checkbox("stop the task after the checkpoint", False, id="exit", compact=True)
+        yield "", TickBox("stop the task after the checkpoint", False, id="exit", compact=True)
 
     def build(self) -> CheckpointRequest:
         path = self.query_one("#path", Input).value.strip()

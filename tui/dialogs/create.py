@@ -15,6 +15,7 @@ from runtime.ids import validate as validate_id
 
 from ..model import parse_labels
 from ..templates import TEMPLATES
+from ..widgets.tickbox import TickBox
 from .base import Dialog, field_input
 
 CUSTOM = "custom"
@@ -69,10 +70,10 @@ class CreateDialog(Dialog[CreateRequest]):
         )
         yield (
             "tty",
-            Checkbox("give it a terminal", t.terminal if t else False, id="tty", compact=True),
+            TickBox("give it a terminal", t.terminal if t else False, id="tty", compact=True),
         )
         yield "labels", field_input("", id="labels", placeholder="key=value, key=value")
-        yield "start", Checkbox("start it now", True, id="start", compact=True)
+        yield "start", TickBox("start it now", True, id="start", compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()

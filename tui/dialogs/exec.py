@@ -12,6 +12,7 @@ from textual.widgets import Checkbox, Input
 from runtime import errors
 from runtime.ids import validate as validate_id
 
+from ..widgets.tickbox import TickBox
 from .base import Dialog, field_input
 
 
@@ -40,8 +41,8 @@ class ExecDialog(Dialog[ExecRequest]):
     def fields(self) -> Iterable[tuple[str, Widget]]:
         yield "command", field_input("sh", id="command", placeholder="e.g. ps aux")
         yield "exec id", field_input(self._free_id(), id="exec-id")
-        yield "tty", Checkbox("give it a terminal", True, id="tty", compact=True)
-        yield "attach", Checkbox("open its console", True, id="attach", compact=True)
+        yield "tty", TickBox("give it a terminal", True, id="tty", compact=True)
+        yield "attach", TickBox("open its console", True, id="attach", compact=True)
 
     def build(self) -> ExecRequest:
         try:

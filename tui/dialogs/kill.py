@@ -13,6 +13,7 @@ from textual.widget import Widget
 from textual.widgets import Checkbox, OptionList
 from textual.widgets.option_list import Option
 
+from ..widgets.tickbox import TickBox
 from .base import Dialog
 
 #: The signals offered, in order, with what each usually means to a process.
@@ -46,7 +47,7 @@ class KillDialog(Dialog[KillRequest]):
         self.is_exec = exec
 
     def fields(self) -> Iterable[tuple[str, Widget]]:
-        box = Checkbox(
+        box = TickBox(
             "all processes of the task (--all)",
             False,
             id="all",

@@ -15,6 +15,7 @@ from runtime import Checkpoint, errors
 from runtime.ids import validate as validate_id
 
 from ..model import checkpoint_line
+from ..widgets.tickbox import TickBox
 from .base import Dialog, field_input
 
 
@@ -52,7 +53,9 @@ class RestoreDialog(Dialog[RestoreRequest]):
     def fields(self) -> Iterable[tuple[str, Widget]]:
         yield (
             "",
-            Checkbox("into a new container (same bundle)", self.running, id="new", compact=True),
+            TickBox(
+                "into a new container (a copy of this one)", self.running, id="new", compact=True
+            ),
         )
         yield "name", field_input(self._free_id(), id="name")
 

@@ -233,8 +233,12 @@ class MainScreen(Screen[None]):
         """False while a full screen (the console pane) covers this one."""
         return self.is_current or isinstance(self.app.screen, ModalScreen)
 
-    def on_screen_resume(self) -> None:
+    def on_screen_suspend(self) -> None:
+        # Covered, it stops following the model: all of it is painted again on return
+        # (not on the first resume, which follows the mount's full paint at once).
         self._full_repaint = True
+
+    def on_screen_resume(self) -> None:
         self.repaint()
 
     def _tick(self) -> None:
@@ -274,6 +278,11 @@ class MainScreen(Screen[None]):
         hidden = len(rows) - len(listed)
         rows = self._shown = listed
         table.sync(rows, now, changed_rows)
+        if not model.rows:
+            note = self.app.backend.empty_note() or table.EMPTY
+            if note != table.empty_text:
+                table.empty_text = note
+                table.refresh()
         # The pane's top border is its only border: the filter shows in the title.
         running = sum(1 for r in rows if r.status == Status.RUNNING)
         title = (

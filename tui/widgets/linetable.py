@@ -115,6 +115,8 @@ class LineTable(ScrollView, can_focus=True):
         self._widths = [len(label) for _, label in self.columns]
         self.cursor_row = 0
         self._highlighted: str | None = None
+        #: Shown (dim) under the header while there are no rows.
+        self.empty_text = self.EMPTY
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -342,8 +344,8 @@ class LineTable(ScrollView, can_focus=True):
             return Strip([Segment(text, style)]).crop_extend(scroll_x, scroll_x + width, style)
         index = int(self.scroll_y) + y - 1
         if index >= len(self._keys):
-            if y == 1 and not self._keys and self.EMPTY:
-                hint = Segment(f" {self.EMPTY}", base + Style(dim=True))
+            if y == 1 and not self._keys and self.empty_text:
+                hint = Segment(f" {self.empty_text}", base + Style(dim=True))
                 return Strip([hint]).crop_extend(0, width, base)
             return Strip.blank(width, base)
         strip = self._row_strip(self._keys[index])

@@ -1,8 +1,8 @@
 """``ContainerdBackend``: the :class:`tui.backend.base.Backend` seam over a containerd.
 
 State is a cache of what containerd reports, driven by its event stream: subscribe (and
-wait until the stream is live), then list; each event then refreshes the one container it
-names, from containerd, before it reaches the UI. Every refresh overwrites with what
+wait until the stream is live), then list, once; each event then refreshes the one
+container it names, from containerd, before it reaches the UI. Every refresh overwrites with what
 containerd says now, so replaying one, or a whole resync, is harmless. A broken stream
 (containerd restarted) marks the backend disconnected, then resubscribes and resyncs.
 
@@ -17,19 +17,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import json
 import os
 import shutil
+import urllib.parse
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from runtime import Event, TaskInfo, errors
+from runtime import Checkpoint, Event, TaskInfo, errors
 from runtime.bundle import DEFAULT_PATH
+from runtime.checkpoint import find_criu, images_size
 from runtime.events import TASK_EXEC_STARTED, TASK_START
 from runtime.stdio import BACKLOG_BYTES, READ_SIZE
 
+from ...memory import release_free_memory
 from ..base import (
     ACTIONS,
     DEFAULT_PTY,
@@ -52,13 +57,13 @@ from ..base import (
     UpdateFeed,
     as_source,
 )
-from . import cio, cri, criquestions, fifos, output, procinfo
+from . import checkpoints, cio, cri, criquestions, fifos, output, procinfo
 from .client import Client
 from .criconsole import console_for
-from .criu import checkpoint_failure
+from .criu import criu_failure
 from .records import ContainerRecord, ProcessRecord
 from .spec import container_spec, exec_process
-from .watch import Connection
+from .watch import Connection, Watch
 
 #: Where a log file's tail looks for more output while its process runs.
 TAIL_INTERVAL = 0.1
@@ -75,6 +80,12 @@ def default_io_dir() -> Path:
         return Path("/run/shimdeck/containerd")
     base = os.environ.get("XDG_RUNTIME_DIR") or f"/tmp/shimdeck-{os.geteuid()}"
     return Path(base) / "shimdeck" / "containerd"
+
+
+def namespace_io_dir(io_root: Path, address: str, namespace: str) -> Path:
+    """Where one containerd's namespace keeps its processes' FIFOs and logs: two
+    containerds (a host's and a test's) may both have a container "web" in "default"."""
+    return io_root / urllib.parse.quote(str(address), safe="") / namespace
 
 
 class FifoConsole(DrainedConsole):
@@ -148,10 +159,9 @@ class LogConsole(Console):
 
 
 class ContainerdBackend(Backend):
-    #: Restore goes through Tasks.Create with the checkpoint's descriptor: not yet.
     #: CONFIRM_DESTRUCTIVE: a namespace may hold a node's pods; ``confirm_text`` asks only
     #: about the containers the CRI made.
-    capabilities = (ACTIONS - {Capability.RESTORE}) | {
+    capabilities = ACTIONS | {
         Capability.NAMESPACES,
         Capability.IMAGES,
         Capability.CONFIRM_DESTRUCTIVE,
@@ -159,7 +169,15 @@ class ContainerdBackend(Backend):
     #: Where the kubelet keeps pod logs, for pods whose sandbox does not record its own.
     pod_logs_root: Path = cri.POD_LOGS_ROOT
 
-    def __init__(self, client: Client, *, image: str, io_dir: Path, stats_interval: float = 1.0):
+    def __init__(
+        self,
+        client: Client,
+        *,
+        image: str,
+        io_dir: Path,
+        stats_interval: float = 1.0,
+        criu: str | None = None,
+    ):
         super().__init__()
         self.client = client
         self.info = BackendInfo(
@@ -173,7 +191,7 @@ class ContainerdBackend(Backend):
         self._io_root = Path(io_dir)
         #: Namespaces watched before the current one (their tty FIFOs are no longer drained).
         self.visited: set[str] = set()
-        self.io_dir = self._io_root / client.namespace
+        self.io_dir = namespace_io_dir(self._io_root, client.path, client.namespace)
         self.description = f"containerd {client.version.version} {client.path} [{client.namespace}]"
         #: False while the event stream is broken (the header will show it).
         self.connected = False
@@ -183,6 +201,8 @@ class ContainerdBackend(Backend):
         self._execs: dict[str, dict[str, ProcessRecord]] = {}
         self._fifos: dict[tuple[str, str], cio.FifoIO] = {}
         self._feed: UpdateFeed | None = None
+        #: The live event stream, listed after; followed once the UI takes the updates.
+        self._stream: Watch | None = None
         self._follower: asyncio.Task[None] | None = None
         self._stats_ids: set[str] = set()
         self._background: set[asyncio.Task[None]] = set()
@@ -192,17 +212,24 @@ class ContainerdBackend(Backend):
         self._sent_args: dict[tuple[str, str], tuple[str, ...]] = {}
         #: The task whose execs the UI shows (see :meth:`watch_execs`).
         self._execs_watched: str | None = None
+        #: containerd has no such namespace (yet: a container created in it makes it).
+        self._no_namespace = False
+        #: The checkpoints shimdeck wrote, newest first, by container (see checkpoints).
+        self._checkpoints: dict[str, list[Checkpoint]] = {}
+        #: The CRIU runc gets for the tasks shimdeck creates (as the engine's: ``criu``, else
+        #: setup's where the system's fails, else PATH's), so that they can be checkpointed.
+        self._criu = find_criu(criu) or ""
 
     @classmethod
     async def open(
-        cls, client: Client, *, image: str = "", io_dir: Path | None = None
+        cls, client: Client, *, image: str = "", io_dir: Path | None = None, criu: str | None = None
     ) -> ContainerdBackend:
-        """List what there is (the event stream, once live, relists: nothing is missed)."""
+        """Subscribe, then list what there is: nothing is missed, and nothing listed twice."""
         if not image:
             names = [i.name for i in await client.images()]
             image = names[0] if names else ""
-        backend = cls(client, image=image, io_dir=io_dir or default_io_dir())
-        await backend._list()
+        backend = cls(client, image=image, io_dir=io_dir or default_io_dir(), criu=criu)
+        await backend._go_live()
         backend.connected = True
         # tty processes an earlier shimdeck started block once nobody drains them: resume.
         backend._fifos.update(await fifos.redrain(client, backend.io_dir))
@@ -210,21 +237,44 @@ class ContainerdBackend(Backend):
 
     # -- the event stream -------------------------------------------------------------------
 
+    async def _go_live(self) -> None:
+        """Subscribe, wait until the stream is live, then list: an event from then on
+        refreshes what it names, so the listing needs no second pass."""
+        stream = self.client.watch()
+        try:
+            first = await anext(stream)
+            if isinstance(first, Connection) and not first.live:
+                raise errors.Unavailable(f"containerd's event stream: {first.detail}")
+            await self._list()
+        except BaseException:
+            await stream.aclose()
+            raise
+        self._stream = stream
+
     async def _list(self) -> None:
         """Overwrite the whole cache with containerd's listing."""
         containers = {c.id: c for c in await self.client.containers()}
         tasks = {t.container_id: t for t in await self.client.tasks()}
+        # containerd lists nothing for a namespace it does not have, as for an empty one.
+        self._no_namespace = not containers and not await self.client.has_namespace(
+            self.client.namespace
+        )
         self._containers, self._tasks = containers, tasks
+        self._checkpoints = checkpoints.load_all(self.io_dir, containers)
         self._execs = {id: e for id, e in self._execs.items() if id in tasks}
         self._starts = {k: v for k, v in self._starts.items() if k[0] in tasks}
         self._sent_args = {k: v for k, v in self._sent_args.items() if k[0] in tasks}
+        # The replies were megabytes at a thousand containers: give back what they held.
+        release_free_memory()
 
     async def refresh(self, id: str, exec_id: str = "") -> None:
         """Overwrite the cache of one container (and one exec) with containerd's view."""
         try:
             self._containers[id] = await self.client.container(id)
+            self._no_namespace = False  # its first container made it
         except errors.NotFound:
             self._containers.pop(id, None)
+            self._checkpoints.pop(id, None)
         try:
             self._tasks[id] = await self.client.task(id)
         except errors.NotFound:
@@ -269,10 +319,10 @@ class ContainerdBackend(Backend):
         await self._list()
         self._put(Resynced(self.states()))
 
-    async def _follow(self) -> None:
-        """Consume :meth:`Client.watch`: each event refreshes what it names; a live
-        stream (first or again) relists; a broken one shows in the header."""
-        async with contextlib.aclosing(self.client.watch()) as stream:
+    async def _follow(self, stream: Watch) -> None:
+        """Consume the live stream :meth:`_go_live` listed after: each event refreshes what
+        it names; a stream live again relists; a broken one shows in the header."""
+        async with contextlib.aclosing(stream):
             async for item in stream:
                 if isinstance(item, Connection):
                     await self._connection_changed(item)
@@ -366,7 +416,8 @@ class ContainerdBackend(Backend):
         found = []
         for namespace in sorted(self.visited | {self.client.namespace}):
             client = self.client.in_namespace(namespace)
-            for p in await fifos.live_tty_processes(client, self._io_root / namespace):
+            io_dir = namespace_io_dir(self._io_root, client.path, namespace)
+            for p in await fifos.live_tty_processes(client, io_dir):
                 left = namespace != self.client.namespace
                 found.append(replace(p, namespace=namespace) if left else p)
         return found
@@ -387,13 +438,13 @@ class ContainerdBackend(Backend):
             io.close()
         self._fifos.clear()
         self.client = self.client.in_namespace(namespace)
-        self.io_dir = self._io_root / namespace
+        self.io_dir = namespace_io_dir(self._io_root, self.client.path, namespace)
         self.info = replace(self.info, namespace=namespace)
         self.description = f"containerd {self.info.version} {self.info.address} [{namespace}]"
         self._execs, self._starts, self._sent_args = {}, {}, {}
         self._execs_watched = None
         try:
-            await self._list()
+            await self._go_live()
             # What an earlier shimdeck started there with a tty is drained again, as at open.
             self._fifos.update(await fifos.redrain(self.client, self.io_dir))
         finally:
@@ -402,13 +453,18 @@ class ContainerdBackend(Backend):
                 self._start_following()
 
     def _start_following(self) -> None:
-        self._follower = asyncio.ensure_future(self._follow())
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            self._follower = asyncio.ensure_future(self._follow(stream))
 
     async def _stop_following(self) -> None:
         follower, self._follower = self._follower, None
         if follower is not None:
             follower.cancel()
             await asyncio.gather(follower, return_exceptions=True)
+        stream, self._stream = self._stream, None
+        if stream is not None:  # live, not yet followed
+            await stream.aclose()
 
     def watch_execs(self, id: str | None) -> None:
         """The UI shows ``id``'s execs: learn them now (``ListPids``), and again on each exec
@@ -496,7 +552,9 @@ class ContainerdBackend(Backend):
         container = self.container(id)
         if container is None:
             return None
-        return ContainerState(container, self.task(id), self.execs(id))
+        return ContainerState(
+            container, self.task(id), self.execs(id), self._checkpoints.get(id, [])
+        )
 
     def task(self, id: str) -> TaskInfo | None:
         record = self._tasks.get(id)
@@ -561,30 +619,52 @@ class ContainerdBackend(Backend):
         container = self._containers.get(id) or await self.client.container(id)
         task = self._tasks.get(id)
         if task is not None and task.status == "stopped":
-            await self.client.delete_task(id)
-            self._drop_fifos(id)
+            await self._delete_task(id)
             task = None
         if task is None:
-            mounts = await self.client.snapshot_mounts(
-                container.snapshot_key, snapshotter=container.snapshotter
-            )
-            if container.terminal:
-                io = self._make_fifos(id, id, "")
-                try:
-                    await self.client.create_task(
-                        id, rootfs=mounts, stdin=io.stdin, stdout=io.stdout, terminal=True
-                    )
-                except BaseException:
-                    self._drop_fifos(id)
-                    raise
-                io.connected()
-            else:
-                log = cio.log_io(self._dir(id), id)
-                await self.client.create_task(
-                    id, rootfs=mounts, stdout=log.stdout, stderr=log.stderr
-                )
+            await self._create_task(container)
         await self.client.start(id)
         await self.refresh(id)
+
+    async def _delete_task(self, id: str) -> None:
+        await self.client.delete_task(id)
+        self._drop_fifos(id)
+
+    async def _create_task(self, container: ContainerRecord, restore_from: str = "") -> None:
+        """Its init process, with its IO: FIFOs shimdeck drains for a tty, else log files;
+        ``restore_from``: a checkpoint directory its start restores instead (CRIU's log
+        then goes to :meth:`_criu_work`, where a failure leaves it)."""
+        id = container.id
+        mounts = await self.client.snapshot_mounts(
+            container.snapshot_key, snapshotter=container.snapshotter
+        )
+        work = ""
+        if restore_from:
+            work_dir = self._criu_work(id)
+            shutil.rmtree(
+                work_dir, ignore_errors=True
+            )  # an earlier restore's log is not this one's
+            work_dir.parent.mkdir(parents=True, exist_ok=True)  # runc makes only the last part
+            work = str(work_dir)
+        create = functools.partial(
+            self.client.create_task,
+            id,
+            rootfs=mounts,
+            criu=self._criu,
+            restore_from=restore_from,
+            criu_work=work,
+        )
+        if container.terminal:
+            io = self._make_fifos(id, id, "")
+            try:
+                await create(stdin=io.stdin, stdout=io.stdout, terminal=True)
+            except BaseException:
+                self._drop_fifos(id)
+                raise
+            io.connected()
+        else:
+            log = cio.log_io(self._dir(id), id)
+            await create(stdout=log.stdout, stderr=log.stderr)
 
     def _make_fifos(self, id: str, name: str, exec_id: str) -> cio.FifoIO:
         d = self._dir(id)
@@ -633,10 +713,8 @@ class ContainerdBackend(Backend):
             )
         await self.client.delete_container(id)
         self._drop_fifos(id)
-        with contextlib.suppress(OSError):
-            for leftover in self._dir(id).iterdir():
-                leftover.unlink()
-            self._dir(id).rmdir()
+        # Its logs, checkpoint records and CRIU's restore logs go with it.
+        shutil.rmtree(self._dir(id), ignore_errors=True)
         await self.refresh(id)
 
     async def exec(self, id: str, exec_id: str, args: Sequence[str], *, terminal: bool) -> None:
@@ -657,19 +735,99 @@ class ContainerdBackend(Backend):
         await self.start(id, exec_id)
 
     async def checkpoint(self, id: str, path: str, *, exit: bool = False) -> None:
+        container = self._containers.get(id) or await self.client.container(id)
         made = not os.path.lexists(path)
         try:
-            await self.client.checkpoint(id, path, exit=exit)
+            await self.client.checkpoint(id, path, exit=exit, terminal=container.terminal)
         except errors.RuntimeFailure as e:
             # The shim leaves what it wrote of a failed dump (descriptors.json): not a
             # checkpoint, so nothing of it stays where the user asked for one.
             if made:
                 shutil.rmtree(path, ignore_errors=True)
-            raise checkpoint_failure(f"task {id!r}", e) from None
+            raise criu_failure("checkpoint", f"task {id!r}", e) from None
+        written = Checkpoint(id, Path(path), self.now(), images_size(Path(path)), exited=exit)
+        self._checkpoints[id] = checkpoints.add(self._dir(id), written)
+        self._put_state(id)  # containerd's /tasks/checkpointed may have come before this
 
     async def restore(self, id: str, path: str, *, new_id: str = "") -> None:
-        # containerd restores through Tasks.Create with the checkpoint's descriptor: not yet.
-        raise errors.FailedPrecondition(f"restore of {id!r} is not available on containerd yet")
+        """The checkpoint at ``path`` as the task of ``id`` (once its task is gone or
+        stopped) or of a new container ``new_id`` made as ``id`` was: same image, spec and
+        labels, a snapshot of its own."""
+        if not (Path(path) / "inventory.img").exists():
+            raise errors.InvalidArgument(f"{path} holds no checkpoint (no inventory.img)")
+        source = self._containers.get(id) or await self.client.container(id)
+        if source.terminal:
+            # The runc shim (containerd 1.6) has runc restore with a console socket and
+            # waits for the new console, which runc 1.1 never sends: Tasks.Start hangs.
+            raise errors.FailedPrecondition(
+                f"containerd's runc shim cannot restore {id!r}: it has a tty"
+                " (the engine can: shimdeck without --containerd)"
+            )
+        if new_id:
+            target = await self._copy_container(source, new_id)
+        else:
+            target = source
+            task = self._tasks.get(id)
+            if task is not None and task.status != "stopped":
+                raise errors.FailedPrecondition(
+                    f"task {id!r} is {task.status}: restore into a new container"
+                )
+            if task is not None:
+                await self._delete_task(id)
+        try:
+            await self._create_task(target, restore_from=path)
+            try:
+                await self.client.start(target.id)
+            except BaseException:
+                with contextlib.suppress(errors.Error):
+                    await self._delete_task(target.id)
+                raise
+        except errors.RuntimeFailure as e:
+            failure = criu_failure("restore", repr(target.id), e, self._criu_work(target.id))
+            await self._forget_copy(new_id)
+            raise failure from None
+        except BaseException:
+            await self._forget_copy(new_id)
+            raise
+        await self.refresh(target.id)
+
+    def _criu_work(self, id: str) -> Path:
+        """CRIU's work directory for a restore into ``id``: outside the container's own
+        directory, so that the log of a failed restore into a copy stays (as the engine's
+        ``<root>/criu/<id>``). containerd ids cannot start with a dot."""
+        return self.io_dir / ".criu" / id
+
+    async def _copy_container(self, source: ContainerRecord, new_id: str) -> ContainerRecord:
+        spec = json.loads(source.spec_json) if source.spec_json else {}
+        linux = spec.get("linux", {})
+        cgroup = linux.get("cgroupsPath", "")
+        if cgroup.rsplit("/", 1)[-1] == source.id:  # the source's own cgroup: one of its own
+            linux["cgroupsPath"] = cgroup[: -len(source.id)] + new_id
+        chain_id, _ = await self.client.image_config(source.image)
+        async with self.client.lease() as leased:
+            await leased.prepare_snapshot(new_id, chain_id, snapshotter=source.snapshotter)
+            try:
+                made = await leased.create_container(
+                    new_id,
+                    image=source.image,
+                    spec=spec,
+                    snapshot_key=new_id,
+                    snapshotter=source.snapshotter,
+                    labels=source.labels,
+                    runtime=source.runtime,
+                )
+            except BaseException:
+                with contextlib.suppress(errors.Error):
+                    await leased.remove_snapshot(new_id, snapshotter=source.snapshotter)
+                raise
+        self._containers[new_id] = made
+        return made
+
+    async def _forget_copy(self, new_id: str) -> None:
+        """A failed restore into a new container leaves no container behind."""
+        if new_id:
+            with contextlib.suppress(errors.Error):
+                await self.delete(new_id)
 
     async def set_labels(self, id: str, labels: Mapping[str, str]) -> None:
         self._containers[id] = await self.client.update_labels(id, labels)
@@ -682,6 +840,11 @@ class ContainerdBackend(Backend):
     def confirm_text(self, id: str, action: str) -> str | None:
         record = self._containers.get(id)
         return None if record is None else criquestions.question(record.labels, action)
+
+    def empty_note(self) -> str | None:
+        if self._no_namespace and not self._containers:
+            return f"containerd has no namespace {self.client.namespace!r}: N picks one"
+        return None
 
     def console(self, id: str, exec_id: str = "") -> Console:
         io = self._fifos.get((id, exec_id))

@@ -1,7 +1,7 @@
 """The tty FIFOs shimdeck made, found again: re-drained at start, named at quit.
 
 The registry is the filesystem: :mod:`.cio` makes a tty process's FIFOs as
-``<io_dir>/<id>/<name>-stdin|stdout`` (``io_dir`` is already per namespace; ``name`` is the
+``<io_dir>/<id>/<name>-stdin|stdout`` (``io_dir`` is one containerd's namespace's; ``name`` is the
 container id for a task's init process, the exec id for an exec). A FIFO there whose process
 ``Tasks.Get`` reports live, with exactly that stdout path, is one shimdeck must drain: the
 shim holds a read end of its own (so writes never fail), and once its 64 KiB fill up the

@@ -65,6 +65,13 @@ _CGROUPS_V2: dict[str, _Fields] = {
 
 _RUNC_OPTIONS: dict[str, _Fields] = {
     "ProcessDetails": [("exec_id", 1, _STRING, "")],
+    # A task's create options. criu_path (8) is containerd 1.x's (2.0 reserves it, and a
+    # field it does not know is skipped); criu_image_path makes the create a restore.
+    "Options": [
+        ("criu_path", 8, _STRING, ""),
+        ("criu_image_path", 10, _STRING, ""),
+        ("criu_work_path", 11, _STRING, ""),
+    ],
     "CheckpointOptions": [
         ("exit", 1, _BOOL, ""),
         ("open_tcp", 2, _BOOL, ""),
@@ -80,6 +87,7 @@ CGROUPS_V1_METRICS = "io.containerd.cgroups.v1.Metrics"
 CGROUPS_V2_METRICS = "io.containerd.cgroups.v2.Metrics"
 PROCESS_DETAILS = "containerd.runc.v1.ProcessDetails"
 CHECKPOINT_OPTIONS = "containerd.runc.v1.CheckpointOptions"
+RUNC_OPTIONS = "containerd.runc.v1.Options"
 
 
 def _file(

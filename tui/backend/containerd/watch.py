@@ -37,9 +37,10 @@ class Connection:
         return self.state != "disconnected"
 
 
-async def watch(
-    client: Client, *, first: float = RETRY_FIRST, most: float = RETRY_MAX
-) -> AsyncGenerator[Envelope | Connection, None]:
+Watch = AsyncGenerator[Envelope | Connection, None]
+
+
+async def watch(client: Client, *, first: float = RETRY_FIRST, most: float = RETRY_MAX) -> Watch:
     """Events of ``client``'s namespace, and :class:`Connection` markers, until cancelled."""
     delay = first
     announced: State | None = None
