@@ -31,6 +31,10 @@ LOG_BYTES = 1024 * 1024
 STREAM_BYTES = 8 * 1024 * 1024
 READ_SIZE = 65536
 READS_PER_WAKEUP = 64
+#: Seconds of reading per wakeup, at most. A pty under a flood is readable again as soon as
+#: it is read (a read costs 35 to 90 us for 4 KiB), so 64 reads held the event loop, and the
+#: UI's keys and frames with it, for 8 to 40 ms at a time; the rest is read on the next turn.
+READ_BUDGET = 0.002
 #: Read times kept for the backlog, at most (older bytes take the time of an older read).
 BACKLOG_STAMPS = 4096
 
@@ -184,10 +188,11 @@ class ProcessIO:
     # -- output ---------------------------------------------------------------------------
 
     def _on_readable(self, fd: int) -> None:
-        # A pty hands out a few hundred bytes per read under a flood: take what is there in
-        # one go, so the ring, the log and the streams are fed once per wakeup.
+        # A pty hands out about 4 KiB per read: take what is there (for READ_BUDGET at
+        # most) in one go, so the ring, the log and the streams are fed once per wakeup.
         chunks: list[bytes] = []
         ended = False
+        deadline = time.monotonic() + READ_BUDGET
         for _ in range(READS_PER_WAKEUP):
             try:
                 data = os.read(fd, READ_SIZE)
@@ -202,6 +207,8 @@ class ProcessIO:
                 ended = True
                 break
             chunks.append(data)
+            if time.monotonic() >= deadline:
+                break
         if chunks:
             self._feed(b"".join(chunks) if len(chunks) > 1 else chunks[0])
         if ended:

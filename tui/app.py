@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from textual import events
 from textual.app import App
 from textual.binding import Binding
+from textual.driver import Driver
 from textual.message import Message
 from textual.message_pump import MessagePump
 from textual.screen import Screen
@@ -25,6 +26,7 @@ from .backend import Backend
 from .backend.base import BackendInfo, ConnectionChanged, Resynced, StatsSampled, Update
 from .commands import ActionsProvider
 from .config import Config, ConfigError, save_theme
+from .driver import prompt_driver
 from .failures import notify_failure
 from .model import Model
 from .screens import ConsoleScreen, HelpScreen, MainScreen
@@ -219,6 +221,10 @@ class ShimdeckApp(App[None]):
         each styled run, so cells run together ("runningpid") and columns shift."""
         svg = super().export_screenshot(title=title, simplify=simplify)
         return svg.replace("<svg ", '<svg xml:space="preserve" ', 1)
+
+    def get_driver_class(self) -> type[Driver]:
+        # Keys reach the app a loop turn sooner (see the module): felt during a flood.
+        return prompt_driver(super().get_driver_class())
 
     def get_default_screen(self) -> MainScreen:
         return MainScreen()

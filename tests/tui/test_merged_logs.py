@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from rich.color import Color
+
 from tui.app import ShimdeckApp
 from tui.backend.live import LiveBackend
 from tui.backend.merged import MergedConsole
@@ -106,7 +108,7 @@ async def test_the_raw_view_of_merged_logs_shows_the_prefixes_plain() -> None:
         ]
         prefix = view.render_line(0)._segments[0]
         assert prefix.text == "a" and prefix.style and prefix.style.color
-        assert prefix.style.color.name == "cyan"
+        assert prefix.style.color.triplet == Color.parse("cyan").get_truecolor(app.ansi_theme)
         await pilot.press("r")
         await view.wait_idle()
         assert view.display_lines()[0].rstrip() == "a red one"

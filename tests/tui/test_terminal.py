@@ -44,7 +44,9 @@ async def test_colours_and_attributes_are_kept() -> None:
         await view.wait_idle()
         await pilot.pause()
         by_text = dict(cell_styles(view, 0))
-        assert by_text["red"].color.name == "red"
+        # ANSI colours come out as the app's theme has them (Textual's filter did it later).
+        red = Color.parse("red").get_truecolor(app.ansi_theme)
+        assert by_text["red"].color.triplet == red
         biu = by_text["biu"]
         assert biu.bold and biu.italic and biu.underline
         assert by_text["x256"].color.triplet.hex == "#ff8700"
@@ -52,6 +54,18 @@ async def test_colours_and_attributes_are_kept() -> None:
         assert by_text["true"].bgcolor.triplet.hex == "#fa0000"
         fg, bg = view.styles.color.rich_color, view.styles.background.rich_color
         assert (by_text["rev"].color, by_text["rev"].bgcolor) == (bg, fg)
+
+
+async def test_ansi_colours_stay_ansi_where_the_app_uses_native_ansi_colours() -> None:
+    app = Harness()
+    async with app.run_test(size=(40, 6)) as pilot:
+        view = app.query_one(TerminalView)
+        view.feed(b"\x1b[31mred\x1b[0m")
+        await view.wait_idle()
+        await pilot.pause()
+        assert dict(cell_styles(view, 0))["red"].color.triplet is not None
+        app.ansi_color = True
+        assert dict(cell_styles(view, 0))["red"].color.name == "red"
 
 
 def test_pyte_colour_names() -> None:

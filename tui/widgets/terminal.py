@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from typing import Any, ClassVar
@@ -32,6 +32,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding
+from textual.filter import ANSIToTruecolor, LineFilter
 from textual.geometry import Offset, Region, Size
 from textual.message import Message
 from textual.selection import Selection
@@ -44,6 +45,7 @@ from .emulator import (
     DECCKM,
     DEFAULT_ATTRS,
     DEFAULT_SCROLLBACK,
+    Attrs,
     Emulator,
     Line,
     PaneScreen,
@@ -205,8 +207,16 @@ class TerminalView(Widget, can_focus=True):
     TICK: ClassVar[float] = 1 / 60
     #: Time of each tick spent parsing, at most (the rest is the app's: keys, repaints).
     PARSE_BUDGET: ClassVar[float] = 0.006
-    #: Shortest time between two repaints while output is queued.
+    #: Shortest time between two repaints while output keeps coming.
     MIN_FRAME: ClassVar[float] = 1 / 30
+    #: The same while a flood is being skipped (a skip in the last FLOOD_SPELL seconds):
+    #: nobody reads those frames, and each one of a full pane costs the event loop 7 to
+    #: 15 ms, which a key on its way to the process waits behind.
+    FLOOD_FRAME: ClassVar[float] = 1 / 15
+    FLOOD_SPELL: ClassVar[float] = 0.25
+    #: For this long after a key was sent, output is painted as soon as it is all parsed,
+    #: flood or not: what the user waits for then is the answer (an echo), not a frame.
+    ANSWER_SPELL: ClassVar[float] = 0.25
     #: Lines of scrollback, unless the constructor or the app (``app.scrollback``) says.
     SCROLLBACK: ClassVar[int] = DEFAULT_SCROLLBACK
     #: Lines the mouse wheel scrolls.
@@ -281,6 +291,13 @@ class TerminalView(Widget, can_focus=True):
         self._idle = asyncio.Event()
         self._idle.set()
         self._painted = 0.0
+        #: Output was fed since the last tick (it is still coming).
+        self._fed = False
+        #: When the last key or paste was sent to the process.
+        self._sent_at = -1.0
+        #: When the last tick skipped output (a flood), and the skips counted then.
+        self._skipped_at = -1.0
+        self._skips_seen = 0
         self._sized = False
         self.read_only = not terminal
         #: Called with the bytes of each key or paste instead of posting ``Input``.
@@ -298,6 +315,8 @@ class TerminalView(Widget, can_focus=True):
         #: Rendered history lines by number, for (width, fg, bg); see _plain_strip.
         self._history_strips: dict[int, Strip] = {}
         self._history_key: tuple[int, int, Color, Color] | None = None
+        #: The app's ANSI-to-truecolor filter the cached rows were styled with.
+        self._ansi: ANSIToTruecolor | None = None
         #: The first column shown (an unwrapped log scrolled sideways).
         self.first_column = 0
 
@@ -330,6 +349,7 @@ class TerminalView(Widget, can_focus=True):
             self._keep(stamp, data)
             data = self._log_filter(data, stamp)
         self.feeder.feed(data, size=size)
+        self._fed = True
         self._idle.clear()
 
     def _keep(self, stamp: float, data: bytes) -> None:
@@ -415,10 +435,20 @@ class TerminalView(Widget, can_focus=True):
         if not self._sized:
             return  # parse at the pane's size, not at pyte's default 80x24
         self._parse(self.REBUILD_BUDGET if self.feeder.hold_skips else self.PARSE_BUDGET)
-        # While output keeps coming, paint at most every other tick: a frame of a full
-        # pane costs as much as the parsing, and the parsing is what catches up.
         now = time.perf_counter()
-        if not self.feeder.pending_bytes or now - self._painted >= self.MIN_FRAME:
+        fed, self._fed = self._fed, False
+        if self.feeder.stats.skips != self._skips_seen:
+            self._skips_seen = self.feeder.stats.skips
+            self._skipped_at = now
+        # Paint at once when all is parsed and the output went quiet (nothing new since the
+        # last tick) or a key was just sent (its echo is awaited); while output keeps
+        # coming, at most every MIN_FRAME (FLOOD_FRAME in a flood): a frame of a full pane
+        # costs as much as the parsing, and the parsing is what catches up.
+        parsed = not self.feeder.pending_bytes
+        answer = now - self._sent_at < self.ANSWER_SPELL
+        flooding = now - self._skipped_at < self.FLOOD_SPELL
+        gap = self.FLOOD_FRAME if flooding else self.MIN_FRAME
+        if (parsed and (answer or not fed)) or now - self._painted >= gap:
             self._painted = now
             self._repaint_dirty()
 
@@ -475,6 +505,11 @@ class TerminalView(Widget, can_focus=True):
         return 0 if self._top is None else self.emulator.screen.pushed - self._left_live_at
 
     def render_line(self, y: int) -> Strip:
+        ansi = self._ansi_filter()
+        if ansi is not self._ansi:  # another theme, or ANSI colours switched on or off
+            self._ansi = ansi
+            self._rows.clear()
+            self._history_strips.clear()
         if self._top is None and self.text_selection is None:
             strip = self._rows.get(y)
             if strip is None:
@@ -490,6 +525,28 @@ class TerminalView(Widget, can_focus=True):
             self._window = self.emulator.lines(top, top + self.size.height)
         return self._render_number(top + y, self._window.get(top + y))
 
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        # The app's ANSI-to-truecolor filter is applied as cells are styled (_styler), once
+        # per style: applied to the rendered lines, it made a new segment and a new strip
+        # per segment of every line of every frame, missing its style cache each time (the
+        # offsets make every segment's style unique): a quarter of a flood's frame.
+        return [f for f in super().get_line_filters() if not isinstance(f, ANSIToTruecolor)]
+
+    def _ansi_filter(self) -> ANSIToTruecolor | None:
+        """The app's ANSI-to-truecolor filter if it is on (None: native ANSI colours)."""
+        for f in self.app.get_line_filters():
+            if isinstance(f, ANSIToTruecolor):
+                return f
+        return None
+
+    def _styler(self, fg: Color, bg: Color) -> Callable[[Attrs], Style]:
+        """The Rich style of a cell's attributes, its ANSI colours made truecolor as the
+        app's filter would (its background only matters to dim text, which pyte has not)."""
+        ansi = self._ansi
+        if ansi is None:
+            return lambda attrs: char_style(*attrs, fg, bg)
+        return lambda attrs: ansi.truecolor_style(char_style(*attrs, fg, bg), bg)
+
     def _colours(self) -> tuple[Color, Color]:
         fg = self.styles.color.rich_color
         bg = self.styles.background.rich_color
@@ -501,17 +558,18 @@ class TerminalView(Widget, can_focus=True):
         fg, bg = self._colours()
         if line is None or n >= emulator.top_line:  # the screen's rows change in place
             line = emulator.line(n)
+        styled = self._styler(fg, bg)
         # Blanks in the colours of a default cell, as pyte's own blank cells are.
-        blank = char_style(*DEFAULT_ATTRS, fg, bg)
+        blank = styled(DEFAULT_ATTRS)
         screen = emulator.screen
         y = n - emulator.top_line
         cursor = 0 <= y < screen.lines and not screen.cursor.hidden and screen.cursor.y == y
         spans = self.search_state.by_line.get(n)
         selection = self.text_selection
         if not (cursor or spans or selection is not None):
-            return self._plain_strip(n, line, width, fg, bg, blank)
+            return self._plain_strip(n, line, width, fg, bg, styled, blank)
         left = self.first_column
-        strip = self._line_strip(line, fg, bg).extend_cell_length(left + width, blank)
+        strip = self._line_strip(line, styled).extend_cell_length(left + width, blank)
         if cursor:
             strip = restyle(strip, screen.cursor.x, screen.cursor.x + 1, _reverse)
         if spans:
@@ -528,7 +586,14 @@ class TerminalView(Widget, can_focus=True):
         return strip.crop(left, left + width).apply_offsets(left, n)
 
     def _plain_strip(
-        self, n: int, line: Line, width: int, fg: Color, bg: Color, blank: Style
+        self,
+        n: int,
+        line: Line,
+        width: int,
+        fg: Color,
+        bg: Color,
+        styled: Callable[[Attrs], Style],
+        blank: Style,
     ) -> Strip:
         """A line with nothing on it (no cursor, match or selection): built in one pass,
         and kept if it is a history line (those never change), so that scrolling by the
@@ -543,7 +608,7 @@ class TerminalView(Widget, can_focus=True):
             strip = self._history_strips.get(n)
             if strip is not None:
                 return strip
-        segments = [Segment(text, char_style(*attrs, fg, bg)) for text, attrs in line]
+        segments = [Segment(text, styled(attrs)) for text, attrs in line]
         strip = (None if left else padded_strip(segments, width, n, blank)) or Strip(
             segments
         ).extend_cell_length(left + width, blank).crop(left, left + width).apply_offsets(left, n)
@@ -555,8 +620,8 @@ class TerminalView(Widget, can_focus=True):
         return strip
 
     @staticmethod
-    def _line_strip(line: Line, fg: Color, bg: Color) -> Strip:
-        return Strip([Segment(text, char_style(*attrs, fg, bg)) for text, attrs in line])
+    def _line_strip(line: Line, styled: Callable[[Attrs], Style]) -> Strip:
+        return Strip([Segment(text, styled(attrs)) for text, attrs in line])
 
     def _highlight(self, strip: Strip, n: int, line: Line, spans: list[tuple[int, int]]) -> Strip:
         text = "".join(t for t, _ in line)
@@ -771,22 +836,45 @@ class TerminalView(Widget, can_focus=True):
 
     def send(self, data: bytes) -> None:
         if data and not self.read_only:
+            self._sent_at = time.perf_counter()
             self.go_live()  # typing into a tty returns to live, as in xterm
             if self.sink is not None:
                 self.sink(data)  # at once: a message would wait a turn of a busy loop
             else:
                 self.post_message(self.Input(self, data))
 
-    async def on_key(self, event: events.Key) -> None:
-        if event.key == LEAVE_KEY:
-            return  # never forwarded: the screen holding the pane binds it to leave
-        if not self.terminal:
-            return  # no process to send it to: the screen's keys may want it
-        # Every other key belongs to the process, not to the app's bindings.
+    def _forward_event(self, event: events.Event) -> None:
+        # The app hands the focus its keys here (Textual 8.2.8's Widget._forward_event,
+        # once the priority bindings passed them). A key for the process is sent now, in
+        # the app's turn of the loop: posted to this widget's queue, it waited one turn
+        # more, and in a flood a turn carries a frame or a parse slice. A paste goes the
+        # same way, or a key typed after it would overtake it.
+        if isinstance(event, events.Key) and self._for_process(event):
+            event._set_forwarded()
+            self._send_key(event)
+            return
+        if isinstance(event, events.Paste):
+            event._set_forwarded()
+            self.on_paste(event)
+            return
+        super()._forward_event(event)
+
+    def _for_process(self, event: events.Key) -> bool:
+        # ctrl+] is never the process's: the screen holding the pane binds it to leave. A
+        # pane without a tty has no process to send to: the screen's keys may want them.
+        return self.terminal and event.key != LEAVE_KEY
+
+    def _send_key(self, event: events.Key) -> None:
+        # Every key but those belongs to the process, not to the app's bindings.
         event.stop()
         event.prevent_default()
         app_cursor = DECCKM in self.emulator.screen.mode
         self.send(encode_key(event.key, event.character, app_cursor=app_cursor))
+
+    async def on_key(self, event: events.Key) -> None:
+        # A key posted to the pane itself (not through the app's forwarding).
+        if self._for_process(event):
+            self._send_key(event)
 
     def on_paste(self, event: events.Paste) -> None:
         event.stop()
