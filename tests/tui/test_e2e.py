@@ -3,7 +3,9 @@ terminal, detach, quit, and find nothing left behind."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -69,6 +71,19 @@ def spawn_demo(root: Path, rows: int, cols: int) -> tuple[pexpect.spawn, Termina
     return child, Terminal(child, rows, cols)
 
 
+def end(child: pexpect.spawn) -> None:
+    """A failed test's demo: SIGTERM first, which quits as ``q`` does (its containers
+    stopped and deleted); a SIGKILL would leave them running, and their processes, handed to
+    this process (a subreaper), as zombies failing every test after."""
+    if child.isalive():
+        child.kill(signal.SIGTERM)
+        with contextlib.suppress(pexpect.EOF, pexpect.TIMEOUT):
+            child.expect(pexpect.EOF, timeout=60)
+    if child.isalive():
+        child.terminate(force=True)
+    child.close()
+
+
 def test_demo_attach_resize_detach_quit(need_root_runc: None, tmp: Path) -> None:
     root = tmp / "root"
     child, term = spawn_demo(root, 30, 100)
@@ -91,9 +106,7 @@ def test_demo_attach_resize_detach_quit(need_root_runc: None, tmp: Path) -> None
         term.send("q")
         child.expect(pexpect.EOF, timeout=60)
     finally:
-        if child.isalive():
-            child.terminate(force=True)
-        child.close()
+        end(child)
     assert child.exitstatus == 0, child.before
     assert runtime_list("runc", root / "runc") == []
     assert not (root / "demo").exists()  # the demo's bundles
@@ -125,8 +138,6 @@ def test_attached_to_the_flooding_flood_its_lines_show_within_a_second(
         term.send("q")
         child.expect(pexpect.EOF, timeout=60)
     finally:
-        if child.isalive():
-            child.terminate(force=True)
-        child.close()
+        end(child)
     assert child.exitstatus == 0, child.before
     assert runtime_list("runc", root / "runc") == []
