@@ -58,7 +58,7 @@ from ..base import (
     as_source,
 )
 from . import checkpoints, cio, cri, criquestions, fifos, output, procinfo
-from .client import Client
+from .client import RUNC_V2, Client
 from .criconsole import console_for
 from .criu import criu_failure
 from .records import ContainerRecord, ProcessRecord
@@ -593,22 +593,37 @@ class ContainerdBackend(Backend):
         spec = container_spec(self.client.namespace, id, args, terminal=terminal, size=DEFAULT_PTY)
         image_env = config.get("config", {}).get("Env") or [f"PATH={DEFAULT_PATH}"]
         spec["process"]["env"] = [*image_env, "TERM=xterm-256color"]
+        await self._make_container(id, image, chain_id, spec, snapshotter, labels)
+        await self.refresh(id)
+
+    async def _make_container(
+        self,
+        id: str,
+        image: str,
+        chain_id: str,
+        spec: Mapping[str, Any],
+        snapshotter: str,
+        labels: Mapping[str, str],
+        runtime: str = RUNC_V2,
+    ) -> ContainerRecord:
+        """A container with a snapshot of its own of ``chain_id``, under one lease; the
+        snapshot goes again if the container cannot be made."""
         async with self.client.lease() as leased:
             await leased.prepare_snapshot(id, chain_id, snapshotter=snapshotter)
             try:
-                await leased.create_container(
+                return await leased.create_container(
                     id,
                     image=image,
                     spec=spec,
                     snapshot_key=id,
                     snapshotter=snapshotter,
                     labels=labels,
+                    runtime=runtime,
                 )
             except BaseException:
                 with contextlib.suppress(errors.Error):
                     await leased.remove_snapshot(id, snapshotter=snapshotter)
                 raise
-        await self.refresh(id)
 
     async def start(self, id: str, exec_id: str = "") -> None:
         if exec_id:
@@ -803,22 +818,9 @@ class ContainerdBackend(Backend):
         if cgroup.rsplit("/", 1)[-1] == source.id:  # the source's own cgroup: one of its own
             linux["cgroupsPath"] = cgroup[: -len(source.id)] + new_id
         chain_id, _ = await self.client.image_config(source.image)
-        async with self.client.lease() as leased:
-            await leased.prepare_snapshot(new_id, chain_id, snapshotter=source.snapshotter)
-            try:
-                made = await leased.create_container(
-                    new_id,
-                    image=source.image,
-                    spec=spec,
-                    snapshot_key=new_id,
-                    snapshotter=source.snapshotter,
-                    labels=source.labels,
-                    runtime=source.runtime,
-                )
-            except BaseException:
-                with contextlib.suppress(errors.Error):
-                    await leased.remove_snapshot(new_id, snapshotter=source.snapshotter)
-                raise
+        made = await self._make_container(
+            new_id, source.image, chain_id, spec, source.snapshotter, source.labels, source.runtime
+        )
         self._containers[new_id] = made
         return made
 
