@@ -250,6 +250,10 @@ class ReplayBackend(Backend):
         if self._feed is not None:
             self._feed.put(update)
 
+    def _resynced(self) -> Resynced:
+        """Every container as the recording holds it now."""
+        return Resynced([s for id in self._containers if (s := self._state(id))])
+
     def _state(self, id: str) -> ContainerState | None:
         container = self._containers.get(id)
         if container is None:
@@ -265,7 +269,7 @@ class ReplayBackend(Backend):
         elif kind == "event":
             event = decode_event(record["event"])
             if event.topic == events.LAGGED:
-                self._put(Resynced([s for id in self._containers if (s := self._state(id))]))
+                self._put(self._resynced())
             elif event.container_id:
                 state = self._state(event.container_id)
                 self._put(StateChanged(state) if state else Removed(event.container_id))
@@ -273,7 +277,7 @@ class ReplayBackend(Backend):
         elif kind == "backend":
             # A namespace switch: its rows (the states recorded just before) replace all.
             self.info = replace(self.info, recorded=_decode_recorded_info(record["backend"]))
-            self._put(Resynced([s for id in self._containers if (s := self._state(id))]))
+            self._put(self._resynced())
         elif kind == "stats":
             self._put(StatsSampled(record["id"], decode_stats(record["stats"])))
         elif kind == "pty":
