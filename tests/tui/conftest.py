@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from textual import events
+from textual.app import App
 from textual.pilot import Pilot
 
 from runtime import Engine
@@ -101,3 +103,17 @@ async def wait_for(
 async def type_text(pilot: Pilot[None], text: str) -> None:
     keys = {" ": "space", "\r": "enter", "\n": "enter"}
     await pilot.press(*(keys.get(ch, ch) for ch in text))
+
+
+_NAMES = {"/": "slash", "\r": "enter", " ": "space", "=": "equals_sign", ".": "full_stop"}
+
+
+def burst(app: App[object], keys: list[str]) -> None:
+    """Queue every key at once, as the terminal driver does with one read of many keys."""
+    assert app._driver is not None
+    for key in keys:
+        name = _NAMES.get(key, key)
+        char = key if len(key) == 1 else None
+        event = events.Key(name, char)
+        event.set_sender(app)
+        app._driver.send_message(event)

@@ -27,7 +27,7 @@ from tui.widgets.tables import ContainersTable, ExecsTable
 from tui.widgets.terminal import TerminalView
 
 from ..engine.helpers import working_criu
-from .conftest import type_text, wait_for
+from .conftest import burst, type_text, wait_for
 
 
 def status(app: ShimdeckApp, id: str) -> str | None:
@@ -139,6 +139,17 @@ async def test_attach_sizes_the_pty_to_the_pane(live: LiveBackend) -> None:
         await pilot.press("ctrl+right_square_bracket")
         assert isinstance(app.screen, MainScreen)
         assert status(app, "sh1") == "running"  # leaving is not stopping
+
+
+async def test_a_typed_before_the_start_is_done_attaches_once_it_is(live: LiveBackend) -> None:
+    await make(live, "sh1", "shell", start=False)
+    app = ShimdeckApp(live)
+    async with app.run_test(size=(90, 30), notifications=True) as pilot:
+        await select(app, pilot, "sh1")
+        burst(app, ["s", "a"])  # a arrives while runc is still starting it
+        view = await console_view(app, pilot)
+        await wait_for(pilot, lambda: "# " in "\n".join(view.display_lines()), what="a prompt")
+        assert notifications(app) == []
 
 
 async def test_exec_without_a_tty_shows_its_output(live: LiveBackend) -> None:

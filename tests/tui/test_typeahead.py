@@ -4,7 +4,6 @@ what the earlier keys opened: a dialog's field, the filter box, the console pane
 from __future__ import annotations
 
 import pytest
-from textual import events
 from textual.widgets import Input, TextArea
 
 from tui.app import ShimdeckApp
@@ -17,20 +16,7 @@ from tui.sessions import DEMO_SESSION
 from tui.widgets.tables import ContainersTable
 from tui.widgets.terminal import TerminalView
 
-from .conftest import wait_for
-
-_NAMES = {"/": "slash", "\r": "enter", " ": "space", "=": "equals_sign", ".": "full_stop"}
-
-
-def burst(app: ShimdeckApp, keys: list[str]) -> None:
-    """Queue every key at once, as the terminal driver does with one read of many keys."""
-    assert app._driver is not None
-    for key in keys:
-        name = _NAMES.get(key, key)
-        char = key if len(key) == 1 else None
-        event = events.Key(name, char)
-        event.set_sender(app)
-        app._driver.send_message(event)
+from .conftest import burst, wait_for
 
 
 def chars(text: str) -> list[str]:

@@ -172,6 +172,9 @@ class MainScreen(Screen[None]):
         #: Whether some container is a pod's (a Kubernetes node): the sandbox toggle shows.
         self._pods = False
         self._show_sandboxes = False
+        #: Containers whose start is in flight, and the exec to attach to once it is done:
+        #: ``s`` then ``a`` typed faster than a start attaches instead of "has no task".
+        self._starting: dict[str, str | None] = {}
         #: The container whose execs the backend was last told the execs pane shows.
         self._execs_of: str | None = None
 
@@ -435,12 +438,20 @@ class MainScreen(Screen[None]):
 
     def action_start(self) -> None:
         target = self._target(need_task=False)
-        if target:
-            (row, exec_id) = target
-            self.run_backend(
-                f"start {self.describe(row.id, exec_id)}",
-                lambda: self.app.backend.start(row.id, exec_id),
-            )
+        if not target:
+            return
+        (row, exec_id) = target
+        self._starting.setdefault(row.id, None)
+
+        async def start() -> None:
+            try:
+                await self.app.backend.start(row.id, exec_id)
+            finally:
+                attach_to = self._starting.pop(row.id, None)
+            if attach_to is not None:
+                self.app.attach(row.id, attach_to)
+
+        self.run_backend(f"start {self.describe(row.id, exec_id)}", start)
 
     def action_pause(self) -> None:
         target = self._target()
@@ -514,6 +525,10 @@ class MainScreen(Screen[None]):
         self.app.push_screen(dialog, done)
 
     def action_attach(self) -> None:
+        row = self.selected_row()
+        if row is not None and row.task is None and row.id in self._starting:
+            self._starting[row.id] = self.selected_exec()
+            return
         target = self._target()
         if target:
             self.app.attach(target[0].id, target[1])
