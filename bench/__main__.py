@@ -1,20 +1,6 @@
-"""``python -m bench [--quick] [--only a,b] [--runtimes runc,crun]``: every benchmark, then
-the report.
-
-The contract: a benchmark is a module ``bench/<name>.py`` run as ``python -m bench.<name>
-[--quick] [--rounds N] --runtimes runc,crun --out FILE`` (:func:`bench._common.run` does all
-of it). It measures shimdeck interleaved against its anchor (the bare runtime, containerd,
-``ctr``, pyte, or a target where there is no anchor), reports medians and ratios of medians,
-and writes JSON: its ``Result`` dataclass (which renders its own rows and part of the
-report), the rows, the machine and a clean-up check (no container, process, mount, cgroup
-or temporary directory left). It exits non-zero only on a failed correctness check or
-leftovers; a missed target shows in its rows.
-
-Each runs in a process of its own, so that one's engine, memory and children cannot touch
-the next. This writes ``bench/results/summary[-quick].json`` and the report
-(:mod:`bench.report`): docs/benchmarks.md and the README's table after a full run of every
-benchmark, ``bench/results/benchmarks[-quick|-partial].md`` otherwise.
-"""
+"""``python -m bench [--quick] [--only a,b] [--runtimes runc,crun]``: every benchmark, each
+in a process of its own, then the report (:mod:`bench.report`). The contract a benchmark
+keeps is in docs/benchmarks.md; :func:`bench._common.run` does it."""
 
 from __future__ import annotations
 

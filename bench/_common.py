@@ -1,6 +1,5 @@
 """What every benchmark shares: statistics, interleaving, the bare-side worker, the machine,
-clean-up checks, and the command line (:func:`run`) that writes a typed result.
-"""
+clean-up checks, and the command line (:func:`run`) that writes a typed result."""
 
 from __future__ import annotations
 
@@ -158,10 +157,6 @@ class Machine:
         cpu = "unknown"
         with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
             cpu = next((ln.split(":", 1)[1].strip() for ln in f if "model name" in ln), cpu)
-        os_name = platform.platform()
-        with contextlib.suppress(OSError), open("/etc/os-release") as f:
-            found = (ln[12:].strip().strip('"') for ln in f if ln.startswith("PRETTY_NAME="))
-            os_name = next(found, os_name)
         digest = hashlib.sha256()
         for path in sorted((REPO / "runtime").glob("*.py")):
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
@@ -170,7 +165,7 @@ class Machine:
             nproc=os.cpu_count() or 0,
             cpu=cpu,
             memory_gib=round(psutil.virtual_memory().total / 2**30, 1),
-            os=os_name,
+            os=platform.freedesktop_os_release().get("PRETTY_NAME", platform.platform()),
             kernel=platform.release(),
             cgroup="v2" if os.path.exists("/sys/fs/cgroup/cgroup.controllers") else "v1 (hybrid)",
             python=platform.python_version(),
@@ -198,36 +193,23 @@ class Machine:
 
 
 class BareWorker:
-    """The bare-runtime process (:mod:`bench._worker`); start it before opening an Engine.
-
-    Close it (:meth:`aclose`) after the Engine is closed, or the engine's reaper may reap it.
-    """
+    """The bare-runtime process (:mod:`bench._worker`); start it before opening an Engine,
+    close it (:meth:`aclose`) after, or the engine's reaper may reap it."""
 
     def __init__(self, errlog: Path) -> None:
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "bench._worker", str(errlog)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            cwd=REPO,
-        )
-        self._reader: asyncio.StreamReader | None = None
-        self._transport: asyncio.BaseTransport | None = None
+        argv = [sys.executable, "-m", "bench._worker", str(errlog)]
+        self._proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=REPO)
 
-    @property
-    def pid(self) -> int:
-        return self._proc.pid
+    def _call(self, op: str, kw: dict[str, Any]) -> dict[str, Any]:
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._proc.stdin.write(request(op, **kw))
+        self._proc.stdin.flush()
+        return reply(self._proc.stdout.readline(), f"bare worker, {op}")
 
     async def call(self, op: str, **kw: Any) -> dict[str, Any]:
-        """Send one request; return the worker's reply (raise BenchError on its error)."""
-        assert self._proc.stdin is not None and self._proc.stdout is not None
-        if self._reader is None:
-            loop = asyncio.get_running_loop()
-            reader = self._reader = asyncio.StreamReader(limit=2**20)
-            self._transport, _ = await loop.connect_read_pipe(
-                lambda: asyncio.StreamReaderProtocol(reader), self._proc.stdout
-            )
-        os.write(self._proc.stdin.fileno(), request(op, **kw))
-        return reply(await self._reader.readline(), f"bare worker, {op}")
+        """One request, answered in a thread (the worker times it itself); raise BenchError
+        on its error."""
+        return await asyncio.to_thread(self._call, op, kw)
 
     async def steps(self, *steps: dict[str, Any]) -> dict[str, Any]:
         """Run argv steps (and pid-file waits) in the worker; raise if any failed."""
@@ -240,15 +222,11 @@ class BareWorker:
         if self._proc.poll() is None:
             with contextlib.suppress(BenchError, OSError):
                 await self.call("quit")
-            if self._proc.stdin is not None:
-                self._proc.stdin.close()
-        if self._transport is not None:
-            self._transport.close()
         try:
-            self._proc.wait(timeout=30)
+            self._proc.communicate(timeout=30)
         except subprocess.TimeoutExpired:
             self._proc.kill()
-            self._proc.wait()
+            self._proc.communicate()
 
 
 def sample(reply: dict[str, Any], *phases: str) -> Sample:
@@ -301,15 +279,10 @@ class Workspace:
 
 
 def tmp_base() -> str:
-    """``$SHIMDECK_BENCH_TMP``, else a tmpfs: on the machine these figures come from, /run
-    and /tmp are on the root ext4, where creating a file cost anywhere from 0.02 ms to
-    0.5 ms depending on the minute, and the engine creates more files than a bare runtime."""
+    """``$SHIMDECK_BENCH_TMP``, else a tmpfs (docs/benchmarks.md, Method: why)."""
     if os.environ.get("SHIMDECK_BENCH_TMP"):
         return os.environ["SHIMDECK_BENCH_TMP"]
-    for candidate in ("/dev/shm", os.environ.get("XDG_RUNTIME_DIR") or ""):
-        if candidate and os.access(candidate, os.W_OK):
-            return candidate
-    return tempfile.gettempdir()
+    return "/dev/shm" if os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()
 
 
 def _cgroups(names: Iterable[str]) -> list[str]:
@@ -317,16 +290,17 @@ def _cgroups(names: Iterable[str]) -> list[str]:
     return sorted(p for d in depths for n in names for p in glob.glob(f"/sys/fs/cgroup/{d}/{n}"))
 
 
-def engine_cgroup_name(root: Path) -> str:
-    """The cgroup an Engine on ``root`` puts its tasks' cgroups under (runtime/tasks.py)."""
-    return "shimdeck-" + hashlib.sha256(bytes(root.absolute())).hexdigest()[:12]
+def _list(runtime: str, root: Path) -> list[str]:
+    if not root.exists():
+        return []
+    argv = runtime_argv(runtime, root, "list", "-q")
+    return subprocess.run(argv, capture_output=True, text=True).stdout.split()
 
 
 @dataclass
 class Cleanup:
-    """What a run left behind. Cgroups the engine left are an engine defect (crun puts a
-    relative ``cgroupsPath`` under the hierarchy's root, runc under its own cgroup), not
-    the bench's doing: reported apart, and removed."""
+    """What a run left behind. Cgroups the engine left are an engine defect, not the bench's
+    doing (docs/benchmarks.md, Method): reported apart, and removed."""
 
     containers_left: dict[str, list[str]]
     cgroups_left: list[str]
@@ -343,18 +317,16 @@ class Cleanup:
     @classmethod
     def check(cls, ws: Workspace) -> Cleanup:
         """Call after every Engine and worker is closed."""
-        containers = {str(root): ids for rt, root in ws.roots if (ids := _list(rt, root))}
+        # Where an Engine on a root puts its tasks' cgroups (runtime/tasks.py).
+        digests = (hashlib.sha256(bytes(r.absolute())).hexdigest() for r in ws.engine_roots)
+        with open("/proc/self/mountinfo") as f:  # a containerd's snapshots, if still mounted
+            mounts = [m for line in f if (m := line.split()[4]).startswith(f"{ws.dir}/")]
         return cls(
-            containers,
+            {str(root): ids for rt, root in ws.roots if (ids := _list(rt, root))},
             _cgroups([f"{ws.prefix}*"]),
-            _cgroups({engine_cgroup_name(r) for r in ws.engine_roots}),
-            [c.pid for c in psutil.Process().children(recursive=True)],
-            # A containerd's snapshots, should it have stopped with tasks mounted.
-            [
-                m
-                for line in open("/proc/self/mountinfo")
-                if (m := line.split()[4]).startswith(f"{ws.dir}/")
-            ],
+            _cgroups({f"shimdeck-{d[:12]}" for d in digests}),
+            [p.pid for p in psutil.Process().children(recursive=True)],
+            mounts,
         )
 
     def sweep(self, ws: Workspace) -> None:
@@ -380,13 +352,6 @@ class Cleanup:
             f" mounts, {len(self.children_left)} child processes left; temp dir removed:"
             f" {self.tempdir_removed}"
         )
-
-
-def _list(runtime: str, root: Path) -> list[str]:
-    if not root.exists():
-        return []
-    argv = runtime_argv(runtime, root, "list", "-q")
-    return subprocess.run(argv, capture_output=True, text=True).stdout.split()
 
 
 @contextlib.asynccontextmanager
@@ -441,7 +406,8 @@ async def remove_task(engine: Engine, cid: str, *, kill: bool = True) -> None:
 
 @dataclass
 class Row:
-    """One line of a benchmark's table."""
+    """One line of a benchmark's table; ``check``: a correctness check, whose miss fails the
+    run (not a performance target)."""
 
     bench: str
     metric: str
@@ -450,14 +416,13 @@ class Row:
     ratio: str = ""
     target: str = ""
     met: bool | None = None
-    #: A correctness check (not a performance target): a miss makes the run fail.
     check: bool = False
 
 
 class BenchResult:
     """What a benchmark's result (a dataclass) renders: its rows, its part of
-    docs/benchmarks.md (``docs`` is where a plot would go) and its rows of the README's
-    table (what, shimdeck, anchor, ratio)."""
+    docs/benchmarks.md (``docs``: where a plot goes) and its rows of the README's table
+    (what, shimdeck, anchor, ratio)."""
 
     def rows(self) -> list[Row]:
         raise NotImplementedError
@@ -517,16 +482,14 @@ def at_most(
     ratio: str = "",
     stat: str = "",
 ) -> Row:
-    """A figure with a target: ``value`` (or ``shown``), and whether it is at most ``limit``
-    (a NaN, nothing measured, is not); ``stat``: which of ``shown``'s figures it is."""
-    text = fmt(value) if shown is None else shown
+    """``value`` (shown as ``shown``, which ``stat`` names) against a target: at most ``limit``
+    (a NaN, nothing measured, is not)."""
     limit_text = re.sub(r"[.]0+(?!\d)", "", fmt(limit))  # "100 ms", not "100.00 ms"
     target = f"{stat} <= {limit_text}".lstrip()
-    return Row(bench, metric, text, bare, ratio, target, value <= limit)
+    return Row(bench, metric, shown or fmt(value), bare, ratio, target, value <= limit)
 
 
 def check(bench: str, metric: str, shown: str, ok: bool, target: str) -> Row:
-    """A correctness check: ``ok`` false fails the run."""
     return Row(bench, metric, shown, target=target, met=ok, check=True)
 
 
@@ -585,10 +548,9 @@ Measure = Callable[[argparse.Namespace, Workspace], Coroutine[Any, Any, R]]
 
 
 def run(name: str, measure: Measure[R], argv: Sequence[str] | None = None) -> int:
-    """``python -m bench.<name> [--quick] [--rounds N] [--runtimes ...] [--out FILE]``: run
-    ``measure`` in a fresh workspace, check and sweep what it left, write its JSON and print
-    its rows. Exits 1 only when a correctness check failed or something was left behind (a
-    missed performance target shows in the rows, not in the exit status)."""
+    """``python -m bench.<name> [--quick] [--rounds N] [--runtimes ...] [--out FILE]``:
+    ``measure`` in a fresh workspace, then the clean-up checked and swept, the JSON written
+    and the rows printed. Exits 1 only on a failed correctness check or leftovers."""
     parser = argparse.ArgumentParser(prog=f"python -m bench.{name}")
     parser.add_argument("--quick", action="store_true", help="a short run (fewer rounds)")
     parser.add_argument("--rounds", type=int, default=None, help="measured rounds (override)")
@@ -596,9 +558,7 @@ def run(name: str, measure: Measure[R], argv: Sequence[str] | None = None) -> in
     parser.add_argument("--out", type=Path, default=None, help="JSON file to write")
     args = parser.parse_args(argv)
     args.runtimes = [r for r in args.runtimes.split(",") if r]
-    machine = Machine.now()
-    started = datetime.now(UTC)
-    t0 = time.monotonic()
+    machine, started, t0 = Machine.now(), datetime.now(UTC), time.monotonic()
     tmp = Path(tempfile.mkdtemp(prefix=f"sdb-{name[:4]}-", dir=tmp_base()))
     ws = Workspace(tmp, f"b{os.getpid()}{name[:2]}")
     try:
@@ -609,8 +569,7 @@ def run(name: str, measure: Measure[R], argv: Sequence[str] | None = None) -> in
         shutil.rmtree(tmp, ignore_errors=True)
         cleanup.tempdir_removed = not tmp.exists()
     rows = result.rows()
-    if cleanup.engine_cgroups_left:
-        left = sorted({p.split("/")[4] for p in cleanup.engine_cgroups_left})
+    if left := sorted({p.split("/")[4] for p in cleanup.engine_cgroups_left}):
         metric = "engine cgroup directories left after `Engine.close` (removed by the bench)"
         rows.append(Row(name, metric, f"{len(left)}: {', '.join(left)}", target="0", met=False))
     machine.loadavg_end = os.getloadavg()[0]
@@ -620,7 +579,7 @@ def run(name: str, measure: Measure[R], argv: Sequence[str] | None = None) -> in
     out = args.out or RESULTS_DIR / f"{name}{'-quick' if args.quick else ''}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(convert.unstructure(doc), indent=2) + "\n")
-    print(f"## {name} ({'quick, ' if args.quick else ''}{doc.duration_s} s)\n")
+    print(f"## {name} ({'quick, ' if args.quick else ''}{took} s)\n")
     print(f"Machine: {machine.line()}\n\n{rows_table(rows)}\n")
     print(f"clean-up: {'ok' if cleanup.clean else cleanup.line()}; results in {out}\n")
     return 1 if doc.failed else 0
@@ -630,9 +589,8 @@ def by_runtime(
     result: Callable[[dict[str, T]], R],
     measure: Callable[[argparse.Namespace, Workspace, BareWorker, str], Awaitable[T]],
 ) -> Measure[R]:
-    """A benchmark's ``measure``: ``measure`` for each runtime of ``--runtimes``, in
-    ``result``, sharing one bare worker (started, like the shared rootfs, before any Engine
-    opens)."""
+    """``measure`` for each runtime of ``--runtimes``, in ``result``, sharing one bare worker
+    (started, like the shared rootfs, before any Engine opens)."""
 
     async def measure_all(args: argparse.Namespace, ws: Workspace) -> R:
         ws.rootfs()

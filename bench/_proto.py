@@ -27,8 +27,8 @@ def reply(line: bytes, what: str) -> dict[str, Any]:
 
 
 def answer(handler: object, line: bytes) -> tuple[str, Any]:
-    """The server side: ``handler.op_<op>(**args)``, and what it returned (a coroutine, for
-    a coroutine handler: see :func:`answer_async`), or an ``error`` reply if it raised."""
+    """The server side: ``op`` and what ``handler.op_<op>(**args)`` returned (awaitable for
+    :func:`answer_async`), or an ``error`` reply if it raised."""
     req = json.loads(line)
     op = req.pop("op")
     try:

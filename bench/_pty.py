@@ -1,8 +1,5 @@
-"""A program on a real pty, its screen rendered by pyte: what a user's terminal would show.
-
-The benchmarks that measure the UI from outside (no hooks into the app) start it with
-:class:`PtyProgram`, write keys to it and wait for what its screen shows.
-"""
+"""A program on a real pty, its screen rendered by pyte (what a user's terminal would
+show): keys written to it, what its screen shows waited for."""
 
 from __future__ import annotations
 
@@ -34,22 +31,22 @@ class PtyProgram:
         pass_fds: Sequence[int] = (),
     ) -> None:
         columns, lines = size
-        self.master, slave = os.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
-        environ = dict(os.environ, TERM="xterm-256color", COLORTERM="truecolor", TZ="UTC")
+        self.master, tty = os.openpty()
+        fcntl.ioctl(tty, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
+        environ = os.environ | {"TERM": "xterm-256color", "COLORTERM": "truecolor", "TZ": "UTC"}
         #: When the program was started (monotonic), for times to its first paint.
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
             list(argv),
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
+            stdin=tty,
+            stdout=tty,
+            stderr=tty,
             start_new_session=True,
             pass_fds=pass_fds,
             cwd=cwd,
             env=environ | dict(env or {}),
         )
-        os.close(slave)
+        os.close(tty)
         os.set_blocking(self.master, False)
         self.screen = pyte.Screen(columns, lines)
         self.stream = pyte.ByteStream(self.screen)

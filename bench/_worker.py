@@ -31,12 +31,8 @@ def cpu_times() -> tuple[float, float]:
     return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
 
 
-def _spawn(argv: list[str], stdin: int, stdout: int, stderr: int) -> int:
-    actions = [
-        (os.POSIX_SPAWN_DUP2, stdin, 0),
-        (os.POSIX_SPAWN_DUP2, stdout, 1),
-        (os.POSIX_SPAWN_DUP2, stderr, 2),
-    ]
+def _spawn(argv: list[str], *stdio: int) -> int:
+    actions = [(os.POSIX_SPAWN_DUP2, fd, i) for i, fd in enumerate(stdio)]
     return os.posix_spawn(argv[0], argv, os.environ, file_actions=actions)
 
 
@@ -81,9 +77,7 @@ class Worker:
         ``{"wait_pid_file": path}``, a container init re-parented here; times and CPU."""
         times: list[float] = []
         statuses: list[int] = []
-        offset = os.fstat(self.errlog).st_size
-        cpu0 = cpu_times()
-        start = time.perf_counter()
+        offset, cpu0, start = os.fstat(self.errlog).st_size, cpu_times(), time.perf_counter()
         for step in steps:
             t0 = time.perf_counter()
             if "argv" in step:
@@ -94,8 +88,7 @@ class Worker:
                     status = _wait_adopted(int(f.read().strip()))
             times.append(time.perf_counter() - t0)
             statuses.append(_status(status))
-        total = time.perf_counter() - start
-        cpu1 = cpu_times()
+        total, cpu1 = time.perf_counter() - start, cpu_times()
         cpu = {"cpu_self": cpu1[0] - cpu0[0], "cpu_children": cpu1[1] - cpu0[1]}
         return {"total": total} | cpu | self._outcome(times, statuses, offset)
 
@@ -106,8 +99,7 @@ class Worker:
         t0 = time.perf_counter()
         pids = [_spawn(argv, self.devnull, self.devnull, self.errlog) for argv in argvs]
         index = {pid: i for i, pid in enumerate(pids)}
-        times = [0.0] * len(pids)
-        statuses = [0] * len(pids)
+        times, statuses = [0.0] * len(pids), [0] * len(pids)
         while index:
             pid, status = os.waitpid(-1, 0)
             if pid not in index:
@@ -120,9 +112,7 @@ class Worker:
     def op_pty(self, argv: list[str]) -> dict[str, Any]:
         """``argv`` with its output on a fresh pty, read to its end: bytes and times."""
         master, slave = os.openpty()
-        first: float | None = None
-        first_len = 0
-        n = 0
+        first, first_len, n = None, 0, 0
         t0 = time.perf_counter()
         pid = _spawn(argv, self.devnull, slave, slave)
         os.close(slave)
@@ -169,14 +159,13 @@ class Worker:
         status = res.si_status if res.si_code == os.CLD_EXITED else 128 + res.si_status
         return {"total": elapsed, "status": status}
 
-    def op_quit(self) -> dict[str, Any]:
-        return self.op_reap()
-
     def op_reap(self) -> dict[str, Any]:
         with contextlib.suppress(ChildProcessError):
             while os.waitpid(-1, os.WNOHANG)[0]:
                 pass
         return {}
+
+    op_quit = op_reap
 
 
 def main() -> None:

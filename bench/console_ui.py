@@ -6,9 +6,11 @@ import argparse
 import asyncio
 import itertools
 import random
+import re
 import sys
 import time
 import tracemalloc
+from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from functools import partial
@@ -46,10 +48,8 @@ async def after_refresh(app: Any) -> None:
 
 
 async def search_and_scroll(rounds: int) -> tuple[int, dict[str, c.Stats]]:
-    """Each timed action starts a pause after the last frame, as a user's key does (keys
-    are not a frame apart). Started right after a frame instead, it also waits for
-    Textual's refresh timer (``1/TEXTUAL_FPS``, 16.7 ms) to come round: that variant
-    is timed beside it ("after a frame"), round by round."""
+    """Each action timed from a pause after the last frame (as a key comes) and, round by
+    round, right after a frame (``_after_frame``: Textual's refresh timer on top)."""
     from textual.app import App, ComposeResult
 
     from tui.widgets.terminal import TerminalView
@@ -60,8 +60,7 @@ async def search_and_scroll(rounds: int) -> tuple[int, dict[str, c.Stats]]:
 
     app = Harness()
     rng = random.Random(9)
-    times: dict[str, list[float]] = {k: [] for k in ("search", "scroll", "frame")}
-    times |= {f"{k}_after_frame": [] for k in ("search", "scroll", "frame")}
+    times: dict[str, list[float]] = defaultdict(list)
     async with app.run_test(size=SIZE) as pilot:
         view = app.query_one(TerminalView)
         await pilot.pause()
@@ -203,16 +202,12 @@ async def merged(ws: c.Workspace, runtime: str, seconds: float) -> Merged:
             await backend.close()
             for id in ids:
                 await backend.remove(id)
-    per: dict[str, list[int]] = {}
+    per: dict[str, list[int]] = defaultdict(list)
     stamps = [stamp for stamp, _ in seen]
     for _, data in seen:
-        text = data.decode(errors="replace")
-        parts = text.split()
-        if len(parts) < 3 or not parts[-1].isdigit():
-            continue
         # "<ESC>[..m<id><ESC>[0m n <i>": the id is between the SGR codes.
-        cid = text.split("m", 1)[1].split("\x1b", 1)[0].strip()
-        per.setdefault(cid, []).append(int(parts[-1]))
+        if m := re.match(rb"\x1b\[\d+m(\S+)\s*\x1b\[0m n (\d+)", data):
+            per[m[1].decode()].append(int(m[2]))
     # Each container's numbers must run on by one from its first line (the backlog may
     # start mid-count).
     lost = sum(sum(1 for a, b in itertools.pairwise(v) if b != a + 1) for v in per.values())

@@ -26,8 +26,8 @@ ARMS = {"run": "`tasks.run`", "create_start": "create + start"}
 
 @dataclass
 class Item:
-    """A function (``where``) or a module: microseconds per lifecycle, profiled and
-    scaled to the unprofiled CPU, and calls per lifecycle."""
+    """A function or a module: microseconds per lifecycle, profiled and scaled to the
+    unprofiled CPU, and calls per lifecycle."""
 
     where: str
     us: float
@@ -82,8 +82,6 @@ class Result(c.BenchResult):
         return rows
 
     def section(self, docs: Path) -> str:
-        """The engine process's own CPU per lifecycle by API call (what runs while a call
-        is awaited, reaper callbacks included, counts to it), then cProfile's view."""
         return "\n\n".join(
             arms[arm].section(f"{rt}, {label}")
             for rt, arms in self.runtimes.items()
@@ -125,8 +123,7 @@ CALLS = {
 async def _lifecycles(
     engine: Engine, bundle: Path, prefix: str, n: int, run: bool
 ) -> dict[str, float]:
-    """``n`` lifecycles; answers the engine process's CPU seconds in each API call, summed
-    (what runs while a call is awaited, such as reaper callbacks, counts to that call)."""
+    """``n`` lifecycles; the engine process's CPU seconds in each API call, summed."""
     cpu: dict[str, float] = defaultdict(float)
     for i in range(n):
         cid = f"{prefix}{i}"

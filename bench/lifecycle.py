@@ -49,16 +49,14 @@ ARMS = {
 }
 
 
-row, vs = partial(c.Row, NAME), partial(c.vs, NAME)
-at_most, check = partial(c.at_most, NAME), partial(c.check, NAME)
+vs, at_most, check = (partial(f, NAME) for f in (c.vs, c.at_most, c.check))
 
 
 def speedup(metric: str, engine: float, containerd: float) -> c.Row:
     """How many times the engine's ``engine`` is faster than containerd's."""
     x, ctd = c.ratio(containerd, engine), f"{c.ms(containerd)} (containerd)"
-    return row(
-        metric, c.ms(engine), ctd, f"{x:.1f}x", f">= {TARGET_SPEEDUP:.0f}x", x >= TARGET_SPEEDUP
-    )
+    target = f">= {TARGET_SPEEDUP:.0f}x"
+    return c.Row(NAME, metric, c.ms(engine), ctd, f"{x:.1f}x", target, x >= TARGET_SPEEDUP)
 
 
 def mib(value: float) -> str:

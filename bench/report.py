@@ -1,9 +1,7 @@
-"""The generated parts of docs/benchmarks.md and README.md, from ``python -m bench``'s results.
-
-``python -m bench.report [SUMMARY_JSON] [--readme]`` rewrites them from a saved summary
-(default ``bench/results/summary.json``) without running anything: the text between the
-``BEGIN``/``END`` marker comments below, each benchmark's part rendered by its own ``Result``.
-"""
+"""``python -m bench.report [SUMMARY_JSON] [--readme]``: the generated parts of
+docs/benchmarks.md (and README.md), between the ``BEGIN``/``END`` marker comments, from a
+saved summary (default ``bench/results/summary.json``), each benchmark's part rendered by
+its own ``Result``."""
 
 from __future__ import annotations
 
@@ -35,11 +33,8 @@ class Summary:
     failed: list[str]
 
     def results(self) -> dict[str, BenchResult]:
-        out = {}
-        for name, doc in self.benches.items():
-            result_type = importlib.import_module(f"bench.{name}").Result
-            out[name] = convert.structure(doc.result, result_type)
-        return out
+        modules = {name: importlib.import_module(f"bench.{name}") for name in self.benches}
+        return {n: convert.structure(d.result, modules[n].Result) for n, d in self.benches.items()}
 
 
 def render(summary: Summary, docs: Path) -> str:
