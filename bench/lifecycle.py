@@ -222,6 +222,7 @@ class Result(c.BenchResult):
         ]
         if self.containerd_memory:
             daemon, *shims = self.containerd_memory
+            n, shim_sum = len(shims), sum(shims, Memory(0, 0, 0))
             mem = [
                 [
                     f"engine process ({rt}), {r.memory.running} `sleep` tasks",
@@ -229,13 +230,9 @@ class Result(c.BenchResult):
                 ]
                 for rt, r in self.runtimes.items()
             ]
-            shim_sum = sum(shims, Memory(0, 0, 0))
             mem += [
-                [f"containerd daemon, {len(shims)} `sleep` containers", *daemon.cells()],
-                [
-                    f"its {len(shims)} shims (median RSS {self.shim_mib():.1f} MiB)",
-                    *shim_sum.cells(),
-                ],
+                [f"containerd daemon, {n} `sleep` containers", *daemon.cells()],
+                [f"its {n} shims (median RSS {self.shim_mib():.1f} MiB)", *shim_sum.cells()],
                 ["**containerd + shims**", *(f"**{v}**" for v in (daemon + shim_sum).cells())],
             ]
             parts.append(c.table(["", "RSS (MiB)", "PSS (MiB)", "USS (MiB)"], mem))
