@@ -40,8 +40,7 @@ class Runtime:
         ]
 
 
-class Result(c.ByRuntime[Runtime]):
-    pass
+Result = c.ByRuntime[Runtime]
 
 
 def unusable(runtime: str, criu: str | None) -> str | None:

@@ -40,8 +40,7 @@ class Runtime:
         ]
 
 
-class Result(c.ByRuntime[Runtime]):
-    pass
+Result = c.ByRuntime[Runtime]
 
 
 async def measure_runtime(
