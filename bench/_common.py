@@ -105,11 +105,8 @@ def ratio(a: float, b: float) -> float:
 async def interleave(
     sides: dict[str, Callable[[int], Awaitable[Sample]]], *, rounds: int, warmup: int
 ) -> dict[str, list[Sample]]:
-    """Run each side once per round, alternating which goes first; drop the warm-up rounds.
-
-    Alternating in one run exposes every side to the same background load, which on a
-    shared machine moves more than either side's own cost.
-    """
+    """Run each side once per round, alternating which goes first; drop the warm-up rounds
+    (why: docs/benchmarks.md, Method)."""
     names = list(sides)
     out: dict[str, list[Sample]] = {n: [] for n in names}
     for i in range(warmup + rounds):

@@ -1,10 +1,5 @@
-"""The bare-runtime side of a benchmark, in a process of its own (requests: bench/_proto.py).
-
-The engine owns child reaping in its process, so the bare runtime commands run here. This
-process times each request itself, so the pipe adds nothing to what it reports, and is a
-child subreaper like the engine, so that a detached container's init is re-parented to it
-and can be waited for and reaped (no zombies left behind).
-"""
+"""The bare-runtime side of a benchmark, in a process of its own (requests: bench/_proto.py),
+as the engine owns child reaping in its; why, in docs/benchmarks.md (Method)."""
 
 from __future__ import annotations
 
