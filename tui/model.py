@@ -41,11 +41,14 @@ class Row:
     cpu: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY))
     memory: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY))
     last: Stats | None = None
-    #: Asked of every row at every repaint (the title's count): kept with the task it was
+    #: Asked of every row at every listing (the title's count): kept with the task it was
     #: worked out from.
     _status: tuple[TaskInfo | None, Status] | None = field(
         default=None, init=False, repr=False, compare=False
     )
+    #: For the filter, asked of every row at each keystroke: the id and the labels, lower
+    #: case, a line each, kept with the container they came from.
+    _hay: tuple[Container, str] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def id(self) -> str:
@@ -80,9 +83,14 @@ class Row:
     def matches(self, text: str) -> bool:
         """The filter: a case-insensitive substring of the id or of any ``key=value``."""
         needle = text.lower()
-        if needle in self.id.lower():
-            return True
-        return any(needle in f"{k}={v}".lower() for k, v in self.container.labels.items())
+        if "\n" in needle:  # could match across two of the haystack's parts
+            words = [self.id, *(f"{k}={v}" for k, v in self.container.labels.items())]
+            return any(needle in word.lower() for word in words)
+        hay = self._hay
+        if hay is None or hay[0] is not self.container:
+            labels = (f"{k}={v}".lower() for k, v in self.container.labels.items())
+            hay = self._hay = (self.container, "\n".join([self.id.lower(), *labels]))
+        return needle in hay[1]
 
     def add_stats(self, stats: Stats) -> None:
         last = self.last

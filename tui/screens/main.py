@@ -42,6 +42,7 @@ from ..model import Row
 from ..text import safe_text, visible
 from ..widgets.details import DetailsPane
 from ..widgets.eventlog import EventsTable
+from ..widgets.filterbox import FilterBox
 from ..widgets.linetable import LineTable
 from ..widgets.pods import PodColumns, hide_sandboxes, pod_kind
 from ..widgets.tables import ContainersTable, ExecsTable
@@ -185,7 +186,7 @@ class MainScreen(Screen[None]):
         yield Header()
         with Vertical(id="top"):
             # No select-on-focus: it would eat the first keys typed right after the slash.
-            yield Input(
+            yield FilterBox(
                 placeholder="filter containers by id or label",
                 id="filter",
                 compact=True,

@@ -227,7 +227,14 @@ class LineTable(ScrollView, can_focus=True):
         return wider
 
     def _resized(self) -> None:
-        self.virtual_size = Size(sum(w + 2 for w in self._widths), len(self._keys) + 1)
+        size = Size(sum(w + 2 for w in self._widths), len(self._keys) + 1)
+        if size != self.virtual_size:
+            # Not by assignment: ``virtual_size`` is a layout reactive, and every row that
+            # came or went laid out the whole screen (half a filter keystroke's time). Only
+            # a scrollbar showing or going changes the layout, and that reactive lays out
+            # itself; this is what Textual (8.2.8) does with a size it needs no layout for.
+            self.set_reactive(LineTable.virtual_size, size)
+            self._scroll_update(size)
 
     def _refresh_key(self, key: str) -> None:
         # Looked for among the rows in view only: of thousands, most changes are elsewhere.
