@@ -41,6 +41,14 @@ class Row:
     cpu: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY))
     memory: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY))
     last: Stats | None = None
+    #: Asked of every row at every listing (the title's count): kept with the task it was
+    #: worked out from.
+    _status: tuple[TaskInfo | None, Status] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+    #: For the filter, asked of every row at each keystroke: the id and the labels, lower
+    #: case, a line each, kept with the container they came from.
+    _hay: tuple[Container, str] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def id(self) -> str:
@@ -48,7 +56,10 @@ class Row:
 
     @property
     def status(self) -> Status:
-        return Status.of(self.task)
+        kept = self._status
+        if kept is None or kept[0] is not self.task:
+            kept = self._status = (self.task, Status.of(self.task))
+        return kept[1]
 
     def uptime(self, now: datetime) -> float | None:
         task = self.task
@@ -72,9 +83,14 @@ class Row:
     def matches(self, text: str) -> bool:
         """The filter: a case-insensitive substring of the id or of any ``key=value``."""
         needle = text.lower()
-        if needle in self.id.lower():
-            return True
-        return any(needle in f"{k}={v}".lower() for k, v in self.container.labels.items())
+        if "\n" in needle:  # could match across two of the haystack's parts
+            words = [self.id, *(f"{k}={v}" for k, v in self.container.labels.items())]
+            return any(needle in word.lower() for word in words)
+        hay = self._hay
+        if hay is None or hay[0] is not self.container:
+            labels = (f"{k}={v}".lower() for k, v in self.container.labels.items())
+            hay = self._hay = (self.container, "\n".join([self.id.lower(), *labels]))
+        return needle in hay[1]
 
     def add_stats(self, stats: Stats) -> None:
         last = self.last
@@ -96,6 +112,8 @@ class Model:
         self.events: deque[tuple[int, Event]] = deque(maxlen=EVENTS_KEPT)
         self.event_seq = 0
         self.version = 0
+        #: Bumped when rows come or go (not when one changes).
+        self.membership = 0
         self.changed: set[str] = set()
         self.stats_changed: set[str] = set()
         #: False while the backend is cut off from what it watches (the header says so).
@@ -135,7 +153,8 @@ class Model:
                 self.version += 1
 
     def _remove(self, id: str) -> None:
-        self.rows.pop(id, None)
+        if self.rows.pop(id, None) is not None:
+            self.membership += 1
         self.changed.add(id)
         self.version += 1
 
@@ -144,6 +163,7 @@ class Model:
         row = self.rows.get(id)
         if row is None:
             row = self.rows[id] = Row(state.container)
+            self.membership += 1
         row.container = state.container
         new_task = state.task
         if row.task is not None and (new_task is None or new_task.pid != row.task.pid):

@@ -6,7 +6,8 @@ the oldest fall off the top; painting draws only the rows in view.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Reversible, Sequence
+from itertools import takewhile
 from typing import Any, ClassVar
 
 from runtime import Event
@@ -32,24 +33,24 @@ class EventsTable(LineTable):
         """The plain text of row ``index`` (tests)."""
         return " ".join(cell.plain for cell in self.get_row(self._keys[index]))
 
-    def sync_events(self, events: Iterable[tuple[int, Event]], *, rebuild: bool = False) -> None:
+    def sync_events(self, events: Reversible[tuple[int, Event]], *, rebuild: bool = False) -> None:
         """Append events newer than the last shown (or all again after a filter change)."""
         if rebuild:
             self._last_seq = 0
             self.set_rows(())
         follow = self.cursor_row >= self.row_count - 1 or not self.has_focus
-        added = False
-        for seq, event in events:
-            if seq <= self._last_seq:
-                continue
-            self._last_seq = seq
-            if self.filter_text and not event_matches(event, self.filter_text):
-                continue
-            self.append_row(str(seq), event_cells(event))
-            added = True
-        while self.row_count > KEPT:
-            self.pop_first()
-        if added:
+        # The new ones from the newest back (asked at each repaint, of a thousand events).
+        new = list(takewhile(lambda item: item[0] > self._last_seq, reversed(events)))
+        if not new:
+            return
+        self._last_seq = new[0][0]
+        needle = self.filter_text
+        rows = [
+            (str(seq), event_cells(event))
+            for seq, event in reversed(new)
+            if not needle or event_matches(event, needle)
+        ]
+        if rows:
+            self.append_rows(rows, keep=KEPT)
             if follow:
                 self.move_cursor(row=self.row_count - 1)
-            self.refresh()

@@ -151,15 +151,27 @@ class LineTable(ScrollView, can_focus=True):
     # -- writing ----------------------------------------------------------------------------
 
     def set_rows(self, rows: Iterable[tuple[str, Cells]]) -> None:
-        """Replace every row; the cursor stays on its key if that is still there."""
+        """Replace every row; the cursor stays on its key if that is still there. A row
+        given the very cells it had keeps its rendered strip, if the columns kept their
+        widths (a filter typed over thousands of rows renders only the rows newly in view)."""
         selected = self.selected_key
         rows = list(rows)
+        old_cells, old_widths = self._cells, self._widths
         self._keys = [key for key, _ in rows]
         self._cells = dict(rows)
-        self._strips.clear()
-        self._widths = [len(self.column_label(k, label)) for k, label in self.columns]
-        for _, cells in rows:
-            self._widen(cells)
+        labels = [len(self.column_label(k, label)) for k, label in self.columns]
+        # Column by column, in C: a Python loop over every cell of thousands of rows is
+        # most of a filter keystroke's time.
+        measured = zip(labels, *(self.measure(key, cells) for key, cells in rows), strict=True)
+        self._widths = [max(column) for column in measured]
+        if self._widths == old_widths:
+            self._strips = {
+                key: strip
+                for key, strip in self._strips.items()
+                if old_cells.get(key) is self._cells.get(key, ())
+            }
+        else:
+            self._strips.clear()
         if selected is not None and selected in self._cells:
             self.cursor_row = self._keys.index(selected)
         self.cursor_row = max(0, min(self.cursor_row, len(self._keys) - 1))
@@ -177,44 +189,58 @@ class LineTable(ScrollView, can_focus=True):
             return
         self._cells[key] = cells
         self._strips.pop(key, None)
-        if self._widen(cells):
+        if self._widen(key, cells):
             self._resized()
             self.refresh()
         else:
             self._refresh_key(key)
 
-    def append_row(self, key: str, cells: Cells) -> None:
-        self._keys.append(key)
-        self._cells[key] = cells
-        if self._widen(cells):
-            self.refresh()
-        self._resized()
-
-    def pop_first(self) -> None:
-        key = self._keys.pop(0)
-        del self._cells[key]
-        self._strips.pop(key, None)
-        if self.cursor_row > 0:
-            self.cursor_row -= 1
+    def append_rows(self, rows: Iterable[tuple[str, Cells]], keep: int) -> None:
+        """Add rows at the bottom, then drop the first ones past ``keep`` (a log's), laid
+        out and refreshed once (per row, that was most of hundreds of events a second)."""
+        for key, cells in rows:
+            self._keys.append(key)
+            self._cells[key] = cells
+            self._widen(key, cells)
+        drop = len(self._keys) - keep
+        if drop > 0:
+            for key in self._keys[:drop]:
+                del self._cells[key]
+                self._strips.pop(key, None)
+            del self._keys[:drop]
+            self.cursor_row = max(0, self.cursor_row - drop)
         self._resized()
         self.refresh()
 
-    def _widen(self, cells: Cells) -> bool:
+    def measure(self, key: str, cells: Cells) -> Sequence[int]:
+        """The cells' widths (a table that keeps its rows' cells may keep these with them)."""
+        return [cell.cell_len for cell in cells]
+
+    def _widen(self, key: str, cells: Cells) -> bool:
         wider = False
-        for i, cell in enumerate(cells):
-            if cell.cell_len > self._widths[i]:
-                self._widths[i] = cell.cell_len
+        for i, width in enumerate(self.measure(key, cells)):
+            if width > self._widths[i]:
+                self._widths[i] = width
                 wider = True
         if wider:
             self._strips.clear()
         return wider
 
     def _resized(self) -> None:
-        self.virtual_size = Size(sum(w + 2 for w in self._widths), len(self._keys) + 1)
+        size = Size(sum(w + 2 for w in self._widths), len(self._keys) + 1)
+        if size != self.virtual_size:
+            # Not by assignment: ``virtual_size`` is a layout reactive, and every row that
+            # came or went laid out the whole screen (half a filter keystroke's time). Only
+            # a scrollbar showing or going changes the layout, and that reactive lays out
+            # itself; this is what Textual (8.2.8) does with a size it needs no layout for.
+            self.set_reactive(LineTable.virtual_size, size)
+            self._scroll_update(size)
 
     def _refresh_key(self, key: str) -> None:
+        # Looked for among the rows in view only: of thousands, most changes are elsewhere.
+        top = int(self.scroll_y)
         try:
-            index = self._keys.index(key)
+            index = self._keys.index(key, top, top + self.size.height)
         except ValueError:
             return
         self._refresh_index(index)

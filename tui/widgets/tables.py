@@ -121,6 +121,8 @@ class ContainersTable(SyncedTable):
     }
     #: Shown after the id (and the hook's columns) where containers come from images.
     IMAGE_COLUMN = ("image", "IMAGE")
+    #: Sort columns whose keys the clock (or a stats sample, shown with it) moves.
+    CLOCKED: ClassVar[frozenset[str]] = frozenset({"uptime", "cpu", "mem"})
 
     def __init__(self, column_hook: ColumnHook | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -135,6 +137,10 @@ class ContainersTable(SyncedTable):
         #: Whether the IMAGE column is shown now (show_images, or some row has an image:
         #: the engine's busybox rows have none, and its table looks as it always did).
         self._imaged = False
+        #: Each row's cells as last built, with the clock they were built at and their
+        #: widths, until the row changes: building every row's cells again was most of a
+        #: filter keystroke's time over thousands of rows (rows filtered out stay here).
+        self._built: dict[str, tuple[datetime, Cells, list[int]]] = {}
 
     def _wants_images(self, rows: Sequence[Row]) -> bool:
         return self.show_images or any(r.container.image for r in rows)
@@ -151,10 +157,13 @@ class ContainersTable(SyncedTable):
             self.sort_column, self.sort_reverse = "id", False
         self._widths = [len(self.column_label(k, label)) for k, label in self.columns]
 
-    def _sort_key(self) -> SortKey:
+    def sort_key(self) -> SortKey:
         if self._hooked and self._hook is not None and self.sort_column in self._hook.sort_keys:
             return self._hook.sort_keys[self.sort_column]
         return self.SORT_KEYS[self.sort_column]
+
+    def sort_state(self) -> tuple[str, bool]:
+        return self.sort_column, self.sort_reverse
 
     def column_label(self, key: str, label: str) -> str:
         if key == self.sort_column:
@@ -180,14 +189,45 @@ class ContainersTable(SyncedTable):
         if (hooked, imaged) != (self._hooked, self._imaged):
             self._layout(hooked, imaged)
             changed = None
-        key_fn = self._sort_key()
+        if changed is None:
+            self._built.clear()
+        else:
+            for key in changed:
+                self._built.pop(key, None)
+        key_fn = self.sort_key()
         ordered = sorted(rows, key=lambda r: (key_fn(r, now), r.id), reverse=self.sort_reverse)
         order = [row.id for row in ordered]
-        if changed is None or order != self._keys:
-            self.set_rows((row.id, self.row_cells(row, now)) for row in ordered)
-            return
         by_id = {row.id: row for row in ordered}
-        self.update_rows((key, self.row_cells(by_id[key], now)) for key in changed & by_id.keys())
+        if changed is None or order != self._keys:
+            self.set_rows((row.id, self._cells_of(row, now)) for row in ordered)
+            # The rows in view at this repaint's clock, as though every row had been built
+            # anew (the others are, once in view, at the next clock repaint).
+            for key in self.visible_keys(margin=0):
+                if self._built[key][0] != now:
+                    del self._built[key]
+                    self.update_row(key, self._cells_of(by_id[key], now))
+            return
+        self.update_rows((key, self._cells_of(by_id[key], now)) for key in changed & by_id.keys())
+
+    def update(self, rows: Iterable[Row], now: datetime) -> None:
+        """Rows that changed in place (listed or not, their order as it was): cells anew,
+        for the rows a filter hides too, so that the next keystroke finds them built."""
+        for row in rows:
+            self._built.pop(row.id, None)
+            cells = self._cells_of(row, now)
+            if row.id in self._cells:
+                self.update_row(row.id, cells)
+
+    def _cells_of(self, row: Row, now: datetime) -> Cells:
+        built = self._built.get(row.id)
+        if built is None:
+            cells = self.row_cells(row, now)
+            built = self._built[row.id] = (now, cells, [cell.cell_len for cell in cells])
+        return built[1]
+
+    def measure(self, key: str, cells: Cells) -> Sequence[int]:
+        built = self._built.get(key)
+        return built[2] if built is not None and built[1] is cells else super().measure(key, cells)
 
     def row_cells(self, row: Row, now: datetime) -> tuple[Text, ...]:
         """A row's cells, with the hook's and the image after the id while shown."""
