@@ -64,19 +64,32 @@ def _children() -> set[int]:
     pids: set[int] = set()
     for tid in os.listdir("/proc/self/task"):
         try:
-            with open(f"/proc/self/task/{tid}/children") as f:
-                pids.update(int(p) for p in f.read().split())
+            fd = os.open(f"/proc/self/task/{tid}/children", os.O_RDONLY | os.O_CLOEXEC)
         except (FileNotFoundError, ProcessLookupError):
             continue
+        try:
+            chunks = [os.read(fd, 65536)]
+            while chunks[-1]:  # a /proc file: read to its end
+                chunks.append(os.read(fd, 65536))
+        except ProcessLookupError:
+            continue
+        finally:
+            os.close(fd)
+        pids.update(int(p) for p in b"".join(chunks).split())
     return pids
 
 
 def _is_zombie(pid: int) -> bool:
     try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
+        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
     except (FileNotFoundError, ProcessLookupError):
         return False
+    try:
+        stat = os.read(fd, 4096)  # one read: an open() adds an fstat, an ioctl and a seek
+    except ProcessLookupError:
+        return False
+    finally:
+        os.close(fd)
     return stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3] == b"Z"
 
 
