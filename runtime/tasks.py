@@ -280,6 +280,11 @@ class Tasks:
         finally:
             if not master.done():
                 master.cancel()
+                # Let the cancellation run before the socket is closed: asyncio drops the
+                # accept's reader by fd number a loop turn later, and by then the number may
+                # be a new pidfd's (the runtime delete that follows a failed launch), whose
+                # reader it would remove: an exit nobody sees.
+                await asyncio.wait((master,))
 
     # -- the init process -----------------------------------------------------------------
 
