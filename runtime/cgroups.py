@@ -141,14 +141,15 @@ class OomWatch:
             return None
         if mem is None:
             return None
+        d = str(mem)
         efd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
         try:
-            control = os.open(mem / "memory.oom_control", os.O_RDONLY | os.O_CLOEXEC)
+            control = os.open(f"{d}/memory.oom_control", os.O_RDONLY | os.O_CLOEXEC)
         except OSError:
             os.close(efd)
             return None
         try:
-            ctl = os.open(mem / "cgroup.event_control", os.O_WRONLY | os.O_CLOEXEC)
+            ctl = os.open(f"{d}/cgroup.event_control", os.O_WRONLY | os.O_CLOEXEC)
             try:
                 os.write(ctl, f"{efd} {control}".encode())
             finally:

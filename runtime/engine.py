@@ -169,6 +169,7 @@ class Engine:
             await self.tasks.shutdown(keep)
         finally:
             self.bus.close()
+            self._runtime.close()
             if self._store is not None:
                 self._store.close()
             if self._reaper is not None:

@@ -75,7 +75,20 @@ class OCIRuntime:
         self.criu = criu
         self.name = os.path.basename(binary)
         self.root = root
+        self._root = str(root)
         self._reaper = reaper
+        self._null = -1
+
+    def _devnull(self) -> int:
+        """/dev/null, opened once: every command's stdin, and stdout unless it is wanted."""
+        if self._null < 0:
+            self._null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+        return self._null
+
+    def close(self) -> None:
+        if self._null >= 0:
+            os.close(self._null)
+            self._null = -1
 
     async def run(
         self,
@@ -84,36 +97,39 @@ class OCIRuntime:
         log: Path | None = None,
         strict: bool = False,
         criu: bool = False,
+        output: bool = False,
     ) -> bytes:
-        """Run the binary with ``args``; return its stdout (empty when ``stdio`` is given).
+        """Run the binary with ``args``; with ``output``, return its stdout (else /dev/null
+        has it: only ``state`` and ``ps`` answer there; errors come on stderr and the log).
 
         With ``stdio`` the runtime's own 0/1/2 are those fds (a detached container inherits
         them), and its messages are read from the JSON ``log`` instead. ``strict`` also fails
         a zero exit that logged an error (runc's ``delete --force`` does that when it could not
         remove its state). ``criu`` runs it with :attr:`criu` as its CRIU.
         """
-        argv = [self.binary, "--root", str(self.root)]
+        argv = [self.binary, "--root", self._root]
         if log is not None:
             argv += ["--log", str(log), "--log-format", "json"]
         argv += list(args)
         if criu:
             argv = runtime_argv(argv, self.name, self.criu)
-        offset = log.stat().st_size if log is not None and log.exists() else 0
+        offset = 0
+        if log is not None:
+            with contextlib.suppress(FileNotFoundError):  # one stat, not exists() and stat()
+                offset = os.stat(log).st_size
         if stdio is None:
             # Output goes to memory files, read once the command has exited: no pipes to
             # watch on the loop (four reader registrations per command, two tasks), and no
             # wait for an EOF that a process the runtime leaves behind could hold off.
-            out = os.memfd_create("runtime-stdout", os.MFD_CLOEXEC)
+            null = self._devnull()
+            out = os.memfd_create("runtime-stdout", os.MFD_CLOEXEC) if output else null
             err = os.memfd_create("runtime-stderr", os.MFD_CLOEXEC)
             try:
-                devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
-                try:
-                    _, exited = self._reaper.spawn(argv, stdin=devnull, stdout=out, stderr=err)
-                finally:
-                    os.close(devnull)
+                _, exited = self._reaper.spawn(argv, stdin=null, stdout=out, stderr=err)
                 ex = await exited
             finally:
-                stdout, stderr = _read_memfd(out), _read_memfd(err)
+                stdout = _read_memfd(out) if output else b""
+                stderr = _read_memfd(err)
         else:
             _, exited = self._reaper.spawn(argv, stdin=stdio[0], stdout=stdio[1], stderr=stdio[2])
             ex = await exited
@@ -158,12 +174,12 @@ class OCIRuntime:
         await self.run("resume", id)
 
     async def state(self, id: str) -> dict[str, Any]:
-        out = await self.run("state", id)
+        out = await self.run("state", id, output=True)
         state: dict[str, Any] = json.loads(out)
         return state
 
     async def ps(self, id: str) -> list[int]:
-        out = await self.run("ps", "--format", "json", id)
+        out = await self.run("ps", "--format", "json", id, output=True)
         pids = json.loads(out) or []
         return [int(p) for p in pids]
 

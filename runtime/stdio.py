@@ -149,16 +149,19 @@ class ProcessIO:
     # -- set-up ---------------------------------------------------------------------------
 
     def make_pipes(self) -> tuple[int, int, int]:
-        """Create stdin/stdout/stderr pipes; return the container's ends (close them after)."""
+        """Create the stdin pipe and one pipe for stdout and stderr; return the container's
+        ends as its 0/1/2 (close them after).
+
+        Both outputs go to the same backlog, log and streams, so one pipe loses nothing: it
+        keeps their interleaving as written, and costs one reader on the loop, not two.
+        """
         in_r, in_w = os.pipe()
         out_r, out_w = os.pipe()
-        err_r, err_w = os.pipe()
         self._stdin = in_w
         os.set_blocking(in_w, False)
-        self._child_fds = [in_r, out_w, err_w]
+        self._child_fds = [in_r, out_w]
         self._watch(out_r)
-        self._watch(err_r)
-        return in_r, out_w, err_w
+        return in_r, out_w, out_w
 
     def close_child_ends(self) -> None:
         """Drop our copies of the container's ends, so EOF comes when the container closes its."""

@@ -109,6 +109,7 @@ class Tasks:
         # A future, not an Event: a wait watches it without a task of its own.
         self._closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._sockets = root / "c"
+        self._tasks_dir = root / "tasks"
         # Relative to the engine's own cgroup, unique to its root.
         self._cgroup_parent = "shimdeck-" + hashlib.sha256(bytes(root)).hexdigest()[:12]
         self._socket_seq = 0
@@ -279,6 +280,11 @@ class Tasks:
         finally:
             if not master.done():
                 master.cancel()
+                # Let the cancellation run before the socket is closed: asyncio drops the
+                # accept's reader by fd number a loop turn later, and by then the number may
+                # be a new pidfd's (the runtime delete that follows a failed launch), whose
+                # reader it would remove: an exit nobody sees.
+                await asyncio.wait((master,))
 
     # -- the init process -----------------------------------------------------------------
 
@@ -335,7 +341,7 @@ class Tasks:
         terminal = bool(spec["process"].get("terminal", False))
         self._creating.add(id)
         self._no_creates.clear()
-        tdir = self._root / "tasks" / id
+        tdir = self._tasks_dir / id
         try:
             try:
                 tdir.mkdir(mode=0o700, parents=True)
