@@ -112,3 +112,16 @@ async def test_editing_keys_keep_their_place_among_typed_ones() -> None:
         await wait_for(pilot, lambda: box.has_focus, what="the name field focused")
         burst(app, ["b", "a", "backspace", "c", "left", "x"])
         await wait_for(pilot, lambda: box.value == "bxc", what="'bxc' typed")
+
+
+async def test_a_filter_that_hides_every_row_says_so_not_press_n() -> None:
+    app = ShimdeckApp(ReplayBackend(DEMO_SESSION, instant=True, as_recorded=True))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(ContainersTable)
+        burst(app, [*chars("/zzz\r")])
+        await wait_for(pilot, lambda: not table.row_keys(), what="every row filtered out")
+        await wait_for(pilot, lambda: "matches 'zzz'" in table.empty_text, what="the hint")
+        assert "escape clears the filter" in table.empty_text
+        burst(app, ["escape"])
+        await wait_for(pilot, lambda: table.row_keys() != [], what="the rows back")

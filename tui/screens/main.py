@@ -279,8 +279,14 @@ class MainScreen(Screen[None]):
             self._list(None, now)
         elif not self._listed_as_was(changed, now, clock):
             self._list(changed, now)
-        if not model.rows:
-            note = self.app.backend.empty_note() or table.EMPTY
+        if not self._shown:
+            # Rows hidden, not missing: "press n to create one" would mislead.
+            if model.rows and self._filter:
+                note = visible(f"no container matches {self._filter!r}: escape clears the filter")
+            elif model.rows:
+                note = "only pod sandboxes here: H shows them"
+            else:
+                note = self.app.backend.empty_note() or table.EMPTY
             if note != table.empty_text:
                 table.empty_text = note
                 table.refresh()
