@@ -10,6 +10,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.app import App, ComposeResult
+from textual.pilot import Pilot
 from textual.strip import Strip
 
 from tui.widgets.strips import padded_strip
@@ -33,16 +34,23 @@ def cell_styles(view: TerminalView, y: int) -> list[tuple[str, object]]:
     return [(seg.text, seg.style) for seg in view.render_line(y) if seg.text.strip()]
 
 
+async def shown(view: TerminalView, pilot: Pilot[None], data: bytes) -> None:
+    """Feed the pane and wait until what it parsed is on screen."""
+    view.feed(data)
+    await view.wait_idle()
+    await pilot.pause()
+
+
 async def test_colours_and_attributes_are_kept() -> None:
     app = Harness()
     async with app.run_test(size=(40, 6)) as pilot:
         view = app.query_one(TerminalView)
-        view.feed(
+        await shown(
+            view,
+            pilot,
             b"\x1b[31mred\x1b[0m \x1b[1;3;4mbiu\x1b[0m \x1b[38;5;208mx256\x1b[0m "
-            b"\x1b[38;2;1;2;3;48;2;250;0;0mtrue\x1b[0m \x1b[7mrev\x1b[0m\x1b[?25l"
+            b"\x1b[38;2;1;2;3;48;2;250;0;0mtrue\x1b[0m \x1b[7mrev\x1b[0m\x1b[?25l",
         )
-        await view.wait_idle()
-        await pilot.pause()
         by_text = dict(cell_styles(view, 0))
         # ANSI colours come out as the app's theme has them (Textual's filter did it later).
         red = Color.parse("red").get_truecolor(app.ansi_theme)
@@ -60,9 +68,7 @@ async def test_ansi_colours_stay_ansi_where_the_app_uses_native_ansi_colours() -
     app = Harness()
     async with app.run_test(size=(40, 6)) as pilot:
         view = app.query_one(TerminalView)
-        view.feed(b"\x1b[31mred\x1b[0m")
-        await view.wait_idle()
-        await pilot.pause()
+        await shown(view, pilot, b"\x1b[31mred\x1b[0m")
         assert dict(cell_styles(view, 0))["red"].color.triplet is not None
         app.ansi_color = True
         assert dict(cell_styles(view, 0))["red"].color.name == "red"
@@ -83,15 +89,11 @@ async def test_cursor_drawn_only_when_visible() -> None:
     app = Harness()
     async with app.run_test(size=(20, 4)) as pilot:
         view = app.query_one(TerminalView)
-        view.feed(b"ab")
-        await view.wait_idle()
-        await pilot.pause()
+        await shown(view, pilot, b"ab")
         fg, bg = view.styles.color.rich_color, view.styles.background.rich_color
         cursor = [s for s in view.render_line(0) if s.style and s.style.bgcolor == fg]
         assert cursor and cursor[0].text.startswith(" ")
-        view.feed(b"\x1b[?25l")
-        await view.wait_idle()
-        await pilot.pause()
+        await shown(view, pilot, b"\x1b[?25l")
         assert all(s.style.bgcolor == bg for s in view.render_line(0) if s.style)
 
 
@@ -99,13 +101,9 @@ async def test_only_dirty_rows_are_rendered_again() -> None:
     app = Harness()
     async with app.run_test(size=(30, 8)) as pilot:
         view = app.query_one(TerminalView)
-        view.feed(b"".join(b"row %d\r\n" % i for i in range(6)) + b"\x1b[?25l")
-        await view.wait_idle()
-        await pilot.pause()
+        await shown(view, pilot, b"".join(b"row %d\r\n" % i for i in range(6)) + b"\x1b[?25l")
         before = {y: view.render_line(y) for y in range(8)}
-        view.feed(b"\x1b[3;1Hchanged")
-        await view.wait_idle()
-        await pilot.pause()
+        await shown(view, pilot, b"\x1b[3;1Hchanged")
         after = {y: view.render_line(y) for y in range(8)}
         assert [y for y in range(8) if after[y] is not before[y]] == [2]
         assert view.display_lines()[2].startswith("changed")
@@ -132,9 +130,7 @@ async def test_output_without_a_tty_starts_each_line_at_column_zero() -> None:
     app = Harness(terminal=False)
     async with app.run_test(size=(30, 5)) as pilot:
         view = app.query_one(TerminalView)
-        view.feed(b"one\ntwo\n")
-        await view.wait_idle()
-        await pilot.pause()
+        await shown(view, pilot, b"one\ntwo\n")
         assert view.display_lines()[:2] == ["one".ljust(30), "two".ljust(30)]
         await pilot.press("x")
         assert app.sent == []  # captured output only: nothing goes back
@@ -160,9 +156,7 @@ async def test_keys_go_to_the_process_and_status_queries_are_answered() -> None:
         view = app.query_one(TerminalView)
         view.focus()
         await pilot.press("l", "s", "enter", "ctrl+c", "up", "q")
-        view.feed(b"\x1b[2;3H\x1b[6n\x1b[?3h")
-        await view.wait_idle()
-        await pilot.pause()
+        await shown(view, pilot, b"\x1b[2;3H\x1b[6n\x1b[?3h")
         assert app.sent == [b"l", b"s", b"\r", b"\x03", b"\x1b[A", b"q", b"\x1b[2;3R"]
         assert view.screen_buffer.columns == 30  # DECCOLM does not change the pane's size
 
@@ -226,15 +220,15 @@ async def test_the_alternate_screen_restores_the_main_one() -> None:
         await view.wait_idle()
         before = view.display_lines()
         for enter, leave in [(b"\x1b[?1049h", b"\x1b[?1049l"), (b"\x1b[?47h", b"\x1b[?47l")]:
-            view.feed(b"\x1b[3;7H" + enter + b"\x1b[H\x1b[2J~\r\n~\r\n\x1b[31m-- INSERT --\x1b[0m")
-            await view.wait_idle()
-            await pilot.pause()
+            await shown(
+                view,
+                pilot,
+                b"\x1b[3;7H" + enter + b"\x1b[H\x1b[2J~\r\n~\r\n\x1b[31m-- INSERT --\x1b[0m",
+            )
             assert screen.in_alternate
             assert view.display_lines()[2].startswith("-- INSERT --")
             assert "file-a" not in "".join(view.display_lines())
-            view.feed(leave)
-            await view.wait_idle()
-            await pilot.pause()
+            await shown(view, pilot, leave)
             assert not screen.in_alternate
             assert view.display_lines() == before
             if enter == b"\x1b[?1049h":  # 1049 also puts the cursor back
@@ -251,9 +245,7 @@ async def test_a_flood_arriving_between_frames_never_blanks_the_pane() -> None:
     line = b"flood: the quick brown fox jumps over the lazy dog\r\n"
     async with app.run_test(size=(60, 12)) as pilot:
         view = app.query_one(TerminalView)
-        view.feed(line * 5000)
-        await view.wait_idle()
-        await pilot.pause()
+        await shown(view, pilot, line * 5000)
         assert "flood" in view.display_lines()[0]
         # The next read of the flood comes before the frame is drawn.
         view.feed(line * 5000)
@@ -265,9 +257,7 @@ async def test_a_theme_change_restyles_every_row() -> None:
     app = Harness()
     async with app.run_test(size=(30, 6)) as pilot:
         view = app.query_one(TerminalView)
-        view.feed(b"plain text\r\n")
-        await view.wait_idle()
-        await pilot.pause()
+        await shown(view, pilot, b"plain text\r\n")
         before = view.render_line(0)
         app.theme = "textual-light" if app.theme != "textual-light" else "nord"
         await pilot.pause()
