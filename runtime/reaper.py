@@ -89,8 +89,12 @@ def _children() -> set[int]:
     return pids
 
 
-def _zombie_parent(pid: int) -> int | None:
-    """The parent pid of ``pid`` if it is a zombie, else None (alive, or gone)."""
+#: The kernel's task flag for "exit has begun" (include/linux/sched.h).
+PF_EXITING = 0x4
+
+
+def _stat(pid: int) -> list[bytes] | None:
+    """The fields of /proc/``pid``/stat from its state on ("S", ppid, ...), or None if gone."""
     try:
         fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
     except (FileNotFoundError, ProcessLookupError):
@@ -102,12 +106,31 @@ def _zombie_parent(pid: int) -> int | None:
     finally:
         os.close(fd)
     # "pid (comm) S ppid ...": comm may hold anything, so the fields are after the last ")".
-    fields = stat[stat.rfind(b")") + 2 :].split(None, 2)
-    return int(fields[1]) if len(fields) > 1 and fields[0] == b"Z" else None
+    return stat[stat.rfind(b")") + 2 :].split()
+
+
+def _zombie_parent(pid: int) -> int | None:
+    """The parent pid of ``pid`` if it is a zombie, else None (alive, or gone)."""
+    fields = _stat(pid)
+    return int(fields[1]) if fields and len(fields) > 1 and fields[0] == b"Z" else None
 
 
 def _is_zombie(pid: int) -> bool:
     return _zombie_parent(pid) is not None
+
+
+def has_exited(pid: int) -> bool:
+    """Whether ``pid`` is gone, a zombie, or exiting.
+
+    A pid namespace's init that has begun to exit stays a sleeping process, not a zombie,
+    until every other process of its namespace is reaped: one whose parent is outside (a
+    runtime's exec helper, orphaned to us) may wait for a sweep. ``runc state`` says "running"
+    all that while, though nothing can join the namespace any more.
+    """
+    fields = _stat(pid)
+    if not fields or len(fields) < 7:
+        return True
+    return fields[0] in (b"Z", b"X") or bool(int(fields[6]) & PF_EXITING)
 
 
 class Reaper:

@@ -39,7 +39,7 @@ from .failures import read_available, with_output
 from .oci import OCIRuntime, read_pid_file
 from .opts import CheckpointOpts, CreateOpts, ExecOpts, LaunchOpts, RestoreOpts, check_namespaces
 from .process import Process, Task
-from .reaper import Exit, Reaper
+from .reaper import Exit, Reaper, has_exited
 from .spec import kill_all_on_exit, load_spec, merge_env, pty_size, signal_number
 from .stdio import ProcessIO
 from .store import Store
@@ -643,6 +643,8 @@ class Tasks:
         """Whether the task's init has exited, even if its exit is not reaped yet."""
         if task.init.exit is not None:
             return True
+        if task.init.pid and has_exited(task.init.pid):
+            return True  # the runtime may still call it running: see has_exited
         try:
             return (await self._runtime.state(task.id)).get("status") != "running"
         except errors.RuntimeFailure:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
+import time
 
-from runtime.reaper import Reaper
+from runtime.reaper import Reaper, _stat, has_exited
 
 
 def _spawn(code: int) -> int:
@@ -21,7 +24,7 @@ async def test_an_exit_before_registration_is_kept() -> None:
     reaper = Reaper.acquire()
     try:
         pid = _spawn(42)
-        # SIGCHLD makes the reaper sweep: the unregistered child is reaped and its status kept.
+        # A sweep reaps the unregistered child and keeps its status.
         await asyncio.wait_for(_until_reaped(pid), 10)
         ex = await asyncio.wait_for(reaper.watch(pid), 5)
         assert (ex.pid, ex.status, ex.known) == (pid, 42, True)
@@ -127,3 +130,49 @@ async def test_an_exit_before_the_handover_to_us_keeps_its_status() -> None:
         assert (await asyncio.wait_for(parent, 10)).status == 0
     finally:
         reaper.release()
+
+
+#: Makes a pid namespace whose init (B) lives until killed and whose second member (C) is a
+#: zombie its parent, outside the namespace, reaps only when told: as an exec helper of the
+#: runtime's that died orphaned while the container's init exited.
+NAMESPACE_WITH_A_ZOMBIE = """
+import ctypes, os, signal, sys
+if ctypes.CDLL(None, use_errno=True).unshare(0x20000000) != 0:  # CLONE_NEWPID
+    sys.exit(os.strerror(ctypes.get_errno()))
+b = os.fork()
+if b == 0:
+    while True:
+        signal.pause()
+c = os.fork()
+if c == 0:
+    os._exit(0)
+print(b, flush=True)
+sys.stdin.readline()
+os.waitpid(c, 0)
+os.waitpid(b, 0)
+"""
+
+
+def test_an_init_waiting_for_its_namespace_to_empty_has_exited() -> None:
+    with subprocess.Popen(
+        [sys.executable, "-c", NAMESPACE_WITH_A_ZOMBIE],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as parent:
+        assert parent.stdout is not None and parent.stdin is not None
+        init = int(parent.stdout.readline())
+        try:
+            assert not has_exited(init)
+            os.kill(init, 9)
+            deadline = time.monotonic() + 10
+            while not has_exited(init) and time.monotonic() < deadline:
+                time.sleep(0.005)
+            fields = _stat(init)
+            assert fields is not None and fields[0] != b"Z", "it should wait, not be a zombie"
+            assert has_exited(init)
+        finally:
+            parent.stdin.write("reap\n")
+            parent.stdin.close()
+        assert parent.wait(10) == 0
+    assert has_exited(init)
