@@ -12,7 +12,7 @@ import time
 from datetime import UTC, datetime
 
 from . import report
-from ._common import REPO, RESULTS_DIR, RUNTIMES, Doc, Machine, convert, rows_table
+from ._common import REPO, RESULTS_DIR, ROWS_HEADER, RUNTIMES, Doc, Machine, convert, table
 
 #: In the order they run.
 BENCHES = (
@@ -56,10 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     full = everything and not args.quick
     doc = report.DOC if full else RESULTS_DIR / f"benchmarks{suffix or '-partial'}.md"
     report.write(summary, doc, readme=full)
-    rows = [r for d in summary.benches.values() for r in d.rows]
+    rows = [(name, r) for name, d in summary.benches.items() for r in d.rows]
     print(f"\n# Benchmarks{' (quick)' if args.quick else ''}: {summary.total_s:.0f} s in all\n")
-    print(rows_table(rows))
-    missed = [f"{r.bench}: {r.metric}" for r in rows if r.met is False]
+    print(table(ROWS_HEADER, (r.cells(name) for name, r in rows)))
+    missed = [f"{name}: {r.metric}" for name, r in rows if r.met is False]
     print(f"\ntargets missed: {len(missed)}" + "".join(f"\n- {m}" for m in missed))
     if failed:
         print(f"failed a correctness check or left something behind: {', '.join(failed)}")

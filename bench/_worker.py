@@ -1,11 +1,16 @@
-"""The bare-runtime side of a benchmark, in a process of its own (requests: bench/_proto.py),
-as the engine owns child reaping in its; why, in docs/benchmarks.md (Method)."""
+"""The bench's helper processes' one control protocol (a JSON line per request, naming ``op``,
+answered by one JSON line, ``{"error": ...}`` if the handler raised), and the bare-runtime
+worker, in a process of its own as the engine owns child reaping in its; why, in
+docs/benchmarks.md (Method)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import errno
+import inspect
+import json
 import os
 import resource
 import select
@@ -14,9 +19,36 @@ import sys
 import time
 from typing import Any
 
-from ._proto import answer, encode
-
 PR_SET_CHILD_SUBREAPER = 36
+
+
+class BenchError(RuntimeError):
+    """A benchmark could not measure what it meant to (a failed command, a wrong result)."""
+
+
+def request(op: str, **kw: Any) -> bytes:
+    return (json.dumps({"op": op, **kw}) + "\n").encode()
+
+
+def reply(line: bytes, what: str) -> dict[str, Any]:
+    if not line:
+        raise BenchError(f"{what}: the process died")
+    answer: dict[str, Any] = json.loads(line)
+    if "error" in answer:
+        raise BenchError(f"{what}: {answer['error']}")
+    return answer
+
+
+async def answer(handler: object, line: bytes) -> bytes:
+    """The server side: what ``handler.op_<op>(**args)`` returned (awaited if a coroutine),
+    or an ``error`` reply if it raised, as a reply line."""
+    req = json.loads(line)
+    try:
+        out = getattr(handler, f"op_{req.pop('op')}")(**req)
+        out = await out if inspect.isawaitable(out) else out
+    except Exception as e:  # reported to the benchmark, which raises it there
+        out = {"error": f"{type(e).__name__}: {e}"}
+    return (json.dumps(out) + "\n").encode()
 
 
 def cpu_times() -> tuple[float, float]:
@@ -97,11 +129,9 @@ class Worker:
         times, statuses = [0.0] * len(pids), [0] * len(pids)
         while index:
             pid, status = os.waitpid(-1, 0)
-            if pid not in index:
-                continue
-            i = index.pop(pid)
-            times[i] = time.perf_counter() - t0
-            statuses[i] = _status(status)
+            if pid in index:
+                i = index.pop(pid)
+                times[i], statuses[i] = time.perf_counter() - t0, _status(status)
         return {"total": max(times, default=0.0)} | self._outcome(times, statuses, offset)
 
     def op_pty(self, argv: list[str]) -> dict[str, Any]:
@@ -160,21 +190,16 @@ class Worker:
                 pass
         return {}
 
-    op_quit = op_reap
 
-
-def main() -> None:
+async def main() -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
-    worker = Worker(sys.argv[1] if len(sys.argv) > 1 else os.devnull)
-    for line in sys.stdin.buffer:
-        op, out = answer(worker, line)
-        sys.stdout.buffer.write(encode(out))
+    worker = Worker(sys.argv[1])
+    for line in sys.stdin.buffer:  # to its end: the benchmark closing the pipe
+        sys.stdout.buffer.write(await answer(worker, line))
         sys.stdout.buffer.flush()
-        if op == "quit":
-            break
 
 
 if __name__ == "__main__":
-    main()
+    asyncio.run(main())

@@ -17,7 +17,7 @@ TITLE = "Console throughput"
 
 
 @dataclass
-class Runtime:
+class Runtime(c.PerRuntime):
     bytes: int
     engine: c.Side
     bare: c.Side
@@ -29,14 +29,11 @@ class Runtime:
         bare_rate, bare_total = bare["mib_per_s"].median, bare["total"].median
         return [
             c.vs(
-                NAME,
                 f"{rt}: pty -> io.stream(), {size} MiB, median (n={n})",
                 *(rate, bare_rate, "cat to a bare pty"),
                 fmt=lambda v: f"{v:.0f} MiB/s",
             ),
-            c.vs(
-                NAME, f"{rt}: {size} MiB through the console, whole time, median", total, bare_total
-            ),
+            c.vs(f"{rt}: {size} MiB through the console, whole time, median", total, bare_total),
         ]
 
 
@@ -51,7 +48,7 @@ async def measure_runtime(
     data = rootfs / "data.bin"
     if not data.exists() or data.stat().st_size != size:
         data.write_bytes(b"x" * size)
-    bundle = ws.bundle(f"cat-{runtime}", ["/bin/cat", "/data.bin"], rootfs, terminal=True)
+    bundle = ws.bundle(f"cat-{runtime}", ["/bin/cat", "/data.bin"], terminal=True)
     busybox = str(find_busybox())
     rounds = args.rounds or (4 if args.quick else 12)
     warmup = 1 if args.quick else 2
@@ -100,7 +97,7 @@ async def measure_runtime(
         samples = await c.interleave(
             {"engine": engine_side, "bare": bare_side}, rounds=rounds, warmup=warmup
         )
-    return Runtime(size, **{side: c.summarize_samples(s) for side, s in samples.items()})
+    return Runtime(size, **{side: c.summarize(s) for side, s in samples.items()})
 
 
 if __name__ == "__main__":

@@ -226,22 +226,21 @@ class Result(c.BenchResult):
         t, m = self.times, self.merged
         s, sc, k, frame = t["search"], t["scroll"], m.keys, t["frame"]
         rows = [
-            at_most(
+            c.at_most(
                 f"search over {self.history_lines:,} lines of scrollback to the frame with the"
                 f" first highlight: median / p95 (n={s.n})",
                 *(s.median, SEARCH_TARGET, c.ms, s.med_p95()),
             ),
-            at_most(
+            c.at_most(
                 f"scroll back a page ({SIZE[1] - 1} lines) to the frame: median / p95 (n={sc.n})",
                 *(sc.median, SCROLL_TARGET, c.ms, sc.med_p95()),
                 f"{c.ms(frame.median)} (the same frame, nothing scrolled)",
-                c.fmt_ratio(sc.median / frame.median),
+                f"{sc.median / frame.median:.2f}",
             ),
         ]
         for key, what in (("search", "search"), ("scroll", "scroll back a page")):
             rows.append(
                 c.Row(
-                    NAME,
                     f"{what}, started right after a frame (so also waiting for Textual's refresh"
                     " timer, 1/60 s): median / p95",
                     t[key + "_after_frame"].med_p95(),
@@ -250,26 +249,22 @@ class Result(c.BenchResult):
             )
         for kind, v in self.memory.items():
             what = f"memory of one {kind} console with full scrollback ({v.history:,} lines)"
-            rows.append(at_most(what, v.bytes, MEMORY_TARGET, c.mib))
+            rows.append(c.at_most(what, v.bytes, MEMORY_TARGET, c.mib))
         return [
             *rows,
             c.check(
-                NAME,
                 f"merged logs of {m.containers} containers x {MERGED_RATE} lines/s: lines handed"
                 f" to the view ({m.lines_per_s:.0f}/s), gaps, out of order",
                 f"{m.lines:,}, {m.gaps}, {m.out_of_order}",
                 m.gaps == 0 and m.out_of_order == 0 and m.containers == MERGED,
                 "0 gaps, 0 out of order",
             ),
-            at_most(
+            c.at_most(
                 f"merged logs: key to repaint (scroll back / live): p95 / median (n={k.n})",
                 *(k.p95, KEY_TARGET, c.ms, k.p95_med()),
                 stat="p95",
             ),
         ]
-
-
-at_most = partial(c.at_most, NAME)
 
 
 async def measure(args: argparse.Namespace, ws: c.Workspace) -> Result:

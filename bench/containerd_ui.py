@@ -49,13 +49,13 @@ class Result(c.BenchResult):
     def rows(self) -> list[c.Row]:
         fp, ctr, ev = self.first_paint, self.ctr_listing, self.event_to_row
         scale = f"{self.containers} containers ({self.running} running)"
-        at_most = partial(c.at_most, NAME)
+        at_most = c.at_most
         return [
             at_most(
                 f"{scale}: start to first paint, median (n={fp.n})",
                 *(fp.median, FIRST_PAINT_TARGET),
                 bare=f"{c.ms(ctr.median)} (`ctr containers ls` + `ctr tasks ls`)",
-                ratio=c.fmt_ratio(fp.median / ctr.median),
+                ratio=f"{fp.median / ctr.median:.2f}",
             ),
             at_most(
                 f"{scale}: event to its row repainted, p95 (n={ev.n}; median {c.ms(ev.median)})",
@@ -68,7 +68,6 @@ class Result(c.BenchResult):
                 f"{scale}: RSS of the UI", self.rss_mib, RSS_TARGET_MIB, lambda v: f"{v:.1f} MiB"
             ),
             c.vs(
-                NAME,
                 f"{scale} + {OTHERS}x{SMALL}: namespace counts, `Client.namespaces()`, median",
                 *(self.namespaces.median, self.ctr_namespaces.median),
                 "`ctr namespaces ls` + `containers ls` for each",

@@ -74,11 +74,10 @@ async def measure_side(name: str, dir: Path, i: int, lines: int) -> c.Sample:
             latencies.append(time.perf_counter() - written)
             if pieces[-1][1] != f"{text}\n".encode():
                 raise c.BenchError(f"{name}: expected {text!r}, got {pieces!r}")
-        cpu = c.CpuMeter()
-        idle_t0 = time.perf_counter()
+        cpu, idle_t0 = c.cpu_times(), time.perf_counter()
         waiting = asyncio.ensure_future(anext(stream))
         await asyncio.sleep(1.0)
-        idle = cpu.sample()["cpu_self"] / (time.perf_counter() - idle_t0)
+        idle = c.cpu_since(cpu)["cpu_self"] / (time.perf_counter() - idle_t0)
         out.write(frame("bye"))
         async with asyncio.timeout(5):
             await waiting
@@ -109,7 +108,7 @@ class Result(c.BenchResult):
             ("idle_cpu", "idle tail CPU (share of a core)", lambda v: f"{v * 100:.2f}%"),
         ):
             cri, plain = self.cri[key].median, self.plain[key].median
-            rows.append(c.Row(NAME, label, fmt(cri), fmt(plain), c.fmt_ratio(c.ratio(cri, plain))))
+            rows.append(c.Row(label, fmt(cri), fmt(plain), f"{c.ratio(cri, plain):.2f}"))
         return rows
 
 
@@ -123,7 +122,7 @@ async def measure(args: argparse.Namespace, ws: c.Workspace) -> Result:
         rounds=rounds,
         warmup=1,
     )
-    return Result(lines, **{name: c.summarize_samples(s) for name, s in samples.items()})
+    return Result(lines, **{name: c.summarize(s) for name, s in samples.items()})
 
 
 if __name__ == "__main__":

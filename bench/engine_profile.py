@@ -78,10 +78,10 @@ class Result(c.BenchResult):
                 r = arms[arm]
                 calls = ", ".join(f"{call} {us / 1e3:.2f}" for call, us in r.cpu_by_call_us.items())
                 what = f"{rt}: engine process CPU per {label} lifecycle (ms, by API call)"
-                rows.append(c.Row(NAME, what, f"{r.cpu_per_lifecycle_us / 1e3:.2f} ms ({calls})"))
+                rows.append(c.Row(what, f"{r.cpu_per_lifecycle_us / 1e3:.2f} ms ({calls})"))
         return rows
 
-    def section(self, docs: Path) -> str:
+    def section(self, name: str, docs: Path) -> str:
         return "\n\n".join(
             arms[arm].section(f"{rt}, {label}")
             for rt, arms in self.runtimes.items()
@@ -186,7 +186,7 @@ async def measure_runtime(
     del worker  # no bare side: this looks inside the engine only
     k = args.rounds or (15 if args.quick else 60)
     warmup = 3 if args.quick else 8
-    bundle = ws.bundle(f"true-{runtime}", ["/bin/true"], ws.rootfs())
+    bundle = ws.bundle(f"true-{runtime}", ["/bin/true"])
     out: dict[str, Arm] = {}
     async with Engine(root=ws.root(runtime, "engine"), runtime=runtime) as engine:
         for arm in ARMS:

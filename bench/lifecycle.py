@@ -49,14 +49,14 @@ ARMS = {
 }
 
 
-vs, at_most, check = (partial(f, NAME) for f in (c.vs, c.at_most, c.check))
+vs, at_most, check = c.vs, c.at_most, c.check
 
 
 def speedup(metric: str, engine: float, containerd: float) -> c.Row:
     """How many times the engine's ``engine`` is faster than containerd's."""
     x, ctd = c.ratio(containerd, engine), f"{c.ms(containerd)} (containerd)"
     target = f">= {TARGET_SPEEDUP:.0f}x"
-    return c.Row(NAME, metric, c.ms(engine), ctd, f"{x:.1f}x", target, x >= TARGET_SPEEDUP)
+    return c.Row(metric, c.ms(engine), ctd, f"{x:.1f}x", target, x >= TARGET_SPEEDUP)
 
 
 def mib(value: float) -> str:
@@ -190,7 +190,7 @@ class Result(c.BenchResult):
     def shim_mib(self) -> float:
         return c.stats([m.rss for m in self.containerd_memory[1:]]).median / c.MIB
 
-    def section(self, docs: Path) -> str:
+    def section(self, name: str, docs: Path) -> str:
         systems = self.systems()
         base = (systems.get("engine-crun") or next(iter(systems.values())))["total"].median
         ctd = self.containerd["total"].median if self.containerd else math.nan
@@ -341,7 +341,7 @@ class Sides:
     def __init__(self, ws: c.Workspace, worker: c.BareWorker, ctd: Containerd | None) -> None:
         self.ws, self.worker, self.ctd = ws, worker, ctd
         self.engines: dict[str, Engine] = {}
-        self.bundle = ws.bundle("true", ["/bin/true"], ws.rootfs())
+        self.bundle = ws.bundle("true", ["/bin/true"])
         self.seq = 0
         self.last = ""  # the system of the last lifecycle: a runtime or containerd
         self.wrong: dict[str, list[int]] = {}
@@ -376,7 +376,7 @@ class Sides:
         return f"{self.ws.prefix}{self.seq}"
 
     async def engine(self, rt: str, steps: bool = False, t0: float | None = None) -> c.Sample:
-        engine, cid, meter = self.engines[rt], self._id(), c.CpuMeter()
+        engine, cid, cpu = self.engines[rt], self._id(), c.cpu_times()
         times = [t0 or time.perf_counter()]
         await engine.containers.create(cid, self.bundle)
         if steps:
@@ -397,7 +397,7 @@ class Sides:
             self.wrong.setdefault(rt, []).append(status)
         phases = ["create", "start"] if steps else ["run"]
         sample = dict(zip([*phases, "wait", "delete"], _steps(times), strict=True))
-        return sample | {"total": times[-1] - times[0]} | meter.sample()
+        return sample | {"total": times[-1] - times[0]} | c.cpu_since(cpu)
 
     async def bare(self, rt: str, kind: str) -> c.Sample:
         cid, pid = self._id(), str(self.ws.dir / "bare.pid")
@@ -483,7 +483,7 @@ async def memory_probe(root: Path, runtime: str, bundle: Path, prefix: str) -> E
 
 
 def engine_memory(ws: c.Workspace, rt: str) -> EngineMemory:
-    bundle = ws.bundle(f"sleep-{rt}", ["/bin/sleep", "100000"], ws.rootfs())
+    bundle = ws.bundle(f"sleep-{rt}", ["/bin/sleep", "100000"])
     argv = [sys.executable, "-m", "bench.lifecycle", "--memory-probe", rt]
     argv += [str(ws.root(rt, "engine-mem")), str(bundle), f"{ws.prefix}{rt[0]}"]
     proc = subprocess.run(argv, capture_output=True, text=True, cwd=c.REPO, timeout=600)
@@ -501,8 +501,7 @@ async def many_at_once(ws: c.Workspace, engine: Engine, rt: str) -> list[str]:
     """100 tasks ``sh -c "exit N"`` started at once: what was wrong of their statuses."""
     ids = [f"{ws.prefix}{rt[0]}m{i}" for i in range(MANY)]
     bundles = [
-        ws.bundle(cid, ["/bin/sh", "-c", f"exit {_exit_code(i)}"], ws.rootfs())
-        for i, cid in enumerate(ids)
+        ws.bundle(cid, ["/bin/sh", "-c", f"exit {_exit_code(i)}"]) for i, cid in enumerate(ids)
     ]
     sub = engine.subscribe(topics=[events.TASK_EXIT])
     await asyncio.gather(
@@ -570,7 +569,7 @@ async def measure(args: argparse.Namespace, ws: c.Workspace) -> Result:
     for rt in args.runtimes:
         mine = {k.split()[0]: v for k, v in samples.items() if k.endswith(f" {rt}")}
         own = {
-            path: c.summarize_samples(
+            path: c.summarize(
                 [
                     {k: e[k] - b[k] for k in ("total", "cpu_self")}
                     for e, b in zip(mine[f"engine_{path}"], mine[f"bare_{base}"], strict=True)
@@ -578,11 +577,11 @@ async def measure(args: argparse.Namespace, ws: c.Workspace) -> Result:
             )
             for path, (_, base, _) in PATHS.items()
         }
-        sides_rt = {k: c.summarize_samples(v) for k, v in mine.items()}
+        sides_rt = {k: c.summarize(v) for k, v in mine.items()}
         runtimes[rt] = Runtime(
             sides_rt, own, rounds + warmup, sides.wrong.get(rt, []), many[rt], memory[rt]
         )
-    containerd = c.summarize_samples(samples["containerd"]) if "containerd" in samples else None
+    containerd = c.summarize(samples["containerd"]) if "containerd" in samples else None
     result = Result(runtimes, containerd, {}, ctd_memory, left)
     result.concurrency = {1: {s: side["total"] for s, side in result.systems().items()}}
     result.concurrency |= {
