@@ -21,7 +21,7 @@ from tui.backend.containerd.client import Client
 from tui.backend.containerd.spec import container_spec
 
 from . import _common as c
-from ._pty import PtyProgram
+from .ui import PtyProgram
 
 NAME = "containerd_ui"
 TITLE = "The UI on containerd at scale"
@@ -114,7 +114,6 @@ def start_ui(daemon: Daemon, io_dir: Path) -> PtyProgram:
     return PtyProgram(
         [*argv, "-n", daemon.namespace],
         size=SIZE,
-        cwd=c.REPO,
         env={"XDG_RUNTIME_DIR": str(io_dir), "XDG_CONFIG_HOME": str(io_dir)},
     )
 
@@ -130,7 +129,7 @@ async def painted(ui: PtyProgram, containers: int, running: int) -> float:
 
 
 def row_shows(ui: PtyProgram, id: str, status: str) -> Callable[[], bool]:
-    return lambda: status in ui.line_with(f" {id} ")
+    return lambda: status in next((ln for ln in ui.screen.display if f" {id} " in ln), "")
 
 
 async def event_to_row(client: Client, ui: PtyProgram, samples: int) -> list[float]:

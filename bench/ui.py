@@ -1,17 +1,22 @@
-"""The UI under load, end to end: ``shimdeck``'s app on a real pty, timed by its hooks."""
+"""The UI under load, end to end: ``shimdeck``'s app on a real pty, timed by its hooks; and
+the terminal (:class:`PtyProgram`) the UI benchmarks run the app on."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import fcntl
 import json
 import math
 import os
 import random
 import re
 import select
+import struct
+import subprocess
 import sys
+import termios
 import time
 import traceback
 from collections.abc import Awaitable, Callable
@@ -20,10 +25,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pyte
 
 from . import _common as c
-from ._pty import PtyProgram
 from ._worker import answer, reply, request
 
 NAME = "ui"
@@ -278,13 +283,7 @@ class Probe:
             for load in self.load:
                 load.cancel()
             await self.backend.close()
-            sem = asyncio.Semaphore(16)
-
-            async def remove(cid: str) -> None:
-                async with sem:
-                    await self.backend.remove(cid)
-
-            await asyncio.gather(*(remove(box.id) for box in self.engine.containers.list()))
+            await c.ten_at_once(self.backend.remove, [b.id for b in self.engine.containers.list()])
             await self.engine.close()
             os.write(fd_out, b'{"closed": true}\n')
 
@@ -304,6 +303,117 @@ def child_main(config: str) -> int:
 
 
 # -- the parent: a terminal for the child ------------------------------------------------------
+
+
+class PtyProgram:
+    """A program on a real pty, its screen rendered by pyte (what a user's terminal would
+    show): keys written to it, what its screen shows waited for."""
+
+    def __init__(
+        self,
+        argv: list[str],
+        size: tuple[int, int],
+        env: dict[str, str] | None = None,
+        pass_fds: tuple[int, ...] = (),
+    ) -> None:
+        columns, lines = size
+        self.master, tty = os.openpty()
+        fcntl.ioctl(tty, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
+        env = (
+            os.environ
+            | {"TERM": "xterm-256color", "COLORTERM": "truecolor", "TZ": "UTC"}
+            | (env or {})
+        )
+        #: When the program was started (monotonic), for times to its first paint.
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(
+            argv,
+            stdin=tty,
+            stdout=tty,
+            stderr=tty,
+            start_new_session=True,
+            pass_fds=pass_fds,
+            cwd=c.REPO,
+            env=env,
+        )
+        os.close(tty)
+        os.set_blocking(self.master, False)
+        self.screen = pyte.Screen(columns, lines)
+        self.stream = pyte.ByteStream(self.screen)
+        self.process = psutil.Process(self.proc.pid)
+
+    def pump(self, timeout: float) -> None:
+        """Render what the program wrote, waiting up to ``timeout`` for it."""
+        ready, _, _ = select.select([self.master], [], [], max(0.0, timeout))
+        while ready:
+            try:
+                data = os.read(self.master, 1 << 16)
+            except (BlockingIOError, OSError):  # OSError (EIO): the program closed the pty
+                break
+            if not data:
+                break
+            self.stream.feed(data)
+
+    def text(self) -> str:
+        return "\n".join(self.screen.display)
+
+    def wait(self, predicate: Callable[[], bool], what: str, timeout: float = 30.0) -> float:
+        """Render output until ``predicate()``; the monotonic time it first held."""
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise c.BenchError(f"timed out waiting for {what}; screen:\n{self.text()}")
+            if self.proc.poll() is not None:
+                self.pump(0)
+                raise c.BenchError(f"the program exited ({self.proc.returncode}):\n{self.text()}")
+            self.pump(0.02)
+        return time.monotonic()
+
+    def wait_for(self, text: str, what: str = "", timeout: float = 30.0) -> float:
+        """:meth:`wait` until ``text`` is on the screen."""
+        return self.wait(lambda: text in self.text(), what or text, timeout)
+
+    def idle(self, seconds: float) -> None:
+        """Keep rendering (a program blocked on a full pty would stop) for ``seconds``."""
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            self.pump(left)
+
+    def keys(self, data: bytes) -> float:
+        t = time.monotonic()
+        os.write(self.master, data)
+        return t
+
+    def cpu_meter(self) -> Callable[[], float]:
+        """From now: a function answering the program's CPU since, in % of a core."""
+
+        def seconds() -> float:
+            return float(sum(self.process.cpu_times()[:2]))
+
+        c0, t0 = seconds(), time.monotonic()
+        return lambda: (seconds() - c0) / (time.monotonic() - t0) * 100
+
+    def rss_bytes(self) -> int:
+        return int(self.process.memory_info().rss)
+
+    def close(self, quit_keys: bytes = b"\x11", timeout: float = 30.0) -> int:
+        """Quit with ``quit_keys`` (ctrl+q), else SIGTERM, else SIGKILL; the exit status."""
+        try:
+            if self.proc.poll() is None:
+                os.write(self.master, quit_keys)
+                deadline = time.monotonic() + timeout
+                while self.proc.poll() is None and time.monotonic() < deadline:
+                    self.pump(0.05)
+            if self.proc.poll() is None:
+                self.proc.terminate()
+                try:
+                    self.proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait()
+        finally:
+            os.close(self.master)
+        return self.proc.returncode
 
 
 class UiProcess(PtyProgram):
