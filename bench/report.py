@@ -111,11 +111,11 @@ def write(summary: Summary, doc: Path, readme: bool) -> Path:
     return doc
 
 
-def main(argv: list[str] | None = None) -> int:
+def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.report", description=__doc__)
     parser.add_argument("summary", nargs="?", type=Path, default=RESULTS_DIR / "summary.json")
     parser.add_argument("--readme", action="store_true", help="README.md's table too")
-    args = parser.parse_args(argv)
+    args = parser.parse_args()
     summary = convert.structure(json.loads(args.summary.read_text()), Summary)
     doc = RESULTS_DIR / "benchmarks-quick.md" if summary.quick else DOC
     print(write(summary, doc, readme=args.readme))
