@@ -19,7 +19,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -97,7 +105,7 @@ def ratio(a: float, b: float) -> float:
 
 
 async def interleave(
-    sides: dict[str, Callable[[int], Awaitable[Sample]]], *, rounds: int, warmup: int
+    sides: Mapping[str, Callable[[int], Awaitable[Sample]]], *, rounds: int, warmup: int
 ) -> dict[str, list[Sample]]:
     """Run each side once per round, alternating which goes first; drop the warm-up rounds
     (why: docs/benchmarks.md, Method)."""
@@ -320,9 +328,8 @@ class Workspace:
 
 def tmp_base() -> str:
     """``$SHIMDECK_BENCH_TMP``, else a tmpfs (docs/benchmarks.md, Method: why)."""
-    if os.environ.get("SHIMDECK_BENCH_TMP"):
-        return os.environ["SHIMDECK_BENCH_TMP"]
-    return "/dev/shm" if os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()
+    tmpfs = "/dev/shm" if os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()
+    return os.environ.get("SHIMDECK_BENCH_TMP") or tmpfs
 
 
 def _cgroups(names: Iterable[str]) -> list[str]:

@@ -135,10 +135,11 @@ class Worker:
         return {"total": max(times, default=0.0)} | self._outcome(times, statuses, offset)
 
     def op_pty(self, argv: list[str]) -> dict[str, Any]:
-        """``argv`` with its output on a fresh pty, read to its end: bytes and times."""
+        """``argv`` with its output on a fresh pty, read to its end: the bytes, the time, and
+        the rate from the first read on."""
         master, slave = os.openpty()
-        first, first_len, n = None, 0, 0
-        t0 = time.perf_counter()
+        n = first_len = 0
+        t0 = first = time.perf_counter()
         pid = _spawn(argv, self.devnull, slave, slave)
         os.close(slave)
         while True:
@@ -150,19 +151,14 @@ class Worker:
                 break
             if not data:
                 break
-            if first is None:
+            if not n:
                 first, first_len = time.perf_counter(), len(data)
             n += len(data)
         end = time.perf_counter()
         os.close(master)
-        _, status = os.waitpid(pid, 0)
-        return {
-            "bytes": n,
-            "total": end - t0,
-            "streaming": end - (first or end),
-            "streamed_bytes": n - first_len,
-            "status": _status(status),
-        }
+        status = _status(os.waitpid(pid, 0)[1])
+        mib_per_s = (n - first_len) / (end - first) / 2**20
+        return {"bytes": n, "total": end - t0, "mib_per_s": mib_per_s, "status": status}
 
     def op_kill(self, pid_file: str) -> dict[str, Any]:
         """SIGKILL a container init re-parented here, waited for through a pidfd as the
