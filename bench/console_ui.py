@@ -16,7 +16,16 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from runtime import Engine
+from tui.app import ShimdeckApp
+from tui.backend.base import CommandSource
+from tui.backend.live import LiveBackend
+from tui.backend.merged import MergedConsole
+from tui.screens.console import ConsoleScreen
+from tui.widgets.terminal import TerminalView
+
 from . import _common as c
+from .ui import PaneHarness
 
 NAME = "console_ui"
 TITLE = "Console views: search, scroll, memory, merged logs"
@@ -50,15 +59,8 @@ async def after_refresh(app: Any) -> None:
 async def search_and_scroll(rounds: int) -> tuple[int, dict[str, c.Stats]]:
     """Each action timed from a pause after the last frame (as a key comes) and, round by
     round, right after a frame (``_after_frame``: Textual's refresh timer on top)."""
-    from textual.app import App, ComposeResult
 
-    from tui.widgets.terminal import TerminalView
-
-    class Harness(App[None]):
-        def compose(self) -> ComposeResult:
-            yield TerminalView()
-
-    app = Harness()
+    app = PaneHarness()
     rng = random.Random(9)
     times: dict[str, list[float]] = defaultdict(list)
     async with app.run_test(size=SIZE) as pilot:
@@ -104,8 +106,6 @@ class Memory:
 
 
 def memory() -> dict[str, Memory]:
-    from tui.widgets.terminal import TerminalView
-
     out = {}
     for name, terminal in (("tty", True), ("log", False)):
         data = log_lines(LINES + 200)
@@ -141,14 +141,6 @@ class Merged:
 
 
 async def merged(ws: c.Workspace, runtime: str, seconds: float) -> Merged:
-    from runtime import Engine
-    from tui.app import ShimdeckApp
-    from tui.backend.base import CommandSource
-    from tui.backend.live import LiveBackend
-    from tui.backend.merged import MergedConsole
-    from tui.screens.console import ConsoleScreen
-    from tui.widgets.terminal import TerminalView
-
     rootfs = ws.rootfs()
     root = ws.root(runtime, "engine-merged")
     ids = [f"{ws.prefix}m{i:02d}" for i in range(MERGED)]

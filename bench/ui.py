@@ -27,6 +27,15 @@ from typing import Any
 
 import psutil
 import pyte
+from textual.app import App, ComposeResult
+
+from runtime import Engine, create_bundle, errors
+from tui import app as tui_app
+from tui.app import ShimdeckApp
+from tui.backend.base import CommandSource
+from tui.backend.live import LiveBackend
+from tui.widgets.linetable import LineTable
+from tui.widgets.terminal import TerminalView
 
 from . import _common as c
 from ._worker import answer, reply, request
@@ -76,6 +85,13 @@ FINAL_LINES = [f"final {i:03d}" for i in range(1, 101)] + ["END"]
 MARKER = re.compile(rb"ECHO \d+ \w")
 
 
+class PaneHarness(App[None]):
+    """The console pane alone, in a headless app."""
+
+    def compose(self) -> ComposeResult:
+        yield TerminalView()
+
+
 # -- the child: shimdeck's app on the pty, its hooks timed ------------------------------------
 
 
@@ -83,8 +99,6 @@ class Probe:
     """The child's side of the control pipe (``op_*``) and the app's hooks' listeners."""
 
     def __init__(self, root: str, rootfs: str, runtime: str, capture: str) -> None:
-        from runtime import Engine
-
         self.root, self.rootfs, self.capture_path = Path(root), Path(rootfs), capture
         self.engine = Engine(root=self.root, runtime=runtime)
         self.times: dict[str, list[float]] = {"key": [], "moved": [], "frame": []}
@@ -100,16 +114,11 @@ class Probe:
         self.load: list[asyncio.Task[None]] = []
 
     def start_app(self) -> None:
-        from tui import app
-        from tui.app import ShimdeckApp
-        from tui.backend.live import LiveBackend
-        from tui.widgets.linetable import LineTable
-
         probe = self
 
         class App(ShimdeckApp):
             # Textual reads a relative CSS_PATH beside the module of the class that names it.
-            CSS_PATH = str(Path(app.__file__).with_name("app.tcss"))
+            CSS_PATH = str(Path(tui_app.__file__).with_name("app.tcss"))
 
             def on_line_table_row_highlighted(self, _: LineTable.RowHighlighted) -> None:
                 # Bubbled up from the containers table, once the screen updated details.
@@ -143,8 +152,6 @@ class Probe:
         pending = [m[4:] for m in self.marked if m[:4] == "fed " and m[4:] not in self.marked]
         if (not pending and self.final is None) or "final" in self.marked:
             return
-        from tui.widgets.terminal import TerminalView
-
         views = self.app.screen.query(TerminalView)
         lines = [r.rstrip() for r in views.first().display_lines()] if views else []
         for m in pending:
@@ -154,9 +161,8 @@ class Probe:
             self.marked["final"] = t
 
     async def op_tasks(self, n: int, running: int) -> dict[str, Any]:
-        """Containers t0000 to t<n-1>, the first ``running`` with a running task."""
-        from runtime import create_bundle
-
+        """Containers t0000 to t<n-1>, the first ``running`` with a running task; answered
+        once the app's model has them all."""
         have = {box.id for box in self.engine.containers.list()}
         sem = asyncio.Semaphore(6)
 
@@ -170,14 +176,11 @@ class Probe:
                     await self.engine.tasks.run(cid)
 
         await asyncio.gather(*(make(i) for i in range(n) if f"t{i:04d}" not in have))
+        while len(self.app.model.rows) < n:
+            await asyncio.sleep(0.05)
         return {}
 
-    def op_rows(self) -> dict[str, Any]:
-        return {"rows": len(self.app.model.rows)}
-
     async def exec_once(self, cid: str, eid: str) -> None:
-        from runtime import errors
-
         with contextlib.suppress(errors.Error):  # load, not a measurement
             await self.engine.tasks.exec(cid, eid, ["/bin/true"])
             await self.engine.tasks.start(cid, eid)
@@ -185,8 +188,6 @@ class Probe:
             await self.engine.tasks.delete(cid, eid)
 
     async def relabel(self, cid: str, n: int) -> None:
-        from runtime import errors
-
         with contextlib.suppress(errors.Error):
             await self.engine.containers.update(cid, {"bench": "ui", "n": str(n)})
 
@@ -232,8 +233,6 @@ class Probe:
         return {"events_per_s": n / (until - self.since)}
 
     async def op_flood(self) -> dict[str, Any]:
-        from tui.backend.base import CommandSource
-
         await self.backend.create(
             "flood", CommandSource(("sh", "-c", FLOOD_SCRIPT)), terminal=True, labels={}
         )
@@ -253,8 +252,6 @@ class Probe:
         return {}
 
     def op_flood_times(self) -> dict[str, Any]:
-        from tui.widgets.terminal import TerminalView
-
         Path(self.capture_path).write_bytes(bytes(self.capture))
         s = self.app.screen.query(TerminalView).first().stats
         mine = {k: getattr(self, k) for k in ("marked", "inputs", "last_feed", "fed")}
@@ -612,16 +609,9 @@ class Drain:
 
 async def drain(data: bytes, rounds: int, skip: bool) -> Drain:
     """The pane (in a headless app, at the flood's pane size) against bare pyte."""
-    from textual.app import App, ComposeResult
-
-    from tui.widgets.terminal import TerminalView
-
-    class Harness(App[None]):
-        def compose(self) -> ComposeResult:
-            yield TerminalView()
 
     async def pane(_: int) -> c.Sample:
-        app = Harness()
+        app = PaneHarness()
         async with app.run_test(size=(COLUMNS, LINES - 1)) as pilot:
             view = app.query_one(TerminalView)
             if not skip:
@@ -785,7 +775,6 @@ async def measure(args: argparse.Namespace, ws: c.Workspace) -> Result:
         idle = {}
         for n, tasks in ((100, 100), (many, running)):
             ui.call("tasks", n=n, running=tasks)
-            ui.wait(lambda: ui.call("rows")["rows"] >= n, f"{n} rows in the model")  # noqa: B023
             idle[tasks] = idle_cpu(ui, idle_s)
         rss = ui.rss_bytes()
         ui.call("load_start", rate=rate)
