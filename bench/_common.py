@@ -64,8 +64,6 @@ class Stats:
     p90: float
     p95: float
     p99: float
-    min: float
-    max: float
     mean: float
 
     def p95_med(self) -> str:
@@ -78,10 +76,10 @@ class Stats:
 def stats(values: Sequence[float]) -> Stats:
     if len(values) < 2:
         v = values[0] if values else math.nan
-        return Stats(len(values), v, v, v, v, v, v, v)
+        return Stats(len(values), v, v, v, v, v)
     # "inclusive": linear interpolation between the closest ranks, as numpy's default.
     q = quantiles(values, n=100, method="inclusive")
-    return Stats(len(values), q[49], q[89], q[94], q[98], min(values), max(values), mean(values))
+    return Stats(len(values), q[49], q[89], q[94], q[98], mean(values))
 
 
 #: The statistics of each key of a side's samples (``total`` and its phases).

@@ -100,19 +100,10 @@ async def measure_runtime(
             dump = await worker.parallel(
                 [rt("checkpoint", "--image-path", path, "--work-path", work, bare_id)]
             )
-            restore = await worker.steps(
-                {
-                    "argv": rt(
-                        *("restore", "--detach", "--bundle", str(bundle), "--image-path"),
-                        *(path, "--work-path", work, "--pid-file", str(pid_file), bare_id),
-                    )
-                }
-            )
-            return {
-                "total": dump[0] + restore["total"],
-                "checkpoint": dump[0],
-                "restore": restore["total"],
-            }
+            restore = ["restore", "--detach", "--bundle", str(bundle), "--image-path", path]
+            restore += ["--work-path", work, "--pid-file", str(pid_file), bare_id]
+            took = (await worker.steps({"argv": rt(*restore)}))["total"]
+            return {"total": dump[0] + took, "checkpoint": dump[0], "restore": took}
 
         samples = await c.interleave(
             {"engine": engine_side, "bare": bare_side}, rounds=rounds, warmup=warmup

@@ -59,7 +59,6 @@ async def after_refresh(app: Any) -> None:
 async def search_and_scroll(rounds: int) -> tuple[int, dict[str, c.Stats]]:
     """Each action timed from a pause after the last frame (as a key comes) and, round by
     round, right after a frame (``_after_frame``: Textual's refresh timer on top)."""
-
     app = PaneHarness()
     rng = random.Random(9)
     times: dict[str, list[float]] = defaultdict(list)
@@ -106,9 +105,8 @@ class Memory:
 
 
 def memory() -> dict[str, Memory]:
-    out = {}
+    out, data = {}, log_lines(LINES + 200)
     for name, terminal in (("tty", True), ("log", False)):
-        data = log_lines(LINES + 200)
         tracemalloc.start()
         before = tracemalloc.get_traced_memory()[0]
         view = TerminalView(terminal=terminal)
@@ -137,7 +135,6 @@ class Merged:
     gaps: int
     out_of_order: int
     keys: c.Stats
-    pending_at_end: int
 
 
 async def merged(ws: c.Workspace, runtime: str, seconds: float) -> Merged:
@@ -172,23 +169,18 @@ async def merged(ws: c.Workspace, runtime: str, seconds: float) -> Merged:
                 app.push_screen(ConsoleScreen(console, ids[0], title="bench"))
                 await pilot.pause(0.5)
                 view = app.screen.query_one(TerminalView)
-                deadline = time.monotonic() + seconds
-                i = 0
+                deadline, back = time.monotonic() + seconds, False
                 while time.monotonic() < deadline:
                     # Pilot's press waits for the app to be idle, which a stream never is:
                     # the key goes in as a terminal's would, and its effect is awaited.
-                    back = i % 2 == 0
-                    t0 = time.perf_counter()
+                    back, t0 = not back, time.perf_counter()
                     app.simulate_key("shift+pageup" if back else "shift+end")
                     while view.live == back:
                         await asyncio.sleep(0.001)
                     await after_refresh(app)
                     keys.append(time.perf_counter() - t0)
-                    i += 1
                     await asyncio.sleep(0.05)
-                await pilot.press("shift+end")
-                lag = view.feeder.pending_bytes
-                await pilot.press("ctrl+right_square_bracket")
+                await pilot.press("shift+end", "ctrl+right_square_bracket")
                 await pilot.pause()
         finally:
             await backend.close()
@@ -204,7 +196,7 @@ async def merged(ws: c.Workspace, runtime: str, seconds: float) -> Merged:
     # start mid-count).
     lost = sum(sum(1 for a, b in itertools.pairwise(v) if b != a + 1) for v in per.values())
     disordered = sum(1 for a, b in itertools.pairwise(stamps) if b < a)
-    return Merged(len(per), len(seen), len(seen) / seconds, lost, disordered, c.stats(keys), lag)
+    return Merged(len(per), len(seen), len(seen) / seconds, lost, disordered, c.stats(keys))
 
 
 @dataclass

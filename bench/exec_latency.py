@@ -28,15 +28,12 @@ class Runtime(c.PerRuntime):
         eng, bare, det = self.engine["total"], self.bare_exec["total"], self.bare_detach["total"]
         left, execs = len(self.exec_files_left), self.execs_deleted
         what = f"{rt}: exec /bin/true, median (n={eng.n})"
-        cpu = f"{c.cpu(self.bare_detach)} (worker, `exec --detach` + wait)"
+        cpu = f"{rt}: CPU per exec, engine process / its children, median"
+        bare_cpu = f"{c.cpu(self.bare_detach)} (worker, `exec --detach` + wait)"
         return [
             c.vs(what, eng.median, bare.median, f"`{rt} exec`", TARGET_RATIO),
             c.vs(f"{rt}: exec /bin/true, p90", eng.p90, bare.p90),
-            c.Row(
-                f"{rt}: CPU per exec, engine process / its children, median",
-                c.cpu(self.engine),
-                cpu,
-            ),
+            c.Row(cpu, c.cpu(self.engine), bare_cpu),
             c.Row(
                 f"{rt}: files left in the task dir after {execs} deleted execs",
                 str(left),
@@ -85,15 +82,12 @@ async def measure_runtime(
             cpu, t0 = c.cpu_times(), time.perf_counter()
             await engine.tasks.exec(cid, eid, ["/bin/true"])
             await engine.tasks.start(cid, eid)
-            t1 = time.perf_counter()
             ex = await engine.tasks.wait(cid, eid)
-            t2 = time.perf_counter()
             await engine.tasks.delete(cid, eid)
-            t3 = time.perf_counter()
+            sample = {"total": time.perf_counter() - t0} | c.cpu_since(cpu)
             if ex.exit_status != 0:
                 raise c.BenchError(f"engine exec of /bin/true exited {ex.exit_status}")
-            times = {"total": t3 - t0, "start": t1 - t0, "wait": t2 - t1, "delete": t3 - t2}
-            return times | c.cpu_since(cpu)
+            return sample
 
         async def bare_exec(i: int) -> c.Sample:
             return c.sample(await worker.steps({"argv": rt("exec", bare_id, "/bin/true")}))
@@ -103,13 +97,10 @@ async def measure_runtime(
                 {"argv": rt("exec", "--detach", "--pid-file", str(exec_pid), bare_id, "/bin/true")},
                 {"wait_pid_file": str(exec_pid)},
             )
-            return c.sample(reply, "start", "wait")
+            return c.sample(reply)
 
-        samples = await c.interleave(
-            {"engine": engine_side, "bare_exec": bare_exec, "bare_detach": bare_detach},
-            rounds=rounds,
-            warmup=warmup,
-        )
+        sides = {"engine": engine_side, "bare_exec": bare_exec, "bare_detach": bare_detach}
+        samples = await c.interleave(sides, rounds=rounds, warmup=warmup)
         # Every exec was deleted: what did the engine keep of them in the task's directory?
         task_dir = engine.root / "tasks" / cid
         leftover = sorted(p.name for p in task_dir.iterdir() if p.name.startswith("exec-"))
