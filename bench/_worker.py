@@ -1,7 +1,5 @@
-"""The bench's helper processes' one control protocol (a JSON line per request, naming ``op``,
-answered by one JSON line, ``{"error": ...}`` if the handler raised), and the bare-runtime
-worker, in a process of its own as the engine owns child reaping in its; why, in
-docs/benchmarks.md (Method)."""
+"""The bare-runtime side of a benchmark, in a process of its own (requests: bench/_proto.py),
+as the engine owns child reaping in its; why, in docs/benchmarks.md (Method)."""
 
 from __future__ import annotations
 
@@ -9,8 +7,6 @@ import asyncio
 import contextlib
 import ctypes
 import errno
-import inspect
-import json
 import os
 import resource
 import select
@@ -19,36 +15,9 @@ import sys
 import time
 from typing import Any
 
+from ._proto import answer
+
 PR_SET_CHILD_SUBREAPER = 36
-
-
-class BenchError(RuntimeError):
-    """A benchmark could not measure what it meant to (a failed command, a wrong result)."""
-
-
-def request(op: str, **kw: Any) -> bytes:
-    return (json.dumps({"op": op, **kw}) + "\n").encode()
-
-
-def reply(line: bytes, what: str) -> dict[str, Any]:
-    if not line:
-        raise BenchError(f"{what}: the process died")
-    answer: dict[str, Any] = json.loads(line)
-    if "error" in answer:
-        raise BenchError(f"{what}: {answer['error']}")
-    return answer
-
-
-async def answer(handler: object, line: bytes) -> bytes:
-    """The server side: what ``handler.op_<op>(**args)`` returned (awaited if a coroutine),
-    or an ``error`` reply if it raised, as a reply line."""
-    req = json.loads(line)
-    try:
-        out = getattr(handler, f"op_{req.pop('op')}")(**req)
-        out = await out if inspect.isawaitable(out) else out
-    except Exception as e:  # reported to the benchmark, which raises it there
-        out = {"error": f"{type(e).__name__}: {e}"}
-    return (json.dumps(out) + "\n").encode()
 
 
 def cpu_times() -> tuple[float, float]:
