@@ -469,6 +469,12 @@ def at_most(
     return Row(metric, shown or fmt(value), bare, ratio, target, value <= limit)
 
 
+def p95_at_most(metric: str, s: Stats, limit: float, bare: str = "") -> Row:
+    """A latency's p95 (beside its median and count) against a target."""
+    what = f"{metric}: p95 / median (n={s.n})"
+    return at_most(what, s.p95, limit, ms, s.p95_med(), bare, stat="p95")
+
+
 def check(metric: str, shown: str, ok: bool, target: str) -> Row:
     return Row(metric, shown, target=target, met=ok, check=True)
 

@@ -654,12 +654,10 @@ class Result(c.BenchResult):
         load = f"{self.containers:,} containers, {self.tasks:,} running tasks"
         rss = f"{c.mib(self.rss)} / {c.mib(self.peak_rss)}"
         rows = [
-            c.at_most(
+            c.p95_at_most(
                 f"key to repaint written, main screen, {load}, {self.events_per_s:.0f}"
-                f" events/s (execs, label updates): p95 / median (n={k['written'].n})",
-                *(k["written"].p95, KEY_P95_TARGET, c.ms, k["written"].p95_med()),
-                bare=f"{K9S}; {OXKER}",
-                stat="p95",
+                " events/s (execs, label updates)",
+                *(k["written"], KEY_P95_TARGET, f"{K9S}; {OXKER}"),
             ),
             Row(
                 "key to repaint shown by this harness's pyte terminal: p95 / median",
@@ -670,12 +668,9 @@ class Result(c.BenchResult):
                 " to the app's next frame",
                 p95(k, "to_app", "handle", "paint"),
             ),
-            c.at_most(
-                f"a filter typed over them, key to the table filtered written: p95 / median"
-                f" (n={f['written'].n})",
-                *(f["written"].p95, KEY_P95_TARGET, c.ms, f["written"].p95_med()),
-                bare=K9S,
-                stat="p95",
+            c.p95_at_most(
+                "a filter typed over them, key to the table filtered written",
+                *(f["written"], KEY_P95_TARGET, K9S),
             ),
             Row(
                 "filter key, p95 / median: shown by the harness; pty to app; app to the frame",
@@ -700,11 +695,7 @@ class Result(c.BenchResult):
                 *(self.peak_rss, RSS_TARGET, c.mib, rss),
                 stat="peak",
             ),
-            c.at_most(
-                f"flood: key to echo written, p95 / median (n={fl.echo_written.n})",
-                *(fl.echo_written.p95, ECHO_P95_TARGET, c.ms, fl.echo_written.p95_med()),
-                stat="p95",
-            ),
+            c.p95_at_most("flood: key to echo written", fl.echo_written, ECHO_P95_TARGET),
             Row("flood: key to echo shown by the harness, p95 / median", fl.echo_shown.p95_med()),
             Row(
                 "flood: key to echo, parts, p95 / median: key to the write to the process; to the"
