@@ -422,12 +422,9 @@ class Sides:
             )
             await self.ctd.settle(limit=3.0)
             return times
-        root, bundle = self.ws.dir / f"bare-{system}", str(self.bundle)
+        root, run = self.ws.dir / f"bare-{system}", ("run", "--bundle", str(self.bundle))
         return await self.worker.parallel(
-            [
-                c.runtime_argv(system, root, "run", "--bundle", bundle, next(self.ids))
-                for _ in range(n)
-            ]
+            [c.runtime_argv(system, root, *run, next(self.ids)) for _ in range(n)]
         )
 
 
@@ -532,15 +529,12 @@ async def measure(args: argparse.Namespace, ws: c.Workspace) -> Result:
     runtimes = {}
     for rt in args.runtimes:
         mine = {k.split()[0]: v for k, v in samples.items() if k.endswith(f" {rt}")}
-        own = {
-            path: c.summarize(
-                [
-                    {k: e[k] - b[k] for k in ("total", "cpu_self")}
-                    for e, b in zip(mine[f"engine_{path}"], mine[f"bare_{base}"], strict=True)
-                ]
+        own = {}
+        for path, (_, base, _) in PATHS.items():
+            pairs = zip(mine[f"engine_{path}"], mine[f"bare_{base}"], strict=True)
+            own[path] = c.summarize(
+                [{k: e[k] - b[k] for k in ("total", "cpu_self")} for e, b in pairs]
             )
-            for path, (_, base, _) in PATHS.items()
-        }
         sides_rt = {k: c.summarize(v) for k, v in mine.items()}
         wrong = sides.wrong.get(rt, [])
         runtimes[rt] = Runtime(sides_rt, own, rounds + warmup, wrong, many[rt], memory[rt])

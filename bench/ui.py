@@ -316,11 +316,7 @@ class PtyProgram:
         columns, lines = size
         self.master, tty = os.openpty()
         fcntl.ioctl(tty, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
-        env = (
-            os.environ
-            | {"TERM": "xterm-256color", "COLORTERM": "truecolor", "TZ": "UTC"}
-            | (env or {})
-        )
+        terminal = {"TERM": "xterm-256color", "COLORTERM": "truecolor", "TZ": "UTC"}
         #: When the program was started (monotonic), for times to its first paint.
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
@@ -331,7 +327,7 @@ class PtyProgram:
             start_new_session=True,
             pass_fds=pass_fds,
             cwd=c.REPO,
-            env=env,
+            env=os.environ | terminal | (env or {}),
         )
         os.close(tty)
         os.set_blocking(self.master, False)
