@@ -19,15 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import (
-    AsyncIterator,
-    Awaitable,
-    Callable,
-    Coroutine,
-    Iterable,
-    Mapping,
-    Sequence,
-)
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -102,9 +94,11 @@ def ratio(a: float, b: float) -> float:
     return a / b if b else math.nan
 
 
-async def interleave(
-    sides: Mapping[str, Callable[[int], Awaitable[Sample]]], *, rounds: int, warmup: int
-) -> dict[str, list[Sample]]:
+#: The sides of a comparison, by name: each measures one sample, given the round's number.
+Sides = dict[str, Callable[[int], Awaitable[Sample]]]
+
+
+async def interleave(sides: Sides, *, rounds: int, warmup: int) -> dict[str, list[Sample]]:
     """Run each side once per round, alternating which goes first; drop the warm-up rounds
     (why: docs/benchmarks.md, Method)."""
     names = list(sides)
@@ -152,7 +146,7 @@ class Machine:
     def now(cls) -> Machine:
         """Uses ``subprocess``: call it before opening an Engine in this process."""
         with open("/proc/cpuinfo") as f:
-            cpu = next((ln.split(":", 1)[1].strip() for ln in f if "model name" in ln), "?")
+            cpu = next((ln.split(":", 1)[1].strip() for ln in f if "model name" in ln), "unknown")
         digest = hashlib.sha256()
         for path in sorted((REPO / "runtime").glob("*.py")):
             digest.update(path.name.encode() + b"\0" + path.read_bytes())

@@ -84,7 +84,7 @@ async def measure_runtime(
                 raise c.BenchError(f"bare pty: status {reply['status']}, {reply['bytes']} bytes")
             return {"total": reply["total"], "mib_per_s": reply["mib_per_s"]}
 
-        sides = {"engine": engine_side, "bare": bare_side}
+        sides: c.Sides = {"engine": engine_side, "bare": bare_side}
         samples = await c.interleave(sides, rounds=rounds, warmup=warmup)
     return Runtime(size, **{side: c.summarize(s) for side, s in samples.items()})
 

@@ -111,7 +111,7 @@ async def measure(args: argparse.Namespace, ws: c.Workspace) -> Result:
     lines = 10 if args.quick else 20
     dir = ws.dir / "logs"
     dir.mkdir(parents=True)
-    sides = {name: partial(measure_side, name, dir, lines=lines) for name in SIDES}
+    sides: c.Sides = {name: partial(measure_side, name, dir, lines=lines) for name in SIDES}
     samples = await c.interleave(sides, rounds=rounds, warmup=1)
     return Result(lines, **{name: c.summarize(s) for name, s in samples.items()})
 

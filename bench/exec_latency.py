@@ -99,7 +99,7 @@ async def measure_runtime(
             )
             return c.sample(reply)
 
-        sides = {"engine": engine_side, "bare_exec": bare_exec, "bare_detach": bare_detach}
+        sides: c.Sides = {"engine": engine_side, "bare_exec": bare_exec, "bare_detach": bare_detach}
         samples = await c.interleave(sides, rounds=rounds, warmup=warmup)
         # Every exec was deleted: what did the engine keep of them in the task's directory?
         task_dir = engine.root / "tasks" / cid
