@@ -82,10 +82,11 @@ async def populate(client: Client, daemon: Daemon, containers: int, running: int
     async def one(id: str) -> None:
         args, labels = ["sleep", "100000"], {"bench": "containerd_ui"}
         _, mounts = await make_container(client, daemon, id, args, labels=labels)
-        if id < cid(running):
+        if id in tasks:
             await client.create_task(id, rootfs=mounts)
             await client.start(id)
 
+    tasks = {cid(i) for i in range(running)}
     await c.ten_at_once(one, [cid(i) for i in range(containers)])
 
 
