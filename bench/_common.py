@@ -464,8 +464,9 @@ def at_most(
 
 
 def p95_at_most(metric: str, s: Stats, limit: float, bare: str = "") -> Row:
-    """A latency's p95 (beside its median and count) against a target."""
-    what = f"{metric}: p95 / median (n={s.n})"
+    """A latency's p95 (beside its median and count) against a target; ``metric`` ends with
+    its separator from them."""
+    what = f"{metric} p95 / median (n={s.n})"
     return at_most(what, s.p95, limit, ms, s.p95_med(), bare, stat="p95")
 
 

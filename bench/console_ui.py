@@ -243,7 +243,7 @@ class Result(c.BenchResult):
                 m.gaps == 0 and m.out_of_order == 0 and m.containers == MERGED,
                 "0 gaps, 0 out of order",
             ),
-            c.p95_at_most("merged logs: key to repaint (scroll back / live)", k, KEY_TARGET),
+            c.p95_at_most("merged logs: key to repaint (scroll back / live):", k, KEY_TARGET),
         ]
 
 

@@ -652,7 +652,7 @@ class Result(c.BenchResult):
         rows = [
             c.p95_at_most(
                 f"key to repaint written, main screen, {load}, {self.events_per_s:.0f}"
-                " events/s (execs, label updates)",
+                " events/s (execs, label updates):",
                 *(k["written"], KEY_P95_TARGET, f"{K9S}; {OXKER}"),
             ),
             Row(
@@ -665,7 +665,7 @@ class Result(c.BenchResult):
                 p95(k, "to_app", "handle", "paint"),
             ),
             c.p95_at_most(
-                "a filter typed over them, key to the table filtered written",
+                "a filter typed over them, key to the table filtered written:",
                 *(f["written"], KEY_P95_TARGET, K9S),
             ),
             Row(
@@ -691,7 +691,7 @@ class Result(c.BenchResult):
                 *(self.peak_rss, RSS_TARGET, c.mib, rss),
                 stat="peak",
             ),
-            c.p95_at_most("flood: key to echo written", fl.echo_written, ECHO_P95_TARGET),
+            c.p95_at_most("flood: key to echo written,", fl.echo_written, ECHO_P95_TARGET),
             Row("flood: key to echo shown by the harness, p95 / median", fl.echo_shown.p95_med()),
             Row(
                 "flood: key to echo, parts, p95 / median: key to the write to the process; to the"
