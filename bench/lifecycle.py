@@ -56,6 +56,10 @@ def speedup(metric: str, engine: float, containerd: float) -> c.Row:
     return c.Row(metric, c.ms(engine), ctd, f"{x:.1f}x", target, x >= TARGET_SPEEDUP)
 
 
+def mib(value: float) -> str:
+    return f"{value:.3f} MiB"
+
+
 def label(system: str) -> str:
     """A system of the comparison: ``engine-<rt>``, ``<rt>`` (bare) or ``containerd``."""
     if system.startswith("engine-"):
@@ -78,7 +82,8 @@ class Memory:
         return Memory(self.rss + other.rss, self.pss + other.pss, self.uss + other.uss)
 
     def cells(self, bold: bool = False) -> list[str]:
-        return [f"**{v / c.MIB:.1f}**" if bold else f"{v / c.MIB:.1f}" for v in vars(self).values()]
+        cells = [f"{v / c.MIB:.1f}" for v in (self.rss, self.pss, self.uss)]
+        return [f"**{v}**" for v in cells] if bold else cells
 
 
 @dataclass
@@ -87,8 +92,9 @@ class EngineMemory:
     before: Memory
     after: Memory
 
-    def per_task(self) -> str:
-        return f"{(self.after.rss - self.before.rss) / self.running / c.MIB:.3f} MiB"
+    @property
+    def per_task_mib(self) -> float:
+        return (self.after.rss - self.before.rss) / self.running / c.MIB
 
 
 @dataclass
@@ -140,8 +146,7 @@ class Runtime:
             ),
             c.at_most(
                 f"{rt}: engine RSS per running task ({mem.running} sleep tasks)",
-                (mem.after.rss - mem.before.rss) / mem.running / c.MIB,
-                *(TARGET_MIB_PER_TASK, lambda v: f"{v:.3f} MiB"),
+                *(mem.per_task_mib, TARGET_MIB_PER_TASK, mib),
             ),
         ]
 
@@ -267,7 +272,7 @@ class Result(c.BenchResult):
                 ctd = self.containerd["total"].median
                 what = f"lifecycle beside containerd (`ctr run --rm`), {rt}"
                 rows.append([what, c.ms(e), c.ms(ctd), f"{ctd / e:.1f}x faster"])
-            mem = f"{r.memory.per_task()} (in one process)"
+            mem = f"{mib(r.memory.per_task_mib)} (in one process)"
             rows.append([f"memory per running container, {rt}", mem, shims])
         return rows
 
@@ -391,14 +396,14 @@ class Sides:
         # As the engine runs its create and run (runtime/oci.py): detached, a JSON log.
         logged = ("--log", str(self.ws.dir / "bare.log"), "--log-format", "json")
         at, wait = ("--pid-file", pid, "--bundle", bundle, cid), {"wait_pid_file": pid}
+        delete = argv("delete", "--force", cid)
         if kind == "run":
             commands, phases = [argv("run", "--bundle", bundle, cid)], []
         elif kind == "detach":
-            commands = [argv(*logged, "run", "--detach", *at), wait, argv("delete", "--force", cid)]
+            commands = [argv(*logged, "run", "--detach", *at), wait, delete]
             phases = ["run", "wait", "delete"]
         else:
-            commands = [argv(*logged, "create", *at), argv("start", cid), wait]
-            commands.append(argv("delete", "--force", cid))
+            commands = [argv(*logged, "create", *at), argv("start", cid), wait, delete]
             phases = ["create", "start", "wait", "delete"]
         return c.sample(await self.worker.steps(*commands), *phases)
 
