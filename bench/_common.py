@@ -1,5 +1,5 @@
 """What every benchmark shares: statistics, interleaving, the bare-side worker, the machine,
-clean-up checks, and the command line (:func:`run`) that writes a typed result."""
+clean-up checks, rows, and the command line (:func:`run`) that writes a typed result."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from statistics import mean, quantiles
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, TypeVar
 
 import cattrs
 import psutil
@@ -33,11 +33,10 @@ from runtime import Engine, create_bundle
 
 from ._proto import BenchError as BenchError
 from ._proto import reply, request
-from ._worker import cpu_times
+from ._worker import cpu_times as cpu_times
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO = BENCH_DIR.parent
-RESULTS_DIR = BENCH_DIR / "results"
+REPO = Path(__file__).resolve().parent.parent
+RESULTS_DIR = REPO / "bench" / "results"
 RUNTIMES = ("runc", "crun")
 MIB = 2**20
 #: Results to and from JSON; a field renamed on one side fails to load, not a blank cell.
@@ -57,54 +56,49 @@ class Stats:
     p90: float
     p95: float
     p99: float
-    min: float
-    max: float
     mean: float
 
     def p95_med(self) -> str:
-        return f"{ms(self.p95)} / {ms(self.median)}" if self.n else "-"
+        return f"{ms(self.p95)} / {ms(self.median)}"
 
     def med_p95(self) -> str:
-        return f"{ms(self.median)} / {ms(self.p95)}" if self.n else "-"
+        return f"{ms(self.median)} / {ms(self.p95)}"
 
 
 def stats(values: Sequence[float]) -> Stats:
     if len(values) < 2:
         v = values[0] if values else math.nan
-        return Stats(len(values), v, v, v, v, v, v, v)
+        return Stats(len(values), v, v, v, v, v)
     # "inclusive": linear interpolation between the closest ranks, as numpy's default.
     q = quantiles(values, n=100, method="inclusive")
-    return Stats(len(values), q[49], q[89], q[94], q[98], min(values), max(values), mean(values))
+    return Stats(len(values), q[49], q[89], q[94], q[98], mean(values))
 
 
 #: The statistics of each key of a side's samples (``total`` and its phases).
 Side = dict[str, Stats]
 
 
-def summarize_samples(samples: Sequence[Sample]) -> Side:
-    keys = list(dict.fromkeys(k for s in samples for k in s))
+def summarize(samples: Sequence[Sample]) -> Side:
+    keys = dict.fromkeys(k for s in samples for k in s)
     return {k: stats([s[k] for s in samples if k in s]) for k in keys}
 
 
-class CpuMeter:
-    """CPU used by this process and its reaped children between two points: the engine's
-    own cost, which background load on a shared machine moves much less than wall time."""
-
-    def __init__(self) -> None:
-        self._start = cpu_times()
-
-    def sample(self) -> Sample:
-        now = cpu_times()
-        return {"cpu_self": now[0] - self._start[0], "cpu_children": now[1] - self._start[1]}
+def cpu_since(start: tuple[float, float]) -> Sample:
+    """CPU used by this process and its reaped children since ``start`` (:func:`cpu_times`):
+    the engine's own cost, which background load moves much less than wall time."""
+    now = cpu_times()
+    return {"cpu_self": now[0] - start[0], "cpu_children": now[1] - start[1]}
 
 
 def ratio(a: float, b: float) -> float:
     return a / b if b else math.nan
 
 
-async def interleave(
-    sides: dict[str, Callable[[int], Awaitable[Sample]]], *, rounds: int, warmup: int
-) -> dict[str, list[Sample]]:
+#: The sides of a comparison, by name: each measures one sample, given the round's number.
+Sides = dict[str, Callable[[int], Awaitable[Sample]]]
+
+
+async def interleave(sides: Sides, *, rounds: int, warmup: int) -> dict[str, list[Sample]]:
     """Run each side once per round, alternating which goes first; drop the warm-up rounds
     (why: docs/benchmarks.md, Method)."""
     names = list(sides)
@@ -120,7 +114,7 @@ async def interleave(
 # -- the machine ---------------------------------------------------------------------------
 
 
-def first_line(argv: list[str]) -> str:
+def first_line(*argv: str) -> str:
     try:
         out = subprocess.run(argv, capture_output=True, text=True, timeout=10).stdout
     except (OSError, subprocess.SubprocessError) as e:
@@ -151,13 +145,12 @@ class Machine:
     @classmethod
     def now(cls) -> Machine:
         """Uses ``subprocess``: call it before opening an Engine in this process."""
-        cpu = "unknown"
-        with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
-            cpu = next((ln.split(":", 1)[1].strip() for ln in f if "model name" in ln), cpu)
+        with open("/proc/cpuinfo") as f:
+            cpu = next((ln.split(":", 1)[1].strip() for ln in f if "model name" in ln), "unknown")
         digest = hashlib.sha256()
         for path in sorted((REPO / "runtime").glob("*.py")):
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
-        git = ["git", "-C", str(REPO)]
+        git = ("git", "-C", str(REPO))
         return cls(
             nproc=os.cpu_count() or 0,
             cpu=cpu,
@@ -166,11 +159,11 @@ class Machine:
             kernel=platform.release(),
             cgroup="v2" if os.path.exists("/sys/fs/cgroup/cgroup.controllers") else "v1 (hybrid)",
             python=platform.python_version(),
-            runc=first_line(["runc", "--version"]),
-            crun=first_line(["crun", "--version"]),
-            containerd=first_line(["containerd", "--version"]),
-            commit=first_line([*git, "rev-parse", "--short", "HEAD"]),
-            runtime_dirty=first_line([*git, "status", "--porcelain", "--", "runtime"])
+            runc=first_line("runc", "--version"),
+            crun=first_line("crun", "--version"),
+            containerd=first_line("containerd", "--version"),
+            commit=first_line(*git, "rev-parse", "--short", "HEAD"),
+            runtime_dirty=first_line(*git, "status", "--porcelain", "--", "runtime")
             not in ("", "unavailable"),
             runtime_sha256=digest.hexdigest()[:12],
             loadavg_start=os.getloadavg()[0],
@@ -215,12 +208,19 @@ class BareWorker:
             raise BenchError(f"bare step failed {reply['statuses']}: {reply['stderr']}")
         return reply
 
+    async def parallel(self, argvs: list[list[str]]) -> list[float]:
+        """Every argv at once in the worker (raise if any failed): each one's time."""
+        reply = await self.call("parallel", argvs=argvs)
+        if any(reply["statuses"]):
+            raise BenchError(f"{len(argvs)} at once: {reply['statuses']}: {reply['stderr']}")
+        return list(reply["times"])
+
     async def aclose(self) -> None:
         if self._proc.poll() is None:
             with contextlib.suppress(BenchError, OSError):
-                await self.call("quit")
+                await self.call("reap")
         try:
-            self._proc.communicate(timeout=30)
+            self._proc.communicate(timeout=30)  # closes its stdin: the worker's end
         except subprocess.TimeoutExpired:
             self._proc.kill()
             self._proc.communicate()
@@ -238,6 +238,49 @@ def runtime_argv(runtime: str, root: Path, *args: str) -> list[str]:
     if binary is None:
         raise BenchError(f"{runtime} is not installed")
     return [binary, "--root", str(root), *args]
+
+
+@contextlib.asynccontextmanager
+async def bare_container(
+    worker: BareWorker, rt: Callable[..., list[str]], bundle: Path, cid: str, pid_file: Path
+) -> AsyncIterator[None]:
+    """A detached bare container for the body (its init re-parented to the worker), then
+    SIGKILLed, waited for and deleted. Its stderr goes to /dev/null, not the worker's log
+    (CRIU cannot dump a file of another mount namespace; /dev/null it reopens)."""
+    argv = rt("run", "--detach", "--bundle", str(bundle), "--pid-file", str(pid_file), cid)
+    await worker.steps({"argv": ["/bin/sh", "-c", 'exec "$@" 2>/dev/null', "sh", *argv]})
+    try:
+        yield
+    finally:
+        wait = {"wait_pid_file": str(pid_file)}
+        kill = [{"argv": rt("kill", cid, "KILL")}, wait, {"argv": rt("delete", "--force", cid)}]
+        await worker.call("steps", steps=kill)
+        await worker.call("reap")
+
+
+# -- the engine side ------------------------------------------------------------------------
+
+
+async def ten_at_once(start: Callable[[str], Awaitable[Any]], ids: Sequence[str]) -> None:
+    """``start(id)`` for each of ``ids``, ten at a time."""
+    for i in range(0, len(ids), 10):
+        await asyncio.gather(*(start(id) for id in ids[i : i + 10]))
+
+
+async def start_task(engine: Engine, cid: str, bundle: Path) -> None:
+    """Create container ``cid`` on ``bundle`` and create and start its task."""
+    await engine.containers.create(cid, bundle)
+    await engine.tasks.create(cid)
+    await engine.tasks.start(cid)
+
+
+async def remove_task(engine: Engine, cid: str, *, kill: bool = True) -> None:
+    """SIGKILL (unless ``kill`` is false), wait for, and delete task and container ``cid``."""
+    if kill:
+        await engine.tasks.kill(cid, signal.SIGKILL)
+    await engine.tasks.wait(cid)
+    await engine.tasks.delete(cid)
+    await engine.containers.delete(cid)
 
 
 # -- files, bundles, clean-up ---------------------------------------------------------------
@@ -271,15 +314,14 @@ class Workspace:
             create_bundle(self.dir / "base", ["/bin/true"])
         return rootfs
 
-    def bundle(self, name: str, args: list[str], rootfs: Path, **kw: Any) -> Path:
-        return create_bundle(self.dir / "bundles" / name, args, rootfs=rootfs, **kw)
+    def bundle(self, name: str, args: list[str], **kw: Any) -> Path:
+        return create_bundle(self.dir / "bundles" / name, args, rootfs=self.rootfs(), **kw)
 
 
 def tmp_base() -> str:
     """``$SHIMDECK_BENCH_TMP``, else a tmpfs (docs/benchmarks.md, Method: why)."""
-    if os.environ.get("SHIMDECK_BENCH_TMP"):
-        return os.environ["SHIMDECK_BENCH_TMP"]
-    return "/dev/shm" if os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()
+    tmpfs = "/dev/shm" if os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()
+    return os.environ.get("SHIMDECK_BENCH_TMP") or tmpfs
 
 
 def _cgroups(names: Iterable[str]) -> list[str]:
@@ -351,143 +393,11 @@ class Cleanup:
         )
 
 
-@contextlib.asynccontextmanager
-async def bare_container(
-    worker: BareWorker,
-    rt: Callable[..., list[str]],
-    bundle: Path,
-    cid: str,
-    pid_file: Path,
-    quiet: bool = False,
-) -> AsyncIterator[None]:
-    """A detached bare container for the body (its init re-parented to the worker), then
-    SIGKILLed, waited for and deleted. ``quiet``: its stderr on /dev/null, not the worker's
-    log (CRIU cannot dump a file of another mount namespace; /dev/null it reopens)."""
-    argv = rt("run", "--detach", "--bundle", str(bundle), "--pid-file", str(pid_file), cid)
-    await worker.steps(
-        {"argv": ["/bin/sh", "-c", 'exec "$@" 2>/dev/null', "sh", *argv] if quiet else argv}
-    )
-    try:
-        yield
-    finally:
-        wait = {"wait_pid_file": str(pid_file)}
-        kill = [{"argv": rt("kill", cid, "KILL")}, wait, {"argv": rt("delete", "--force", cid)}]
-        await worker.call("steps", steps=kill)
-        await worker.call("reap")
-
-
-async def ten_at_once(start: Callable[[str], Awaitable[Any]], ids: Sequence[str]) -> None:
-    """``start(id)`` for each of ``ids``, ten at a time."""
-    for i in range(0, len(ids), 10):
-        await asyncio.gather(*(start(id) for id in ids[i : i + 10]))
-
-
-async def start_task(engine: Engine, cid: str, bundle: Path) -> None:
-    """Create container ``cid`` on ``bundle`` and create and start its task."""
-    await engine.containers.create(cid, bundle)
-    await engine.tasks.create(cid)
-    await engine.tasks.start(cid)
-
-
-async def remove_task(engine: Engine, cid: str, *, kill: bool = True) -> None:
-    """SIGKILL (unless ``kill`` is false), wait for, and delete task and container ``cid``."""
-    if kill:
-        await engine.tasks.kill(cid, signal.SIGKILL)
-    await engine.tasks.wait(cid)
-    await engine.tasks.delete(cid)
-    await engine.containers.delete(cid)
-
-
 # -- results ------------------------------------------------------------------------------
-
-
-@dataclass
-class Row:
-    """One line of a benchmark's table; ``check``: a correctness check, whose miss fails the
-    run (not a performance target)."""
-
-    bench: str
-    metric: str
-    engine: str
-    bare: str = ""
-    ratio: str = ""
-    target: str = ""
-    met: bool | None = None
-    check: bool = False
-
-
-class BenchResult:
-    """What a benchmark's result (a dataclass) renders: its rows, its part of
-    docs/benchmarks.md (``docs``: where a plot goes) and its rows of the README's table
-    (what, shimdeck, anchor, ratio)."""
-
-    def rows(self) -> list[Row]:
-        raise NotImplementedError
-
-    def section(self, docs: Path) -> str:
-        return rows_table(self.rows())
-
-    def headline(self) -> list[list[str]]:
-        return []
-
-
-class PerRuntime(Protocol):
-    def rows(self, rt: str) -> list[Row]: ...
-
-
-P = TypeVar("P", bound=PerRuntime)
-
-
-@dataclass
-class ByRuntime(BenchResult, Generic[P]):
-    """A result for each runtime of ``--runtimes``, each rendering its own rows."""
-
-    runtimes: dict[str, P]
-
-    def rows(self) -> list[Row]:
-        return [row for rt, res in self.runtimes.items() for row in res.rows(rt)]
 
 
 def ms(seconds: float) -> str:
     return f"{seconds * 1e3:.2f} ms"
-
-
-def vs(
-    bench: str,
-    metric: str,
-    ours: float,
-    anchor: float,
-    label: str = "",
-    target: float | None = None,
-    fmt: Callable[[float], str] = ms,
-) -> Row:
-    """A figure against its anchor's: both, their ratio, and whether it is at most ``target``."""
-    r = ratio(ours, anchor)
-    bare = fmt(anchor) + (f" ({label})" if label else "")
-    met = None if target is None else r <= target
-    return Row(bench, metric, fmt(ours), bare, fmt_ratio(r), f"<= {target}" if target else "", met)
-
-
-def at_most(
-    bench: str,
-    metric: str,
-    value: float,
-    limit: float,
-    fmt: Callable[[float], str] = ms,
-    shown: str | None = None,
-    bare: str = "",
-    ratio: str = "",
-    stat: str = "",
-) -> Row:
-    """``value`` (shown as ``shown``, which ``stat`` names) against a target: at most ``limit``
-    (a NaN, nothing measured, is not)."""
-    limit_text = re.sub(r"[.]0+(?!\d)", "", fmt(limit))  # "100 ms", not "100.00 ms"
-    target = f"{stat} <= {limit_text}".lstrip()
-    return Row(bench, metric, shown or fmt(value), bare, ratio, target, value <= limit)
-
-
-def check(bench: str, metric: str, shown: str, ok: bool, target: str) -> Row:
-    return Row(bench, metric, shown, target=target, met=ok, check=True)
 
 
 def mib(size: float) -> str:
@@ -503,8 +413,65 @@ def cpu(side: Side) -> str:
     return f"{ms(side['cpu_self'].median)} / {ms(side['cpu_children'].median)}"
 
 
-def fmt_ratio(value: float) -> str:
-    return f"{value:.2f}"
+@dataclass
+class Row:
+    """One line of a benchmark's table: its figure (``engine``) and its anchor's (``bare``);
+    ``check``: a correctness check, whose miss fails the run (not a performance target)."""
+
+    metric: str
+    engine: str
+    bare: str = ""
+    ratio: str = ""
+    target: str = ""
+    met: bool | None = None
+    check: bool = False
+
+    def cells(self, bench: str) -> list[str]:
+        met = {None: "", True: "yes", False: "**no**"}[self.met]
+        return [bench, self.metric, self.engine, self.bare, self.ratio, self.target, met]
+
+
+def vs(
+    metric: str,
+    ours: float,
+    anchor: float,
+    label: str = "",
+    target: float | None = None,
+    fmt: Callable[[float], str] = ms,
+) -> Row:
+    """A figure against its anchor's: both, their ratio, and whether it is at most ``target``."""
+    r = ratio(ours, anchor)
+    bare = fmt(anchor) + (f" ({label})" if label else "")
+    met = None if target is None else r <= target
+    return Row(metric, fmt(ours), bare, f"{r:.2f}", f"<= {target}" if target else "", met)
+
+
+def at_most(
+    metric: str,
+    value: float,
+    limit: float,
+    fmt: Callable[[float], str] = ms,
+    shown: str | None = None,
+    bare: str = "",
+    ratio: str = "",
+    stat: str = "",
+) -> Row:
+    """``value`` (shown as ``shown``, which ``stat`` names) against a target: at most ``limit``
+    (a NaN, nothing measured, is not)."""
+    limit_text = re.sub(r"[.]0+(?!\d)", "", fmt(limit))  # "100 ms", not "100.00 ms"
+    target = f"{stat} <= {limit_text}".lstrip()
+    return Row(metric, shown or fmt(value), bare, ratio, target, value <= limit)
+
+
+def p95_at_most(metric: str, s: Stats, limit: float, bare: str = "") -> Row:
+    """A latency's p95 (beside its median and count) against a target; ``metric`` ends with
+    its separator from them."""
+    what = f"{metric} p95 / median (n={s.n})"
+    return at_most(what, s.p95, limit, ms, s.p95_med(), bare, stat="p95")
+
+
+def check(metric: str, shown: str, ok: bool, target: str) -> Row:
+    return Row(metric, shown, target=target, met=ok, check=True)
 
 
 def table(header: Sequence[str], body: Iterable[Sequence[str]]) -> str:
@@ -512,12 +479,42 @@ def table(header: Sequence[str], body: Iterable[Sequence[str]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in body])
 
 
-def rows_table(rows: Iterable[Row]) -> str:
-    met = {None: "", True: "yes", False: "**no**"}
-    return table(
-        ["bench", "metric", "engine", "bare", "ratio", "target", "met"],
-        ([r.bench, r.metric, r.engine, r.bare, r.ratio, r.target, met[r.met]] for r in rows),
-    )
+ROWS_HEADER = ["bench", "metric", "engine", "bare", "ratio", "target", "met"]
+
+
+class BenchResult:
+    """What a benchmark's result (a dataclass) renders: its rows, its part of
+    docs/benchmarks.md (``docs``: where a plot goes) and its rows of the README's table
+    (what, shimdeck, anchor, ratio)."""
+
+    def rows(self) -> list[Row]:
+        raise NotImplementedError
+
+    def section(self, name: str, docs: Path) -> str:
+        return table(ROWS_HEADER, (r.cells(name) for r in self.rows()))
+
+    def headline(self) -> list[list[str]]:
+        return []
+
+
+class PerRuntime:
+    """One runtime's part of a :class:`ByRuntime` result."""
+
+    def rows(self, rt: str) -> list[Row]:
+        raise NotImplementedError
+
+
+P = TypeVar("P", bound=PerRuntime)
+
+
+@dataclass
+class ByRuntime(BenchResult, Generic[P]):
+    """A result for each runtime of ``--runtimes``, each rendering its own rows."""
+
+    runtimes: dict[str, P]
+
+    def rows(self) -> list[Row]:
+        return [row for rt, res in self.runtimes.items() for row in res.rows(rt)]
 
 
 @dataclass
@@ -534,17 +531,13 @@ class Doc:
     rows: list[Row]
     cleanup: Cleanup
 
-    @property
-    def failed(self) -> bool:
-        return not self.cleanup.clean or any(r.check and r.met is False for r in self.rows)
-
 
 R = TypeVar("R", bound=BenchResult)
 T = TypeVar("T")
 Measure = Callable[[argparse.Namespace, Workspace], Coroutine[Any, Any, R]]
 
 
-def run(name: str, measure: Measure[R], argv: Sequence[str] | None = None) -> int:
+def run(name: str, measure: Measure[R]) -> int:
     """``python -m bench.<name> [--quick] [--rounds N] [--runtimes ...] [--out FILE]``:
     ``measure`` in a fresh workspace, then the clean-up checked and swept, the JSON written
     and the rows printed. Exits 1 only on a failed correctness check or leftovers."""
@@ -553,7 +546,7 @@ def run(name: str, measure: Measure[R], argv: Sequence[str] | None = None) -> in
     parser.add_argument("--rounds", type=int, default=None, help="measured rounds (override)")
     parser.add_argument("--runtimes", default=",".join(RUNTIMES), help="comma-separated")
     parser.add_argument("--out", type=Path, default=None, help="JSON file to write")
-    args = parser.parse_args(argv)
+    args = parser.parse_args()
     args.runtimes = [r for r in args.runtimes.split(",") if r]
     machine, started, t0 = Machine.now(), datetime.now(UTC), time.monotonic()
     tmp = Path(tempfile.mkdtemp(prefix=f"sdb-{name[:4]}-", dir=tmp_base()))
@@ -568,7 +561,7 @@ def run(name: str, measure: Measure[R], argv: Sequence[str] | None = None) -> in
     rows = result.rows()
     if left := sorted({p.split("/")[4] for p in cleanup.engine_cgroups_left}):
         metric = "engine cgroup directories left after `Engine.close` (removed by the bench)"
-        rows.append(Row(name, metric, f"{len(left)}: {', '.join(left)}", target="0", met=False))
+        rows.append(Row(metric, f"{len(left)}: {', '.join(left)}", target="0", met=False))
     machine.loadavg_end = os.getloadavg()[0]
     took = round(time.monotonic() - t0, 2)
     data = convert.unstructure(result)
@@ -577,9 +570,9 @@ def run(name: str, measure: Measure[R], argv: Sequence[str] | None = None) -> in
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(convert.unstructure(doc), indent=2) + "\n")
     print(f"## {name} ({'quick, ' if args.quick else ''}{took} s)\n")
-    print(f"Machine: {machine.line()}\n\n{rows_table(rows)}\n")
+    print(f"Machine: {machine.line()}\n\n{table(ROWS_HEADER, (r.cells(name) for r in rows))}\n")
     print(f"clean-up: {'ok' if cleanup.clean else cleanup.line()}; results in {out}\n")
-    return 1 if doc.failed else 0
+    return 0 if cleanup.clean and not any(r.check and r.met is False for r in rows) else 1
 
 
 def by_runtime(

@@ -14,7 +14,7 @@ class BenchError(RuntimeError):
 
 
 def request(op: str, **kw: Any) -> bytes:
-    return encode({"op": op, **kw})
+    return (json.dumps({"op": op, **kw}) + "\n").encode()
 
 
 def reply(line: bytes, what: str) -> dict[str, Any]:
@@ -26,25 +26,13 @@ def reply(line: bytes, what: str) -> dict[str, Any]:
     return answer
 
 
-def answer(handler: object, line: bytes) -> tuple[str, Any]:
-    """The server side: ``op`` and what ``handler.op_<op>(**args)`` returned (awaitable for
-    :func:`answer_async`), or an ``error`` reply if it raised."""
+async def answer(handler: object, line: bytes) -> bytes:
+    """The server side: what ``handler.op_<op>(**args)`` returned (awaited if a coroutine),
+    or an ``error`` reply if it raised, as a reply line."""
     req = json.loads(line)
-    op = req.pop("op")
     try:
-        return op, getattr(handler, f"op_{op}")(**req)
+        out = getattr(handler, f"op_{req.pop('op')}")(**req)
+        out = await out if inspect.isawaitable(out) else out
     except Exception as e:  # reported to the benchmark, which raises it there
-        return op, {"error": f"{type(e).__name__}: {e}"}
-
-
-def encode(out: Any) -> bytes:
+        out = {"error": f"{type(e).__name__}: {e}"}
     return (json.dumps(out) + "\n").encode()
-
-
-async def answer_async(handler: object, line: bytes) -> bytes:
-    """:func:`answer` where handlers may be coroutines: the reply line."""
-    _, out = answer(handler, line)
-    try:
-        return encode(await out if inspect.isawaitable(out) else out)
-    except Exception as e:
-        return encode({"error": f"{type(e).__name__}: {e}"})

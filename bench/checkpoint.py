@@ -21,22 +21,21 @@ TARGET_RATIO = 1.1
 
 
 @dataclass
-class Runtime:
+class Runtime(c.PerRuntime):
     skipped: str = ""
     engine: c.Side | None = None
     bare: c.Side | None = None
 
     def rows(self, rt: str) -> list[c.Row]:
         if self.engine is None or self.bare is None:
-            return [c.Row(NAME, f"{rt}: checkpoint + restore", f"not measured: {self.skipped}")]
+            return [c.Row(f"{rt}: checkpoint + restore", f"not measured: {self.skipped}")]
         eng, bare = ({k: v.median for k, v in side.items()} for side in (self.engine, self.bare))
         return [
             c.vs(
-                NAME,
                 f"{rt}: checkpoint + restore of a sleep, median (n={self.engine['total'].n})",
                 *(eng["total"], bare["total"], f"`{rt} checkpoint` + `{rt} restore`", TARGET_RATIO),
             ),
-            *(c.vs(NAME, f"{rt}: {k}, median", eng[k], bare[k]) for k in ("checkpoint", "restore")),
+            *(c.vs(f"{rt}: {k}, median", eng[k], bare[k]) for k in ("checkpoint", "restore")),
         ]
 
 
@@ -59,7 +58,7 @@ async def measure_runtime(
     if why is not None:
         return Runtime(skipped=why)
     assert criu is not None
-    bundle = ws.bundle(f"sleep-{runtime}", ["/bin/sleep", "100000"], ws.rootfs())
+    bundle = ws.bundle(f"sleep-{runtime}", ["/bin/sleep", "100000"])
     bare_root = ws.root(runtime, "bare")
     bare_id = f"{ws.prefix}{runtime[0]}bare"
     pid_file = ws.dir / f"bare-{runtime}.pid"
@@ -74,7 +73,7 @@ async def measure_runtime(
         return str(ws.dir / f"img-{side}-{runtime}-{i}")
 
     async with (
-        c.bare_container(worker, rt, bundle, bare_id, pid_file, quiet=True),
+        c.bare_container(worker, rt, bundle, bare_id, pid_file),
         Engine(root=ws.root(runtime, "engine"), runtime=runtime, criu=criu) as engine,
     ):
         cid = f"{ws.prefix}{runtime[0]}eng"
@@ -98,33 +97,19 @@ async def measure_runtime(
             work = str(ws.dir / f"work-{runtime}")
             # "parallel" waits for any child: it reaps the init CRIU killed (the worker
             # is its subreaper) while runc checks it is gone, as the engine's reaper does.
-            dump = await worker.call(
-                "parallel",
-                argvs=[rt("checkpoint", "--image-path", path, "--work-path", work, bare_id)],
+            dump = await worker.parallel(
+                [rt("checkpoint", "--image-path", path, "--work-path", work, bare_id)]
             )
-            if any(dump["statuses"]):
-                raise c.BenchError(f"bare checkpoint failed: {dump['stderr']}")
-            restore = await worker.steps(
-                {
-                    "argv": rt(
-                        *("restore", "--detach", "--bundle", str(bundle), "--image-path"),
-                        *(path, "--work-path", work, "--pid-file", str(pid_file), bare_id),
-                    )
-                }
-            )
-            return {
-                "total": dump["total"] + restore["total"],
-                "checkpoint": dump["total"],
-                "restore": restore["total"],
-            }
+            restore = ["restore", "--detach", "--bundle", str(bundle), "--image-path", path]
+            restore += ["--work-path", work, "--pid-file", str(pid_file), bare_id]
+            took = (await worker.steps({"argv": rt(*restore)}))["total"]
+            return {"total": dump[0] + took, "checkpoint": dump[0], "restore": took}
 
         samples = await c.interleave(
             {"engine": engine_side, "bare": bare_side}, rounds=rounds, warmup=warmup
         )
         await c.remove_task(engine, cid)
-    return Runtime(
-        engine=c.summarize_samples(samples["engine"]), bare=c.summarize_samples(samples["bare"])
-    )
+    return Runtime(engine=c.summarize(samples["engine"]), bare=c.summarize(samples["bare"]))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,16 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from runtime import Engine
+from tui.app import ShimdeckApp
+from tui.backend.base import CommandSource
+from tui.backend.live import LiveBackend
+from tui.backend.merged import MergedConsole
+from tui.screens.console import ConsoleScreen
+from tui.widgets.terminal import TerminalView
+
 from . import _common as c
+from .ui import PaneHarness
 
 NAME = "console_ui"
 TITLE = "Console views: search, scroll, memory, merged logs"
@@ -50,15 +59,7 @@ async def after_refresh(app: Any) -> None:
 async def search_and_scroll(rounds: int) -> tuple[int, dict[str, c.Stats]]:
     """Each action timed from a pause after the last frame (as a key comes) and, round by
     round, right after a frame (``_after_frame``: Textual's refresh timer on top)."""
-    from textual.app import App, ComposeResult
-
-    from tui.widgets.terminal import TerminalView
-
-    class Harness(App[None]):
-        def compose(self) -> ComposeResult:
-            yield TerminalView()
-
-    app = Harness()
+    app = PaneHarness()
     rng = random.Random(9)
     times: dict[str, list[float]] = defaultdict(list)
     async with app.run_test(size=SIZE) as pilot:
@@ -104,11 +105,8 @@ class Memory:
 
 
 def memory() -> dict[str, Memory]:
-    from tui.widgets.terminal import TerminalView
-
-    out = {}
+    out, data = {}, log_lines(LINES + 200)
     for name, terminal in (("tty", True), ("log", False)):
-        data = log_lines(LINES + 200)
         tracemalloc.start()
         before = tracemalloc.get_traced_memory()[0]
         view = TerminalView(terminal=terminal)
@@ -137,18 +135,9 @@ class Merged:
     gaps: int
     out_of_order: int
     keys: c.Stats
-    pending_at_end: int
 
 
 async def merged(ws: c.Workspace, runtime: str, seconds: float) -> Merged:
-    from runtime import Engine
-    from tui.app import ShimdeckApp
-    from tui.backend.base import CommandSource
-    from tui.backend.live import LiveBackend
-    from tui.backend.merged import MergedConsole
-    from tui.screens.console import ConsoleScreen
-    from tui.widgets.terminal import TerminalView
-
     rootfs = ws.rootfs()
     root = ws.root(runtime, "engine-merged")
     ids = [f"{ws.prefix}m{i:02d}" for i in range(MERGED)]
@@ -180,23 +169,18 @@ async def merged(ws: c.Workspace, runtime: str, seconds: float) -> Merged:
                 app.push_screen(ConsoleScreen(console, ids[0], title="bench"))
                 await pilot.pause(0.5)
                 view = app.screen.query_one(TerminalView)
-                deadline = time.monotonic() + seconds
-                i = 0
+                deadline, back = time.monotonic() + seconds, False
                 while time.monotonic() < deadline:
                     # Pilot's press waits for the app to be idle, which a stream never is:
                     # the key goes in as a terminal's would, and its effect is awaited.
-                    back = i % 2 == 0
-                    t0 = time.perf_counter()
+                    back, t0 = not back, time.perf_counter()
                     app.simulate_key("shift+pageup" if back else "shift+end")
                     while view.live == back:
                         await asyncio.sleep(0.001)
                     await after_refresh(app)
                     keys.append(time.perf_counter() - t0)
-                    i += 1
                     await asyncio.sleep(0.05)
-                await pilot.press("shift+end")
-                lag = view.feeder.pending_bytes
-                await pilot.press("ctrl+right_square_bracket")
+                await pilot.press("shift+end", "ctrl+right_square_bracket")
                 await pilot.pause()
         finally:
             await backend.close()
@@ -212,7 +196,7 @@ async def merged(ws: c.Workspace, runtime: str, seconds: float) -> Merged:
     # start mid-count).
     lost = sum(sum(1 for a, b in itertools.pairwise(v) if b != a + 1) for v in per.values())
     disordered = sum(1 for a, b in itertools.pairwise(stamps) if b < a)
-    return Merged(len(per), len(seen), len(seen) / seconds, lost, disordered, c.stats(keys), lag)
+    return Merged(len(per), len(seen), len(seen) / seconds, lost, disordered, c.stats(keys))
 
 
 @dataclass
@@ -226,22 +210,21 @@ class Result(c.BenchResult):
         t, m = self.times, self.merged
         s, sc, k, frame = t["search"], t["scroll"], m.keys, t["frame"]
         rows = [
-            at_most(
+            c.at_most(
                 f"search over {self.history_lines:,} lines of scrollback to the frame with the"
                 f" first highlight: median / p95 (n={s.n})",
                 *(s.median, SEARCH_TARGET, c.ms, s.med_p95()),
             ),
-            at_most(
+            c.at_most(
                 f"scroll back a page ({SIZE[1] - 1} lines) to the frame: median / p95 (n={sc.n})",
                 *(sc.median, SCROLL_TARGET, c.ms, sc.med_p95()),
                 f"{c.ms(frame.median)} (the same frame, nothing scrolled)",
-                c.fmt_ratio(sc.median / frame.median),
+                f"{sc.median / frame.median:.2f}",
             ),
         ]
         for key, what in (("search", "search"), ("scroll", "scroll back a page")):
             rows.append(
                 c.Row(
-                    NAME,
                     f"{what}, started right after a frame (so also waiting for Textual's refresh"
                     " timer, 1/60 s): median / p95",
                     t[key + "_after_frame"].med_p95(),
@@ -250,26 +233,18 @@ class Result(c.BenchResult):
             )
         for kind, v in self.memory.items():
             what = f"memory of one {kind} console with full scrollback ({v.history:,} lines)"
-            rows.append(at_most(what, v.bytes, MEMORY_TARGET, c.mib))
+            rows.append(c.at_most(what, v.bytes, MEMORY_TARGET, c.mib))
         return [
             *rows,
             c.check(
-                NAME,
                 f"merged logs of {m.containers} containers x {MERGED_RATE} lines/s: lines handed"
                 f" to the view ({m.lines_per_s:.0f}/s), gaps, out of order",
                 f"{m.lines:,}, {m.gaps}, {m.out_of_order}",
                 m.gaps == 0 and m.out_of_order == 0 and m.containers == MERGED,
                 "0 gaps, 0 out of order",
             ),
-            at_most(
-                f"merged logs: key to repaint (scroll back / live): p95 / median (n={k.n})",
-                *(k.p95, KEY_TARGET, c.ms, k.p95_med()),
-                stat="p95",
-            ),
+            c.p95_at_most("merged logs: key to repaint (scroll back / live):", k, KEY_TARGET),
         ]
-
-
-at_most = partial(c.at_most, NAME)
 
 
 async def measure(args: argparse.Namespace, ws: c.Workspace) -> Result:

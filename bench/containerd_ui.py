@@ -9,19 +9,18 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 from tests.containerd import image
 from tests.containerd.daemon import Daemon
-from tests.containerd.helpers import make_container, remove_container
+from tests.containerd.helpers import make_container, next_event, remove_container
 from tui.backend.containerd.client import Client
 from tui.backend.containerd.spec import container_spec
 
 from . import _common as c
-from ._pty import PtyProgram
+from .ui import PtyProgram
 
 NAME = "containerd_ui"
 TITLE = "The UI on containerd at scale"
@@ -49,26 +48,24 @@ class Result(c.BenchResult):
     def rows(self) -> list[c.Row]:
         fp, ctr, ev = self.first_paint, self.ctr_listing, self.event_to_row
         scale = f"{self.containers} containers ({self.running} running)"
-        at_most = partial(c.at_most, NAME)
         return [
-            at_most(
+            c.at_most(
                 f"{scale}: start to first paint, median (n={fp.n})",
                 *(fp.median, FIRST_PAINT_TARGET),
                 bare=f"{c.ms(ctr.median)} (`ctr containers ls` + `ctr tasks ls`)",
-                ratio=c.fmt_ratio(fp.median / ctr.median),
+                ratio=f"{fp.median / ctr.median:.2f}",
             ),
-            at_most(
+            c.at_most(
                 f"{scale}: event to its row repainted, p95 (n={ev.n}; median {c.ms(ev.median)})",
                 *(ev.p95, EVENT_P95_TARGET),
             ),
-            at_most(
+            c.at_most(
                 f"{scale}: idle CPU of the UI (10 s)", self.idle_cpu_percent, IDLE_CPU_TARGET, c.pct
             ),
-            at_most(
+            c.at_most(
                 f"{scale}: RSS of the UI", self.rss_mib, RSS_TARGET_MIB, lambda v: f"{v:.1f} MiB"
             ),
             c.vs(
-                NAME,
                 f"{scale} + {OTHERS}x{SMALL}: namespace counts, `Client.namespaces()`, median",
                 *(self.namespaces.median, self.ctr_namespaces.median),
                 "`ctr namespaces ls` + `containers ls` for each",
@@ -82,42 +79,33 @@ def cid(i: int) -> str:
 
 
 async def populate(client: Client, daemon: Daemon, containers: int, running: int) -> None:
-    limit = asyncio.Semaphore(8)
+    async def one(id: str) -> None:
+        args, labels = ["sleep", "100000"], {"bench": "containerd_ui"}
+        _, mounts = await make_container(client, daemon, id, args, labels=labels)
+        if id in tasks:
+            await client.create_task(id, rootfs=mounts)
+            await client.start(id)
 
-    async def one(i: int) -> None:
-        async with limit:
-            _, mounts = await make_container(
-                client, daemon, cid(i), ["sleep", "100000"], labels={"bench": "containerd_ui"}
-            )
-            if i < running:
-                await client.create_task(cid(i), rootfs=mounts)
-                await client.start(cid(i))
-
-    await asyncio.gather(*(one(i) for i in range(containers)))
+    tasks = {cid(i) for i in range(running)}
+    await c.ten_at_once(one, [cid(i) for i in range(containers)])
 
 
 async def depopulate(client: Client) -> None:
-    limit = asyncio.Semaphore(8)
     tasks = {t.container_id for t in await client.tasks()}
 
     async def one(id: str) -> None:
-        async with limit:
-            if id in tasks:
-                await client.kill(id, 9)
-                await client.wait(id)
-            await remove_container(client, id)
+        if id in tasks:
+            await client.kill(id, 9)
+            await client.wait(id)
+        await remove_container(client, id)
 
-    await asyncio.gather(*(one(box.id) for box in await client.containers()))
+    await c.ten_at_once(one, [box.id for box in await client.containers()])
 
 
 def start_ui(daemon: Daemon, io_dir: Path) -> PtyProgram:
     argv = [sys.executable, "-m", "tui", "--containerd", "-a", str(daemon.socket)]
-    return PtyProgram(
-        [*argv, "-n", daemon.namespace],
-        size=SIZE,
-        cwd=c.REPO,
-        env={"XDG_RUNTIME_DIR": str(io_dir), "XDG_CONFIG_HOME": str(io_dir)},
-    )
+    env = {"XDG_RUNTIME_DIR": str(io_dir), "XDG_CONFIG_HOME": str(io_dir)}
+    return PtyProgram([*argv, "-n", daemon.namespace], size=SIZE, env=env)
 
 
 async def painted(ui: PtyProgram, containers: int, running: int) -> float:
@@ -130,37 +118,33 @@ async def painted(ui: PtyProgram, containers: int, running: int) -> float:
     return await asyncio.to_thread(ui.wait, shown, "the first paint")
 
 
-def row_shows(ui: PtyProgram, id: str, status: str) -> Callable[[], bool]:
-    return lambda: status in ui.line_with(f" {id} ")
-
-
 async def event_to_row(client: Client, ui: PtyProgram, samples: int) -> list[float]:
     """Pause and resume the first rows' tasks in turn; each time, from this process's
     subscription seeing the event to the row on screen showing the new status."""
-    out: list[float] = []
     rng = random.Random(8)
     sub = client.subscribe()
     await sub.synced()
+
+    async def one(n: int) -> float:
+        # At random times, as events come: not in step with the UI's repaints (it
+        # repaints a changed model at once, then at most every 0.1 s during a burst).
+        await asyncio.to_thread(ui.idle, rng.uniform(0.05, 0.25))
+        id, paused = cid(n % 5), n // 5 % 2 == 0
+        await (client.pause(id) if paused else client.resume(id))
+        topic, want = ("/tasks/paused", "paused") if paused else ("/tasks/resumed", "running")
+        await next_event(sub, lambda e: e.topic == topic and e.container_id == id)
+        seen = time.monotonic()
+
+        def row_shows() -> bool:
+            return want in next((ln for ln in ui.screen.display if f" {id} " in ln), "")
+
+        shown = await asyncio.to_thread(ui.wait, row_shows, f"{id} {want}", 10)
+        return max(0.0, shown - seen)
+
     try:
-        for n in range(samples):
-            # At random times, as events come: not in step with the UI's repaints (it
-            # repaints a changed model at once, then at most every 0.1 s during a burst).
-            await asyncio.to_thread(ui.idle, rng.uniform(0.05, 0.25))
-            id = cid(n % 5)
-            paused = n // 5 % 2 == 0
-            await (client.pause(id) if paused else client.resume(id))
-            topic = "/tasks/paused" if paused else "/tasks/resumed"
-            async with asyncio.timeout(10):
-                async for envelope in sub:
-                    if envelope.event.topic == topic and envelope.event.container_id == id:
-                        break
-            seen = time.monotonic()
-            want = "paused" if paused else "running"
-            shown = await asyncio.to_thread(ui.wait, row_shows(ui, id, want), f"{id} {want}", 10)
-            out.append(max(0.0, shown - seen))
+        return [await one(n) for n in range(samples)]
     finally:
         sub.close()
-    return out
 
 
 async def namespace_counts(client: Client, daemon: Daemon, rounds: int) -> dict[str, c.Stats]:

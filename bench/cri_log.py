@@ -74,24 +74,18 @@ async def measure_side(name: str, dir: Path, i: int, lines: int) -> c.Sample:
             latencies.append(time.perf_counter() - written)
             if pieces[-1][1] != f"{text}\n".encode():
                 raise c.BenchError(f"{name}: expected {text!r}, got {pieces!r}")
-        cpu = c.CpuMeter()
-        idle_t0 = time.perf_counter()
+        cpu, idle_t0 = time.process_time(), time.perf_counter()
         waiting = asyncio.ensure_future(anext(stream))
         await asyncio.sleep(1.0)
-        idle = cpu.sample()["cpu_self"] / (time.perf_counter() - idle_t0)
+        idle = (time.process_time() - cpu) / (time.perf_counter() - idle_t0)
         out.write(frame("bye"))
         async with asyncio.timeout(5):
             await waiting
     console.close()
     await cast(AsyncGenerator[Any, None], stream).aclose()
     path.unlink()
-    return {
-        "total": backlog_s,
-        "backlog": backlog_s,
-        "latency_median": c.stats(latencies).median,
-        "latency_p95": c.stats(latencies).p95,
-        "idle_cpu": idle,
-    }
+    lat = c.stats(latencies)
+    return dict(backlog=backlog_s, latency_median=lat.median, latency_p95=lat.p95, idle_cpu=idle)
 
 
 @dataclass
@@ -101,16 +95,15 @@ class Result(c.BenchResult):
     plain: c.Side
 
     def rows(self) -> list[c.Row]:
-        rows = []
-        for key, label, fmt in (
-            ("backlog", f"attach: {BACKLOG_BYTES // 1024} KiB backlog read and decoded", c.ms),
-            ("latency_median", "line written to stream yield, median of a round", c.ms),
-            ("latency_p95", "line written to stream yield, p95 of a round", c.ms),
-            ("idle_cpu", "idle tail CPU (share of a core)", lambda v: f"{v * 100:.2f}%"),
-        ):
-            cri, plain = self.cri[key].median, self.plain[key].median
-            rows.append(c.Row(NAME, label, fmt(cri), fmt(plain), c.fmt_ratio(c.ratio(cri, plain))))
-        return rows
+        return [
+            c.vs(label, self.cri[key].median, self.plain[key].median, fmt=fmt)
+            for key, label, fmt in (
+                ("backlog", f"attach: {BACKLOG_BYTES // 1024} KiB backlog read and decoded", c.ms),
+                ("latency_median", "line written to stream yield, median of a round", c.ms),
+                ("latency_p95", "line written to stream yield, p95 of a round", c.ms),
+                ("idle_cpu", "idle tail CPU (share of a core)", lambda v: f"{v * 100:.2f}%"),
+            )
+        ]
 
 
 async def measure(args: argparse.Namespace, ws: c.Workspace) -> Result:
@@ -118,12 +111,9 @@ async def measure(args: argparse.Namespace, ws: c.Workspace) -> Result:
     lines = 10 if args.quick else 20
     dir = ws.dir / "logs"
     dir.mkdir(parents=True)
-    samples = await c.interleave(
-        {name: partial(measure_side, name, dir, lines=lines) for name in SIDES},
-        rounds=rounds,
-        warmup=1,
-    )
-    return Result(lines, **{name: c.summarize_samples(s) for name, s in samples.items()})
+    sides: c.Sides = {name: partial(measure_side, name, dir, lines=lines) for name in SIDES}
+    samples = await c.interleave(sides, rounds=rounds, warmup=1)
+    return Result(lines, **{name: c.summarize(s) for name, s in samples.items()})
 
 
 if __name__ == "__main__":

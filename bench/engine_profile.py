@@ -16,12 +16,14 @@ from typing import Any
 from runtime import Engine
 
 from . import _common as c
-from ._worker import cpu_times
 
 NAME = "engine_profile"
 TITLE = "Where the engine's CPU goes"
-TOP = 15
-ARMS = {"run": "`tasks.run`", "create_start": "create + start"}
+#: The lifecycle's two paths: what they are called, and their API calls.
+ARMS = {
+    "run": ("`tasks.run`", ["tasks.run"]),
+    "create_start": ("create + start", ["tasks.create", "tasks.start"]),
+}
 
 
 @dataclass
@@ -39,7 +41,6 @@ class Item:
 class Arm:
     lifecycles: int
     cpu_per_lifecycle_us: float
-    wall_per_lifecycle_ms: float
     profiled_cpu_per_lifecycle_us: float
     cpu_by_call_us: dict[str, float]
     top_self: list[Item]
@@ -53,16 +54,15 @@ class Arm:
             f" ({self.lifecycles} lifecycles); by API call (us): {calls}. Under the"
             f" profiler: {self.profiled_cpu_per_lifecycle_us:.0f} us.",
         ]
-        for items, head, n in (
-            (self.top_engine_cumulative, "engine function (time in it and below)", 12),
-            (self.top_self, "function (self time)", 10),
+        for items, head in (
+            (self.top_engine_cumulative, "engine function (time in it and below)"),
+            (self.top_self, "function (self time)"),
         ):
             body = [
-                [f"`{i.where}`", f"{i.us_scaled:.0f}", f"{i.us:.0f}", f"{i.calls:g}"]
-                for i in items[:n]
+                [f"`{i.where}`", f"{i.us_scaled:.0f}", f"{i.us:.0f}", f"{i.calls:g}"] for i in items
             ]
             text.append(c.table([head, "us scaled", "us profiled", "calls"], body))
-        body = [[m.where, f"{m.us_scaled:.0f}"] for m in self.by_module[:10]]
+        body = [[m.where, f"{m.us_scaled:.0f}"] for m in self.by_module]
         text.append(c.table(["module (self time)", "us scaled"], body))
         return "\n\n".join(text)
 
@@ -74,18 +74,18 @@ class Result(c.BenchResult):
     def rows(self) -> list[c.Row]:
         rows = []
         for rt, arms in self.runtimes.items():
-            for arm, label in ARMS.items():
+            for arm, (label, _) in ARMS.items():
                 r = arms[arm]
                 calls = ", ".join(f"{call} {us / 1e3:.2f}" for call, us in r.cpu_by_call_us.items())
                 what = f"{rt}: engine process CPU per {label} lifecycle (ms, by API call)"
-                rows.append(c.Row(NAME, what, f"{r.cpu_per_lifecycle_us / 1e3:.2f} ms ({calls})"))
+                rows.append(c.Row(what, f"{r.cpu_per_lifecycle_us / 1e3:.2f} ms ({calls})"))
         return rows
 
-    def section(self, docs: Path) -> str:
+    def section(self, name: str, docs: Path) -> str:
         return "\n\n".join(
             arms[arm].section(f"{rt}, {label}")
             for rt, arms in self.runtimes.items()
-            for arm, label in ARMS.items()
+            for arm, (label, _) in ARMS.items()
         )
 
 
@@ -113,21 +113,20 @@ def _module(key: tuple[str, int, str]) -> str:
     return _file(key[0])
 
 
-#: The API calls of a lifecycle by ``tasks.run`` (True), or by task create and start (False).
-CALLS = {
-    run: ["containers.create", *middle, "tasks.wait", "tasks.delete", "containers.delete"]
-    for run, middle in ((True, ["tasks.run"]), (False, ["tasks.create", "tasks.start"]))
-}
-
-
 async def _lifecycles(
-    engine: Engine, bundle: Path, prefix: str, n: int, run: bool
+    engine: Engine, bundle: Path, prefix: str, n: int, middle: list[str]
 ) -> dict[str, float]:
     """``n`` lifecycles; the engine process's CPU seconds in each API call, summed."""
     cpu: dict[str, float] = defaultdict(float)
     for i in range(n):
         cid = f"{prefix}{i}"
-        for call in CALLS[run]:
+        for call in [
+            "containers.create",
+            *middle,
+            "tasks.wait",
+            "tasks.delete",
+            "containers.delete",
+        ]:
             api, method = call.split(".")
             step = getattr(getattr(engine, api), method)
             t0 = time.process_time()
@@ -137,17 +136,16 @@ async def _lifecycles(
 
 
 async def profile_arm(
-    engine: Engine, bundle: Path, prefix: str, *, run: bool, k: int, warmup: int
+    engine: Engine, bundle: Path, prefix: str, middle: list[str], k: int, warmup: int
 ) -> Arm:
-    await _lifecycles(engine, bundle, f"{prefix}w", warmup, run)
-    c0, w0 = cpu_times()[0], time.perf_counter()
-    calls = await _lifecycles(engine, bundle, f"{prefix}u", k, run)
-    cpu = (cpu_times()[0] - c0) / k
-    wall = (time.perf_counter() - w0) / k
+    await _lifecycles(engine, bundle, f"{prefix}w", warmup, middle)
+    c0 = time.process_time()
+    calls = await _lifecycles(engine, bundle, f"{prefix}u", k, middle)
+    cpu = (time.process_time() - c0) / k
     prof = cProfile.Profile(time.process_time)
     prof.enable()
     try:
-        await _lifecycles(engine, bundle, f"{prefix}p", k, run)
+        await _lifecycles(engine, bundle, f"{prefix}p", k, middle)
     finally:
         prof.disable()
     raw: dict[Any, tuple[int, int, float, float, Any]] = pstats.Stats(prof).stats  # type: ignore[attr-defined]
@@ -158,20 +156,17 @@ async def profile_arm(
         us = seconds / k * 1e6
         return Item(where, round(us, 1), round(us * scale, 1), round(calls / k, 2))
 
-    by_self = sorted(raw.items(), key=lambda kv: kv[1][2], reverse=True)[:TOP]
-    engine_cum = sorted(
-        ((key, v) for key, v in raw.items() if "/runtime/" in key[0]),
-        key=lambda kv: kv[1][3],
-        reverse=True,
-    )[:TOP]
+    # The ones the section shows: 10 by self time, 12 of the engine's by time in and below.
+    by_self = sorted(raw.items(), key=lambda kv: kv[1][2], reverse=True)[:10]
+    engine_cum = [kv for kv in raw.items() if "/runtime/" in kv[0][0]]
+    engine_cum = sorted(engine_cum, key=lambda kv: kv[1][3], reverse=True)[:12]
     modules: dict[str, float] = defaultdict(float)
     for key, v in raw.items():
         modules[_module(key)] += v[2]
-    by_module = sorted(modules.items(), key=lambda kv: kv[1], reverse=True)[:TOP]
+    by_module = sorted(modules.items(), key=lambda kv: kv[1], reverse=True)[:10]
     return Arm(
         lifecycles=k,
         cpu_per_lifecycle_us=round(cpu * 1e6, 1),
-        wall_per_lifecycle_ms=round(wall * 1e3, 2),
         profiled_cpu_per_lifecycle_us=round(total * 1e6, 1),
         cpu_by_call_us={call: round(t / k * 1e6, 1) for call, t in calls.items()},
         top_self=[item(_where(key), v[2], v[1]) for key, v in by_self],
@@ -180,22 +175,20 @@ async def profile_arm(
     )
 
 
-async def measure_runtime(
-    args: argparse.Namespace, ws: c.Workspace, worker: c.BareWorker, runtime: str
-) -> dict[str, Arm]:
-    del worker  # no bare side: this looks inside the engine only
-    k = args.rounds or (15 if args.quick else 60)
-    warmup = 3 if args.quick else 8
-    bundle = ws.bundle(f"true-{runtime}", ["/bin/true"], ws.rootfs())
-    out: dict[str, Arm] = {}
-    async with Engine(root=ws.root(runtime, "engine"), runtime=runtime) as engine:
-        for arm in ARMS:
-            prefix = f"{ws.prefix}{runtime[0]}{arm[0]}"
-            out[arm] = await profile_arm(
-                engine, bundle, prefix, run=arm == "run", k=k, warmup=warmup
-            )
-    return out
+async def measure(args: argparse.Namespace, ws: c.Workspace) -> Result:
+    k, warmup = args.rounds or (15 if args.quick else 60), 3 if args.quick else 8
+    result = Result({})
+    for rt in args.runtimes:
+        bundle = ws.bundle(f"true-{rt}", ["/bin/true"])  # with subprocess: no Engine yet
+        async with Engine(root=ws.root(rt, "engine"), runtime=rt) as engine:
+            result.runtimes[rt] = {
+                arm: await profile_arm(
+                    engine, bundle, f"{ws.prefix}{rt[0]}{arm[0]}", calls, k, warmup
+                )
+                for arm, (_, calls) in ARMS.items()
+            }
+    return result
 
 
 if __name__ == "__main__":
-    sys.exit(c.run(NAME, c.by_runtime(Result, measure_runtime)))
+    sys.exit(c.run(NAME, measure))

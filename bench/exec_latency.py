@@ -6,7 +6,6 @@ import argparse
 import sys
 import time
 from dataclasses import dataclass
-from functools import partial
 
 from runtime import Engine
 
@@ -18,7 +17,7 @@ TARGET_RATIO = 1.3
 
 
 @dataclass
-class Runtime:
+class Runtime(c.PerRuntime):
     execs_deleted: int
     exec_files_left: list[str]
     engine: c.Side
@@ -29,24 +28,19 @@ class Runtime:
         eng, bare, det = self.engine["total"], self.bare_exec["total"], self.bare_detach["total"]
         left, execs = len(self.exec_files_left), self.execs_deleted
         what = f"{rt}: exec /bin/true, median (n={eng.n})"
-        cpu = f"{c.cpu(self.bare_detach)} (worker, `exec --detach` + wait)"
+        cpu = f"{rt}: CPU per exec, engine process / its children, median"
+        bare_cpu = f"{c.cpu(self.bare_detach)} (worker, `exec --detach` + wait)"
         return [
-            vs(what, eng.median, bare.median, f"`{rt} exec`", TARGET_RATIO),
-            vs(f"{rt}: exec /bin/true, p90", eng.p90, bare.p90),
+            c.vs(what, eng.median, bare.median, f"`{rt} exec`", TARGET_RATIO),
+            c.vs(f"{rt}: exec /bin/true, p90", eng.p90, bare.p90),
+            c.Row(cpu, c.cpu(self.engine), bare_cpu),
             c.Row(
-                NAME,
-                f"{rt}: CPU per exec, engine process / its children, median",
-                c.cpu(self.engine),
-                cpu,
-            ),
-            c.Row(
-                NAME,
                 f"{rt}: files left in the task dir after {execs} deleted execs",
                 str(left),
                 target="0 (deleted execs keep nothing)",
                 met=left == 0,
             ),
-            vs(f"{rt}: exec vs `exec --detach` + wait, median", eng.median, det.median),
+            c.vs(f"{rt}: exec vs `exec --detach` + wait, median", eng.median, det.median),
         ]
 
 
@@ -57,19 +51,15 @@ class Result(c.ByRuntime[Runtime]):
             for rt, r in self.runtimes.items()
         }
         return [
-            [f"exec `/bin/true`, {rt}", c.ms(e), f"`{rt} exec`: {c.ms(b)}", c.fmt_ratio(e / b)]
+            [f"exec `/bin/true`, {rt}", c.ms(e), f"`{rt} exec`: {c.ms(b)}", f"{e / b:.2f}"]
             for rt, (e, b) in med.items()
         ]
-
-
-vs = partial(c.vs, NAME)
 
 
 async def measure_runtime(
     args: argparse.Namespace, ws: c.Workspace, worker: c.BareWorker, runtime: str
 ) -> Runtime:
-    rootfs = ws.rootfs()
-    bundle = ws.bundle(f"sleep-{runtime}", ["/bin/sleep", "100000"], rootfs)
+    bundle = ws.bundle(f"sleep-{runtime}", ["/bin/sleep", "100000"])
     bare_root = ws.root(runtime, "bare")
     bare_id = f"{ws.prefix}{runtime[0]}bare"
     init_pid = ws.dir / f"bare-{runtime}-init.pid"
@@ -89,19 +79,15 @@ async def measure_runtime(
 
         async def engine_side(i: int) -> c.Sample:
             eid = f"x{i}"
-            cpu = c.CpuMeter()
-            t0 = time.perf_counter()
+            cpu, t0 = c.cpu_times(), time.perf_counter()
             await engine.tasks.exec(cid, eid, ["/bin/true"])
             await engine.tasks.start(cid, eid)
-            t1 = time.perf_counter()
             ex = await engine.tasks.wait(cid, eid)
-            t2 = time.perf_counter()
             await engine.tasks.delete(cid, eid)
-            t3 = time.perf_counter()
+            sample = {"total": time.perf_counter() - t0} | c.cpu_since(cpu)
             if ex.exit_status != 0:
                 raise c.BenchError(f"engine exec of /bin/true exited {ex.exit_status}")
-            times = {"total": t3 - t0, "start": t1 - t0, "wait": t2 - t1, "delete": t3 - t2}
-            return times | cpu.sample()
+            return sample
 
         async def bare_exec(i: int) -> c.Sample:
             return c.sample(await worker.steps({"argv": rt("exec", bare_id, "/bin/true")}))
@@ -111,18 +97,15 @@ async def measure_runtime(
                 {"argv": rt("exec", "--detach", "--pid-file", str(exec_pid), bare_id, "/bin/true")},
                 {"wait_pid_file": str(exec_pid)},
             )
-            return c.sample(reply, "start", "wait")
+            return c.sample(reply)
 
-        samples = await c.interleave(
-            {"engine": engine_side, "bare_exec": bare_exec, "bare_detach": bare_detach},
-            rounds=rounds,
-            warmup=warmup,
-        )
+        sides: c.Sides = {"engine": engine_side, "bare_exec": bare_exec, "bare_detach": bare_detach}
+        samples = await c.interleave(sides, rounds=rounds, warmup=warmup)
         # Every exec was deleted: what did the engine keep of them in the task's directory?
         task_dir = engine.root / "tasks" / cid
         leftover = sorted(p.name for p in task_dir.iterdir() if p.name.startswith("exec-"))
         await c.remove_task(engine, cid)
-    return Runtime(warmup + rounds, leftover, *(c.summarize_samples(samples[k]) for k in samples))
+    return Runtime(warmup + rounds, leftover, *(c.summarize(samples[k]) for k in samples))
 
 
 if __name__ == "__main__":

@@ -49,14 +49,11 @@ ARMS = {
 }
 
 
-vs, at_most, check = (partial(f, NAME) for f in (c.vs, c.at_most, c.check))
-
-
 def speedup(metric: str, engine: float, containerd: float) -> c.Row:
     """How many times the engine's ``engine`` is faster than containerd's."""
     x, ctd = c.ratio(containerd, engine), f"{c.ms(containerd)} (containerd)"
     target = f">= {TARGET_SPEEDUP:.0f}x"
-    return c.Row(NAME, metric, c.ms(engine), ctd, f"{x:.1f}x", target, x >= TARGET_SPEEDUP)
+    return c.Row(metric, c.ms(engine), ctd, f"{x:.1f}x", target, x >= TARGET_SPEEDUP)
 
 
 def mib(value: float) -> str:
@@ -76,11 +73,17 @@ class Memory:
     pss: int
     uss: int
 
+    @classmethod
+    def of(cls, process: psutil.Process) -> Memory:
+        m = process.memory_full_info()
+        return cls(m.rss, m.pss, m.uss)
+
     def __add__(self, other: Memory) -> Memory:
         return Memory(self.rss + other.rss, self.pss + other.pss, self.uss + other.uss)
 
-    def cells(self) -> list[str]:
-        return [f"{v / c.MIB:.1f}" for v in (self.rss, self.pss, self.uss)]
+    def cells(self, bold: bool = False) -> list[str]:
+        cells = [f"{v / c.MIB:.1f}" for v in (self.rss, self.pss, self.uss)]
+        return [f"**{v}**" for v in cells] if bold else cells
 
 
 @dataclass
@@ -104,41 +107,44 @@ class Runtime:
     many_wrong: list[str]
     memory: EngineMemory
 
+    def median(self, arm: str) -> float:
+        return self.sides[arm]["total"].median
+
     def rows(self, rt: str) -> list[c.Row]:
-        med = {k: v["total"].median for k, v in self.sides.items()}
         rows = []
         for path, (name, base, cmds) in PATHS.items():
-            eng, own = med[f"engine_{path}"], self.own[path]
+            eng, own = self.median(f"engine_{path}"), self.own[path]
             n = self.sides[f"engine_{path}"]["total"].n
             rows += [
-                at_most(
+                c.at_most(
                     f"{rt}: the engine's own time per {name} lifecycle (median of per-round"
                     f" differences to the same {cmds} runtime commands; its own CPU beside)",
                     *(own["total"].median, TARGET_OWN_MS / 1e3, c.ms),
                     f"{c.ms(own['total'].median)} (CPU {c.ms(own['cpu_self'].median)})",
-                    f"{c.ms(eng)} vs {c.ms(med[f'bare_{base}'])}",
+                    f"{c.ms(eng)} vs {c.ms(self.median(f'bare_{base}'))}",
                 ),
-                vs(
+                c.vs(
                     f"{rt}: /bin/true lifecycle by {name}, median (n={n})",
-                    *(eng, med["bare_run"], f"`{rt} run`", TARGET_RATIO[rt]),
+                    *(eng, self.median("bare_run"), f"`{rt} run`", TARGET_RATIO[rt]),
                 ),
             ]
         wrong, n, mem = self.wrong_status, self.lifecycles, self.memory
         # Its p90s and CPU are in the path tables of the section; this ratio has a target.
         what = f"{rt}: `tasks.run` lifecycle vs the same 2 runtime commands, median"
         good = f"{n - len(wrong)} of {n}" + (f" {sorted(set(wrong))}" if wrong else "")
+        run, detach = self.median("engine_run"), self.median("bare_detach")
         return [
             *rows,
-            vs(what, med["engine_run"], med["bare_detach"], target=TARGET_RATIO[rt]),
-            check(
+            c.vs(what, run, detach, target=TARGET_RATIO[rt]),
+            c.check(
                 f"{rt}: `tasks.run` of /bin/true, exit status 0 by `wait`", good, not wrong, "all"
             ),
-            check(
+            c.check(
                 f"{rt}: {MANY} tasks at once, exit statuses (wait and /tasks/exit)",
                 *("; ".join(self.many_wrong[:5]) or "all right", not self.many_wrong),
                 "every status right",
             ),
-            at_most(
+            c.at_most(
                 f"{rt}: engine RSS per running task ({mem.running} sleep tasks)",
                 *(mem.per_task_mib, TARGET_MIB_PER_TASK, mib),
             ),
@@ -146,13 +152,12 @@ class Runtime:
 
     def section(self, rt: str) -> str:
         body = []
-        for key, what in ARMS.items():
-            side = self.sides[key]
+        for arm, what in ARMS.items():
+            side = self.sides[arm]
             phases = [k for k in side if k not in ("total", "cpu", "cpu_self", "cpu_children")]
             each = ", ".join(f"{p} {side[p].median * 1e3:.1f}" for p in phases)
-            body.append(
-                [what, c.ms(side["total"].median), c.ms(side["total"].p90), each, c.cpu(side)]
-            )
+            total = side["total"]
+            body.append([what, c.ms(total.median), c.ms(total.p90), each, c.cpu(side)])
         head = ["path", "median", "p90", "phases, median (ms)", "CPU: process / its children"]
         return f"**{rt}**\n\n" + c.table(head, body)
 
@@ -170,17 +175,15 @@ class Result(c.BenchResult):
         rows = [row for rt, r in self.runtimes.items() for row in r.rows(rt)]
         if self.containerd is None:
             return rows
-        by, engine = self.concurrency[MANY], self.runtimes.get("crun")
-        if engine is not None:
-            e = engine.sides["engine_run"]["total"].median
+        by, ctd = self.concurrency[MANY], self.containerd["total"].median
+        if "crun" in self.runtimes:
             what = "crun: lifecycle speed-up over containerd (containerd / engine, medians)"
-            rows.append(speedup(what, e, self.containerd["total"].median))
-        if "engine-crun" in by:
+            rows.append(speedup(what, self.runtimes["crun"].median("engine_run"), ctd))
             what = f"crun: {MANY} at once, speed-up over containerd (medians)"
             rows.append(speedup(what, by["engine-crun"].median, by["containerd"].median))
         left = ", ".join(self.containerd_left)
         what = "containerd stopped; no shim, mount, cgroup or file of it left"
-        return [*rows, check(what, f"LEFT: {left}" if left else "clean", not left, "clean")]
+        return [*rows, c.check(what, f"LEFT: {left}" if left else "clean", not left, "clean")]
 
     def systems(self) -> dict[str, c.Side]:
         out = {f"engine-{rt}": r.sides["engine_run"] for rt, r in self.runtimes.items()}
@@ -190,12 +193,11 @@ class Result(c.BenchResult):
     def shim_mib(self) -> float:
         return c.stats([m.rss for m in self.containerd_memory[1:]]).median / c.MIB
 
-    def section(self, docs: Path) -> str:
+    def section(self, name: str, docs: Path) -> str:
         systems = self.systems()
         base = (systems.get("engine-crun") or next(iter(systems.values())))["total"].median
         ctd = self.containerd["total"].median if self.containerd else math.nan
         head = ["system", "median", "p90", "CPU per lifecycle (mean)", "vs engine (crun)"]
-        head.append("containerd is ... times slower")
 
         def ratios(median: float) -> list[str]:
             return [f"{median / base:.2f}", f"{ctd / median:.1f}"]
@@ -214,7 +216,7 @@ class Result(c.BenchResult):
         ]
         self.plot(docs / "benchmarks-concurrency.svg")
         parts = [
-            c.table(head, body),
+            c.table([*head, "containerd is ... times slower"], body),
             "![Median lifecycle latency against N started at once](benchmarks-concurrency.svg)",
             "Median / p90 of N lifecycles started at once, each from the common start to its"
             " end; N = 1 is the interleaved rounds above.",
@@ -233,7 +235,7 @@ class Result(c.BenchResult):
             mem += [
                 [f"containerd daemon, {n} `sleep` containers", *daemon.cells()],
                 [f"its {n} shims (median RSS {self.shim_mib():.1f} MiB)", *shim_sum.cells()],
-                ["**containerd + shims**", *(f"**{v}**" for v in (daemon + shim_sum).cells())],
+                ["**containerd + shims**", *(daemon + shim_sum).cells(bold=True)],
             ]
             parts.append(c.table(["", "RSS (MiB)", "PSS (MiB)", "USS (MiB)"], mem))
         return "\n\n".join(parts + [r.section(rt) for rt, r in self.runtimes.items()])
@@ -260,10 +262,9 @@ class Result(c.BenchResult):
 
     def headline(self) -> list[list[str]]:
         rows = []
+        shims = f"containerd-shim: {self.shim_mib():.1f} MiB each" if self.containerd_memory else ""
         for rt, r in self.runtimes.items():
-            e, b, d = (
-                r.sides[k]["total"].median for k in ("engine_run", "bare_run", "bare_detach")
-            )
+            e, b, d = (r.median(k) for k in ("engine_run", "bare_run", "bare_detach"))
             what = f"`/bin/true` lifecycle, {rt} (`tasks.run`, wait, delete)"
             anchor = f"`{rt} run`: {c.ms(b)}; `run -d` + `delete`: {c.ms(d)}"
             rows.append([what, c.ms(e), anchor, f"{e / b:.2f}; {e / d:.2f}"])
@@ -271,9 +272,6 @@ class Result(c.BenchResult):
                 ctd = self.containerd["total"].median
                 what = f"lifecycle beside containerd (`ctr run --rm`), {rt}"
                 rows.append([what, c.ms(e), c.ms(ctd), f"{ctd / e:.1f}x faster"])
-            shims = (
-                f"containerd-shim: {self.shim_mib():.1f} MiB each" if self.containerd_memory else ""
-            )
             mem = f"{mib(r.memory.per_task_mib)} (in one process)"
             rows.append([f"memory per running container, {rt}", mem, shims])
         return rows
@@ -288,16 +286,12 @@ class Containerd:
         self.daemon, self.worker = daemon, worker
         self.supervisor = psutil.Process(daemon.process.pid)
         self.containerd = self.supervisor.children()[0]
-        self.ctr_path = shutil.which("ctr") or "ctr"  # the worker spawns by path
-
-    def ctr(self, *args: str) -> list[str]:
-        d = self.daemon
-        return [self.ctr_path, "--address", str(d.socket), "--namespace", d.namespace, *args]
+        ctr = shutil.which("ctr") or "ctr"  # the worker spawns by path
+        self.ctr = [ctr, "--address", str(daemon.socket), "--namespace", daemon.namespace]
 
     def run_argv(self, cid: str, *argv: str, detach: bool = False) -> list[str]:
-        return self.ctr(
-            "run", "--detach" if detach else "--rm", "--null-io", image.NAME, cid, *argv
-        )
+        mode = "--detach" if detach else "--rm"
+        return [*self.ctr, "run", mode, "--null-io", image.NAME, cid, *argv]
 
     def shims(self) -> list[psutil.Process]:
         return [p for p in self.supervisor.children() if "shim" in p.name()]
@@ -320,17 +314,14 @@ class Containerd:
         """The daemon's memory, then each shim's, with 100 running ``sleep`` containers."""
         ids = [f"{prefix}k{i}" for i in range(MANY)]
         for batch in range(0, MANY, 10):
-            argvs = [
-                self.run_argv(cid, "sleep", "100000", detach=True)
-                for cid in ids[batch : batch + 10]
-            ]
-            reply = await self.worker.call("parallel", argvs=argvs)
-            if any(reply["statuses"]):
-                raise c.BenchError(f"ctr run --detach: {reply['statuses']}: {reply['stderr']}")
+            sleeps = ids[batch : batch + 10]
+            await self.worker.parallel(
+                [self.run_argv(i, "sleep", "100000", detach=True) for i in sleeps]
+            )
         await asyncio.sleep(0.5)
-        out = [_memory(p) for p in (self.containerd, *self.shims())]
-        await self.worker.steps({"argv": self.ctr("tasks", "delete", "--force", *ids)})
-        await self.worker.steps({"argv": self.ctr("containers", "delete", *ids)})
+        out = [Memory.of(p) for p in (self.containerd, *self.shims())]
+        await self.worker.steps({"argv": [*self.ctr, "tasks", "delete", "--force", *ids]})
+        await self.worker.steps({"argv": [*self.ctr, "containers", "delete", *ids]})
         await self.settle(limit=3.0)
         return out
 
@@ -338,45 +329,40 @@ class Containerd:
 class Sides:
     """Every side of the comparison, one lifecycle or N at once; every id unique."""
 
-    def __init__(self, ws: c.Workspace, worker: c.BareWorker, ctd: Containerd | None) -> None:
-        self.ws, self.worker, self.ctd = ws, worker, ctd
+    def __init__(self, ws: c.Workspace, worker: c.BareWorker) -> None:
+        self.ws, self.worker = ws, worker
+        self.ctd: Containerd | None = None
         self.engines: dict[str, Engine] = {}
-        self.bundle = ws.bundle("true", ["/bin/true"], ws.rootfs())
-        self.seq = 0
+        self.bundle = ws.bundle("true", ["/bin/true"])
+        self.ids = (f"{ws.prefix}{i}" for i in itertools.count(1))
         self.last = ""  # the system of the last lifecycle: a runtime or containerd
         self.wrong: dict[str, list[int]] = {}
-        # As the engine runs its create and run (runtime/oci.py): detached, a JSON log.
-        self.logged = ["--log", str(ws.dir / "bare.log"), "--log-format", "json"]
 
-    def side(self, kind: str, rt: str = "") -> Callable[[int], Awaitable[c.Sample]]:
-        """One lifecycle of ``kind`` (``engine_run``, ``bare_detach``, ``containerd``...)."""
+    def side(self, arm: str, rt: str = "") -> Callable[[int], Awaitable[c.Sample]]:
+        """One lifecycle of ``arm`` (``engine_run``, ``bare_detach``, ``containerd``...)."""
 
         async def once() -> c.Sample:
-            if kind == "containerd":
+            if arm == "containerd":
                 return await self.containerd()
-            if kind.startswith("engine_"):
-                return await self.engine(rt, steps=kind == "engine_steps")
-            return await self.bare(rt, kind[5:])
+            if arm.startswith("engine_"):
+                return await self.engine(rt, steps=arm == "engine_steps")
+            return await self.bare(rt, arm[5:])
 
         async def one(_: int) -> c.Sample:
             # After another system's lifecycle (runc's, crun's, containerd's) the kernel is
             # still tearing its container down: 3 to 9 ms on the arm the alternating order
             # puts next, always the same ones (crun's `tasks.run` after runc's, crun's bare
             # create + start after containerd). One lifecycle unmeasured first.
-            if kind != "containerd" and self.last != rt:
+            if arm != "containerd" and self.last != rt:
                 await once()
-            self.last = rt or kind
+            self.last = rt or arm
             sample = await once()
             return sample | {"cpu": sample["cpu_self"] + sample["cpu_children"]}
 
         return one
 
-    def _id(self) -> str:
-        self.seq += 1
-        return f"{self.ws.prefix}{self.seq}"
-
     async def engine(self, rt: str, steps: bool = False, t0: float | None = None) -> c.Sample:
-        engine, cid, meter = self.engines[rt], self._id(), c.CpuMeter()
+        engine, cid, cpu = self.engines[rt], next(self.ids), c.cpu_times()
         times = [t0 or time.perf_counter()]
         await engine.containers.create(cid, self.bundle)
         if steps:
@@ -396,33 +382,35 @@ class Sides:
             # returns before the init is the engine's child: the reaper waits for it).
             self.wrong.setdefault(rt, []).append(status)
         phases = ["create", "start"] if steps else ["run"]
-        sample = dict(zip([*phases, "wait", "delete"], _steps(times), strict=True))
-        return sample | {"total": times[-1] - times[0]} | meter.sample()
+        spans = [b - a for a, b in itertools.pairwise(times)]
+        sample = dict(zip([*phases, "wait", "delete"], spans, strict=True))
+        return sample | {"total": times[-1] - times[0]} | c.cpu_since(cpu)
 
     async def bare(self, rt: str, kind: str) -> c.Sample:
-        cid, pid = self._id(), str(self.ws.dir / "bare.pid")
+        cid, pid, bundle = next(self.ids), str(self.ws.dir / "bare.pid"), str(self.bundle)
         root = self.ws.dir / f"bare-{rt}"
 
         def argv(*a: str) -> dict[str, Any]:
             return {"argv": c.runtime_argv(rt, root, *a)}
 
-        at = ("--pid-file", pid, "--bundle", str(self.bundle), cid)
-        wait: dict[str, Any] = {"wait_pid_file": pid}
+        # As the engine runs its create and run (runtime/oci.py): detached, a JSON log.
+        logged = ("--log", str(self.ws.dir / "bare.log"), "--log-format", "json")
+        at, wait = ("--pid-file", pid, "--bundle", bundle, cid), {"wait_pid_file": pid}
         delete = argv("delete", "--force", cid)
         if kind == "run":
-            commands, phases = [argv("run", "--bundle", str(self.bundle), cid)], []
+            commands, phases = [argv("run", "--bundle", bundle, cid)], []
         elif kind == "detach":
-            commands = [argv(*self.logged, "run", "--detach", *at), wait, delete]
+            commands = [argv(*logged, "run", "--detach", *at), wait, delete]
             phases = ["run", "wait", "delete"]
         else:
-            commands = [argv(*self.logged, "create", *at), argv("start", cid), wait, delete]
+            commands = [argv(*logged, "create", *at), argv("start", cid), wait, delete]
             phases = ["create", "start", "wait", "delete"]
         return c.sample(await self.worker.steps(*commands), *phases)
 
     async def containerd(self) -> c.Sample:
         assert self.ctd is not None
         before = self.ctd.cpu()
-        reply = await self.worker.steps({"argv": self.ctd.run_argv(self._id(), "/bin/true")})
+        reply = await self.worker.steps({"argv": self.ctd.run_argv(next(self.ids), "/bin/true")})
         await self.ctd.settle()
         spent = reply["cpu_self"] + reply["cpu_children"] + self.ctd.cpu() - before
         return {"total": reply["total"], "cpu_self": spent, "cpu_children": 0.0}
@@ -433,30 +421,16 @@ class Sides:
             t0 = time.perf_counter()
             done = await asyncio.gather(*(self.engine(system[7:], t0=t0) for _ in range(n)))
             return [s["total"] for s in done]
-        if system == "containerd":
-            assert self.ctd is not None
-            argvs = [self.ctd.run_argv(self._id(), "/bin/true") for _ in range(n)]
-        else:
-            root = self.ws.dir / f"bare-{system}"
-            argvs = [
-                c.runtime_argv(system, root, "run", "--bundle", str(self.bundle), self._id())
-                for _ in range(n)
-            ]
-        reply = await self.worker.call("parallel", argvs=argvs)
-        if any(reply["statuses"]):
-            raise c.BenchError(f"{system}, {n} at once: {reply['statuses']}: {reply['stderr']}")
         if self.ctd is not None and system == "containerd":
+            times = await self.worker.parallel(
+                [self.ctd.run_argv(next(self.ids), "/bin/true") for _ in range(n)]
+            )
             await self.ctd.settle(limit=3.0)
-        return list(reply["times"])
-
-
-def _steps(times: list[float]) -> list[float]:
-    return [b - a for a, b in itertools.pairwise(times)]
-
-
-def _memory(p: psutil.Process) -> Memory:
-    m = p.memory_full_info()
-    return Memory(m.rss, m.pss, m.uss)
+            return times
+        root, run = self.ws.dir / f"bare-{system}", ("run", "--bundle", str(self.bundle))
+        return await self.worker.parallel(
+            [c.runtime_argv(system, root, *run, next(self.ids)) for _ in range(n)]
+        )
 
 
 async def memory_probe(root: Path, runtime: str, bundle: Path, prefix: str) -> EngineMemory:
@@ -473,17 +447,17 @@ async def memory_probe(root: Path, runtime: str, bundle: Path, prefix: str) -> E
         # Every code path a task takes, once, before the first measurement.
         await asyncio.gather(*(c.remove_task(engine, cid) for cid in await launch("w", 10)))
         gc.collect()
-        before = _memory(psutil.Process())
+        before = Memory.of(psutil.Process())
         ids = await launch("k")
         await asyncio.sleep(0.2)
-        after = _memory(psutil.Process())
+        after = Memory.of(psutil.Process())
         running = sum(1 for t in engine.tasks.list() if t.status == "running")
         await asyncio.gather(*(c.remove_task(engine, cid) for cid in ids))
     return EngineMemory(running, before, after)
 
 
 def engine_memory(ws: c.Workspace, rt: str) -> EngineMemory:
-    bundle = ws.bundle(f"sleep-{rt}", ["/bin/sleep", "100000"], ws.rootfs())
+    bundle = ws.bundle(f"sleep-{rt}", ["/bin/sleep", "100000"])
     argv = [sys.executable, "-m", "bench.lifecycle", "--memory-probe", rt]
     argv += [str(ws.root(rt, "engine-mem")), str(bundle), f"{ws.prefix}{rt[0]}"]
     proc = subprocess.run(argv, capture_output=True, text=True, cwd=c.REPO, timeout=600)
@@ -492,37 +466,28 @@ def engine_memory(ws: c.Workspace, rt: str) -> EngineMemory:
     return c.convert.structure(json.loads(proc.stdout), EngineMemory)
 
 
-def _exit_code(i: int) -> int:
-    """100 different exit codes in 0..255 (37 is prime to 256), signal-looking ones included."""
-    return (i * 37) % 256
-
-
 async def many_at_once(ws: c.Workspace, engine: Engine, rt: str) -> list[str]:
     """100 tasks ``sh -c "exit N"`` started at once: what was wrong of their statuses."""
-    ids = [f"{ws.prefix}{rt[0]}m{i}" for i in range(MANY)]
-    bundles = [
-        ws.bundle(cid, ["/bin/sh", "-c", f"exit {_exit_code(i)}"], ws.rootfs())
-        for i, cid in enumerate(ids)
-    ]
+    # 100 different exit codes in 0..255 (37 is prime to 256), signal-looking ones included.
+    codes = {f"{ws.prefix}{rt[0]}m{i}": (i * 37) % 256 for i in range(MANY)}
+    bundles = {
+        cid: ws.bundle(cid, ["/bin/sh", "-c", f"exit {code}"]) for cid, code in codes.items()
+    }
     sub = engine.subscribe(topics=[events.TASK_EXIT])
-    await asyncio.gather(
-        *(c.start_task(engine, cid, b) for cid, b in zip(ids, bundles, strict=True))
-    )
-    exits = await asyncio.gather(*(engine.tasks.wait(cid) for cid in ids))
-    await asyncio.gather(*(c.remove_task(engine, cid, kill=False) for cid in ids))
+    await asyncio.gather(*(c.start_task(engine, cid, b) for cid, b in bundles.items()))
+    exits = await asyncio.gather(*(engine.tasks.wait(cid) for cid in codes))
+    await asyncio.gather(*(c.remove_task(engine, cid, kill=False) for cid in codes))
     seen: dict[str, list[int]] = {}
     while (event := sub.get_nowait()) is not None:
         seen.setdefault(event.container_id, []).append(event.exit_status or 0)
     sub.close()
     wrong = [
         f"{cid} wait {e.exit_status}"
-        for i, (cid, e) in enumerate(zip(ids, exits, strict=True))
-        if e.exit_status != _exit_code(i)
+        for (cid, code), e in zip(codes.items(), exits, strict=True)
+        if e.exit_status != code
     ]
     return wrong + [
-        f"{cid} events {seen.get(cid)}"
-        for i, cid in enumerate(ids)
-        if seen.get(cid) != [_exit_code(i)]
+        f"{cid} events {seen.get(cid)}" for cid, code in codes.items() if seen.get(cid) != [code]
     ]
 
 
@@ -533,7 +498,7 @@ async def measure(args: argparse.Namespace, ws: c.Workspace) -> Result:
     memory = {rt: engine_memory(ws, rt) for rt in args.runtimes}
     worker = c.BareWorker(ws.dir / "worker.log")
     daemon = Daemon(ws.dir / "ctd", f"{ws.prefix}c") if unavailable() is None else None
-    sides = Sides(ws, worker, None)
+    sides = Sides(ws, worker)
     ctd_memory: list[Memory] = []
     left: list[str] = []
     many: dict[str, list[str]] = {}
@@ -542,12 +507,12 @@ async def measure(args: argparse.Namespace, ws: c.Workspace) -> Result:
             daemon.dir.mkdir()
             await asyncio.to_thread(daemon.start)
             await asyncio.to_thread(daemon.import_image)
-            ctd = sides.ctd = Containerd(daemon, worker)
-            ctd_memory = await ctd.memory(ws.prefix)
+            sides.ctd = Containerd(daemon, worker)
+            ctd_memory = await sides.ctd.memory(ws.prefix)
         for rt in args.runtimes:
             sides.engines[rt] = await Engine(root=ws.root(rt, "engine"), runtime=rt).open()
             ws.root(rt, "bare")
-        fns = {f"{k} {rt}": sides.side(k, rt) for rt in args.runtimes for k in ARMS}
+        fns = {f"{arm} {rt}": sides.side(arm, rt) for rt in args.runtimes for arm in ARMS}
         if sides.ctd is not None:
             fns["containerd"] = sides.side("containerd")
         samples = await c.interleave(fns, rounds=rounds, warmup=warmup)
@@ -569,20 +534,16 @@ async def measure(args: argparse.Namespace, ws: c.Workspace) -> Result:
     runtimes = {}
     for rt in args.runtimes:
         mine = {k.split()[0]: v for k, v in samples.items() if k.endswith(f" {rt}")}
-        own = {
-            path: c.summarize_samples(
-                [
-                    {k: e[k] - b[k] for k in ("total", "cpu_self")}
-                    for e, b in zip(mine[f"engine_{path}"], mine[f"bare_{base}"], strict=True)
-                ]
+        own = {}
+        for path, (_, base, _) in PATHS.items():
+            pairs = zip(mine[f"engine_{path}"], mine[f"bare_{base}"], strict=True)
+            own[path] = c.summarize(
+                [{k: e[k] - b[k] for k in ("total", "cpu_self")} for e, b in pairs]
             )
-            for path, (_, base, _) in PATHS.items()
-        }
-        sides_rt = {k: c.summarize_samples(v) for k, v in mine.items()}
-        runtimes[rt] = Runtime(
-            sides_rt, own, rounds + warmup, sides.wrong.get(rt, []), many[rt], memory[rt]
-        )
-    containerd = c.summarize_samples(samples["containerd"]) if "containerd" in samples else None
+        sides_rt = {k: c.summarize(v) for k, v in mine.items()}
+        wrong = sides.wrong.get(rt, [])
+        runtimes[rt] = Runtime(sides_rt, own, rounds + warmup, wrong, many[rt], memory[rt])
+    containerd = c.summarize(samples["containerd"]) if "containerd" in samples else None
     result = Result(runtimes, containerd, {}, ctd_memory, left)
     result.concurrency = {1: {s: side["total"] for s, side in result.systems().items()}}
     result.concurrency |= {

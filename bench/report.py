@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._common import REPO, RESULTS_DIR, BenchResult, Doc, Machine, convert, table
+from ._common import REPO, RESULTS_DIR, BenchResult, Doc, Machine, Row, convert, table
 
 DOC = REPO / "docs" / "benchmarks.md"
 README = REPO / "README.md"
@@ -37,13 +37,20 @@ class Summary:
         return {n: convert.structure(d.result, modules[n].Result) for n, d in self.benches.items()}
 
 
+def target_row(bench: str, r: Row) -> list[str]:
+    figure = r.engine + (f" vs {r.bare}" if r.bare else "") + (f" ({r.ratio})" if r.ratio else "")
+    kind, status = "check" if r.check else "target", "met" if r.met else "**missed**"
+    return [bench, r.metric, figure, f"{r.target} ({kind})", status]
+
+
 def render(summary: Summary, docs: Path) -> str:
-    m = summary.machine
-    took = ", ".join(f"{n} {d.duration_s:.0f} s" for n, d in summary.benches.items())
+    m, benches = summary.machine, summary.benches
+    took = ", ".join(f"{n} {d.duration_s:.0f} s" for n, d in benches.items())
     loads = ", ".join(
         f"{n} {d.machine.loadavg_start:.1f} to {d.machine.loadavg_end:.1f}"
-        for n, d in summary.benches.items()
+        for n, d in benches.items()
     )
+    targets = (target_row(n, r) for n, d in benches.items() for r in d.rows if r.met is not None)
     out = [
         "## Machine",
         f"- {m.line()}.",
@@ -51,35 +58,19 @@ def render(summary: Summary, docs: Path) -> str:
         f" started {summary.started[:19]}Z; load average (1 min) at the start and end of each"
         f" benchmark: {loads}.",
         "## Targets",
-        table(
-            ["bench", "what", "figure", "target", "status"],
-            (
-                [
-                    r.bench,
-                    r.metric,
-                    r.engine
-                    + (f" vs {r.bare}" if r.bare else "")
-                    + (f" ({r.ratio})" if r.ratio else ""),
-                    f"{r.target} ({'check' if r.check else 'target'})",
-                    "met" if r.met else "**missed**",
-                ]
-                for d in summary.benches.values()
-                for r in d.rows
-                if r.met is not None
-            ),
-        ),
+        table(["bench", "what", "figure", "target", "status"], targets),
     ]
     for name, result in summary.results().items():
-        out += [f"## {importlib.import_module(f'bench.{name}').TITLE}", result.section(docs)]
+        out += [f"## {importlib.import_module(f'bench.{name}').TITLE}", result.section(name, docs)]
     defects = [
         f"- **{name}**: {r.metric}: {r.engine}."
-        for name, d in summary.benches.items()
+        for name, d in benches.items()
         for r in d.rows
         if r.met is False and (r.check or "left" in r.metric)
     ]
     defects += [
         f"- **{name}** left things behind (removed afterwards): {d.cleanup.line()}."
-        for name, d in summary.benches.items()
+        for name, d in benches.items()
         if not d.cleanup.clean
     ]
     defects += [f"- exited non-zero: {f}." for f in summary.failed]
@@ -107,7 +98,7 @@ def replace_block(path: Path, text: str) -> None:
     path.write_text(pattern.sub(lambda _: f"{BEGIN}\n{text}\n{END}", old, count=1))
 
 
-def write(summary: Summary, doc: Path, readme: bool = False) -> Path:
+def write(summary: Summary, doc: Path, readme: bool) -> Path:
     """docs/benchmarks.md's block (and the README's table when ``readme``) when ``doc`` is
     DOC, else a page of its own: a quick or partial run is no figure for the docs."""
     if doc == DOC:
@@ -120,14 +111,13 @@ def write(summary: Summary, doc: Path, readme: bool = False) -> Path:
     return doc
 
 
-def main(argv: list[str] | None = None) -> int:
+def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.report", description=__doc__)
     parser.add_argument("summary", nargs="?", type=Path, default=RESULTS_DIR / "summary.json")
-    parser.add_argument("--doc", type=Path, default=None, help="where to write (default: docs/)")
     parser.add_argument("--readme", action="store_true", help="README.md's table too")
-    args = parser.parse_args(argv)
+    args = parser.parse_args()
     summary = convert.structure(json.loads(args.summary.read_text()), Summary)
-    doc = args.doc or (RESULTS_DIR / "benchmarks-quick.md" if summary.quick else DOC)
+    doc = RESULTS_DIR / "benchmarks-quick.md" if summary.quick else DOC
     print(write(summary, doc, readme=args.readme))
     return 0
 

@@ -1,29 +1,44 @@
-"""The UI under load, end to end: ``shimdeck``'s app on a real pty, timed by its hooks."""
+"""The UI under load, end to end: ``shimdeck``'s app on a real pty, timed by its hooks; and
+the terminal (:class:`PtyProgram`) the UI benchmarks run the app on."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import fcntl
+import json
 import math
 import os
 import random
 import re
 import select
+import struct
+import subprocess
 import sys
+import termios
 import time
 import traceback
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pyte
+from textual.app import App, ComposeResult
+
+from runtime import Engine, create_bundle, errors
+from tui import app as tui_app
+from tui.app import ShimdeckApp
+from tui.backend.base import CommandSource
+from tui.backend.live import LiveBackend
+from tui.widgets.linetable import LineTable
+from tui.widgets.terminal import TerminalView
 
 from . import _common as c
-from ._proto import answer_async, reply, request
-from ._pty import PtyProgram
+from ._proto import answer, reply, request
 
 NAME = "ui"
 TITLE = "UI responsiveness"
@@ -70,17 +85,22 @@ FINAL_LINES = [f"final {i:03d}" for i in range(1, 101)] + ["END"]
 MARKER = re.compile(rb"ECHO \d+ \w")
 
 
+class PaneHarness(App[None]):
+    """The console pane alone, in a headless app."""
+
+    def compose(self) -> ComposeResult:
+        yield TerminalView()
+
+
 # -- the child: shimdeck's app on the pty, its hooks timed ------------------------------------
 
 
 class Probe:
     """The child's side of the control pipe (``op_*``) and the app's hooks' listeners."""
 
-    def __init__(self, ns: argparse.Namespace) -> None:
-        from runtime import Engine
-
-        self.root, self.rootfs, self.capture_path = Path(ns.root), Path(ns.rootfs), ns.capture
-        self.engine = Engine(root=self.root, runtime=ns.runtime)
+    def __init__(self, root: str, rootfs: str, runtime: str, capture: str) -> None:
+        self.root, self.rootfs, self.capture_path = Path(root), Path(rootfs), capture
+        self.engine = Engine(root=self.root, runtime=runtime)
         self.times: dict[str, list[float]] = {"key": [], "moved": [], "frame": []}
         #: The containers table's title at each frame it changed in, while watched.
         self.titles: list[tuple[float, str]] | None = None
@@ -92,19 +112,13 @@ class Probe:
         self.last_feed = self.since = 0.0
         self.events: list[float] = []
         self.load: list[asyncio.Task[None]] = []
-        self.counts = {"execs": 0, "failures": 0, "skipped": 0}
 
     def start_app(self) -> None:
-        from tui import app
-        from tui.app import ShimdeckApp
-        from tui.backend.live import LiveBackend
-        from tui.widgets.linetable import LineTable
-
         probe = self
 
         class App(ShimdeckApp):
             # Textual reads a relative CSS_PATH beside the module of the class that names it.
-            CSS_PATH = str(Path(app.__file__).with_name("app.tcss"))
+            CSS_PATH = str(Path(tui_app.__file__).with_name("app.tcss"))
 
             def on_line_table_row_highlighted(self, _: LineTable.RowHighlighted) -> None:
                 # Bubbled up from the containers table, once the screen updated details.
@@ -138,8 +152,6 @@ class Probe:
         pending = [m[4:] for m in self.marked if m[:4] == "fed " and m[4:] not in self.marked]
         if (not pending and self.final is None) or "final" in self.marked:
             return
-        from tui.widgets.terminal import TerminalView
-
         views = self.app.screen.query(TerminalView)
         lines = [r.rstrip() for r in views.first().display_lines()] if views else []
         for m in pending:
@@ -148,50 +160,36 @@ class Probe:
         if lines == self.final:
             self.marked["final"] = t
 
-    async def op_tasks(self, n: int, running: int | None = None) -> dict[str, Any]:
-        """Containers t0000 to t<n-1>, the first ``running`` (all) with a running task."""
-        from runtime import create_bundle
-
+    async def op_tasks(self, n: int, running: int) -> dict[str, Any]:
+        """Containers t0000 to t<n-1>, the first ``running`` with a running task; answered
+        once the app's model has them all."""
         have = {box.id for box in self.engine.containers.list()}
         sem = asyncio.Semaphore(6)
 
         async def make(i: int) -> None:
-            cid = f"t{i:04d}"
+            cid, args = f"t{i:04d}", ["sleep", "3600"]
             async with sem:
-                args = ["sleep", "3600"]
-                b = await asyncio.to_thread(
-                    create_bundle, self.root / "bundles" / cid, args, rootfs=self.rootfs
-                )
-                await self.engine.containers.create(cid, b, {"bench": "ui"})
-                if i < (n if running is None else running):
+                bundle = self.root / "bundles" / cid
+                await asyncio.to_thread(create_bundle, bundle, args, rootfs=self.rootfs)
+                await self.engine.containers.create(cid, bundle, {"bench": "ui"})
+                if i < running:
                     await self.engine.tasks.run(cid)
 
-        t0 = time.monotonic()
         await asyncio.gather(*(make(i) for i in range(n) if f"t{i:04d}" not in have))
-        return {"seconds": time.monotonic() - t0}
-
-    def op_rows(self) -> dict[str, Any]:
-        return {"rows": len(self.app.model.rows)}
+        while len(self.app.model.rows) < n:
+            await asyncio.sleep(0.05)
+        return {}
 
     async def exec_once(self, cid: str, eid: str) -> None:
-        from runtime import errors
-
-        try:
+        with contextlib.suppress(errors.Error):  # load, not a measurement
             await self.engine.tasks.exec(cid, eid, ["/bin/true"])
             await self.engine.tasks.start(cid, eid)
             await self.engine.tasks.wait(cid, eid)
             await self.engine.tasks.delete(cid, eid)
-            self.counts["execs"] += 1
-        except errors.Error:
-            self.counts["failures"] += 1
 
     async def relabel(self, cid: str, n: int) -> None:
-        from runtime import errors
-
-        try:
+        with contextlib.suppress(errors.Error):
             await self.engine.containers.update(cid, {"bench": "ui", "n": str(n)})
-        except errors.Error:
-            self.counts["failures"] += 1
 
     async def run_load(self, period: float, job: Callable[[int], Awaitable[None]]) -> None:
         inflight: set[asyncio.Task[None]] = set()
@@ -202,12 +200,10 @@ class Probe:
                 # short of the rate (as events from elsewhere would come in a burst).
                 while next_at <= time.monotonic():
                     next_at, n = next_at + period, n + 1
-                    if len(inflight) < 16:
+                    if len(inflight) < 16:  # else skipped: the rate falls short
                         t = asyncio.ensure_future(job(n))
                         inflight.add(t)
                         t.add_done_callback(inflight.discard)
-                    else:
-                        self.counts["skipped"] += 1
                 await asyncio.sleep(next_at - time.monotonic())
         finally:
             await asyncio.gather(*inflight, return_exceptions=True)
@@ -216,7 +212,6 @@ class Probe:
         """``exec_rate`` events/s of execs (added, started, exit) in 20 tasks, not t0000 or
         t0001 (the key test's rows); the rest of ``rate``, label updates of every container
         in turn: crun spawned for 500 events/s is more than two cores run beside the UI."""
-        self.counts = dict.fromkeys(self.counts, 0)
         self.since = time.monotonic()
         ids = sorted(box.id for box in self.engine.containers.list())
         execs = min(rate, exec_rate)
@@ -235,11 +230,9 @@ class Probe:
             with contextlib.suppress(asyncio.CancelledError):
                 await load
         n = sum(1 for t in self.events if self.since <= t <= until)
-        return self.counts | {"events_per_s": n / (until - self.since)}
+        return {"events_per_s": n / (until - self.since)}
 
     async def op_flood(self) -> dict[str, Any]:
-        from tui.backend.base import CommandSource
-
         await self.backend.create(
             "flood", CommandSource(("sh", "-c", FLOOD_SCRIPT)), terminal=True, labels={}
         )
@@ -259,8 +252,6 @@ class Probe:
         return {}
 
     def op_flood_times(self) -> dict[str, Any]:
-        from tui.widgets.terminal import TerminalView
-
         Path(self.capture_path).write_bytes(bytes(self.capture))
         s = self.app.screen.query(TerminalView).first().stats
         mine = {k: getattr(self, k) for k in ("marked", "inputs", "last_feed", "fed")}
@@ -276,7 +267,7 @@ class Probe:
             lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(fd_in, "rb")
         )
         while line := await reader.readline():
-            os.write(fd_out, await answer_async(self, line))
+            os.write(fd_out, await answer(self, line))
 
     async def main(self, fd_in: int, fd_out: int) -> None:
         await self.engine.open()
@@ -289,34 +280,133 @@ class Probe:
             for load in self.load:
                 load.cancel()
             await self.backend.close()
-            sem = asyncio.Semaphore(16)
-
-            async def remove(cid: str) -> None:
-                async with sem:
-                    await self.backend.remove(cid)
-
-            await asyncio.gather(*(remove(box.id) for box in self.engine.containers.list()))
+            await c.ten_at_once(self.backend.remove, [b.id for b in self.engine.containers.list()])
             await self.engine.close()
             os.write(fd_out, b'{"closed": true}\n')
 
 
-def child_main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.ui --child")
-    parser.add_argument("--child", action="store_true")
-    for name in ("root", "rootfs", "runtime", "log", "capture"):
-        parser.add_argument(f"--{name}", required=True)
-    parser.add_argument("--ctl", type=int, nargs=2, required=True)
-    ns = parser.parse_args(argv)
+def child_main(config: str) -> int:
+    """``python -m bench.ui --child CONFIG``: :class:`Probe`'s arguments, the log file and the
+    control pipe's two fds, as JSON."""
+    kw = json.loads(config)
+    log, ctl = kw.pop("log"), kw.pop("ctl")
     try:
-        asyncio.run(Probe(ns).main(*ns.ctl))
+        asyncio.run(Probe(**kw).main(*ctl))
     except BaseException:
-        with open(ns.log, "a") as f:
+        with open(log, "a") as f:
             traceback.print_exc(file=f)
         return 1
     return 0
 
 
 # -- the parent: a terminal for the child ------------------------------------------------------
+
+
+class PtyProgram:
+    """A program on a real pty, its screen rendered by pyte (what a user's terminal would
+    show): keys written to it, what its screen shows waited for."""
+
+    def __init__(
+        self,
+        argv: list[str],
+        size: tuple[int, int],
+        env: dict[str, str] | None = None,
+        pass_fds: tuple[int, ...] = (),
+    ) -> None:
+        columns, lines = size
+        self.master, tty = os.openpty()
+        fcntl.ioctl(tty, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
+        terminal = {"TERM": "xterm-256color", "COLORTERM": "truecolor", "TZ": "UTC"}
+        #: When the program was started (monotonic), for times to its first paint.
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(
+            argv,
+            stdin=tty,
+            stdout=tty,
+            stderr=tty,
+            start_new_session=True,
+            pass_fds=pass_fds,
+            cwd=c.REPO,
+            env=os.environ | terminal | (env or {}),
+        )
+        os.close(tty)
+        os.set_blocking(self.master, False)
+        self.screen = pyte.Screen(columns, lines)
+        self.stream = pyte.ByteStream(self.screen)
+        self.process = psutil.Process(self.proc.pid)
+
+    def pump(self, timeout: float) -> None:
+        """Render what the program wrote, waiting up to ``timeout`` for it."""
+        ready, _, _ = select.select([self.master], [], [], max(0.0, timeout))
+        while ready:
+            try:
+                data = os.read(self.master, 1 << 16)
+            except (BlockingIOError, OSError):  # OSError (EIO): the program closed the pty
+                break
+            if not data:
+                break
+            self.stream.feed(data)
+
+    def text(self) -> str:
+        return "\n".join(self.screen.display)
+
+    def wait(self, predicate: Callable[[], bool], what: str, timeout: float = 30.0) -> float:
+        """Render output until ``predicate()``; the monotonic time it first held."""
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise c.BenchError(f"timed out waiting for {what}; screen:\n{self.text()}")
+            if self.proc.poll() is not None:
+                self.pump(0)
+                raise c.BenchError(f"the program exited ({self.proc.returncode}):\n{self.text()}")
+            self.pump(0.02)
+        return time.monotonic()
+
+    def wait_for(self, text: str, what: str = "", timeout: float = 30.0) -> float:
+        """:meth:`wait` until ``text`` is on the screen."""
+        return self.wait(lambda: text in self.text(), what or text, timeout)
+
+    def idle(self, seconds: float) -> None:
+        """Keep rendering (a program blocked on a full pty would stop) for ``seconds``."""
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            self.pump(left)
+
+    def keys(self, data: bytes) -> float:
+        t = time.monotonic()
+        os.write(self.master, data)
+        return t
+
+    def cpu_meter(self) -> Callable[[], float]:
+        """From now: a function answering the program's CPU since, in % of a core."""
+
+        def seconds() -> float:
+            return float(sum(self.process.cpu_times()[:2]))
+
+        c0, t0 = seconds(), time.monotonic()
+        return lambda: (seconds() - c0) / (time.monotonic() - t0) * 100
+
+    def rss_bytes(self) -> int:
+        return int(self.process.memory_info().rss)
+
+    def close(self, quit_keys: bytes = b"\x11", timeout: float = 30.0) -> int:
+        """Quit with ``quit_keys`` (ctrl+q), else SIGTERM, else SIGKILL; the exit status."""
+        try:
+            if self.proc.poll() is None:
+                os.write(self.master, quit_keys)
+                deadline = time.monotonic() + timeout
+                while self.proc.poll() is None and time.monotonic() < deadline:
+                    self.pump(0.05)
+            if self.proc.poll() is None:
+                self.proc.terminate()
+                try:
+                    self.proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait()
+        finally:
+            os.close(self.master)
+        return self.proc.returncode
 
 
 class UiProcess(PtyProgram):
@@ -326,10 +416,11 @@ class UiProcess(PtyProgram):
         self.log, self.capture = ws.dir / "ui-child.log", ws.dir / "flood.bin"
         ctl_in_r, self.ctl_w = os.pipe()
         self.ctl_r, ctl_out_w = os.pipe()
-        argv = [sys.executable, "-m", "bench.ui", "--child", f"--root={ws.root(runtime, 'engine')}"]
-        argv += [f"--rootfs={rootfs}", f"--runtime={runtime}", f"--log={self.log}"]
-        argv += [f"--capture={self.capture}", "--ctl", str(ctl_in_r), str(ctl_out_w)]
-        super().__init__(argv, size=(COLUMNS, LINES), cwd=c.REPO, pass_fds=(ctl_in_r, ctl_out_w))
+        config: dict[str, Any] = {"root": str(ws.root(runtime, "engine")), "rootfs": str(rootfs)}
+        config |= {"runtime": runtime, "capture": str(self.capture), "log": str(self.log)}
+        config["ctl"] = [ctl_in_r, ctl_out_w]
+        argv = [sys.executable, "-m", "bench.ui", "--child", json.dumps(config)]
+        super().__init__(argv, size=(COLUMNS, LINES), pass_fds=(ctl_in_r, ctl_out_w))
         os.close(ctl_in_r)
         os.close(ctl_out_w)
         self._replies = b""
@@ -514,16 +605,9 @@ class Drain:
 
 async def drain(data: bytes, rounds: int, skip: bool) -> Drain:
     """The pane (in a headless app, at the flood's pane size) against bare pyte."""
-    from textual.app import App, ComposeResult
-
-    from tui.widgets.terminal import TerminalView
-
-    class Harness(App[None]):
-        def compose(self) -> ComposeResult:
-            yield TerminalView()
 
     async def pane(_: int) -> c.Sample:
-        app = Harness()
+        app = PaneHarness()
         async with app.run_test(size=(COLUMNS, LINES - 1)) as pilot:
             view = app.query_one(TerminalView)
             if not skip:
@@ -543,64 +627,52 @@ async def drain(data: bytes, rounds: int, skip: bool) -> Drain:
         return {"mb_per_s": len(data) / (time.perf_counter() - t0) / 1e6}
 
     samples = await c.interleave({"pane": pane, "pyte": bare}, rounds=rounds, warmup=0)
-    return Drain(
-        len(data), c.summarize_samples(samples["pane"]), c.summarize_samples(samples["pyte"])
-    )
-
-
-row, at_most = partial(c.Row, NAME), partial(c.at_most, NAME)
+    return Drain(len(data), c.summarize(samples["pane"]), c.summarize(samples["pyte"]))
 
 
 @dataclass
 class Result(c.BenchResult):
+    containers: int
     tasks: int
     events_per_s: float
     key: dict[str, c.Stats]
+    filter: dict[str, c.Stats]
     load_cpu_percent: float
-    idle_cpu_percent: dict[int, float] = field(default_factory=dict)
-    containers: int = 0
-    filter: dict[str, c.Stats] = field(default_factory=dict)
-    made_s: float = 0.0
+    idle_cpu_percent: dict[int, float]
     #: Bytes: at rest after the containers came, and the peak by the end of the filters.
-    rss: int = 0
-    peak_rss: int = 0
-    flood: Flood | None = None
-    drain: dict[str, Drain] = field(default_factory=dict)
+    rss: int
+    peak_rss: int
+    flood: Flood
+    drain: dict[str, Drain]
 
     def rows(self) -> list[c.Row]:
-        k, fl, f = self.key, self.flood, self.filter
+        k, f, fl, Row = self.key, self.filter, self.flood, c.Row
         load = f"{self.containers:,} containers, {self.tasks:,} running tasks"
-        assert fl is not None
-        p95 = c.Stats.p95_med
+        rss = f"{c.mib(self.rss)} / {c.mib(self.peak_rss)}"
         rows = [
-            at_most(
+            c.p95_at_most(
                 f"key to repaint written, main screen, {load}, {self.events_per_s:.0f}"
-                f" events/s (execs, label updates): p95 / median (n={k['written'].n})",
-                *(k["written"].p95, KEY_P95_TARGET, c.ms, p95(k["written"])),
-                stat="p95",
-                bare=f"{K9S}; {OXKER}",
+                " events/s (execs, label updates):",
+                *(k["written"], KEY_P95_TARGET, f"{K9S}; {OXKER}"),
             ),
-            row(
+            Row(
                 "key to repaint shown by this harness's pyte terminal: p95 / median",
-                p95(k["shown"]),
+                p95(k, "shown"),
             ),
-            row(
+            Row(
                 "key to repaint, parts, p95 / median: pty to app; app to details pane updated;"
                 " to the app's next frame",
-                "; ".join(p95(k[x]) for x in ("to_app", "handle", "paint")),
+                p95(k, "to_app", "handle", "paint"),
             ),
-            at_most(
-                f"a filter typed over them, key to the table filtered written: p95 / median"
-                f" (n={f['written'].n})",
-                *(f["written"].p95, KEY_P95_TARGET, c.ms, p95(f["written"])),
-                stat="p95",
-                bare=K9S,
+            c.p95_at_most(
+                "a filter typed over them, key to the table filtered written:",
+                *(f["written"], KEY_P95_TARGET, K9S),
             ),
-            row(
+            Row(
                 "filter key, p95 / median: shown by the harness; pty to app; app to the frame",
-                "; ".join(p95(f[x]) for x in ("shown", "to_app", "repaint")),
+                p95(f, "shown", "to_app", "repaint"),
             ),
-            row(
+            Row(
                 "UI process CPU during that load (engine and exec load included)",
                 c.pct(self.load_cpu_percent),
             ),
@@ -608,32 +680,25 @@ class Result(c.BenchResult):
         for n, p in self.idle_cpu_percent.items():
             what = f"idle CPU of the UI process, {n:,} running tasks"
             if n == 100:
-                rows.append(at_most(what, p, IDLE_CPU_TARGET, pct2))
+                rows.append(c.at_most(what, p, IDLE_CPU_TARGET, pct2))
             else:  # stats sampled only for the rows on screen
                 what += f" ({self.containers:,} containers; over >= 10 s)"
-                rows.append(at_most(what, p, IDLE_CPU_1000_TARGET, pct2, bare=LAZYDOCKER))
-        rows.append(
-            at_most(
+                rows.append(c.at_most(what, p, IDLE_CPU_1000_TARGET, pct2, bare=LAZYDOCKER))
+        rows += [
+            c.at_most(
                 f"UI process RSS with {load}, at rest / peak: the app and the in-process"
                 " engine (its containers', tasks' and output buffers' state), not the runtime",
-                *(self.peak_rss, RSS_TARGET, c.mib, f"{c.mib(self.rss)} / {c.mib(self.peak_rss)}"),
+                *(self.peak_rss, RSS_TARGET, c.mib, rss),
                 stat="peak",
-            )
-        )
-        parts = (fl.to_process, fl.to_pane, fl.to_frame)
-        rows += [
-            at_most(
-                f"flood: key to echo written, p95 / median (n={fl.echo_written.n})",
-                *(fl.echo_written.p95, ECHO_P95_TARGET, c.ms, p95(fl.echo_written)),
-                stat="p95",
             ),
-            row("flood: key to echo shown by the harness, p95 / median", p95(fl.echo_shown)),
-            row(
+            c.p95_at_most("flood: key to echo written,", fl.echo_written, ECHO_P95_TARGET),
+            Row("flood: key to echo shown by the harness, p95 / median", fl.echo_shown.p95_med()),
+            Row(
                 "flood: key to echo, parts, p95 / median: key to the write to the process; to the"
                 " marker reaching the pane; to the frame showing it",
-                "; ".join(map(p95, parts)),
+                "; ".join(s.p95_med() for s in (fl.to_process, fl.to_pane, fl.to_frame)),
             ),
-            at_most(
+            c.at_most(
                 "flood: correct final screen written, from the last byte the pane got (from the"
                 " key; shown by the harness, from the key)",
                 *(fl.final_from_last_byte, FINAL_TARGET, c.ms),
@@ -644,25 +709,22 @@ class Result(c.BenchResult):
         for label, d in self.drain.items():
             pane, bare = d.pane["mb_per_s"].median, d.pyte["mb_per_s"].median
             what = f"drain rate, {c.mib(d.bytes)} of the flood ({label}), median"
-            rows.append(c.vs(NAME, what, pane, bare, "pyte.ByteStream.feed", fmt=mb_s))
+            rows.append(c.vs(what, pane, bare, "pyte.ByteStream.feed", fmt=mb_s))
         mib = (f"{n / c.MIB:.1f}" for n in (fl.fed, fl.parsed, fl.skipped))
         return [
             *rows,
-            row(
+            Row(
                 "flood: UI process CPU while attached (engine reading the pty included)",
                 c.pct(fl.ui_cpu_percent),
             ),
-            row("flood: pane bytes received / parsed / skipped", " / ".join(mib) + " MiB"),
+            Row("flood: pane bytes received / parsed / skipped", " / ".join(mib) + " MiB"),
         ]
 
     def headline(self) -> list[list[str]]:
-        fl, key, ms, idle = self.flood, self.key["written"], c.ms, self.idle_cpu_percent
-        assert fl is not None
+        ms, idle, target = c.ms, self.idle_cpu_percent, f"target {KEY_P95_TARGET * 1000:.0f} ms"
         load = f"{self.containers:,} containers, {self.tasks:,} running, {self.events_per_s:.0f}"
-        echo = "UI: key to echo while `yes` floods the console, p95"
-        target = f"target {KEY_P95_TARGET * 1000:.0f} ms"
         return [
-            [f"UI: key to repaint, {load} events/s, p95", ms(key.p95), target],
+            [f"UI: key to repaint, {load} events/s, p95", ms(self.key["written"].p95), target],
             ["UI: filter typed over them, p95", ms(self.filter["written"].p95), target],
             ["UI: idle CPU with 100 tasks", c.pct(idle[100]), f"target {IDLE_CPU_TARGET:.0f}%"],
             [
@@ -670,8 +732,16 @@ class Result(c.BenchResult):
                 c.pct(idle[self.tasks]),
                 f"target {IDLE_CPU_1000_TARGET:.0f}%",
             ],
-            [echo, ms(fl.echo_written.p95), f"target {ECHO_P95_TARGET * 1000:.0f} ms"],
+            [
+                "UI: key to echo while `yes` floods the console, p95",
+                ms(self.flood.echo_written.p95),
+                f"target {ECHO_P95_TARGET * 1000:.0f} ms",
+            ],
         ]
+
+
+def p95(stats: dict[str, c.Stats], *keys: str) -> str:
+    return "; ".join(stats[k].p95_med() for k in keys)
 
 
 pct2 = partial(c.pct, digits=2)
@@ -689,25 +759,20 @@ async def measure(args: argparse.Namespace, ws: c.Workspace) -> Result:
     ui = UiProcess(ws, runtime, ws.rootfs())
     try:
         ui.wait(lambda: "containers" in ui.text() and "events" in ui.text(), "the main screen")
-        ui.call("tasks", n=100)
-        ui.wait(lambda: ui.call("rows")["rows"] >= 100, "100 rows in the model")
-        idle = {100: idle_cpu(ui, idle_s)}
-        made = ui.call("tasks", n=many, running=running)["seconds"]
-        ui.wait(lambda: ui.call("rows")["rows"] >= many, f"{many} rows in the model")
-        idle[running] = idle_cpu(ui, idle_s)
+        idle = {}
+        for n, tasks in ((100, 100), (many, running)):
+            ui.call("tasks", n=n, running=tasks)
+            idle[tasks] = idle_cpu(ui, idle_s)
         rss = ui.rss_bytes()
         ui.call("load_start", rate=rate)
         ui.idle(1.0)
         cpu = ui.cpu_meter()
-        parts = key_to_repaint(ui, args.rounds or (25 if args.quick else 80))
+        keys = key_to_repaint(ui, args.rounds or (25 if args.quick else 80))
         typed = filter_keys(ui, args.rounds or (3 if args.quick else 10), many)
         load_cpu = cpu()
-        load = ui.call("load_stop")
-        keys, filt = ({k: c.stats(v) for k, v in d.items()} for d in (parts, typed))
-        result = Result(running, load["events_per_s"], keys, load_cpu, idle)
-        result.containers, result.filter, result.made_s = many, filt, made
-        result.rss, result.peak_rss = rss, peak_rss(ui)
-        result.flood = flood(ui, 8 if args.quick else 25)
+        events_per_s = ui.call("load_stop")["events_per_s"]
+        peak = peak_rss(ui)
+        flooded = flood(ui, 8 if args.quick else 25)
         ui.keys(b"\x1d")  # ctrl+]: back to the main screen
         ui.wait_for("containers", "the main screen again")
     except BaseException:
@@ -719,15 +784,18 @@ async def measure(args: argparse.Namespace, ws: c.Workspace) -> Result:
     if len(capture) < 512 * 1024:
         raise c.BenchError(f"the flood capture is only {len(capture)} bytes")
     rounds = 1 if args.quick else 3
-    result.drain = {
+    drains = {
         "whole capture, with skip-ahead": await drain(capture, rounds, skip=True),
         # Parsing 6 ms of every 17 ms tick.
         "skip-ahead off": await drain(capture[: 192 * 1024], rounds, skip=False),
     }
-    return result
+    key, filt = ({k: c.stats(v) for k, v in d.items()} for d in (keys, typed))
+    return Result(
+        *(many, running, events_per_s, key, filt, load_cpu, idle, rss, peak, flooded, drains)
+    )
 
 
 if __name__ == "__main__":
-    if "--child" in sys.argv:
-        sys.exit(child_main(sys.argv[1:]))
+    if sys.argv[1:2] == ["--child"]:
+        sys.exit(child_main(sys.argv[2]))
     sys.exit(c.run(NAME, measure))
