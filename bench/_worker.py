@@ -70,13 +70,25 @@ class Worker:
 
     def op_steps(self, steps: list[dict[str, Any]]) -> dict[str, Any]:
         """Each step in turn: ``{"argv": [...]}`` spawned and waited for, or
-        ``{"wait_pid_file": path}``, a container init re-parented here; times and CPU."""
+        ``{"wait_pid_file": path}``, a container init re-parented here; times and CPU.
+
+        An argv step with ``"pipes": true`` gets its stdio wired as the engine wires a task's
+        (runtime/stdio.py): a stdin pipe, one pipe for stdout and stderr, read to its end
+        once every step is done."""
         times: list[float] = []
         statuses: list[int] = []
+        held: list[int] = []
         offset, cpu0, start = os.fstat(self.errlog).st_size, cpu_times(), time.perf_counter()
         for step in steps:
             t0 = time.perf_counter()
-            if "argv" in step:
+            if "argv" in step and step.get("pipes"):
+                (in_r, in_w), (out_r, out_w) = os.pipe(), os.pipe()
+                pid = _spawn(step["argv"], in_r, out_w, out_w)
+                os.close(in_r)
+                os.close(out_w)
+                held += [in_w, out_r]
+                _, status = os.waitpid(pid, 0)
+            elif "argv" in step:
                 pid = _spawn(step["argv"], self.devnull, self.devnull, self.errlog)
                 _, status = os.waitpid(pid, 0)
             else:
@@ -84,6 +96,11 @@ class Worker:
                     status = _wait_adopted(int(f.read().strip()))
             times.append(time.perf_counter() - t0)
             statuses.append(_status(status))
+        for in_w, out_r in zip(held[::2], held[1::2], strict=True):
+            os.close(in_w)
+            while os.read(out_r, 65536):
+                pass
+            os.close(out_r)
         total, cpu1 = time.perf_counter() - start, cpu_times()
         cpu = {"cpu_self": cpu1[0] - cpu0[0], "cpu_children": cpu1[1] - cpu0[1]}
         return {"total": total} | cpu | self._outcome(times, statuses, offset)

@@ -23,6 +23,9 @@ from typing import Any
 import psutil
 
 from runtime import Engine, events
+from runtime.bundle import task_bundle
+from runtime.cgroups import remove_empty
+from runtime.spec import load_spec
 from tests.containerd import image
 from tests.containerd.daemon import Daemon, unavailable
 
@@ -102,6 +105,8 @@ class Runtime:
     sides: dict[str, c.Side]
     #: Per path, the per-round differences to the bare side's same commands.
     own: dict[str, c.Side]
+    #: Per path, a 95% confidence interval of the median own time (seconds).
+    own_interval: dict[str, tuple[float, float]]
     lifecycles: int
     wrong_status: list[int]
     many_wrong: list[str]
@@ -115,12 +120,15 @@ class Runtime:
         for path, (name, base, cmds) in PATHS.items():
             eng, own = self.median(f"engine_{path}"), self.own[path]
             n = self.sides[f"engine_{path}"]["total"].n
+            low, high = self.own_interval[path]
             rows += [
                 c.at_most(
                     f"{rt}: the engine's own time per {name} lifecycle (median of per-round"
-                    f" differences to the same {cmds} runtime commands; its own CPU beside)",
+                    f" differences to the same {cmds} runtime commands, its 95% confidence"
+                    " interval; its own CPU beside)",
                     *(own["total"].median, TARGET_OWN_MS / 1e3, c.ms),
-                    f"{c.ms(own['total'].median)} (CPU {c.ms(own['cpu_self'].median)})",
+                    f"{c.ms(own['total'].median)} ({c.ms(low)} to {c.ms(high)};"
+                    f" CPU {c.ms(own['cpu_self'].median)})",
                     f"{c.ms(eng)} vs {c.ms(self.median(f'bare_{base}'))}",
                 ),
                 c.vs(
@@ -334,6 +342,16 @@ class Sides:
         self.ctd: Containerd | None = None
         self.engines: dict[str, Engine] = {}
         self.bundle = ws.bundle("true", ["/bin/true"])
+        # The own-time pairs' bare side gives the runtime what the engine gives it: the bundle
+        # task_bundle writes (a cgroup one level below a parent of its own) and, in bare(),
+        # pipes for the container's stdio. Each costs the runtime itself a little.
+        self.bare_cgroup = f"{ws.prefix}bare"
+        self.task_bundle = task_bundle(
+            self.bundle,
+            load_spec(self.bundle),
+            ws.dir / "bundles" / "true-task",
+            f"{self.bare_cgroup}/lifecycle",
+        )
         self.ids = (f"{ws.prefix}{i}" for i in itertools.count(1))
         self.last = ""  # the system of the last lifecycle: a runtime or containerd
         self.wrong: dict[str, list[int]] = {}
@@ -387,7 +405,7 @@ class Sides:
         return sample | {"total": times[-1] - times[0]} | c.cpu_since(cpu)
 
     async def bare(self, rt: str, kind: str) -> c.Sample:
-        cid, pid, bundle = next(self.ids), str(self.ws.dir / "bare.pid"), str(self.bundle)
+        cid, pid, bundle = next(self.ids), str(self.ws.dir / "bare.pid"), str(self.task_bundle)
         root = self.ws.dir / f"bare-{rt}"
 
         def argv(*a: str) -> dict[str, Any]:
@@ -398,12 +416,13 @@ class Sides:
         at, wait = ("--pid-file", pid, "--bundle", bundle, cid), {"wait_pid_file": pid}
         delete = argv("delete", "--force", cid)
         if kind == "run":
-            commands, phases = [argv("run", "--bundle", bundle, cid)], []
+            commands, phases = [argv("run", "--bundle", str(self.bundle), cid)], []
         elif kind == "detach":
-            commands = [argv(*logged, "run", "--detach", *at), wait, delete]
+            commands = [argv(*logged, "run", "--detach", *at) | {"pipes": True}, wait, delete]
             phases = ["run", "wait", "delete"]
         else:
-            commands = [argv(*logged, "create", *at), argv("start", cid), wait, delete]
+            create = argv(*logged, "create", *at) | {"pipes": True}
+            commands = [create, argv("start", cid), wait, delete]
             phases = ["create", "start", "wait", "delete"]
         return c.sample(await self.worker.steps(*commands), *phases)
 
@@ -531,18 +550,21 @@ async def measure(args: argparse.Namespace, ws: c.Workspace) -> Result:
         if daemon is not None:
             left = await asyncio.to_thread(daemon.stop)
         await worker.aclose()
+        remove_empty(sides.bare_cgroup)  # the bare side's parent; its containers' are gone
     runtimes = {}
     for rt in args.runtimes:
         mine = {k.split()[0]: v for k, v in samples.items() if k.endswith(f" {rt}")}
-        own = {}
+        own, interval = {}, {}
         for path, (_, base, _) in PATHS.items():
             pairs = zip(mine[f"engine_{path}"], mine[f"bare_{base}"], strict=True)
-            own[path] = c.summarize(
-                [{k: e[k] - b[k] for k in ("total", "cpu_self")} for e, b in pairs]
-            )
+            diffs = [{k: e[k] - b[k] for k in ("total", "cpu_self")} for e, b in pairs]
+            own[path] = c.summarize(diffs)
+            interval[path] = c.median_interval([d["total"] for d in diffs])
         sides_rt = {k: c.summarize(v) for k, v in mine.items()}
         wrong = sides.wrong.get(rt, [])
-        runtimes[rt] = Runtime(sides_rt, own, rounds + warmup, wrong, many[rt], memory[rt])
+        runtimes[rt] = Runtime(
+            sides_rt, own, interval, rounds + warmup, wrong, many[rt], memory[rt]
+        )
     containerd = c.summarize(samples["containerd"]) if "containerd" in samples else None
     result = Result(runtimes, containerd, {}, ctd_memory, left)
     result.concurrency = {1: {s: side["total"] for s, side in result.systems().items()}}
