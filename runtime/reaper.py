@@ -123,8 +123,8 @@ def has_exited(pid: int) -> bool:
     """Whether ``pid`` is gone, a zombie, or exiting.
 
     A pid namespace's init that has begun to exit stays a sleeping process, not a zombie,
-    until every other process of its namespace is reaped: one whose parent is outside (a
-    runtime's exec helper, orphaned to us) may wait for a sweep. ``runc state`` says "running"
+    until every other process of its namespace is reaped, and one orphaned to us (a runtime's
+    exec helper killed in there, most likely) waits for a sweep. ``runc state`` says "running"
     all that while, though nothing can join the namespace any more.
     """
     fields = _stat(pid)

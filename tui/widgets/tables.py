@@ -222,7 +222,7 @@ class ContainersTable(SyncedTable):
         built = self._built.get(row.id)
         if built is None:
             cells = self.row_cells(row, now)
-            built = self._built[row.id] = (now, cells, [cell.cell_len for cell in cells])
+            built = self._built[row.id] = (now, cells, list(super().measure(row.id, cells)))
         return built[1]
 
     def measure(self, key: str, cells: Cells) -> Sequence[int]:
