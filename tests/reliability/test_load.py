@@ -81,7 +81,7 @@ async def run_one(engine: Engine, plan: Plan) -> tuple[int, dict[str, int]]:
     await engine.tasks.create(plan.id)
     await engine.tasks.start(plan.id)
     started = []
-    signals = []
+    signalled: list[tuple[str, ExecPlan]] = []
     for j, ex in enumerate(plan.execs):
         args = (
             ["sleep", "100"] if ex.signal else ["sh", "-c", f"sleep {ex.delay:.3f}; exit {ex.code}"]
@@ -93,8 +93,9 @@ async def run_one(engine: Engine, plan: Plan) -> tuple[int, dict[str, int]]:
             break  # the task ended on its own meanwhile
         started.append(f"x{j}")
         if ex.signal:
-            signals.append(_signal_later(engine, plan.id, f"x{j}", ex))
-    await asyncio.gather(*signals)
+            signalled.append((f"x{j}", ex))
+    # Made here, not in the loop: a failed start above leaves no coroutine never awaited.
+    await asyncio.gather(*(_signal_later(engine, plan.id, x, ex) for x, ex in signalled))
     if plan.killed:
         await engine.tasks.kill(plan.id, signal.SIGKILL)
     status = (await engine.tasks.wait(plan.id)).exit_status
