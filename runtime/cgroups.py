@@ -125,22 +125,36 @@ class OomWatch:
     controller): there no ``/tasks/oom`` event is sent.
     """
 
-    def __init__(self, efd: int, control: int, on_oom: Callable[[], None]) -> None:
+    def __init__(
+        self, efd: int, control: int, on_oom: Callable[[], None], kills: int | None = None
+    ) -> None:
         self._efd = efd
         self._control = control
-        self._kills = max(0, _oom_kills(control) or 0)
+        #: The kills already counted, not this task's (read now unless given).
+        self._kills = max(0, _oom_kills(control) or 0) if kills is None else kills
         self._on_oom = on_oom
         self._loop = asyncio.get_running_loop()
         self._loop.add_reader(efd, self.poll)
 
     @classmethod
-    def open(cls, pid: int, on_oom: Callable[[], None]) -> OomWatch | None:
+    def open(cls, pid: int, cgroups_path: str, on_oom: Callable[[], None]) -> OomWatch | None:
+        """Watch the memory cgroup of ``pid``, a task's init the runtime put in
+        ``cgroups_path`` (the spec's ``linux.cgroupsPath``)."""
         try:
             mem = cgroup_dirs(pid, only="memory").get("memory")
         except errors.Error:
             return None
         if mem is None:
             return None
+        kills: int | None = None
+        if mem == Path(_mounts()["memory"][0]):
+            # An exited process reads as the hierarchy's root on cgroup v1 (an init killed at
+            # once, before ``run`` returned). Its own cgroup is where the runtime put it, and
+            # every kill counted there was this task's.
+            mem = next((p for p in runtime_cgroup_dirs(cgroups_path, "memory") if p.is_dir()), None)
+            if mem is None:
+                return None
+            kills = 0
         d = str(mem)
         efd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
         try:
@@ -158,7 +172,7 @@ class OomWatch:
             os.close(efd)
             os.close(control)
             return None
-        return cls(efd, control, on_oom)
+        return cls(efd, control, on_oom, kills)
 
     def poll(self) -> None:
         """Report an OOM kill, if the cgroup's count of them grew since the last report.
@@ -211,17 +225,26 @@ def _oom_kills(control: int) -> int | None:
     return UNCOUNTED if text else None
 
 
-def remove_empty(relative: str) -> None:
-    """Remove the cgroup ``relative``, if empty, wherever the runtime put it.
+def runtime_cgroup_dirs(cgroups_path: str, controller: str) -> list[Path]:
+    """Where a runtime puts a container's ``cgroups_path`` in ``controller``'s hierarchy.
 
-    runc takes a relative cgroupsPath below the caller's own cgroup; crun (on v1) below the
-    hierarchy's root. Both places are tried, in every hierarchy.
+    An absolute path is below the hierarchy's root. A relative one is below the caller's own
+    cgroup for runc, below the hierarchy's root for crun (on v1): both places are given.
     """
-    places = set()
-    for ctl, own in cgroup_dirs(os.getpid()).items():
-        places.add(own / relative)
-        if ctl in _mounts():
-            places.add(Path(_mounts()[ctl][0]) / relative)
-    for d in places:
-        with contextlib.suppress(OSError):
-            d.rmdir()
+    if controller not in _mounts():
+        return []
+    places = [Path(_mounts()[controller][0], cgroups_path.lstrip("/"))]
+    if not cgroups_path.startswith("/"):
+        own = cgroup_dirs(os.getpid(), only=controller).get(controller)
+        if own is not None and own / cgroups_path not in places:
+            places.insert(0, own / cgroups_path)
+    return places
+
+
+def remove_empty(relative: str) -> None:
+    """Remove the cgroup ``relative``, if empty, wherever the runtime put it, in every
+    hierarchy."""
+    for ctl in cgroup_dirs(os.getpid()):
+        for d in runtime_cgroup_dirs(relative, ctl):
+            with contextlib.suppress(OSError):
+                d.rmdir()

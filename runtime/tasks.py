@@ -354,9 +354,10 @@ class Tasks:
                 args=tuple(spec["process"].get("args") or ()),
                 io=ProcessIO(terminal, tdir / "init.log"),
             )
-            bundle = task_bundle(
-                container.bundle, spec, tdir / "bundle", f"{self._cgroup_parent}/{id}"
+            cgroups_path = (spec.get("linux") or {}).get("cgroupsPath") or (
+                f"{self._cgroup_parent}/{id}"
             )
+            bundle = task_bundle(container.bundle, spec, tdir / "bundle", cgroups_path)
             pid_file, log = tdir / "init.pid", tdir / "runtime.log"
             # Outside the task's directory: its log outlives a failed restore.
             restore_work = self._root / "criu" / id
@@ -413,7 +414,9 @@ class Tasks:
         self._tasks[id] = task
         self._store.add_task(id, proc.pid, terminal)
         self._publish(events.TASK_CREATE, proc)
-        task.oom = OomWatch.open(proc.pid, lambda: self._publish(events.TASK_OOM, task.init))
+        task.oom = OomWatch.open(
+            proc.pid, cgroups_path, lambda: self._publish(events.TASK_OOM, task.init)
+        )
         if start:
             proc.transition(states.Running)
             proc.started_at = _now()

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import os
 import signal
+import subprocess
+from pathlib import Path
 
 import pytest
 
 from runtime import Engine, errors, events
+from runtime.cgroups import OomWatch, _mounts, cgroup_dirs
 
 from .helpers import drain, stop
 
@@ -57,8 +63,6 @@ async def test_update_sets_limits(engine: Engine, busy: str) -> None:
 
 
 async def test_an_oom_kill_is_an_event(engine: Engine, make_bundle) -> None:
-    from runtime.cgroups import cgroup_dirs
-
     # dd allocates its whole block: 64 MiB against a 16 MiB limit.
     await engine.containers.create(
         "oom", make_bundle(["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"])
@@ -86,3 +90,50 @@ async def test_removing_a_cgroup_is_no_oom(engine: Engine, make_bundle) -> None:
         await engine.tasks.delete(f"calm{i}")
     await asyncio.sleep(0)  # let any queued eventfd callback run
     assert drain(sub) == []
+
+
+async def test_an_oom_kill_after_run_is_an_event(engine: Engine, make_bundle) -> None:
+    if "memory" not in cgroup_dirs(os.getpid()):
+        pytest.skip("OOM events are watched on cgroup v1 memory controllers only")
+    bundle = make_bundle(["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"])
+    spec = json.loads((bundle / "config.json").read_text())
+    spec["linux"].setdefault("resources", {})["memory"] = {"limit": 16 << 20, "swap": 16 << 20}
+    (bundle / "config.json").write_text(json.dumps(spec))
+    sub = engine.subscribe(topics=[events.TASK_OOM, events.TASK_EXIT])
+    await engine.containers.create("oom", bundle)
+    await engine.tasks.run("oom")
+    assert (await engine.tasks.wait("oom")).exit_status == 137
+    assert [e.topic for e in drain(sub)] == [events.TASK_OOM, events.TASK_EXIT]
+    await engine.tasks.delete("oom")
+
+
+async def test_an_init_oom_killed_before_its_watch_opens_is_told() -> None:
+    # An init killed at once can be a zombie when `run` returns, and a zombie reads as the
+    # root's on cgroup v1: the watch must find the task's own cgroup, and the kill in it.
+    mount = _mounts().get("memory")
+    if mount is None:
+        pytest.skip("OOM events are watched on cgroup v1 memory controllers only")
+    name = f"shimdeck-test-oom-{os.getpid()}"
+    cgroup = Path(mount[0], name)
+    cgroup.mkdir()
+    dd = ["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"]
+    proc = subprocess.Popen(["sh", "-c", 'read go; exec "$@"', "sh", *dd], stdin=subprocess.PIPE)
+    try:
+        for limit in ("memory.limit_in_bytes", "memory.memsw.limit_in_bytes"):
+            with contextlib.suppress(FileNotFoundError):
+                (cgroup / limit).write_text(str(16 << 20))
+        (cgroup / "cgroup.procs").write_text(str(proc.pid))
+        assert proc.stdin is not None
+        proc.stdin.close()  # go
+        os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)  # exited, not reaped
+        assert cgroup_dirs(proc.pid, only="memory")["memory"] == Path(mount[0])
+        told: list[bool] = []
+        watch = OomWatch.open(proc.pid, name, lambda: told.append(True))
+        assert watch is not None
+        watch.poll()
+        watch.close()
+        assert told == [True]
+    finally:
+        proc.kill()
+        proc.wait()
+        cgroup.rmdir()
