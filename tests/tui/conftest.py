@@ -14,6 +14,7 @@ import pytest
 from textual import events
 from textual.app import App
 from textual.pilot import Pilot
+from textual.screen import Screen
 
 from runtime import Engine
 from tests.conftest import runtime_list, runtime_usable
@@ -87,6 +88,11 @@ def any_backend(request: pytest.FixtureRequest) -> Backend:
     name = "live" if request.param == "engine" else "on_containerd"
     backend: Backend = request.getfixturevalue(name)
     return backend
+
+
+def on_screen(app: App[object], screen: type[Screen[object]]) -> bool:
+    """Whether ``app`` shows a ``screen``, composed: one is pushed before its widgets exist."""
+    return isinstance(app.screen, screen) and app.screen.is_mounted
 
 
 async def wait_for(

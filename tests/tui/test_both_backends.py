@@ -21,7 +21,7 @@ from tui.screens.main import MainScreen
 from tui.widgets.tables import ContainersTable, ExecsTable
 from tui.widgets.terminal import TerminalView
 
-from .conftest import type_text, wait_for
+from .conftest import on_screen, type_text, wait_for
 
 if TYPE_CHECKING:
     from tests.containerd.daemon import Daemon
@@ -59,7 +59,7 @@ async def test_lifecycle_keys(any_backend: Backend) -> None:
         await type_text(pilot, "echo hi-$((6*7))\r")
         await wait_for(pilot, lambda: "hi-42" in screen_text(view), what="the shell's answer")
         await pilot.press("ctrl+right_square_bracket")
-        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        await wait_for(pilot, lambda: on_screen(app, MainScreen))
 
         await select(app, pilot, "web")
         await pilot.press("e")
@@ -76,7 +76,7 @@ async def test_lifecycle_keys(any_backend: Backend) -> None:
             what="the exec's exit",
         )
         await pilot.press("ctrl+right_square_bracket")
-        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        await wait_for(pilot, lambda: on_screen(app, MainScreen))
 
         # d on the execs pane deletes the exec (containerd 1.6 publishes no event for it).
         await select(app, pilot, "web")
@@ -157,21 +157,21 @@ async def test_confirm_destructive_asks_the_backends_question_first(any_backend:
         await wait_for(pilot, lambda: status(app, "pod") == Status.RUNNING, what="pod running")
         await select(app, pilot, "pod")
         await pilot.press("p")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="a question")
+        await wait_for(pilot, lambda: on_screen(app, ConfirmDialog), what="a question")
         assert "pod shop/web-1: pause it" in app.screen.question  # type: ignore[attr-defined]
         await pilot.press("n")
-        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        await wait_for(pilot, lambda: on_screen(app, MainScreen))
         assert status(app, "pod") == Status.RUNNING
 
         await pilot.press("k")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="a question")
+        await wait_for(pilot, lambda: on_screen(app, ConfirmDialog), what="a question")
         await pilot.press("y")
-        await wait_for(pilot, lambda: isinstance(app.screen, KillDialog), what="the kill dialog")
+        await wait_for(pilot, lambda: on_screen(app, KillDialog), what="the kill dialog")
         await pilot.press("down", "enter")  # SIGKILL
         await wait_for(pilot, lambda: status(app, "pod") == Status.STOPPED, what="killed")
 
         await pilot.press("d")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="a question")
+        await wait_for(pilot, lambda: on_screen(app, ConfirmDialog), what="a question")
         assert "delete it behind" in app.screen.question  # type: ignore[attr-defined]
         await pilot.press("y")
         await wait_for(pilot, lambda: "pod" not in app.model.rows, what="pod deleted")

@@ -25,7 +25,7 @@ from tui.screens.main import MainScreen
 from tui.sessions import DEMO_SESSION
 from tui.widgets.terminal import TerminalView
 
-from .conftest import type_text, wait_for
+from .conftest import on_screen, type_text, wait_for
 
 SHIMDECK = [sys.executable, "-m", "tui"]
 
@@ -171,16 +171,16 @@ async def test_the_keymap_moves_keys_and_the_help_shows_them(tmp_path: Path) -> 
         await settle(pilot)
         await pilot.press("n")  # no longer "new"
         await pilot.press("h")
-        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
+        await wait_for(pilot, lambda: on_screen(app, HelpScreen), what="help")
         console = Console(width=120, record=True, file=io.StringIO())
         console.print(help_table(app.config.keymap))
         lines = console.export_text().splitlines()
         assert any(line.startswith("C ") and "Create a container" in line for line in lines)
         assert any(line.startswith("h ") and "Show the keys" in line for line in lines)
         await pilot.press("escape")
-        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        await wait_for(pilot, lambda: on_screen(app, MainScreen))
         await pilot.press("C")
-        await wait_for(pilot, lambda: isinstance(app.screen, CreateDialog), what="the dialog")
+        await wait_for(pilot, lambda: on_screen(app, CreateDialog), what="the dialog")
 
 
 async def test_keys_only_containerd_uses_are_free_elsewhere(tmp_path: Path) -> None:
@@ -200,7 +200,7 @@ async def test_keys_only_containerd_uses_are_free_elsewhere(tmp_path: Path) -> N
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("N")  # the engine's replay has no namespaces: N is create's
-        await wait_for(pilot, lambda: isinstance(app.screen, CreateDialog), what="the dialog")
+        await wait_for(pilot, lambda: on_screen(app, CreateDialog), what="the dialog")
 
 
 async def test_a_theme_chosen_in_the_palette_is_saved(tmp_path: Path) -> None:
@@ -212,7 +212,7 @@ async def test_a_theme_chosen_in_the_palette_is_saved(tmp_path: Path) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         app.search_themes()
-        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), what="palette")
+        await wait_for(pilot, lambda: on_screen(app, CommandPalette), what="palette")
         await type_text(pilot, "dracula")
         await wait_for(pilot, lambda: app.screen.query_one(Input).value == "dracula")
         await pilot.press("down", "enter")
@@ -282,4 +282,4 @@ async def test_a_remapped_console_key_leaves_the_console(tmp_path: Path) -> None
         await pilot.press("a")
         await console_ready(pilot)
         await pilot.press("f10")
-        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen), what="main screen")
+        await wait_for(pilot, lambda: on_screen(app, MainScreen), what="main screen")

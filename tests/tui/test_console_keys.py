@@ -25,7 +25,7 @@ from tui.screens.console import ConsoleScreen
 from tui.widgets.searchbar import SearchBar
 from tui.widgets.terminal import TerminalView
 
-from .conftest import type_text, wait_for
+from .conftest import on_screen, type_text, wait_for
 
 
 class MemoryConsole(Console):
@@ -74,7 +74,7 @@ def numbered(start: int, stop: int) -> bytes:
 
 
 async def open_pane(app: Harness, pilot: object) -> TerminalView:
-    await wait_for(pilot, lambda: isinstance(app.screen, ConsoleScreen))  # type: ignore[arg-type]
+    await wait_for(pilot, lambda: on_screen(app, ConsoleScreen))  # type: ignore[arg-type]
     view = app.screen.query_one(TerminalView)
     await wait_for(
         pilot,
@@ -284,12 +284,12 @@ async def test_ctrl_s_saves_scrollback_and_screen(tmp_path: Path) -> None:
     async with app.run_test(size=(40, 12)) as pilot:
         await open_pane(app, pilot)
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: isinstance(app.screen, SaveDialog))
+        await wait_for(pilot, lambda: on_screen(app, SaveDialog))
         box = app.screen.query_one("#path", Input)
         target = tmp_path / "out.txt"
         box.value = str(target)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConsoleScreen), what="dialog closed")
+        await wait_for(pilot, lambda: on_screen(app, ConsoleScreen), what="dialog closed")
         assert target.read_text() == numbered(0, 500).decode().replace("\r", "")
 
 
@@ -301,7 +301,7 @@ async def test_an_unwritable_path_is_an_error_in_the_dialog(tmp_path: Path) -> N
     async with app.run_test(size=(60, 14)) as pilot:
         await open_pane(app, pilot)
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: isinstance(app.screen, SaveDialog))
+        await wait_for(pilot, lambda: on_screen(app, SaveDialog))
         dialog = app.screen
         box = dialog.query_one("#path", Input)
         box.value = str(tmp_path / "missing" / "out.txt")
@@ -314,7 +314,7 @@ async def test_an_unwritable_path_is_an_error_in_the_dialog(tmp_path: Path) -> N
         existing.write_text("old")
         box.value = str(existing)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConsoleScreen))
+        await wait_for(pilot, lambda: on_screen(app, ConsoleScreen))
         assert existing.read_bytes() == b"from the log file\n"  # the log, not the screen
 
 

@@ -31,7 +31,7 @@ from tui.screens.main import MainScreen
 from tui.widgets.details import TextBox
 from tui.widgets.tables import ContainersTable, ExecsTable
 
-from .conftest import type_text, wait_for
+from .conftest import on_screen, type_text, wait_for
 from .test_live import notifications, select, status
 
 
@@ -64,7 +64,7 @@ async def test_n_switches_namespace(on_containerd: ContainerdBackend, containerd
             await wait_for(pilot, lambda: "here" in app.model.rows, what="this namespace's row")
             assert f"[{containerd.namespace}]" in app.sub_title
             await pilot.press("N")
-            await wait_for(pilot, lambda: isinstance(app.screen, NamespacePicker), what="picker")
+            await wait_for(pilot, lambda: on_screen(app, NamespacePicker), what="picker")
             picker = app.screen
             assert isinstance(picker, NamespacePicker)
             assert (other, 1) in picker.namespaces and (
@@ -109,7 +109,7 @@ async def test_a_recorded_namespace_switch_replays(
         async with app.run_test(size=(120, 40)) as pilot:
             await wait_for(pilot, lambda: "here" in app.model.rows, what="the first row")
             await pilot.press("N")
-            await wait_for(pilot, lambda: isinstance(app.screen, NamespacePicker), what="picker")
+            await wait_for(pilot, lambda: on_screen(app, NamespacePicker), what="picker")
             await type_text(pilot, "-rec")
             await pilot.press("enter")
             await wait_for(pilot, lambda: set(app.model.rows) == {"there"}, what="switched")
@@ -242,7 +242,7 @@ async def test_image_uptime_and_exec_commands(
             dialog.query_one("#tty", Checkbox).value = False
             dialog.query_one("#attach", Checkbox).value = False
             await pilot.press("ctrl+s")
-            await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+            await wait_for(pilot, lambda: on_screen(app, MainScreen))
             await wait_for(
                 pilot, lambda: len(app.model.rows["early"].execs) == 2, what="e's exec in"
             )

@@ -27,7 +27,7 @@ from tui.widgets.eventlog import EventsTable
 from tui.widgets.tables import ContainersTable, ExecsTable, event_cells
 from tui.widgets.terminal import TerminalView
 
-from .conftest import wait_for
+from .conftest import on_screen, wait_for
 
 #: Everything: controls, C1, surrogates (undecodable bytes), bidi, markup.
 ANY_TEXT = st.lists(
@@ -157,7 +157,7 @@ async def test_a_hostile_replay_shows_everything_as_text(tmp_path: Path) -> None
         assert not note.markup and is_safe(note.message)
         # Output of a process without a tty: a log, escapes shown, not acted on.
         await pilot.press("a")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConsoleScreen))
+        await wait_for(pilot, lambda: on_screen(app, ConsoleScreen))
         view = app.screen.query_one(TerminalView)
         await view.wait_idle()
         await pilot.pause()

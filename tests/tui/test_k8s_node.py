@@ -31,7 +31,7 @@ from tui.screens.main import MainScreen
 from tui.widgets.tables import ContainersTable
 from tui.widgets.terminal import TerminalView
 
-from .conftest import wait_for
+from .conftest import on_screen, wait_for
 from .test_live import console_view, notifications, select, status
 
 if TYPE_CHECKING:
@@ -119,10 +119,10 @@ async def test_a_pod_from_the_keyboard(pod: Pod) -> None:
         # The toggle is in the footer here (off a node it is not: the snapshots show that).
         assert main.active_bindings["H"].binding.action == "toggle_sandboxes"
         await pilot.press("question_mark")
-        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help")
+        await wait_for(pilot, lambda: on_screen(app, HelpScreen), what="the help")
         assert "sandbox (pause) containers" in help_text(app.screen)
         await pilot.press("escape")
-        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen), what="main screen")
+        await wait_for(pilot, lambda: on_screen(app, MainScreen), what="main screen")
 
         await pilot.press("H")
         await wait_for(pilot, lambda: SANDBOX in table.row_keys(), what="the sandbox shown")
@@ -148,7 +148,7 @@ async def test_a_pod_from_the_keyboard(pod: Pod) -> None:
             assert line_colour(view, "written while attached") == "default"
             await writer.end()
         await pilot.press("ctrl+right_square_bracket")
-        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen), what="main screen")
+        await wait_for(pilot, lambda: on_screen(app, MainScreen), what="main screen")
 
         # e: an exec is the backend's own, as anywhere (its output, not the kubelet's log).
         await select(app, pilot, APP)
@@ -162,19 +162,19 @@ async def test_a_pod_from_the_keyboard(pod: Pod) -> None:
         await wait_for(pilot, lambda: "from-exec" in shown(), what="the exec's output")
         assert "before the attach" not in shown()
         await pilot.press("ctrl+right_square_bracket")
-        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen), what="main screen")
+        await wait_for(pilot, lambda: on_screen(app, MainScreen), what="main screen")
 
         async def asked(key: str) -> ConfirmDialog:
             await select(app, pilot, APP)
             await pilot.press(key)
-            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="a question")
+            await wait_for(pilot, lambda: on_screen(app, ConfirmDialog), what="a question")
             dialog = app.screen
             assert isinstance(dialog, ConfirmDialog)
             assert "nginx of pod shop/web-7d9f" in dialog.question
             return dialog
 
         async def back() -> None:
-            await wait_for(pilot, lambda: isinstance(app.screen, MainScreen), what="main screen")
+            await wait_for(pilot, lambda: on_screen(app, MainScreen), what="main screen")
 
         # p: asks; "no" leaves it running, "yes" pauses; resuming asks nothing.
         dialog = await asked("p")
@@ -198,7 +198,7 @@ async def test_a_pod_from_the_keyboard(pod: Pod) -> None:
         assert status(app, APP) == Status.RUNNING
         await asked("k")
         await pilot.press("y")
-        await wait_for(pilot, lambda: isinstance(app.screen, KillDialog), what="the kill dialog")
+        await wait_for(pilot, lambda: on_screen(app, KillDialog), what="the kill dialog")
         await pilot.press("down", "enter")  # SIGKILL
         await wait_for(pilot, lambda: status(app, APP) == Status.STOPPED, what="killed")
 
@@ -215,7 +215,7 @@ async def test_a_pod_from_the_keyboard(pod: Pod) -> None:
         # A container the CRI did not make: the kill dialog at once, as anywhere.
         await select(app, pilot, PLAIN)
         await pilot.press("k")
-        await wait_for(pilot, lambda: isinstance(app.screen, KillDialog), what="the kill dialog")
+        await wait_for(pilot, lambda: on_screen(app, KillDialog), what="the kill dialog")
         await pilot.press("escape")
         await back()
         assert status(app, PLAIN) == Status.RUNNING

@@ -27,7 +27,7 @@ from tui.widgets.tables import ContainersTable, ExecsTable
 from tui.widgets.terminal import TerminalView
 
 from ..engine.helpers import working_criu
-from .conftest import burst, type_text, wait_for
+from .conftest import burst, on_screen, type_text, wait_for
 
 
 def status(app: ShimdeckApp, id: str) -> str | None:
@@ -73,7 +73,7 @@ async def console_view(app: ShimdeckApp, pilot: Pilot[None]) -> TerminalView:
     """The console pane's terminal, once the console screen is up."""
     await wait_for(
         pilot,
-        lambda: isinstance(app.screen, ConsoleScreen) and app.screen.query(TerminalView),
+        lambda: on_screen(app, ConsoleScreen) and app.screen.query(TerminalView),
         what="the console pane",
     )
     return app.screen.query_one(TerminalView)

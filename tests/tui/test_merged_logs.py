@@ -12,7 +12,7 @@ from tui.backend.merged import MergedConsole
 from tui.screens.console import ConsoleScreen
 from tui.widgets.terminal import TerminalView
 
-from .conftest import type_text, wait_for
+from .conftest import on_screen, type_text, wait_for
 from .test_console_keys import Harness, MemoryConsole, open_pane
 
 
@@ -29,7 +29,7 @@ async def test_L_merges_the_filtered_containers_by_time_in_colours(live: LiveBac
         await type_text(pilot, "merge")
         await pilot.press("enter")
         await pilot.press("L")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConsoleScreen), what="logs")
+        await wait_for(pilot, lambda: on_screen(app, ConsoleScreen), what="logs")
         view = app.screen.query_one(TerminalView)
         assert view.read_only and not view.terminal
 

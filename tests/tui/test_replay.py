@@ -23,7 +23,7 @@ from tui.widgets.eventlog import EventsTable
 from tui.widgets.tables import ContainersTable
 from tui.widgets.terminal import TerminalView
 
-from .conftest import type_text, wait_for
+from .conftest import on_screen, type_text, wait_for
 
 
 async def test_instant_replay_shows_the_final_state() -> None:
@@ -134,7 +134,7 @@ async def test_console_replays_a_terminal_and_leaves_with_ctrl_bracket() -> None
         table = app.screen.query_one(ContainersTable)
         table.move_cursor(row=table.get_row_index("shell"))
         await pilot.press("a")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConsoleScreen))
+        await wait_for(pilot, lambda: on_screen(app, ConsoleScreen))
         view = app.screen.query_one(TerminalView)
         await view.wait_idle()
         assert (view.screen_buffer.columns, view.screen_buffer.lines) == (80, 23)
@@ -259,7 +259,7 @@ async def test_a_replayed_console_is_framed_at_its_recorded_size() -> None:
         table = app.screen.query_one(ContainersTable)
         table.move_cursor(row=table.get_row_index("top"))
         await pilot.press("a")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConsoleScreen))
+        await wait_for(pilot, lambda: on_screen(app, ConsoleScreen))
         view = app.screen.query_one(TerminalView)
         await view.wait_idle()
         await pilot.pause()

@@ -16,7 +16,7 @@ from tui.sessions import DEMO_SESSION
 from tui.widgets.tables import ContainersTable
 from tui.widgets.terminal import TerminalView
 
-from .conftest import burst, wait_for
+from .conftest import burst, on_screen, wait_for
 
 
 def chars(text: str) -> list[str]:
@@ -39,7 +39,7 @@ async def test_keys_after_a_dialog_key_reach_its_field(
         await settle(pilot)
         await select(pilot, container)
         burst(app, keys)
-        await wait_for(pilot, lambda: isinstance(app.screen, dialog), what=dialog.__name__)
+        await wait_for(pilot, lambda: on_screen(app, dialog), what=dialog.__name__)
         box = app.screen.query_one(field, Input)
         await wait_for(pilot, lambda: box.value == expected, what=f"{field} = {expected!r}")
 
@@ -50,7 +50,7 @@ async def test_keys_after_l_reach_the_labels_editor() -> None:
         await settle(pilot)
         await select(pilot, "counter")
         burst(app, ["l", *chars("x=1\r")])
-        await wait_for(pilot, lambda: isinstance(app.screen, LabelsDialog))
+        await wait_for(pilot, lambda: on_screen(app, LabelsDialog))
         area = app.screen.query_one(TextArea)
         await wait_for(pilot, lambda: area.text.startswith("x=1\n"), what="x=1 typed")
 
@@ -76,7 +76,7 @@ async def test_filter_enter_then_attach_in_one_burst() -> None:
         burst(app, [*chars("/shell\r"), "a", *chars("ls")])
         await wait_for(
             pilot,
-            lambda: isinstance(app.screen, ConsoleScreen) and app.screen.query(TerminalView),
+            lambda: on_screen(app, ConsoleScreen) and app.screen.query(TerminalView),
             what="the console pane composed",
         )
         view = app.screen.query_one(TerminalView)
@@ -95,7 +95,7 @@ async def test_a_key_after_a_move_acts_on_the_row_moved_to() -> None:
         table = app.screen.query_one(ContainersTable)
         below = table.row_keys()[table.cursor_row + 1]
         burst(app, ["down", "d"])
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="the dialog")
+        await wait_for(pilot, lambda: on_screen(app, ConfirmDialog), what="the dialog")
         assert app.screen.subject == below
 
 
@@ -107,7 +107,7 @@ async def test_editing_keys_keep_their_place_among_typed_ones() -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("n")
-        await wait_for(pilot, lambda: isinstance(app.screen, CreateDialog), what="the dialog")
+        await wait_for(pilot, lambda: on_screen(app, CreateDialog), what="the dialog")
         box = app.screen.query_one("#name", Input)
         await wait_for(pilot, lambda: box.has_focus, what="the name field focused")
         burst(app, ["b", "a", "backspace", "c", "left", "x"])
