@@ -101,7 +101,7 @@ async def test_task_listing_and_metrics(client: Client, containerd: Daemon, new_
         assert (task.container_id, task.exec_id, task.pid) == (new_id, "", pid)
         assert task.status == "running" and task.exit_status is None and task.exited_at is None
         got = await client.task(new_id)
-        assert got.stdout == (io_dir / f"{new_id}.log").resolve().as_uri()
+        assert cio.logged_to(got.stdout) == (io_dir / f"{new_id}.log").resolve()
         # runc's own helpers (exec's runc init) may still be in the cgroup for a moment.
         async with asyncio.timeout(10):
             while (stats := (await client.metrics([new_id, "no-such-task"]))[new_id]).pids > 2:

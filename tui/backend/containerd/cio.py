@@ -2,8 +2,8 @@
 
 Containers on containerd keep running after shimdeck quits, so their IO must not need it:
 
-- without a tty, output goes to a log file (``file://`` stdio URI: the shim opens and writes
-  it itself, stdout and stderr together, and nobody has to drain anything);
+- without a tty, output goes to a log file, stdout and stderr together, written by a logger
+  the shim starts (``binary://``, see :class:`LogIO`), and nobody has to drain anything;
 - with a tty, the client makes FIFOs ``<dir>/<id>-stdin`` and ``<dir>/<id>-stdout`` and holds
   them open *before* ``Tasks.Create``/``Exec`` (the shim opens stdout for writing, blocking
   until a reader exists), then drains stdout for as long as it runs: a FIFO nobody reads
@@ -23,25 +23,44 @@ import asyncio
 import contextlib
 import errno
 import os
+import shlex
 import stat
 import time
+import urllib.parse
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from runtime import errors
 from runtime.stdio import BACKLOG_BYTES, READ_SIZE, OutputStream
 
+#: The shim's logger for a process without a tty: appends its stdout (fd 3) and stderr (fd
+#: 4) to one file, one ``cat`` each, once it has said it is ready by closing fd 5. A ``sh``
+#: waits for them, so the SIGTERM the shim sends at the task's delete ends only the ``sh``:
+#: each ``cat`` still copies to its pipe's end.
+_LOGGER = "exec 5>&-; /bin/cat <&3 >>{log} 4<&- & /bin/cat <&4 >>{log} 3<&- & exec 3<&- 4<&-; wait"
+
 
 @dataclass(frozen=True)
 class LogIO:
-    """Output of a process without a tty, in a file the shim writes."""
+    """Output of a process without a tty, in a file the shim's logger writes.
+
+    Not the ``file://`` scheme, where the shim writes the file itself: its copy of stdout
+    closes the file at its end without waiting for stderr's (containerd #3118, still so in
+    1.6 and 2.x), so what a process writes to stderr as it exits, often why it did, is lost.
+    A ``binary://`` logger has a descriptor of its own for each.
+    """
 
     path: Path
 
     @property
     def uri(self) -> str:
-        return self.path.resolve().as_uri()
+        script = _LOGGER.format(log=shlex.quote(str(self.path.resolve())))
+        # One query key only: the shim passes keys and values as arguments in map order. The
+        # fragment, which the shim ignores, names the file for :func:`logged_to`.
+        query = urllib.parse.urlencode({"-c": script}, quote_via=quote)
+        return f"binary:///bin/sh?{query}#{quote(str(self.path.resolve()))}"
 
     @property
     def stdin(self) -> str:
@@ -56,8 +75,21 @@ class LogIO:
         return self.uri
 
 
+def logged_to(uri: str) -> Path | None:
+    """The log file a stdio URI of a :class:`LogIO` writes (``file://``: an earlier
+    shimdeck's), or None."""
+    parsed = urllib.parse.urlparse(uri)
+    if parsed.scheme == "file":
+        return Path(urllib.parse.unquote(parsed.path))
+    if parsed.scheme == "binary" and parsed.path == "/bin/sh" and parsed.fragment:
+        return Path(urllib.parse.unquote(parsed.fragment))
+    return None
+
+
 def log_io(dir: Path, id: str) -> LogIO:
     dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # There once the task or exec is: the logger may open it only after the shim has gone on.
+    (dir / f"{id}.log").touch(mode=0o600)
     return LogIO(dir / f"{id}.log")
 
 

@@ -1,6 +1,7 @@
 """Where a process shimdeck did not start sends its output, and how shimdeck can read it.
 
-``Tasks.Get`` reports the stdio the process was created with: a ``file://`` log, FIFOs
+``Tasks.Get`` reports the stdio the process was created with: a log file (``file://``, or
+shimdeck's logger), FIFOs
 (ctr's, nerdctl's -t, an earlier shimdeck's), a ``binary://`` logging driver (nerdctl and
 docker without a tty), or nothing. FIFOs are reopened only where they exist on this host;
 otherwise a registered :data:`LogLocator` (the CRI console, from the labels the CRI sets)
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlparse
 
+from .cio import logged_to
 from .records import ContainerRecord, ProcessRecord
 
 #: A log file a process's output also goes to, known from its container (None: not known).
@@ -51,8 +53,8 @@ def where_output_goes(process: ProcessRecord, container: ContainerRecord | None)
     """How to read ``process``'s output from here."""
     name = f"exec {process.exec_id}" if process.exec_id else process.container_id
     stdout = process.stdout
-    if stdout.startswith("file://"):
-        return OutputSource("log", Path(unquote(urlparse(stdout).path)))
+    if (log := logged_to(stdout)) is not None:
+        return OutputSource("log", log)
     fifos = [p for p in (process.stdin, stdout, process.stderr) if p and "://" not in p]
     if stdout and "://" not in stdout and all(_is_fifo(p) for p in fifos):
         return OutputSource("fifos")
