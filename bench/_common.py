@@ -32,9 +32,9 @@ import psutil
 
 from runtime import Engine, create_bundle
 
-from ._proto import BenchError as BenchError
-from ._proto import reply, request
+from ._worker import BenchError as BenchError
 from ._worker import cpu_times as cpu_times
+from ._worker import reply, request
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS_DIR = REPO / "bench" / "results"

@@ -38,7 +38,7 @@ from tui.widgets.linetable import LineTable
 from tui.widgets.terminal import TerminalView
 
 from . import _common as c
-from ._proto import answer, reply, request
+from ._worker import answer, reply, request
 
 NAME = "ui"
 TITLE = "UI responsiveness"
