@@ -2,8 +2,6 @@
 in a process of its own, then the report (:mod:`bench.report`). The contract a benchmark
 keeps is in docs/benchmarks.md; :func:`bench._common.run` does it."""
 
-from __future__ import annotations
-
 import argparse
 import json
 import subprocess

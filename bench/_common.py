@@ -1,8 +1,6 @@
 """What every benchmark shares: statistics, interleaving, the bare-side worker, the machine,
 clean-up checks, rows, and the command line (:func:`run`) that writes a typed result."""
 
-from __future__ import annotations
-
 import argparse
 import asyncio
 import contextlib
@@ -32,9 +30,9 @@ import psutil
 
 from runtime import Engine, create_bundle
 
-from ._proto import BenchError as BenchError
-from ._proto import reply, request
+from ._worker import BenchError as BenchError
 from ._worker import cpu_times as cpu_times
+from ._worker import reply, request
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS_DIR = REPO / "bench" / "results"
@@ -42,12 +40,9 @@ RUNTIMES = ("runc", "crun")
 MIB = 2**20
 #: Results to and from JSON; a field renamed on one side fails to load, not a blank cell.
 convert = cattrs.Converter(forbid_extra_keys=True)
-
 #: One sample of one side of a benchmark: ``total`` seconds plus optional phase times.
 Sample = dict[str, float]
-
-
-# -- statistics ------------------------------------------------------------------------------
+Fmt = Callable[[float], str]
 
 
 @dataclass
@@ -85,16 +80,14 @@ def summarize(samples: Sequence[Sample]) -> Side:
 
 
 def median_interval(values: Sequence[float], resamples: int = 2000) -> tuple[float, float]:
-    """A 95% confidence interval of the median of ``values``: a percentile bootstrap, seeded,
-    so that one set of samples always gives the same interval."""
+    """A 95% confidence interval of the median: a seeded percentile bootstrap."""
     rng = random.Random(0)
     medians = sorted(median(rng.choices(values, k=len(values))) for _ in range(resamples))
     return medians[int(resamples * 0.025)], medians[int(resamples * 0.975) - 1]
 
 
 def cpu_since(start: tuple[float, float]) -> Sample:
-    """CPU used by this process and its reaped children since ``start`` (:func:`cpu_times`):
-    the engine's own cost, which background load moves much less than wall time."""
+    """CPU used by this process and its reaped children since ``start`` (:func:`cpu_times`)."""
     now = cpu_times()
     return {"cpu_self": now[0] - start[0], "cpu_children": now[1] - start[1]}
 
@@ -110,17 +103,13 @@ Sides = dict[str, Callable[[int], Awaitable[Sample]]]
 async def interleave(sides: Sides, *, rounds: int, warmup: int) -> dict[str, list[Sample]]:
     """Run each side once per round, alternating which goes first; drop the warm-up rounds
     (why: docs/benchmarks.md, Method)."""
-    names = list(sides)
-    out: dict[str, list[Sample]] = {n: [] for n in names}
+    out: dict[str, list[Sample]] = {n: [] for n in sides}
     for i in range(warmup + rounds):
-        for name in names if i % 2 == 0 else names[::-1]:
+        for name in list(sides)[:: 1 if i % 2 == 0 else -1]:
             sample = await sides[name](i)
             if i >= warmup:
                 out[name].append(sample)
     return out
-
-
-# -- the machine ---------------------------------------------------------------------------
 
 
 def first_line(*argv: str) -> str:
@@ -152,7 +141,7 @@ class Machine:
     loadavg_end: float = math.nan
 
     @classmethod
-    def now(cls) -> Machine:
+    def now(cls) -> "Machine":
         """Uses ``subprocess``: call it before opening an Engine in this process."""
         with open("/proc/cpuinfo") as f:
             cpu = next((ln.split(":", 1)[1].strip() for ln in f if "model name" in ln), "unknown")
@@ -160,6 +149,7 @@ class Machine:
         for path in sorted((REPO / "runtime").glob("*.py")):
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
         git = ("git", "-C", str(REPO))
+        dirty = first_line(*git, "status", "--porcelain", "--", "runtime")
         return cls(
             nproc=os.cpu_count() or 0,
             cpu=cpu,
@@ -172,8 +162,7 @@ class Machine:
             crun=first_line("crun", "--version"),
             containerd=first_line("containerd", "--version"),
             commit=first_line(*git, "rev-parse", "--short", "HEAD"),
-            runtime_dirty=first_line(*git, "status", "--porcelain", "--", "runtime")
-            not in ("", "unavailable"),
+            runtime_dirty=dirty not in ("", "unavailable"),
             runtime_sha256=digest.hexdigest()[:12],
             loadavg_start=os.getloadavg()[0],
         )
@@ -186,9 +175,6 @@ class Machine:
             f" {self.crun}, {self.containerd}; load average {self.loadavg_start:.2f} at start;"
             f" engine at {self.commit}{dirty} (runtime/*.py sha256 {self.runtime_sha256})"
         )
-
-
-# -- the bare side -----------------------------------------------------------------------
 
 
 class BareWorker:
@@ -206,8 +192,7 @@ class BareWorker:
         return reply(self._proc.stdout.readline(), f"bare worker, {op}")
 
     async def call(self, op: str, **kw: Any) -> dict[str, Any]:
-        """One request, answered in a thread (the worker times it itself); raise BenchError
-        on its error."""
+        """One request, answered in a thread (the worker times it itself)."""
         return await asyncio.to_thread(self._call, op, kw)
 
     async def steps(self, *steps: dict[str, Any]) -> dict[str, Any]:
@@ -236,15 +221,13 @@ class BareWorker:
 
 
 def sample(reply: dict[str, Any], *phases: str) -> Sample:
-    """A :meth:`BareWorker.steps` reply as a sample: its total and CPU, and the time of each
-    of its first steps, named by ``phases``."""
+    """A :meth:`BareWorker.steps` reply: its total and CPU, and its first steps' times."""
     costs = {k: reply[k] for k in ("total", "cpu_self", "cpu_children")}
     return dict(zip(phases, reply["times"], strict=False)) | costs
 
 
 def runtime_argv(runtime: str, root: Path, *args: str) -> list[str]:
-    binary = shutil.which(runtime)
-    if binary is None:
+    if (binary := shutil.which(runtime)) is None:
         raise BenchError(f"{runtime} is not installed")
     return [binary, "--root", str(root), *args]
 
@@ -267,32 +250,23 @@ async def bare_container(
         await worker.call("reap")
 
 
-# -- the engine side ------------------------------------------------------------------------
-
-
 async def ten_at_once(start: Callable[[str], Awaitable[Any]], ids: Sequence[str]) -> None:
-    """``start(id)`` for each of ``ids``, ten at a time."""
     for i in range(0, len(ids), 10):
         await asyncio.gather(*(start(id) for id in ids[i : i + 10]))
 
 
 async def start_task(engine: Engine, cid: str, bundle: Path) -> None:
-    """Create container ``cid`` on ``bundle`` and create and start its task."""
     await engine.containers.create(cid, bundle)
     await engine.tasks.create(cid)
     await engine.tasks.start(cid)
 
 
 async def remove_task(engine: Engine, cid: str, *, kill: bool = True) -> None:
-    """SIGKILL (unless ``kill`` is false), wait for, and delete task and container ``cid``."""
     if kill:
         await engine.tasks.kill(cid, signal.SIGKILL)
     await engine.tasks.wait(cid)
     await engine.tasks.delete(cid)
     await engine.containers.delete(cid)
-
-
-# -- files, bundles, clean-up ---------------------------------------------------------------
 
 
 @dataclass
@@ -318,19 +292,12 @@ class Workspace:
     def rootfs(self) -> Path:
         """A busybox rootfs shared by every bundle of this run (the first call makes it,
         with subprocess: make it before opening an Engine)."""
-        rootfs = self.dir / "base" / "rootfs"
-        if not rootfs.exists():
+        if not (rootfs := self.dir / "base" / "rootfs").exists():
             create_bundle(self.dir / "base", ["/bin/true"])
         return rootfs
 
     def bundle(self, name: str, args: list[str], **kw: Any) -> Path:
         return create_bundle(self.dir / "bundles" / name, args, rootfs=self.rootfs(), **kw)
-
-
-def tmp_base() -> str:
-    """``$SHIMDECK_BENCH_TMP``, else a tmpfs (docs/benchmarks.md, Method: why)."""
-    tmpfs = "/dev/shm" if os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()
-    return os.environ.get("SHIMDECK_BENCH_TMP") or tmpfs
 
 
 def _cgroups(names: Iterable[str]) -> list[str]:
@@ -363,7 +330,7 @@ class Cleanup:
         return not left and self.tempdir_removed
 
     @classmethod
-    def check(cls, ws: Workspace) -> Cleanup:
+    def check(cls, ws: Workspace) -> "Cleanup":
         """Call after every Engine and worker is closed."""
         # Where an Engine on a root puts its tasks' cgroups (runtime/tasks.py).
         digests = (hashlib.sha256(bytes(r.absolute())).hexdigest() for r in ws.engine_roots)
@@ -402,9 +369,6 @@ class Cleanup:
         )
 
 
-# -- results ------------------------------------------------------------------------------
-
-
 def ms(seconds: float) -> str:
     return f"{seconds * 1e3:.2f} ms"
 
@@ -441,17 +405,11 @@ class Row:
 
 
 def vs(
-    metric: str,
-    ours: float,
-    anchor: float,
-    label: str = "",
-    target: float | None = None,
-    fmt: Callable[[float], str] = ms,
+    metric: str, ours: float, anchor: float, label: str = "", target: float = 0, fmt: Fmt = ms
 ) -> Row:
     """A figure against its anchor's: both, their ratio, and whether it is at most ``target``."""
-    r = ratio(ours, anchor)
-    bare = fmt(anchor) + (f" ({label})" if label else "")
-    met = None if target is None else r <= target
+    r, bare = ratio(ours, anchor), fmt(anchor) + (f" ({label})" if label else "")
+    met = r <= target if target else None
     return Row(metric, fmt(ours), bare, f"{r:.2f}", f"<= {target}" if target else "", met)
 
 
@@ -459,24 +417,28 @@ def at_most(
     metric: str,
     value: float,
     limit: float,
-    fmt: Callable[[float], str] = ms,
-    shown: str | None = None,
+    fmt: Fmt = ms,
+    shown: str = "",
+    *,
     bare: str = "",
-    ratio: str = "",
+    anchor: float | None = None,
+    label: str = "",
     stat: str = "",
 ) -> Row:
-    """``value`` (shown as ``shown``, which ``stat`` names) against a target: at most ``limit``
-    (a NaN, nothing measured, is not)."""
+    """``value`` (shown as ``shown``; ``stat`` names it) against a target: at most ``limit``
+    (a NaN, nothing measured, is not); beside it ``bare``, or its ``anchor`` (``label``)
+    and the ratio to it."""
     limit_text = re.sub(r"[.]0+(?!\d)", "", fmt(limit))  # "100 ms", not "100.00 ms"
-    target = f"{stat} <= {limit_text}".lstrip()
-    return Row(metric, shown or fmt(value), bare, ratio, target, value <= limit)
+    target, times = f"{stat} <= {limit_text}".lstrip(), ""
+    if anchor is not None:
+        bare, times = fmt(anchor) + (f" ({label})" if label else ""), f"{ratio(value, anchor):.2f}"
+    return Row(metric, shown or fmt(value), bare, times, target, value <= limit)
 
 
 def p95_at_most(metric: str, s: Stats, limit: float, bare: str = "") -> Row:
-    """A latency's p95 (beside its median and count) against a target; ``metric`` ends with
-    its separator from them."""
+    """A latency's p95 (beside its median and count) against a target."""
     what = f"{metric} p95 / median (n={s.n})"
-    return at_most(what, s.p95, limit, ms, s.p95_med(), bare, stat="p95")
+    return at_most(what, s.p95, limit, ms, s.p95_med(), bare=bare, stat="p95")
 
 
 def check(metric: str, shown: str, ok: bool, target: str) -> Row:
@@ -488,7 +450,9 @@ def table(header: Sequence[str], body: Iterable[Sequence[str]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in body])
 
 
-ROWS_HEADER = ["bench", "metric", "engine", "bare", "ratio", "target", "met"]
+def rows_table(name: str, rows: Iterable[Row]) -> str:
+    head = ["bench", "metric", "engine", "bare", "ratio", "target", "met"]
+    return table(head, (r.cells(name) for r in rows))
 
 
 class BenchResult:
@@ -500,7 +464,7 @@ class BenchResult:
         raise NotImplementedError
 
     def section(self, name: str, docs: Path) -> str:
-        return table(ROWS_HEADER, (r.cells(name) for r in self.rows()))
+        return rows_table(name, self.rows())
 
     def headline(self) -> list[list[str]]:
         return []
@@ -558,7 +522,10 @@ def run(name: str, measure: Measure[R]) -> int:
     args = parser.parse_args()
     args.runtimes = [r for r in args.runtimes.split(",") if r]
     machine, started, t0 = Machine.now(), datetime.now(UTC), time.monotonic()
-    tmp = Path(tempfile.mkdtemp(prefix=f"sdb-{name[:4]}-", dir=tmp_base()))
+    # On a tmpfs unless $SHIMDECK_BENCH_TMP (docs/benchmarks.md, Method: why).
+    shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()
+    base = os.environ.get("SHIMDECK_BENCH_TMP") or shm
+    tmp = Path(tempfile.mkdtemp(prefix=f"sdb-{name[:4]}-", dir=base))
     ws = Workspace(tmp, f"b{os.getpid()}{name[:2]}")
     try:
         result = asyncio.run(measure(args, ws))
@@ -579,7 +546,7 @@ def run(name: str, measure: Measure[R]) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(convert.unstructure(doc), indent=2) + "\n")
     print(f"## {name} ({'quick, ' if args.quick else ''}{took} s)\n")
-    print(f"Machine: {machine.line()}\n\n{table(ROWS_HEADER, (r.cells(name) for r in rows))}\n")
+    print(f"Machine: {machine.line()}\n\n{rows_table(name, rows)}\n")
     print(f"clean-up: {'ok' if cleanup.clean else cleanup.line()}; results in {out}\n")
     return 0 if cleanup.clean and not any(r.check and r.met is False for r in rows) else 1
 

@@ -1,12 +1,14 @@
-"""The bare-runtime side of a benchmark, in a process of its own (requests: bench/_proto.py),
-as the engine owns child reaping in its; why, in docs/benchmarks.md (Method)."""
-
-from __future__ import annotations
+"""The bare-runtime side of a benchmark, in a process of its own, as the engine owns child
+reaping in its (docs/benchmarks.md, Method); and the one control protocol of the bench's
+helper processes (this worker, the UI child): a request is a JSON line naming ``op`` and
+its arguments, answered by one JSON line, ``{"error": ...}`` when the handler raised."""
 
 import asyncio
 import contextlib
 import ctypes
 import errno
+import inspect
+import json
 import os
 import resource
 import select
@@ -15,9 +17,34 @@ import sys
 import time
 from typing import Any
 
-from ._proto import answer
-
 PR_SET_CHILD_SUBREAPER = 36
+
+
+class BenchError(RuntimeError):
+    """A benchmark could not measure what it meant to (a failed command, a wrong result)."""
+
+
+def request(op: str, **kw: Any) -> bytes:
+    return (json.dumps({"op": op, **kw}) + "\n").encode()
+
+
+def reply(line: bytes, what: str) -> dict[str, Any]:
+    if not line:
+        raise BenchError(f"{what}: the process died")
+    if "error" in (answer := json.loads(line)):
+        raise BenchError(f"{what}: {answer['error']}")
+    return dict(answer)
+
+
+async def answer(handler: object, line: bytes) -> bytes:
+    """What ``handler.op_<op>(**args)`` returned (awaited if need be), or an error, as a line."""
+    req = json.loads(line)
+    try:
+        out = getattr(handler, f"op_{req.pop('op')}")(**req)
+        out = await out if inspect.isawaitable(out) else out
+    except Exception as e:  # reported to the benchmark, which raises it there
+        out = {"error": f"{type(e).__name__}: {e}"}
+    return (json.dumps(out) + "\n").encode()
 
 
 def cpu_times() -> tuple[float, float]:
@@ -33,11 +60,8 @@ def _spawn(argv: list[str], *stdio: int) -> int:
 
 
 def _wait_adopted(pid: int, timeout: float = 10.0) -> int:
-    """Wait for a container init the runtime left behind, once it is re-parented to us.
-
-    ``crun run --detach`` (1.8) can return while its intermediate process, the init's parent,
-    has not exited yet: until it does, the init is not our child (ECHILD), even once exited.
-    """
+    """Wait for a container init once it is re-parented here: ``crun run --detach`` (1.8) can
+    return before the init's parent exits, and until then it is not our child (ECHILD)."""
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -59,8 +83,7 @@ class Worker:
         self.errlog = os.open(errlog, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
 
     def _outcome(self, times: list[float], statuses: list[int], offset: int) -> dict[str, Any]:
-        """Each command's time and status, and the error log's tail from ``offset`` if any
-        failed."""
+        """Each command's time and status, and the error log from ``offset`` if any failed."""
         stderr = ""
         if any(statuses):
             with open(self.errlog_path, "rb") as f:

@@ -1,7 +1,5 @@
 """Checkpoint and restore of a running task, through the engine and by hand with the runtime."""
 
-from __future__ import annotations
-
 import argparse
 import shutil
 import subprocess

@@ -1,7 +1,5 @@
 """Console throughput: bytes/s from a container's pty to the engine's ``io.stream()``."""
 
-from __future__ import annotations
-
 import argparse
 import sys
 import time

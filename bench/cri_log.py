@@ -1,7 +1,5 @@
 """A CRI container's log console against the plain log tail (no container runs)."""
 
-from __future__ import annotations
-
 import argparse
 import asyncio
 import random

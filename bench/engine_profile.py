@@ -1,10 +1,9 @@
 """Where the engine's own CPU goes in a ``/bin/true`` lifecycle: by API call, then cProfile."""
 
-from __future__ import annotations
-
 import argparse
 import contextlib
 import cProfile
+import itertools
 import pstats
 import sys
 import time
@@ -24,12 +23,12 @@ ARMS = {
     "run": ("`tasks.run`", ["tasks.run"]),
     "create_start": ("create + start", ["tasks.create", "tasks.start"]),
 }
+END = ["tasks.wait", "tasks.delete", "containers.delete"]
 
 
 @dataclass
 class Item:
-    """A function or a module: microseconds per lifecycle, profiled and scaled to the
-    unprofiled CPU, and calls per lifecycle."""
+    """A function or a module: us per lifecycle, profiled and scaled to the unprofiled CPU."""
 
     where: str
     us: float
@@ -47,6 +46,10 @@ class Arm:
     top_engine_cumulative: list[Item]
     by_module: list[Item]
 
+    def cpu(self) -> str:
+        calls = ", ".join(f"{call} {us / 1e3:.2f}" for call, us in self.cpu_by_call_us.items())
+        return f"{self.cpu_per_lifecycle_us / 1e3:.2f} ms ({calls})"
+
     def section(self, label: str) -> str:
         calls = ", ".join(f"`{call}` {us:.0f}" for call, us in self.cpu_by_call_us.items())
         text = [
@@ -54,17 +57,14 @@ class Arm:
             f" ({self.lifecycles} lifecycles); by API call (us): {calls}. Under the"
             f" profiler: {self.profiled_cpu_per_lifecycle_us:.0f} us.",
         ]
-        for items, head in (
-            (self.top_engine_cumulative, "engine function (time in it and below)"),
-            (self.top_self, "function (self time)"),
-        ):
+        tables = {"engine function (time in it and below)": self.top_engine_cumulative}
+        for head, items in (tables | {"function (self time)": self.top_self}).items():
             body = [
                 [f"`{i.where}`", f"{i.us_scaled:.0f}", f"{i.us:.0f}", f"{i.calls:g}"] for i in items
             ]
             text.append(c.table([head, "us scaled", "us profiled", "calls"], body))
         body = [[m.where, f"{m.us_scaled:.0f}"] for m in self.by_module]
-        text.append(c.table(["module (self time)", "us scaled"], body))
-        return "\n\n".join(text)
+        return "\n\n".join([*text, c.table(["module (self time)", "us scaled"], body)])
 
 
 @dataclass
@@ -72,14 +72,13 @@ class Result(c.BenchResult):
     runtimes: dict[str, dict[str, Arm]]
 
     def rows(self) -> list[c.Row]:
-        rows = []
-        for rt, arms in self.runtimes.items():
-            for arm, (label, _) in ARMS.items():
-                r = arms[arm]
-                calls = ", ".join(f"{call} {us / 1e3:.2f}" for call, us in r.cpu_by_call_us.items())
-                what = f"{rt}: engine process CPU per {label} lifecycle (ms, by API call)"
-                rows.append(c.Row(what, f"{r.cpu_per_lifecycle_us / 1e3:.2f} ms ({calls})"))
-        return rows
+        return [
+            c.Row(
+                f"{rt}: engine process CPU per {label} lifecycle (ms, by API call)", arms[arm].cpu()
+            )
+            for rt, arms in self.runtimes.items()
+            for arm, (label, _) in ARMS.items()
+        ]
 
     def section(self, name: str, docs: Path) -> str:
         return "\n\n".join(
@@ -118,20 +117,14 @@ async def _lifecycles(
 ) -> dict[str, float]:
     """``n`` lifecycles; the engine process's CPU seconds in each API call, summed."""
     cpu: dict[str, float] = defaultdict(float)
-    for i in range(n):
-        cid = f"{prefix}{i}"
-        for call in [
-            "containers.create",
-            *middle,
-            "tasks.wait",
-            "tasks.delete",
-            "containers.delete",
-        ]:
-            api, method = call.split(".")
-            step = getattr(getattr(engine, api), method)
-            t0 = time.process_time()
-            await (step(cid, bundle) if call == "containers.create" else step(cid))
-            cpu[call] += time.process_time() - t0
+    for cid, call in itertools.product(
+        (f"{prefix}{i}" for i in range(n)), ["containers.create", *middle, *END]
+    ):
+        api, method = call.split(".")
+        step = getattr(getattr(engine, api), method)
+        t0 = time.process_time()
+        await (step(cid, bundle) if call == "containers.create" else step(cid))
+        cpu[call] += time.process_time() - t0
     return cpu
 
 

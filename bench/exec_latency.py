@@ -1,7 +1,5 @@
 """Exec latency: ``/bin/true`` run in a running task, through the engine and bare."""
 
-from __future__ import annotations
-
 import argparse
 import sys
 import time
@@ -27,19 +25,20 @@ class Runtime(c.PerRuntime):
     def rows(self, rt: str) -> list[c.Row]:
         eng, bare, det = self.engine["total"], self.bare_exec["total"], self.bare_detach["total"]
         left, execs = len(self.exec_files_left), self.execs_deleted
-        what = f"{rt}: exec /bin/true, median (n={eng.n})"
         cpu = f"{rt}: CPU per exec, engine process / its children, median"
         bare_cpu = f"{c.cpu(self.bare_detach)} (worker, `exec --detach` + wait)"
+        files = f"{rt}: files left in the task dir after {execs} deleted execs"
         return [
-            c.vs(what, eng.median, bare.median, f"`{rt} exec`", TARGET_RATIO),
+            c.vs(
+                f"{rt}: exec /bin/true, median (n={eng.n})",
+                eng.median,
+                bare.median,
+                f"`{rt} exec`",
+                TARGET_RATIO,
+            ),
             c.vs(f"{rt}: exec /bin/true, p90", eng.p90, bare.p90),
             c.Row(cpu, c.cpu(self.engine), bare_cpu),
-            c.Row(
-                f"{rt}: files left in the task dir after {execs} deleted execs",
-                str(left),
-                target="0 (deleted execs keep nothing)",
-                met=left == 0,
-            ),
+            c.Row(files, str(left), target="0 (deleted execs keep nothing)", met=left == 0),
             c.vs(f"{rt}: exec vs `exec --detach` + wait, median", eng.median, det.median),
         ]
 
@@ -59,13 +58,16 @@ class Result(c.ByRuntime[Runtime]):
 async def measure_runtime(
     args: argparse.Namespace, ws: c.Workspace, worker: c.BareWorker, runtime: str
 ) -> Runtime:
-    bundle = ws.bundle(f"sleep-{runtime}", ["/bin/sleep", "100000"])
-    bare_root = ws.root(runtime, "bare")
-    bare_id = f"{ws.prefix}{runtime[0]}bare"
-    init_pid = ws.dir / f"bare-{runtime}-init.pid"
-    exec_pid = ws.dir / f"bare-{runtime}-exec.pid"
-    rounds = args.rounds or (15 if args.quick else 80)
-    warmup = 3 if args.quick else 8
+    bundle, bare_root = (
+        ws.bundle(f"sleep-{runtime}", ["/bin/sleep", "100000"]),
+        ws.root(runtime, "bare"),
+    )
+    bare_id, init_pid, exec_pid = (
+        f"{ws.prefix}{runtime[0]}bare",
+        ws.dir / f"bare-{runtime}-init.pid",
+        ws.dir / f"bare-{runtime}-exec.pid",
+    )
+    rounds, warmup = args.rounds or (15 if args.quick else 80), 3 if args.quick else 8
 
     def rt(*a: str) -> list[str]:
         return c.runtime_argv(runtime, bare_root, *a)
@@ -93,11 +95,8 @@ async def measure_runtime(
             return c.sample(await worker.steps({"argv": rt("exec", bare_id, "/bin/true")}))
 
         async def bare_detach(i: int) -> c.Sample:
-            reply = await worker.steps(
-                {"argv": rt("exec", "--detach", "--pid-file", str(exec_pid), bare_id, "/bin/true")},
-                {"wait_pid_file": str(exec_pid)},
-            )
-            return c.sample(reply)
+            argv = rt("exec", "--detach", "--pid-file", str(exec_pid), bare_id, "/bin/true")
+            return c.sample(await worker.steps({"argv": argv}, {"wait_pid_file": str(exec_pid)}))
 
         sides: c.Sides = {"engine": engine_side, "bare_exec": bare_exec, "bare_detach": bare_detach}
         samples = await c.interleave(sides, rounds=rounds, warmup=warmup)

@@ -1,8 +1,5 @@
 """A ``/bin/true`` container's lifecycle: the engine's two paths against the bare runtime's
-same commands and against containerd; N at once; memory (docs/benchmarks.md, Method).
-"""
-
-from __future__ import annotations
+same commands and against containerd; N at once; memory (docs/benchmarks.md, Method)."""
 
 import argparse
 import asyncio
@@ -34,10 +31,9 @@ from . import _common as c
 NAME = "lifecycle"
 TITLE = "Lifecycle: the engine, bare runtimes and containerd"
 TARGET_RATIO = {"runc": 1.2, "crun": 1.5}
-#: What the engine may add to a lifecycle on top of the runtime commands it issues.
-TARGET_OWN_MS = 1.0
-TARGET_SPEEDUP = 5.0
-TARGET_MIB_PER_TASK = 1.0
+#: The engine's own time per lifecycle (on top of the runtime commands it issues), its
+#: speed-up over containerd, its RSS per running task.
+TARGET_OWN_MS, TARGET_SPEEDUP, TARGET_MIB_PER_TASK = 1.0, 5.0, 1.0
 MANY = 100
 REPS = {10: 3, 50: 1, 100: 1}
 #: The engine's two paths: what they are called, the bare side issuing the same runtime
@@ -53,10 +49,8 @@ ARMS = {
 
 
 def speedup(metric: str, engine: float, containerd: float) -> c.Row:
-    """How many times the engine's ``engine`` is faster than containerd's."""
-    x, ctd = c.ratio(containerd, engine), f"{c.ms(containerd)} (containerd)"
-    target = f">= {TARGET_SPEEDUP:.0f}x"
-    return c.Row(metric, c.ms(engine), ctd, f"{x:.1f}x", target, x >= TARGET_SPEEDUP)
+    x, ctd, target = c.ratio(containerd, engine), f"{c.ms(containerd)} (containerd)", TARGET_SPEEDUP
+    return c.Row(metric, c.ms(engine), ctd, f"{x:.1f}x", f">= {target:.0f}x", x >= target)
 
 
 def mib(value: float) -> str:
@@ -77,11 +71,11 @@ class Memory:
     uss: int
 
     @classmethod
-    def of(cls, process: psutil.Process) -> Memory:
+    def of(cls, process: psutil.Process) -> "Memory":
         m = process.memory_full_info()
         return cls(m.rss, m.pss, m.uss)
 
-    def __add__(self, other: Memory) -> Memory:
+    def __add__(self, other: "Memory") -> "Memory":
         return Memory(self.rss + other.rss, self.pss + other.pss, self.uss + other.uss)
 
     def cells(self, bold: bool = False) -> list[str]:
@@ -103,9 +97,9 @@ class EngineMemory:
 @dataclass
 class Runtime:
     sides: dict[str, c.Side]
-    #: Per path, the per-round differences to the bare side's same commands.
+    #: Per path, the per-round differences to the bare side's same commands, and a 95%
+    #: confidence interval of their median total (seconds).
     own: dict[str, c.Side]
-    #: Per path, a 95% confidence interval of the median own time (seconds).
     own_interval: dict[str, tuple[float, float]]
     lifecycles: int
     wrong_status: list[int]
@@ -116,41 +110,30 @@ class Runtime:
         return self.sides[arm]["total"].median
 
     def rows(self, rt: str) -> list[c.Row]:
-        rows = []
+        rows, ms, target, many = [], c.ms, TARGET_RATIO[rt], self.many_wrong
         for path, (name, base, cmds) in PATHS.items():
-            eng, own = self.median(f"engine_{path}"), self.own[path]
-            n = self.sides[f"engine_{path}"]["total"].n
-            low, high = self.own_interval[path]
-            rows += [
-                c.at_most(
-                    f"{rt}: the engine's own time per {name} lifecycle (median of per-round"
-                    f" differences to the same {cmds} runtime commands, its 95% confidence"
-                    " interval; its own CPU beside)",
-                    *(own["total"].median, TARGET_OWN_MS / 1e3, c.ms),
-                    f"{c.ms(own['total'].median)} ({c.ms(low)} to {c.ms(high)};"
-                    f" CPU {c.ms(own['cpu_self'].median)})",
-                    f"{c.ms(eng)} vs {c.ms(self.median(f'bare_{base}'))}",
-                ),
-                c.vs(
-                    f"{rt}: /bin/true lifecycle by {name}, median (n={n})",
-                    *(eng, self.median("bare_run"), f"`{rt} run`", TARGET_RATIO[rt]),
-                ),
-            ]
+            eng, (lo, hi) = self.sides[f"engine_{path}"]["total"], self.own_interval[path]
+            own, cpu = self.own[path]["total"].median, self.own[path]["cpu_self"].median
+            figure = f"{ms(own)} ({ms(lo)} to {ms(hi)}; CPU {ms(cpu)})"
+            what = f"{rt}: the engine's own time per {name} lifecycle ({cmds} runtime commands)"
+            bare = f"{ms(eng.median)} vs {ms(self.median(f'bare_{base}'))}"
+            rows.append(c.at_most(what, own, TARGET_OWN_MS / 1e3, ms, figure, bare=bare))
+            what = f"{rt}: /bin/true lifecycle by {name}, median (n={eng.n})"
+            rows.append(c.vs(what, eng.median, self.median("bare_run"), f"`{rt} run`", target))
         wrong, n, mem = self.wrong_status, self.lifecycles, self.memory
+        good = f"{n - len(wrong)} of {n}" + (f" {sorted(set(wrong))}" if wrong else "")
         # Its p90s and CPU are in the path tables of the section; this ratio has a target.
         what = f"{rt}: `tasks.run` lifecycle vs the same 2 runtime commands, median"
-        good = f"{n - len(wrong)} of {n}" + (f" {sorted(set(wrong))}" if wrong else "")
         run, detach = self.median("engine_run"), self.median("bare_detach")
         return [
             *rows,
-            c.vs(what, run, detach, target=TARGET_RATIO[rt]),
+            c.vs(what, run, detach, target=target),
             c.check(
                 f"{rt}: `tasks.run` of /bin/true, exit status 0 by `wait`", good, not wrong, "all"
             ),
             c.check(
                 f"{rt}: {MANY} tasks at once, exit statuses (wait and /tasks/exit)",
-                *("; ".join(self.many_wrong[:5]) or "all right", not self.many_wrong),
-                "every status right",
+                *("; ".join(many[:5]) or "all right", not many, "every status right"),
             ),
             c.at_most(
                 f"{rt}: engine RSS per running task ({mem.running} sleep tasks)",
@@ -161,10 +144,9 @@ class Runtime:
     def section(self, rt: str) -> str:
         body = []
         for arm, what in ARMS.items():
-            side = self.sides[arm]
+            side, total = self.sides[arm], self.sides[arm]["total"]
             phases = [k for k in side if k not in ("total", "cpu", "cpu_self", "cpu_children")]
             each = ", ".join(f"{p} {side[p].median * 1e3:.1f}" for p in phases)
-            total = side["total"]
             body.append([what, c.ms(total.median), c.ms(total.p90), each, c.cpu(side)])
         head = ["path", "median", "p90", "phases, median (ms)", "CPU: process / its children"]
         return f"**{rt}**\n\n" + c.table(head, body)
@@ -206,12 +188,13 @@ class Result(c.BenchResult):
         base = (systems.get("engine-crun") or next(iter(systems.values())))["total"].median
         ctd = self.containerd["total"].median if self.containerd else math.nan
         head = ["system", "median", "p90", "CPU per lifecycle (mean)", "vs engine (crun)"]
-
-        def ratios(median: float) -> list[str]:
-            return [f"{median / base:.2f}", f"{ctd / median:.1f}"]
-
         body = [
-            [label(s), *map(c.ms, (t.median, t.p90, side["cpu"].mean)), *ratios(t.median)]
+            [
+                label(s),
+                *map(c.ms, (t.median, t.p90, side["cpu"].mean)),
+                f"{t.median / base:.2f}",
+                f"{ctd / t.median:.1f}",
+            ]
             for s, side in systems.items()
             if (t := side["total"])
         ]
@@ -233,11 +216,9 @@ class Result(c.BenchResult):
         if self.containerd_memory:
             daemon, *shims = self.containerd_memory
             n, shim_sum = len(shims), sum(shims, Memory(0, 0, 0))
+            engine = "engine process ({}), {} `sleep` tasks".format
             mem = [
-                [
-                    f"engine process ({rt}), {r.memory.running} `sleep` tasks",
-                    *r.memory.after.cells(),
-                ]
+                [engine(rt, r.memory.running), *r.memory.after.cells()]
                 for rt, r in self.runtimes.items()
             ]
             mem += [
@@ -322,10 +303,10 @@ class Containerd:
         """The daemon's memory, then each shim's, with 100 running ``sleep`` containers."""
         ids = [f"{prefix}k{i}" for i in range(MANY)]
         for batch in range(0, MANY, 10):
-            sleeps = ids[batch : batch + 10]
-            await self.worker.parallel(
-                [self.run_argv(i, "sleep", "100000", detach=True) for i in sleeps]
-            )
+            sleeps = [
+                self.run_argv(i, "sleep", "100000", detach=True) for i in ids[batch : batch + 10]
+            ]
+            await self.worker.parallel(sleeps)
         await asyncio.sleep(0.5)
         out = [Memory.of(p) for p in (self.containerd, *self.shims())]
         await self.worker.steps({"argv": [*self.ctr, "tasks", "delete", "--force", *ids]})
@@ -346,12 +327,8 @@ class Sides:
         # task_bundle writes (a cgroup one level below a parent of its own) and, in bare(),
         # pipes for the container's stdio. Each costs the runtime itself a little.
         self.bare_cgroup = f"{ws.prefix}bare"
-        self.task_bundle = task_bundle(
-            self.bundle,
-            load_spec(self.bundle),
-            ws.dir / "bundles" / "true-task",
-            f"{self.bare_cgroup}/lifecycle",
-        )
+        task_dir, cgroup = ws.dir / "bundles" / "true-task", f"{self.bare_cgroup}/lifecycle"
+        self.task_bundle = task_bundle(self.bundle, load_spec(self.bundle), task_dir, cgroup)
         self.ids = (f"{ws.prefix}{i}" for i in itertools.count(1))
         self.last = ""  # the system of the last lifecycle: a runtime or containerd
         self.wrong: dict[str, list[int]] = {}
@@ -408,23 +385,27 @@ class Sides:
         cid, pid, bundle = next(self.ids), str(self.ws.dir / "bare.pid"), str(self.task_bundle)
         root = self.ws.dir / f"bare-{rt}"
 
-        def argv(*a: str) -> dict[str, Any]:
-            return {"argv": c.runtime_argv(rt, root, *a)}
+        def argv(*a: str, **kw: Any) -> dict[str, Any]:
+            return {"argv": c.runtime_argv(rt, root, *a), **kw}
 
         # As the engine runs its create and run (runtime/oci.py): detached, a JSON log.
         logged = ("--log", str(self.ws.dir / "bare.log"), "--log-format", "json")
-        at, wait = ("--pid-file", pid, "--bundle", bundle, cid), {"wait_pid_file": pid}
-        delete = argv("delete", "--force", cid)
-        if kind == "run":
-            commands, phases = [argv("run", "--bundle", str(self.bundle), cid)], []
-        elif kind == "detach":
-            commands = [argv(*logged, "run", "--detach", *at) | {"pipes": True}, wait, delete]
-            phases = ["run", "wait", "delete"]
-        else:
-            create = argv(*logged, "create", *at) | {"pipes": True}
-            commands = [create, argv("start", cid), wait, delete]
-            phases = ["create", "start", "wait", "delete"]
-        return c.sample(await self.worker.steps(*commands), *phases)
+        at, wait, delete = (
+            ("--pid-file", pid, "--bundle", bundle, cid),
+            {"wait_pid_file": pid},
+            argv("delete", "--force", cid),
+        )
+        commands: dict[str, list[dict[str, Any]]] = {
+            "run": [argv("run", "--bundle", str(self.bundle), cid)],
+            "detach": [argv(*logged, "run", "--detach", *at, pipes=True), wait, delete],
+            "steps": [argv(*logged, "create", *at, pipes=True), argv("start", cid), wait, delete],
+        }
+        phases = {
+            "run": [],
+            "detach": ["run", "wait", "delete"],
+            "steps": ["create", "start", "wait", "delete"],
+        }
+        return c.sample(await self.worker.steps(*commands[kind]), *phases[kind])
 
     async def containerd(self) -> c.Sample:
         assert self.ctd is not None
@@ -502,8 +483,8 @@ async def many_at_once(ws: c.Workspace, engine: Engine, rt: str) -> list[str]:
     sub.close()
     wrong = [
         f"{cid} wait {e.exit_status}"
-        for (cid, code), e in zip(codes.items(), exits, strict=True)
-        if e.exit_status != code
+        for cid, e in zip(codes, exits, strict=True)
+        if e.exit_status != codes[cid]
     ]
     return wrong + [
         f"{cid} events {seen.get(cid)}" for cid, code in codes.items() if seen.get(cid) != [code]
@@ -511,8 +492,7 @@ async def many_at_once(ws: c.Workspace, engine: Engine, rt: str) -> list[str]:
 
 
 async def measure(args: argparse.Namespace, ws: c.Workspace) -> Result:
-    rounds = args.rounds or (12 if args.quick else 60)
-    warmup = 3 if args.quick else 6
+    rounds, warmup = args.rounds or (12 if args.quick else 60), 3 if args.quick else 6
     # Every process that spawns starts before any Engine opens in this process.
     memory = {rt: engine_memory(ws, rt) for rt in args.runtimes}
     worker = c.BareWorker(ws.dir / "worker.log")
@@ -532,8 +512,7 @@ async def measure(args: argparse.Namespace, ws: c.Workspace) -> Result:
             sides.engines[rt] = await Engine(root=ws.root(rt, "engine"), runtime=rt).open()
             ws.root(rt, "bare")
         fns = {f"{arm} {rt}": sides.side(arm, rt) for rt in args.runtimes for arm in ARMS}
-        if sides.ctd is not None:
-            fns["containerd"] = sides.side("containerd")
+        fns |= {"containerd": sides.side("containerd")} if sides.ctd else {}
         samples = await c.interleave(fns, rounds=rounds, warmup=warmup)
         names = [f"engine-{rt}" for rt in args.runtimes] + args.runtimes
         names += ["containerd"] if sides.ctd else []
@@ -558,8 +537,10 @@ async def measure(args: argparse.Namespace, ws: c.Workspace) -> Result:
         for path, (_, base, _) in PATHS.items():
             pairs = zip(mine[f"engine_{path}"], mine[f"bare_{base}"], strict=True)
             diffs = [{k: e[k] - b[k] for k in ("total", "cpu_self")} for e, b in pairs]
-            own[path] = c.summarize(diffs)
-            interval[path] = c.median_interval([d["total"] for d in diffs])
+            own[path], interval[path] = (
+                c.summarize(diffs),
+                c.median_interval([d["total"] for d in diffs]),
+            )
         sides_rt = {k: c.summarize(v) for k, v in mine.items()}
         wrong = sides.wrong.get(rt, [])
         runtimes[rt] = Runtime(

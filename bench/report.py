@@ -3,8 +3,6 @@ docs/benchmarks.md (and README.md), between the ``BEGIN``/``END`` marker comment
 saved summary (default ``bench/results/summary.json``), each benchmark's part rendered by
 its own ``Result``."""
 
-from __future__ import annotations
-
 import argparse
 import importlib
 import json

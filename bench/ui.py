@@ -1,8 +1,6 @@
 """The UI under load, end to end: ``shimdeck``'s app on a real pty, timed by its hooks; and
 the terminal (:class:`PtyProgram`) the UI benchmarks run the app on."""
 
-from __future__ import annotations
-
 import argparse
 import asyncio
 import contextlib
@@ -38,22 +36,18 @@ from tui.widgets.linetable import LineTable
 from tui.widgets.terminal import TerminalView
 
 from . import _common as c
-from ._proto import answer, reply, request
+from ._worker import answer, reply, request
 
 NAME = "ui"
 TITLE = "UI responsiveness"
 COLUMNS, LINES = 160, 48
-KEY_P95_TARGET = 0.100
-IDLE_CPU_TARGET = 5.0
-#: Issue 11 at 2,000 containers (1,000 running, 500 events/s): idle CPU and UI memory.
-IDLE_CPU_1000_TARGET = 3.0
-RSS_TARGET = 150 * 2**20
+#: p95 of a key to its repaint or echo; idle CPU (% of a core) at 100 tasks and, issue 11's
+#: scale, at 2,000 containers, 1,000 running (500 events/s); the UI's peak RSS.
+KEY_P95_TARGET, IDLE_CPU_TARGET, IDLE_CPU_1000_TARGET, RSS_TARGET = 0.1, 5.0, 3.0, 150 * 2**20
 #: What the tools the issue names are published to do at this scale, beside our rows.
 K9S, OXKER = "k9s slows at ~1,000 pods (#663)", "oxker freezes at ~120 containers (#34)"
 LAZYDOCKER = "lazydocker: CPU use its most repeated complaint (#202)"
-ECHO_P95_TARGET = 0.100
-FINAL_TARGET = 0.5
-CAPTURE = 4 * c.MIB
+FINAL_TARGET, CAPTURE = 0.5, 4 * c.MIB
 
 #: The flood container: coloured ``yes``; each key read stops it (odd keys, printing a
 #: marker) or resumes it (even keys); ``q`` ends it with 100 numbered lines and ``END``.
@@ -86,13 +80,8 @@ MARKER = re.compile(rb"ECHO \d+ \w")
 
 
 class PaneHarness(App[None]):
-    """The console pane alone, in a headless app."""
-
     def compose(self) -> ComposeResult:
         yield TerminalView()
-
-
-# -- the child: shimdeck's app on the pty, its hooks timed ------------------------------------
 
 
 class Probe:
@@ -107,9 +96,7 @@ class Probe:
         self.marked: dict[str, float] = {}
         self.inputs: list[tuple[float, str]] = []
         self.final: list[str] | None = None
-        self.capture = bytearray()
-        self.fed = 0
-        self.last_feed = self.since = 0.0
+        self.capture, self.fed, self.last_feed, self.since = bytearray(), 0, 0.0, 0.0
         self.events: list[float] = []
         self.load: list[asyncio.Task[None]] = []
 
@@ -233,9 +220,8 @@ class Probe:
         return {"events_per_s": n / (until - self.since)}
 
     async def op_flood(self) -> dict[str, Any]:
-        await self.backend.create(
-            "flood", CommandSource(("sh", "-c", FLOOD_SCRIPT)), terminal=True, labels={}
-        )
+        flood = CommandSource(("sh", "-c", FLOOD_SCRIPT))
+        await self.backend.create("flood", flood, terminal=True, labels={})
         await self.backend.start("flood")
         return {}
 
@@ -299,9 +285,6 @@ def child_main(config: str) -> int:
     return 0
 
 
-# -- the parent: a terminal for the child ------------------------------------------------------
-
-
 class PtyProgram:
     """A program on a real pty, its screen rendered by pyte (what a user's terminal would
     show): keys written to it, what its screen shows waited for."""
@@ -317,17 +300,11 @@ class PtyProgram:
         self.master, tty = os.openpty()
         fcntl.ioctl(tty, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
         terminal = {"TERM": "xterm-256color", "COLORTERM": "truecolor", "TZ": "UTC"}
-        #: When the program was started (monotonic), for times to its first paint.
-        self.started = time.monotonic()
+        self.started = time.monotonic()  # for times to its first paint
+        stdio = dict.fromkeys(("stdin", "stdout", "stderr"), tty)
+        env = os.environ | terminal | (env or {})
         self.proc = subprocess.Popen(
-            argv,
-            stdin=tty,
-            stdout=tty,
-            stderr=tty,
-            start_new_session=True,
-            pass_fds=pass_fds,
-            cwd=c.REPO,
-            env=os.environ | terminal | (env or {}),
+            argv, **stdio, start_new_session=True, pass_fds=pass_fds, cwd=c.REPO, env=env
         )
         os.close(tty)
         os.set_blocking(self.master, False)
@@ -379,12 +356,8 @@ class PtyProgram:
 
     def cpu_meter(self) -> Callable[[], float]:
         """From now: a function answering the program's CPU since, in % of a core."""
-
-        def seconds() -> float:
-            return float(sum(self.process.cpu_times()[:2]))
-
-        c0, t0 = seconds(), time.monotonic()
-        return lambda: (seconds() - c0) / (time.monotonic() - t0) * 100
+        c0, t0 = sum(self.process.cpu_times()[:2]), time.monotonic()
+        return lambda: (sum(self.process.cpu_times()[:2]) - c0) / (time.monotonic() - t0) * 100
 
     def rss_bytes(self) -> int:
         return int(self.process.memory_info().rss)
@@ -456,9 +429,6 @@ class UiProcess(PtyProgram):
             os.close(fd)
 
 
-# -- the measurements ----------------------------------------------------------------------------
-
-
 def key_to_repaint(ui: UiProcess, samples: int) -> dict[str, list[float]]:
     """Alternate down/up between t000 and t001; each time, until the details pane follows.
     Parts: key written to the app having it, to the table's move handled, to the next frame."""
@@ -507,7 +477,7 @@ def filter_keys(ui: UiProcess, rounds: int, n: int) -> dict[str, list[float]]:
             ui.idle(rng.uniform(0.05, 0.25))
             t0 = ui.keys(text[-1:].encode() if len(text) > len(before) else b"\x7f")
             shown = re.compile(rf"filter: {text}(?!\w)" if text else rf"containers · {n} · ")
-            got = ui.wait(partial(shows, ui, shown), f"filter {text!r}", 10)
+            got = ui.wait(lambda p=shown: p.search(ui.text()) is not None, f"filter {text!r}", 10)
             out["shown"].append(got - t0)
             times = ui.call("times")
             frame = next((t for t, title in times["titles"] if shown.search(title)), math.nan)
@@ -521,11 +491,7 @@ def filter_keys(ui: UiProcess, rounds: int, n: int) -> dict[str, list[float]]:
     return out
 
 
-def shows(ui: UiProcess, pattern: re.Pattern[str]) -> bool:
-    return pattern.search(ui.text()) is not None
-
-
-def idle_cpu(ui: UiProcess, seconds: float) -> float:
+def idle_cpu(ui: PtyProgram, seconds: float) -> float:
     ui.idle(2.0)  # let the first repaints and stats samples pass
     cpu = ui.cpu_meter()
     ui.idle(seconds)
@@ -542,9 +508,8 @@ def peak_rss(ui: UiProcess) -> int:
 class Flood:
     echo_written: c.Stats
     echo_shown: c.Stats
-    to_process: c.Stats
-    to_pane: c.Stats
-    to_frame: c.Stats
+    #: Key to the write to the process; to the marker reaching the pane; to its frame.
+    parts: dict[str, c.Stats]
     final_from_last_byte: float
     final_from_key: float
     final_shown_from_key: float
@@ -590,10 +555,10 @@ def flood(ui: UiProcess, samples: int) -> Flood:
             parts["to_frame"].append(marked[m] - marked[f"fed {m}"])
     final = marked.get("final", math.nan)
     echo = c.stats([marked[m] - t for m, t in sent.items() if m in marked])
-    to_process, to_pane, to_frame = (c.stats(v) for v in parts.values())
     finals = (final - got["last_feed"], final - t_stop, t_final - t_stop)
     counts = (got["fed"], got["parsed"], got["skipped"])
-    return Flood(echo, c.stats(shown), to_process, to_pane, to_frame, *finals, cpu, *counts)
+    by_part = {k: c.stats(v) for k, v in parts.items()}
+    return Flood(echo, c.stats(shown), by_part, *finals, cpu, *counts)
 
 
 @dataclass
@@ -646,96 +611,64 @@ class Result(c.BenchResult):
     drain: dict[str, Drain]
 
     def rows(self) -> list[c.Row]:
-        k, f, fl, Row = self.key, self.filter, self.flood, c.Row
-        load = f"{self.containers:,} containers, {self.tasks:,} running tasks"
-        rss = f"{c.mib(self.rss)} / {c.mib(self.peak_rss)}"
+        k, f, fl, idle, n = self.key, self.filter, self.flood, self.idle_cpu_percent, self.tasks
+        load = f"{self.containers:,} containers, {n:,} running tasks"
+        idle_cpu = "idle CPU of the UI process, {:,} running tasks".format
+        finals = (fl.final_from_last_byte, fl.final_from_key, fl.final_shown_from_key)
         rows = [
             c.p95_at_most(
-                f"key to repaint written, main screen, {load}, {self.events_per_s:.0f}"
-                " events/s (execs, label updates):",
+                f"key to repaint written, {load}, {self.events_per_s:.0f} events/s:",
                 *(k["written"], KEY_P95_TARGET, f"{K9S}; {OXKER}"),
             ),
-            Row(
-                "key to repaint shown by this harness's pyte terminal: p95 / median",
-                p95(k, "shown"),
-            ),
-            Row(
-                "key to repaint, parts, p95 / median: pty to app; app to details pane updated;"
-                " to the app's next frame",
-                p95(k, "to_app", "handle", "paint"),
-            ),
+            c.Row("key to repaint shown by the harness: p95 / median", p95(k, "shown")),
+            c.Row("key to repaint, parts: p95 / median", p95(k, "to_app", "handle", "paint")),
             c.p95_at_most(
                 "a filter typed over them, key to the table filtered written:",
                 *(f["written"], KEY_P95_TARGET, K9S),
             ),
-            Row(
-                "filter key, p95 / median: shown by the harness; pty to app; app to the frame",
-                p95(f, "shown", "to_app", "repaint"),
-            ),
-            Row(
-                "UI process CPU during that load (engine and exec load included)",
-                c.pct(self.load_cpu_percent),
-            ),
-        ]
-        for n, p in self.idle_cpu_percent.items():
-            what = f"idle CPU of the UI process, {n:,} running tasks"
-            if n == 100:
-                rows.append(c.at_most(what, p, IDLE_CPU_TARGET, pct2))
-            else:  # stats sampled only for the rows on screen
-                what += f" ({self.containers:,} containers; over >= 10 s)"
-                rows.append(c.at_most(what, p, IDLE_CPU_1000_TARGET, pct2, bare=LAZYDOCKER))
-        rows += [
+            c.Row("filter key, shown; parts: p95 / median", p95(f, "shown", "to_app", "repaint")),
+            c.Row("UI process CPU during that load", c.pct(self.load_cpu_percent)),
+            c.at_most(idle_cpu(100), idle[100], IDLE_CPU_TARGET, pct2),
             c.at_most(
-                f"UI process RSS with {load}, at rest / peak: the app and the in-process"
-                " engine (its containers', tasks' and output buffers' state), not the runtime",
-                *(self.peak_rss, RSS_TARGET, c.mib, rss),
+                f"{idle_cpu(n)} ({self.containers:,} containers; over >= 10 s)",
+                *(idle[n], IDLE_CPU_1000_TARGET, pct2),
+                bare=LAZYDOCKER,
+            ),
+            c.at_most(
+                f"UI process RSS with {load}, at rest / peak",
+                *(self.peak_rss, RSS_TARGET, c.mib, f"{c.mib(self.rss)} / {c.mib(self.peak_rss)}"),
                 stat="peak",
             ),
-            c.p95_at_most("flood: key to echo written,", fl.echo_written, ECHO_P95_TARGET),
-            Row("flood: key to echo shown by the harness, p95 / median", fl.echo_shown.p95_med()),
-            Row(
-                "flood: key to echo, parts, p95 / median: key to the write to the process; to the"
-                " marker reaching the pane; to the frame showing it",
-                "; ".join(s.p95_med() for s in (fl.to_process, fl.to_pane, fl.to_frame)),
-            ),
+            c.p95_at_most("flood: key to echo written,", fl.echo_written, KEY_P95_TARGET),
+            c.Row("flood: key to echo shown by the harness, p95 / median", fl.echo_shown.p95_med()),
+            c.Row("flood: key to echo, parts: p95 / median", p95(fl.parts, *fl.parts)),
             c.at_most(
-                "flood: correct final screen written, from the last byte the pane got (from the"
-                " key; shown by the harness, from the key)",
+                "flood: final screen written from the last byte (from the key; shown from the key)",
                 *(fl.final_from_last_byte, FINAL_TARGET, c.ms),
-                f"{c.ms(fl.final_from_last_byte)} ({c.ms(fl.final_from_key)};"
-                f" {c.ms(fl.final_shown_from_key)})",
+                "{} ({}; {})".format(*map(c.ms, finals)),
             ),
         ]
         for label, d in self.drain.items():
             pane, bare = d.pane["mb_per_s"].median, d.pyte["mb_per_s"].median
             what = f"drain rate, {c.mib(d.bytes)} of the flood ({label}), median"
             rows.append(c.vs(what, pane, bare, "pyte.ByteStream.feed", fmt=mb_s))
-        mib = (f"{n / c.MIB:.1f}" for n in (fl.fed, fl.parsed, fl.skipped))
-        return [
-            *rows,
-            Row(
-                "flood: UI process CPU while attached (engine reading the pty included)",
-                c.pct(fl.ui_cpu_percent),
-            ),
-            Row("flood: pane bytes received / parsed / skipped", " / ".join(mib) + " MiB"),
-        ]
+        mib = " / ".join(f"{n / c.MIB:.1f}" for n in (fl.fed, fl.parsed, fl.skipped)) + " MiB"
+        rows.append(c.Row("flood: UI process CPU while attached", c.pct(fl.ui_cpu_percent)))
+        return [*rows, c.Row("flood: pane bytes received / parsed / skipped", mib)]
 
     def headline(self) -> list[list[str]]:
-        ms, idle, target = c.ms, self.idle_cpu_percent, f"target {KEY_P95_TARGET * 1000:.0f} ms"
-        load = f"{self.containers:,} containers, {self.tasks:,} running, {self.events_per_s:.0f}"
+        idle, n, key = self.idle_cpu_percent, self.tasks, f"target {KEY_P95_TARGET * 1e3:.0f} ms"
+        load = f"{self.containers:,} containers, {n:,} running, {self.events_per_s:.0f} events/s"
+        cpu = "target {:.0f}%".format
         return [
-            [f"UI: key to repaint, {load} events/s, p95", ms(self.key["written"].p95), target],
-            ["UI: filter typed over them, p95", ms(self.filter["written"].p95), target],
-            ["UI: idle CPU with 100 tasks", c.pct(idle[100]), f"target {IDLE_CPU_TARGET:.0f}%"],
-            [
-                f"UI: idle CPU with {self.tasks:,} tasks",
-                c.pct(idle[self.tasks]),
-                f"target {IDLE_CPU_1000_TARGET:.0f}%",
-            ],
+            [f"UI: key to repaint, {load}, p95", c.ms(self.key["written"].p95), key],
+            ["UI: filter typed over them, p95", c.ms(self.filter["written"].p95), key],
+            ["UI: idle CPU with 100 tasks", c.pct(idle[100]), cpu(IDLE_CPU_TARGET)],
+            [f"UI: idle CPU with {n:,} tasks", c.pct(idle[n]), cpu(IDLE_CPU_1000_TARGET)],
             [
                 "UI: key to echo while `yes` floods the console, p95",
-                ms(self.flood.echo_written.p95),
-                f"target {ECHO_P95_TARGET * 1000:.0f} ms",
+                c.ms(self.flood.echo_written.p95),
+                key,
             ],
         ]
 
