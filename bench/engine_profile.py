@@ -8,13 +8,16 @@ import pstats
 import sys
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from runtime import Engine
+from runtime.cgroups import remove_empty
 
 from . import _common as c
+from . import _floor
 
 NAME = "engine_profile"
 TITLE = "Where the engine's CPU goes"
@@ -68,17 +71,31 @@ class Arm:
 
 
 @dataclass
+class Floor:
+    """CPU per ``tasks.run`` lifecycle, interleaved: the engine's, and its system calls'
+    alone in asyncio (bench/_floor.py)."""
+
+    engine: c.Stats
+    floor: c.Stats
+
+
+@dataclass
 class Result(c.BenchResult):
     runtimes: dict[str, dict[str, Arm]]
+    floor: dict[str, Floor] = field(default_factory=dict)
 
     def rows(self) -> list[c.Row]:
-        return [
+        rows = [
             c.Row(
                 f"{rt}: engine process CPU per {label} lifecycle (ms, by API call)", arms[arm].cpu()
             )
             for rt, arms in self.runtimes.items()
             for arm, (label, _) in ARMS.items()
         ]
+        for rt, f in self.floor.items():
+            what = f"{rt}: CPU per `tasks.run` lifecycle, against its system calls (n={f.engine.n})"
+            rows.append(c.vs(what, f.engine.median, f.floor.median, "in asyncio"))
+        return rows
 
     def section(self, name: str, docs: Path) -> str:
         return "\n\n".join(
@@ -180,7 +197,36 @@ async def measure(args: argparse.Namespace, ws: c.Workspace) -> Result:
                 )
                 for arm, (_, calls) in ARMS.items()
             }
+            result.floor[rt] = await against_floor(engine, ws, rt, bundle, k, warmup)
     return result
+
+
+async def against_floor(
+    engine: Engine, ws: c.Workspace, rt: str, bundle: Path, k: int, warmup: int
+) -> Floor:
+    """CPU of ``k`` ``tasks.run`` lifecycles and of ``k`` of their system calls, interleaved."""
+    cgroups = f"{ws.prefix}floor"
+    floor = _floor.Floor(rt, ws.root(rt, "floor"), ws.dir / f"floor-{rt}-work", bundle, cgroups)
+    ids = itertools.count()
+
+    async def timed(life: Callable[[str], Awaitable[None]]) -> c.Sample:
+        t0 = time.process_time()
+        await life(f"{ws.prefix}{rt[0]}f{next(ids)}")
+        return {"total": time.process_time() - t0}
+
+    async def engine_run(cid: str) -> None:
+        await _lifecycles(engine, bundle, cid, 1, ["tasks.run"])
+
+    sides: c.Sides = {
+        "engine": lambda _: timed(engine_run),
+        "floor": lambda _: timed(floor.lifecycle),
+    }
+    try:
+        got = await c.interleave(sides, rounds=k, warmup=warmup)
+    finally:
+        floor.close()
+        remove_empty(cgroups)
+    return Floor(*(c.stats([s["total"] for s in got[side]]) for side in ("engine", "floor")))
 
 
 if __name__ == "__main__":
