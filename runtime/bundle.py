@@ -205,9 +205,8 @@ def task_bundle(source: Path, spec: dict[str, Any], dest: Path, cgroups_path: st
     """The bundle the runtime is given: the container's spec, made to stand anywhere.
 
     Written under the task's state directory so the engine can add what it must decide
-    itself, without touching the user's bundle: a cgroup of the engine's own when the spec
-    names none (runc and crun would otherwise use ``/<id>``, which two engines with a
-    container of the same id would share), and paths the spec gives relative to its bundle.
+    itself, without touching the user's bundle: the cgroup ``cgroups_path`` it chose (see
+    ``Tasks._create``), and paths the spec gives relative to its bundle.
     """
     # Copied only where changed: the caller's spec (the task's base process) stays as it was,
     # at less than a deep copy's cost.
@@ -225,8 +224,7 @@ def task_bundle(source: Path, spec: dict[str, Any], dest: Path, cgroups_path: st
     if "mounts" in spec:
         spec["mounts"] = mounts
     linux = spec["linux"] = dict(spec.get("linux") or {})
-    if not linux.get("cgroupsPath"):
-        linux["cgroupsPath"] = cgroups_path
+    linux["cgroupsPath"] = cgroups_path
     d = os.fspath(dest)
     with contextlib.suppress(FileExistsError):
         os.mkdir(d, 0o700)

@@ -225,17 +225,18 @@ def _oom_kills(control: int) -> int | None:
     return UNCOUNTED if text else None
 
 
-def runtime_cgroup_dirs(cgroups_path: str, controller: str) -> list[Path]:
+def runtime_cgroup_dirs(cgroups_path: str, controller: str, own: Path | None = None) -> list[Path]:
     """Where a runtime puts a container's ``cgroups_path`` in ``controller``'s hierarchy.
 
     An absolute path is below the hierarchy's root. A relative one is below the caller's own
-    cgroup for runc, below the hierarchy's root for crun (on v1): both places are given.
+    cgroup (``own``, read when not given) for runc, below the hierarchy's root for crun (on
+    v1): both places are given.
     """
     if controller not in _mounts():
         return []
     places = [Path(_mounts()[controller][0], cgroups_path.lstrip("/"))]
     if not cgroups_path.startswith("/"):
-        own = cgroup_dirs(os.getpid(), only=controller).get(controller)
+        own = own or cgroup_dirs(os.getpid(), only=controller).get(controller)
         if own is not None and own / cgroups_path not in places:
             places.insert(0, own / cgroups_path)
     return places
@@ -244,7 +245,7 @@ def runtime_cgroup_dirs(cgroups_path: str, controller: str) -> list[Path]:
 def remove_empty(relative: str) -> None:
     """Remove the cgroup ``relative``, if empty, wherever the runtime put it, in every
     hierarchy."""
-    for ctl in cgroup_dirs(os.getpid()):
-        for d in runtime_cgroup_dirs(relative, ctl):
+    for ctl, own in cgroup_dirs(os.getpid()).items():
+        for d in runtime_cgroup_dirs(relative, ctl, own):
             with contextlib.suppress(OSError):
                 d.rmdir()

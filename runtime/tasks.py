@@ -354,6 +354,8 @@ class Tasks:
                 args=tuple(spec["process"].get("args") or ()),
                 io=ProcessIO(terminal, tdir / "init.log"),
             )
+            # The spec's, else one of this engine's own: runc and crun would use ``/<id>``,
+            # which two engines with a container of the same id would share.
             cgroups_path = (spec.get("linux") or {}).get("cgroupsPath") or (
                 f"{self._cgroup_parent}/{id}"
             )
