@@ -30,7 +30,6 @@ import urllib.parse
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
 from runtime import errors
 from runtime.stdio import BACKLOG_BYTES, READ_SIZE, OutputStream
@@ -56,11 +55,12 @@ class LogIO:
 
     @property
     def uri(self) -> str:
-        script = _LOGGER.format(log=shlex.quote(str(self.path.resolve())))
+        path = str(self.path.resolve())
+        script = _LOGGER.format(log=shlex.quote(path))
         # One query key only: the shim passes keys and values as arguments in map order. The
         # fragment, which the shim ignores, names the file for :func:`logged_to`.
-        query = urllib.parse.urlencode({"-c": script}, quote_via=quote)
-        return f"binary:///bin/sh?{query}#{quote(str(self.path.resolve()))}"
+        query = urllib.parse.urlencode({"-c": script}, quote_via=urllib.parse.quote)
+        return f"binary:///bin/sh?{query}#{urllib.parse.quote(path)}"
 
     @property
     def stdin(self) -> str:
