@@ -71,7 +71,7 @@ class Arm:
 
 
 @dataclass
-class Floor:
+class AgainstFloor:
     """CPU per ``tasks.run`` lifecycle, interleaved: the engine's, and its system calls'
     alone in asyncio (bench/_floor.py)."""
 
@@ -82,7 +82,7 @@ class Floor:
 @dataclass
 class Result(c.BenchResult):
     runtimes: dict[str, dict[str, Arm]]
-    floor: dict[str, Floor] = field(default_factory=dict)
+    floor: dict[str, AgainstFloor] = field(default_factory=dict)
 
     def rows(self) -> list[c.Row]:
         rows = [
@@ -203,7 +203,7 @@ async def measure(args: argparse.Namespace, ws: c.Workspace) -> Result:
 
 async def against_floor(
     engine: Engine, ws: c.Workspace, rt: str, bundle: Path, k: int, warmup: int
-) -> Floor:
+) -> AgainstFloor:
     """CPU of ``k`` ``tasks.run`` lifecycles and of ``k`` of their system calls, interleaved."""
     cgroups = f"{ws.prefix}floor"
     floor = _floor.Floor(rt, ws.root(rt, "floor"), ws.dir / f"floor-{rt}-work", bundle, cgroups)
@@ -215,7 +215,7 @@ async def against_floor(
         return {"total": time.process_time() - t0}
 
     async def engine_run(cid: str) -> None:
-        await _lifecycles(engine, bundle, cid, 1, ["tasks.run"])
+        await _lifecycles(engine, bundle, cid, 1, ARMS["run"][1])
 
     sides: c.Sides = {
         "engine": lambda _: timed(engine_run),
@@ -226,7 +226,7 @@ async def against_floor(
     finally:
         floor.close()
         remove_empty(cgroups)
-    return Floor(*(c.stats([s["total"] for s in got[side]]) for side in ("engine", "floor")))
+    return AgainstFloor(*(c.stats([s["total"] for s in got[side]]) for side in ("engine", "floor")))
 
 
 if __name__ == "__main__":
